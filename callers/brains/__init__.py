@@ -1,0 +1,1 @@
+"""Caller minds: what to say next."""

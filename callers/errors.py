@@ -1,0 +1,49 @@
+"""The project's error vocabulary: why a call failed, and why a configuration file was refused.
+
+Call failures are data (a category in a CallResult), not exceptions that end a run, so the closed set of
+categories lives here where every layer can name them. Configuration errors must point at the exact place a
+user has to edit, so they carry file, entry and field separately.
+"""
+from __future__ import annotations
+
+from enum import Enum
+from typing import Optional
+
+
+class ErrorCategory(str, Enum):
+    """Closed set from docs/metrics.md; extend only with a reason written next to the new member."""
+
+    CONNECT_FAILED = "connect_failed"
+    HANDSHAKE_REJECTED = "handshake_rejected"
+    BRIDGE_CLOSED = "bridge_closed"
+    PROTOCOL_ERROR = "protocol_error"
+    NO_ANSWER = "no_answer"
+    CALL_TIMEOUT = "call_timeout"
+    BRAIN_ERROR = "brain_error"
+    SIMULATOR_ERROR = "simulator_error"
+    CANCELLED = "cancelled"
+
+
+class CallFailure(Exception):
+    """Raised inside one call to end it with a category; CallerAgent turns it into a failed CallResult."""
+
+    def __init__(self, category: ErrorCategory, message: str) -> None:
+        super().__init__(f"{category.value}: {message}")
+        self.category = category
+        self.message = message
+
+
+class ConfigError(Exception):
+    """A scenarios / personality file the user must fix; the message names file, entry and field."""
+
+    def __init__(self, path: str, message: str, entry: Optional[str] = None, field: Optional[str] = None) -> None:
+        self.path = str(path)
+        self.entry = entry
+        self.field = field
+        self.detail = message
+        where = self.path
+        if entry is not None:
+            where += f", entry {entry}"
+        if field is not None:
+            where += f", field '{field}'"
+        super().__init__(f"{where}: {message}")
