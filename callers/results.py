@@ -1,0 +1,140 @@
+"""What a call measured (TurnRecord, CallResult) and the append-only JSONL file they go to.
+
+A finished call is written with one `os.write` on an O_APPEND descriptor and fsync'd before the next call
+starts, so a killed run loses at most the calls in flight and concurrent writers never interleave lines.
+"""
+from __future__ import annotations
+
+import json
+import os
+import threading
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Iterator, Optional, Union
+from urllib.parse import urlsplit, urlunsplit
+
+CALLS_FILE = "calls.jsonl"
+
+
+@dataclass
+class TurnRecord:
+    """One caller utterance and the agent's answer to it. Times are seconds since the call's socket opened."""
+
+    index: int
+    caller_text: str
+    caller_speech_start: float
+    caller_speech_end: float
+    agent_text: str = ""
+    response_latency_ms: Optional[float] = None
+    agent_speech_ms: float = 0.0
+    barge_in: bool = False
+    barge_in_stop_ms: Optional[float] = None
+    agent_stopped: Optional[bool] = None
+    bot_heard: Optional[str] = None
+    ear: str = "none"
+    pacing_p99_ms: float = 0.0
+    pacing_max_ms: float = 0.0
+
+
+@dataclass
+class CallResult:
+    """One call, as one JSON line in calls.jsonl (field meanings in docs/metrics.md)."""
+
+    call_id: str
+    caller_name: str
+    personality: str
+    scenario: str
+    scenario_type: str
+    started_at: str
+    bridge: str
+    success: bool = False
+    error: Optional[dict] = None
+    turns: int = 0
+    goals_achieved: int = 0
+    goals_total: int = 0
+    goals: list = field(default_factory=list)
+    duration_s: float = 0.0
+    connect_ms: Optional[float] = None
+    greeting_latency_ms: Optional[float] = None
+    greeting_text: str = ""
+    turn_records: list = field(default_factory=list)
+    end_reason: str = ""
+    hung_up_by: Optional[str] = None
+    failure_condition: Optional[str] = None
+    brain: str = "scripted"
+    ear: str = "none"
+    media_format: Optional[str] = None
+    seed: Optional[int] = None
+    t0_monotonic: Optional[float] = None
+    usage: Optional[dict] = None
+    cost_usd: Optional[float] = None
+
+    @property
+    def error_category(self) -> Optional[str]:
+        return self.error["category"] if self.error else None
+
+    def to_dict(self) -> dict:
+        data = asdict(self)
+        data["turn_records"] = [t if isinstance(t, dict) else asdict(t) for t in self.turn_records]
+        return data
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), separators=(",", ":"), default=_json_default)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "CallResult":
+        known = {name for name in cls.__dataclass_fields__}
+        result = cls(**{k: v for k, v in data.items() if k in known})
+        result.turn_records = [TurnRecord(**t) if isinstance(t, dict) else t for t in result.turn_records]
+        return result
+
+
+def public_url(url: str) -> str:
+    """The bridge URL without credentials or query string: what may appear in results and stats."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if parts.port:
+        host = f"{host}:{parts.port}"
+    return urlunsplit((parts.scheme, host, parts.path, "", ""))
+
+
+class ResultWriter:
+    """Appends CallResults to one calls.jsonl; thread- and greenlet-safe; durable per call."""
+
+    def __init__(self, path: Union[str, Path]) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.Lock()
+        self.written = 0
+
+    def write(self, result: CallResult) -> None:
+        line = (result.to_json() + "\n").encode("utf-8")
+        with self._lock:
+            fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+            try:
+                os.write(fd, line)
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+            self.written += 1
+
+
+def read_results(path: Union[str, Path]) -> Iterator[CallResult]:
+    """Yield the calls in a calls.jsonl; a torn last line (a killed writer) is skipped, not fatal."""
+    with open(path, encoding="utf-8") as source:
+        for line in source:
+            line = line.strip()
+            if not line:
+                continue
+            try:
+                yield CallResult.from_dict(json.loads(line))
+            except (ValueError, TypeError):
+                continue
+
+
+def _json_default(value: Any) -> Any:
+    if hasattr(value, "item"):
+        return value.item()
+    if hasattr(value, "value"):
+        return value.value
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")

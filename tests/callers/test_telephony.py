@@ -1,0 +1,159 @@
+"""AudioCodesClient against a real bot-side WebSocket peer (a subprocess on a free loopback port)."""
+from __future__ import annotations
+
+import base64
+import json
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from callers import audio
+from callers.errors import CallFailure, ErrorCategory
+from callers.telephony import (AgentStreamStarted, AgentStreamStopped, AgentVoiceStarted, AudioCodesClient,
+                               BotActivity, BotSpeechEvent, ConnectionClosed, MockAudioCodesClient)
+
+PEER = Path(__file__).with_name("scripted_peer.py")
+pytestmark = pytest.mark.timeout(60)
+
+
+@pytest.fixture(scope="module")
+def peer():
+    process = subprocess.Popen([sys.executable, str(PEER), "--port", "0"], stdout=subprocess.PIPE, text=True)
+    line = process.stdout.readline()
+    assert line.startswith("listening"), line
+    yield f"ws://127.0.0.1:{int(line.split()[1])}"
+    process.terminate()
+    process.wait(10)
+
+
+def tone_frames(seconds: float, fmt: str = "raw/lpcm16") -> list[str]:
+    t = np.arange(int(seconds * 16000)) / 16000
+    pcm = (np.sin(2 * np.pi * 300 * t) * 6000).astype(np.int16)
+    return [base64.b64encode(f).decode() for f in audio.frames_for(pcm, 16000, audio.parse_media_format(fmt))]
+
+
+def events_until(client: AudioCodesClient, kind, timeout: float = 5.0) -> list:
+    seen = []
+    while True:
+        event = client.next_event(timeout)
+        assert event is not None, f"no {kind.__name__} within {timeout} s; saw {seen}"
+        seen.append(event)
+        if isinstance(event, kind):
+            return seen
+
+
+def test_seed_name_is_the_client():
+    assert MockAudioCodesClient is AudioCodesClient
+
+
+def test_full_exchange_times_agent_audio_and_paces_caller_audio(peer):
+    client = AudioCodesClient(f"{peer}/normal")
+    client.connect()
+    assert client.media_format.token == "raw/lpcm16"
+    assert 0 < client.connect_ms < 1000
+    client.start_conversation("Tester")
+    seen = events_until(client, AgentStreamStopped)
+    started = next(e for e in seen if isinstance(e, AgentStreamStarted))
+    voiced = next(e for e in seen if isinstance(e, AgentVoiceStarted))
+    stream = started.stream
+    assert stream.alt_text == "Hello, how can I help you?"
+    assert voiced.at >= stream.started_at
+    assert stream.audio_ms == pytest.approx(1000, abs=20)
+    # The peer paces in real time, so the chunks span about the audio's length.
+    assert (stream.last_chunk_at - stream.first_chunk_at) * 1000 == pytest.approx(980, abs=60)
+
+    timing = client.speak(tone_frames(1.0))
+    assert timing.frames == 50
+    assert (timing.ended_at - timing.started_at) * 1000 == pytest.approx(980, abs=25)
+    assert timing.p99_lateness_ms < 10
+    recognition = events_until(client, BotSpeechEvent, 5)[-1]
+    while recognition.text is None:
+        recognition = events_until(client, BotSpeechEvent, 5)[-1]
+    report = json.loads(recognition.text)
+    assert report["chunks"] == 50
+    assert report["span_ms"] == pytest.approx(980, abs=40)
+    client.hang_up()
+
+
+@pytest.mark.parametrize("offered,accept,play", [
+    (("raw/lpcm16",), "raw/lpcm16", "raw/lpcm16_24"),
+    (("raw/mulaw", "raw/lpcm16"), "raw/mulaw", "raw/mulaw"),
+    (("raw/lpcm16_8",), "raw/lpcm16_8", "raw/lpcm16_8"),
+    (("wav/lpcm16",), "wav/lpcm16", "wav/lpcm16_24"),
+    (("wav/mulaw",), "wav/mulaw", "wav/mulaw"),
+])
+def test_every_media_format_is_decoded(peer, offered, accept, play):
+    client = AudioCodesClient(f"{peer}/normal?format={accept}&play={play}", media_formats=offered)
+    client.connect()
+    assert client.media_format.token == accept
+    client.start_conversation("Tester")
+    stream = events_until(client, AgentStreamStopped)[-1].stream
+    assert stream.media_format.token == play
+    assert stream.first_voiced_at is not None
+    assert stream.audio_ms == pytest.approx(1000, abs=25)
+    assert audio.rms_dbfs(stream.pcm()) > -25
+    timing = client.speak(tone_frames(0.4, accept))
+    assert timing.frames == 20
+    client.hang_up()
+
+
+def test_session_error_is_handshake_rejected(peer):
+    with pytest.raises(CallFailure) as failure:
+        AudioCodesClient(f"{peer}/reject").connect()
+    assert failure.value.category is ErrorCategory.HANDSHAKE_REJECTED
+    assert "no capacity" in failure.value.message
+
+
+def test_bad_token_is_rejected_without_leaking_it(peer):
+    secret = "tok-SECRET-0451"
+    with pytest.raises(CallFailure) as failure:
+        AudioCodesClient(f"{peer}/normal?token={secret}", token="wrong-one").connect()
+    assert failure.value.category is ErrorCategory.HANDSHAKE_REJECTED
+    assert "401" in failure.value.message
+    assert "wrong-one" not in failure.value.message
+    client = AudioCodesClient(f"{peer}/normal?token={secret}", token=secret)
+    client.connect()
+    client.hang_up()
+
+
+def test_unreachable_bridge_names_url_and_reason():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    url = f"ws://127.0.0.1:{port}/ws/telephony"
+    with pytest.raises(CallFailure) as failure:
+        AudioCodesClient(url).connect()
+    assert failure.value.category is ErrorCategory.CONNECT_FAILED
+    assert url in failure.value.message and "refused" in failure.value.message
+
+
+def test_garbage_frames_are_ignored_and_counted(peer):
+    client = AudioCodesClient(f"{peer}/garbage")
+    client.connect()
+    client.start_conversation("Tester")
+    stream = events_until(client, AgentStreamStopped)[-1].stream
+    assert stream.alt_text == "Hello, how can I help you?"
+    assert client.protocol_warnings >= 4
+    client.hang_up()
+
+
+def test_bot_hangup_and_drop_are_events(peer):
+    client = AudioCodesClient(f"{peer}/hangup")
+    client.connect()
+    client.start_conversation("Tester")
+    hangup = events_until(client, BotActivity)[-1]
+    assert hangup.name == "hangup"
+    client.hang_up()
+
+    client = AudioCodesClient(f"{peer}/drop")
+    client.connect()
+    client.start_conversation("Tester")
+    closed = events_until(client, ConnectionClosed)[-1]
+    assert not closed.expected
+    with pytest.raises(CallFailure) as failure:
+        client.speak(tone_frames(0.2))
+    assert failure.value.category is ErrorCategory.BRIDGE_CLOSED
