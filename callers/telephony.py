@@ -289,9 +289,11 @@ class AudioCodesClient:
         `frames_b64` are ready-to-send base64 frames in the accepted media format (shared between callers).
         `stop_when`, if set during the utterance, ends it early (the caller gave up mid-sentence).
         """
+        if self._closed.is_set():
+            raise CallFailure(ErrorCategory.BRIDGE_CLOSED, "bridge closed the call")
         self._user_stream_ack.clear()
         self._send(protocol.user_stream_start(self.conversation_id))
-        if not self._user_stream_ack.wait(STREAM_ACK_TIMEOUT_S):
+        if not self._user_stream_ack.wait(STREAM_ACK_TIMEOUT_S) or self._closed.is_set():
             if self._closed.is_set():
                 raise CallFailure(ErrorCategory.BRIDGE_CLOSED, "bridge closed the call")
             raise CallFailure(ErrorCategory.PROTOCOL_ERROR,

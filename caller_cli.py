@@ -1,0 +1,12 @@
+#!/usr/bin/env python3
+"""caller_cli.py: run simulated callers against a bridge (the seed's command; logic lives in callers/cli.py)."""
+from gevent import monkey
+
+monkey.patch_all()
+
+import sys  # noqa: E402 - gevent must patch the standard library before anything else imports it
+
+from callers.cli import main  # noqa: E402
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,391 @@
+"""CallerAgent: one simulated caller running one call end to end, returning a CallResult.
+
+The call is a loop of listen -> decide -> speak around AudioCodesClient. Times come from the client's
+receive path (stamped on arrival) and from the paced sender (stamped on departure); this module only
+subtracts them. Every way a call can go wrong ends in a CallResult with an error category, written to disk
+before the next call starts; the only exception that escapes is the run being cancelled, after its
+`cancelled` result is written.
+"""
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Optional, Union
+
+import gevent
+
+from callers import events, phrasebook, protocol, speech
+from callers.brains.base import Brain, HeardTurn, Reply
+from callers.brains.scripted import ScriptedBrain
+from callers.errors import CallFailure, ErrorCategory
+from callers.goals import GoalTracker
+from callers.personality import CallerPersonality, get_personality
+from callers.results import CallResult, ResultWriter, TurnRecord, public_url
+from callers.scenarios import CallerScenario
+from callers.telephony import (DEFAULT_BRIDGE_URL, AgentStream, AgentStreamStarted, AgentStreamStopped,
+                               AgentVoiceStarted, AudioCodesClient, BotActivity, BotSpeechEvent,
+                               ConnectionClosed, ProtocolViolation, SessionRejected)
+
+log = logging.getLogger(__name__)
+
+EAR_MODES = ("auto", "stt", "alttext", "none")
+GREETING_WAIT_S = 15.0
+# After the caller stops, a prompt that ends and is followed by another within the caller's pause is
+# the same agent turn; a bridge whose chunks stop without playStream.stop is treated as stopped after:
+CHUNK_SILENCE_AS_STOP_S = 0.5
+# A barge-in the agent ignores is measured for this long after the interjection before giving up on it.
+BARGE_IN_STOP_WAIT_S = 2.0
+HANGUP_GRACE_S = 3.0
+# Beyond the call's own timeout, a hard stop catches a wedged call (it should never trigger).
+HARD_TIMEOUT_MARGIN_S = 15.0
+_WORDS_PER_SECOND_ESTIMATE = 2.7
+
+
+@dataclass
+class AgentTurn:
+    """Everything the agent did between two caller utterances."""
+
+    streams: list = field(default_factory=list)
+    first_voiced_at: Optional[float] = None
+    text: str = ""
+    hung_up: bool = False
+    transferred_to: Optional[str] = None
+    interrupt_stream: Optional[AgentStream] = None
+    heard: list = field(default_factory=list)
+
+    @property
+    def speech_ms(self) -> float:
+        return sum(stream.audio_ms for stream in self.streams)
+
+
+class CallOutcome:
+    """start_call's answer: truthy when the call succeeded, and awaitable so `await caller.start_call()` works."""
+
+    def __init__(self, result: CallResult) -> None:
+        self.result = result
+
+    def __bool__(self) -> bool:
+        return self.result.success
+
+    def __eq__(self, other: object) -> bool:
+        return bool(self) == other
+
+    def __hash__(self) -> int:
+        return hash(bool(self))
+
+    def __await__(self):
+        return self._value().__await__()
+
+    async def _value(self) -> bool:
+        return bool(self)
+
+    def __repr__(self) -> str:
+        return f"CallOutcome(success={bool(self)}, call_id={self.result.call_id!r})"
+
+
+class CallerAgent:
+    """A caller with a personality and a scenario, dialling one bridge (the seed's API, kept as written)."""
+
+    def __init__(self, bridge_url: str = DEFAULT_BRIDGE_URL,
+                 personality: Union[CallerPersonality, str] = "normal",
+                 scenario: Optional[CallerScenario] = None, caller_name: str = "TestCaller",
+                 caller_phone: str = "+15551234567", *, token: Optional[str] = None,
+                 brain: Optional[Brain] = None, ear: str = "auto", seed: Optional[int] = None,
+                 writer: Optional[ResultWriter] = None, media_formats: Optional[tuple] = None,
+                 frame_ms: int = 20, sslopt: Optional[dict] = None) -> None:
+        if scenario is None:
+            raise ValueError("CallerAgent needs a scenario (see callers.scenarios.load_scenarios)")
+        if ear not in EAR_MODES:
+            raise ValueError(f"ear must be one of {', '.join(EAR_MODES)}, not {ear!r}")
+        self.bridge_url = bridge_url
+        self.personality = get_personality(personality) if isinstance(personality, str) else personality
+        self.scenario = scenario
+        self.caller_name = caller_name
+        self.caller_phone = caller_phone
+        self.seed = seed
+        self.ear_mode = ear
+        self.brain = brain or ScriptedBrain(self.personality, scenario, seed=seed)
+        self.writer = writer
+        self.frame_ms = frame_ms
+        self.style = speech.SpeakingStyle(rate_wpm=self.personality.speaking_rate_wpm, pitch=self.personality.pitch)
+        self._client_options = {"token": token, "caller_phone": caller_phone, "frame_ms": frame_ms,
+                                "sslopt": sslopt}
+        if media_formats:
+            self._client_options["media_formats"] = media_formats
+        self.client: Optional[AudioCodesClient] = None
+        self.result: Optional[CallResult] = None
+        self._ears_used: set[str] = set()
+
+    # ---- the seed's API ----------------------------------------------------------------------------------
+
+    def __enter__(self) -> "CallerAgent":
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self.client is not None:
+            self.client.hang_up()
+
+    async def __aenter__(self) -> "CallerAgent":
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        self.__exit__(*exc_info)
+
+    def start_call(self, timeout: float = 60.0) -> CallOutcome:
+        """Run the call to its end (blocking the current greenlet) and report whether it succeeded."""
+        return CallOutcome(self.run(timeout))
+
+    # ---- the call ----------------------------------------------------------------------------------------
+
+    def run(self, timeout: float = 60.0) -> CallResult:
+        """One whole call; always returns a CallResult (written to the writer, if any) unless cancelled."""
+        self.client = AudioCodesClient(self.bridge_url, **self._client_options)
+        result = CallResult(
+            call_id=self.client.conversation_id, caller_name=self.caller_name, personality=self.personality.name,
+            scenario=self.scenario.name or self.scenario.scenario_type.value,
+            scenario_type=self.scenario.scenario_type.value,
+            started_at=datetime.now(timezone.utc).isoformat(timespec="milliseconds"),
+            bridge=public_url(self.bridge_url), brain=self.brain.name, ear=self.ear_mode, seed=self.seed)
+        self.result = result
+        tracker = GoalTracker(self.scenario.goal)
+        started = time.monotonic()
+        result.t0_monotonic = started
+        cancelled = None
+        try:
+            with gevent.Timeout(timeout + HARD_TIMEOUT_MARGIN_S,
+                                CallFailure(ErrorCategory.CALL_TIMEOUT, f"call exceeded {timeout:g} s")):
+                self._converse(result, tracker, started, started + timeout)
+        except CallFailure as failure:
+            result.error = {"category": failure.category.value, "message": failure.message}
+        except gevent.GreenletExit as exit_:
+            result.error = {"category": ErrorCategory.CANCELLED.value, "message": "run ended during the call"}
+            cancelled = exit_
+        except Exception as exc:  # noqa: BLE001 - the caller itself broke: a result, never a crashed run
+            log.exception("caller %s failed", self.caller_name)
+            result.error = {"category": ErrorCategory.SIMULATOR_ERROR.value, "message": f"{type(exc).__name__}: {exc}"}
+        finally:
+            self.client.hang_up()
+            self.brain.close()
+        self._finish(result, tracker, started)
+        if cancelled is not None:
+            raise cancelled
+        return result
+
+    def _finish(self, result: CallResult, tracker: GoalTracker, started: float) -> None:
+        result.duration_s = round(time.monotonic() - started, 3)
+        result.connect_ms = _round(self.client.connect_ms)
+        result.media_format = self.client.media_format.token if self.client.media_format else None
+        result.turns = len(result.turn_records)
+        result.goals = [status.to_dict() for status in tracker.statuses]
+        result.goals_achieved = tracker.achieved
+        result.goals_total = tracker.total
+        result.failure_condition = tracker.failure
+        result.ear = "+".join(sorted(self._ears_used)) or self.ear_mode
+        result.success = result.error is None and tracker.primary_met and tracker.failure is None
+        if not result.end_reason:
+            result.end_reason = result.error["category"] if result.error else "call ended"
+        if self.writer is not None:
+            self.writer.write(result)
+        events.call_finished.fire(call=self, result=result)
+
+    def _converse(self, result: CallResult, tracker: GoalTracker, started: float, deadline: float) -> None:
+        client = self.client
+        client.connect()
+        events.call_connected.fire(call=self, connect_ms=client.connect_ms)
+        client.start_conversation(self.caller_name, language=self.scenario.language,
+                                  extra_parameters={"scenarioType": self.scenario.scenario_type.value})
+        greeting = self._listen(started, deadline, wait_s=max(GREETING_WAIT_S, self.personality.max_wait_s))
+        if greeting.first_voiced_at is None:
+            if greeting.hung_up:
+                raise CallFailure(ErrorCategory.BRIDGE_CLOSED, "agent hung up before greeting")
+            raise CallFailure(ErrorCategory.NO_ANSWER, "agent did not greet the caller")
+        result.greeting_latency_ms = _round((greeting.first_voiced_at - client.accepted_at) * 1000.0)
+        result.greeting_text = greeting.text
+        events.greeting_heard.fire(call=self, latency_ms=result.greeting_latency_ms, text=greeting.text)
+        heard = HeardTurn(text=greeting.text, turn=0, new_goals_met=len(tracker.observe(0, greeting.text)))
+        agent_turn = greeting
+        while True:
+            if agent_turn.hung_up:
+                result.hung_up_by, result.end_reason = "bot", "agent hung up"
+                return
+            if agent_turn.interrupt_stream is not None:
+                reply = Reply(self.brain.interjection())
+            else:
+                reply = self.brain.respond(heard, tracker)
+            if reply.dtmf:
+                client.send_dtmf(reply.dtmf)
+            if reply.text:
+                record = self._speak(reply.text, len(result.turn_records) + 1, started, agent_turn.interrupt_stream)
+                result.turn_records.append(record)
+            if reply.hang_up:
+                result.hung_up_by, result.end_reason = "caller", reply.reason
+                return
+            if time.monotonic() >= deadline:
+                raise CallFailure(ErrorCategory.CALL_TIMEOUT, "call reached its timeout")
+            agent_turn = self._listen(started, deadline, wait_s=self.personality.max_wait_s)
+            record = result.turn_records[-1] if reply.text else None
+            if agent_turn.first_voiced_at is None and not agent_turn.hung_up:
+                if record is not None:
+                    events.turn_completed.fire(call=self, turn=record)
+                raise CallFailure(ErrorCategory.NO_ANSWER,
+                                  f"agent silent for {self.personality.max_wait_s:g} s after the caller spoke")
+            latency = None
+            if record is not None:
+                record.agent_text = agent_turn.text
+                record.agent_speech_ms = round(agent_turn.speech_ms, 1)
+                if agent_turn.first_voiced_at is not None:
+                    latency = (agent_turn.first_voiced_at - started - record.caller_speech_end) * 1000.0
+                    record.response_latency_ms = _round(latency)
+                events.turn_completed.fire(call=self, turn=record)
+            index = len(result.turn_records)
+            heard = HeardTurn(text=agent_turn.text, turn=index, response_latency_ms=latency,
+                              new_goals_met=len(tracker.observe(index, agent_turn.text)))
+
+    # ---- speaking ----------------------------------------------------------------------------------------
+
+    def _speak(self, text: str, index: int, started: float, interrupting: Optional[AgentStream]) -> TurnRecord:
+        client = self.client
+        frames = phrasebook.encoded_frames(text, self.style, client.media_format.token, self.frame_ms)
+        timing = client.speak(frames)
+        record = TurnRecord(index=index, caller_text=text, caller_speech_start=round(timing.started_at - started, 4),
+                            caller_speech_end=round(timing.ended_at - started, 4),
+                            pacing_p99_ms=round(timing.p99_lateness_ms, 2),
+                            pacing_max_ms=round(timing.max_lateness_ms, 2))
+        events.utterance.fire(call=self, speaker="caller", text=text, latency_ms=None)
+        if interrupting is not None:
+            record.barge_in = True
+            stopped_at = self._wait_for_stop(interrupting)
+            record.agent_stopped = stopped_at is not None
+            if stopped_at is not None:
+                record.barge_in_stop_ms = _round(max(0.0, stopped_at - timing.started_at) * 1000.0)
+        return record
+
+    def _wait_for_stop(self, stream: AgentStream) -> Optional[float]:
+        """When the interrupted prompt stopped: its playStream.stop, or its last chunk once chunks cease."""
+        give_up = time.monotonic() + BARGE_IN_STOP_WAIT_S
+        while True:
+            if stream.stopped_at is not None:
+                return stream.stopped_at
+            last = stream.last_chunk_at or stream.started_at
+            if time.monotonic() - last >= CHUNK_SILENCE_AS_STOP_S:
+                return last
+            if time.monotonic() >= give_up:
+                return None
+            gevent.sleep(0.02)
+
+    # ---- listening ---------------------------------------------------------------------------------------
+
+    def _listen(self, started: float, deadline: float, wait_s: float) -> AgentTurn:
+        """Collect the agent's turn: its prompts until it stays quiet for the caller's pause, or a barge-in."""
+        client = self.client
+        turn = AgentTurn()
+        waiting_until = min(time.monotonic() + wait_s, deadline)
+        pause = self.brain.pause_before_reply()
+        barge_at: Optional[float] = None
+        quiet_since: Optional[float] = None
+        while True:
+            now = time.monotonic()
+            active = turn.streams[-1] if turn.streams and turn.streams[-1] not in turn.heard else None
+            if active is not None:
+                last_sign_of_life = active.last_chunk_at or active.started_at
+                allowed_quiet = CHUNK_SILENCE_AS_STOP_S if active.last_chunk_at else wait_s
+                if now - last_sign_of_life > allowed_quiet:
+                    # A bridge that stops sending chunks without playStream.stop has still stopped talking.
+                    self._heard(turn, active, cut_off=False)
+                    quiet_since, barge_at = last_sign_of_life, None
+                    continue
+                if barge_at is not None and now >= barge_at:
+                    turn.interrupt_stream = active
+                    self._heard(turn, active, cut_off=True)
+                    return turn
+                limit = min(barge_at or deadline, last_sign_of_life + allowed_quiet + 0.01)
+            elif turn.streams:
+                limit = quiet_since + pause
+                if now >= limit:
+                    return turn
+            else:
+                limit = waiting_until
+                if now >= limit:
+                    return turn
+            if now >= deadline:
+                raise CallFailure(ErrorCategory.CALL_TIMEOUT, "call reached its timeout")
+            event = client.next_event(max(0.0, min(limit, deadline) - now))
+            if isinstance(event, AgentStreamStarted):
+                turn.streams.append(event.stream)
+                offset = self.brain.interruption_offset(event.stream.alt_text)
+                barge_at = event.at + offset if offset is not None else None
+            elif isinstance(event, AgentVoiceStarted):
+                if turn.first_voiced_at is None and event.stream in turn.streams:
+                    turn.first_voiced_at = event.at
+            elif isinstance(event, AgentStreamStopped):
+                if event.stream is active:
+                    self._heard(turn, event.stream, cut_off=False)
+                    quiet_since, barge_at = event.at, None
+            elif isinstance(event, BotActivity):
+                self._on_activity(turn, event)
+                if turn.hung_up:
+                    return turn
+            elif isinstance(event, BotSpeechEvent):
+                self._on_bot_heard(event)
+            elif isinstance(event, ConnectionClosed):
+                if turn.hung_up:
+                    return turn
+                raise CallFailure(ErrorCategory.BRIDGE_CLOSED, event.reason)
+            elif isinstance(event, SessionRejected):
+                raise CallFailure(ErrorCategory.BRIDGE_CLOSED, f"session.error: {event.reason}")
+            elif isinstance(event, ProtocolViolation):
+                raise CallFailure(ErrorCategory.PROTOCOL_ERROR, event.message)
+
+    def _on_activity(self, turn: AgentTurn, event: BotActivity) -> None:
+        name = event.name.lower()
+        if name == protocol.ACTIVITY_HANGUP.lower():
+            turn.hung_up = True
+        elif name == protocol.ACTIVITY_TRANSFER.lower():
+            target = str(event.params.get("transferTarget", "another agent"))
+            turn.transferred_to = target
+            turn.text = _join(turn.text, f"I'm transferring you to {target}.")
+        elif name == "message" and event.text:
+            turn.text = _join(turn.text, event.text)
+        else:
+            log.debug("activity %r from %s ignored", event.name, self.bridge_url)
+
+    def _on_bot_heard(self, event: BotSpeechEvent) -> None:
+        if event.kind == protocol.SPEECH_RECOGNITION and self.result and self.result.turn_records:
+            self.result.turn_records[-1].bot_heard = event.text
+
+    def _heard(self, turn: AgentTurn, stream: AgentStream, cut_off: bool) -> None:
+        """What the caller understood of one prompt, by the configured ear; said on the live transcript."""
+        turn.heard.append(stream)
+        text, ear = self._understand(stream, cut_off)
+        self._ears_used.add(ear)
+        turn.text = _join(turn.text, text)
+        events.utterance.fire(call=self, speaker="agent", text=text, latency_ms=None)
+
+    def _understand(self, stream: AgentStream, cut_off: bool) -> tuple[str, str]:
+        mode = self.ear_mode
+        if mode == "none":
+            return "", "none"
+        use_alt_text = stream.alt_text is not None and (mode == "alttext" or (mode == "auto" and not cut_off))
+        if use_alt_text:
+            return _heard_part(stream) if cut_off else stream.alt_text, "alttext"
+        if mode == "alttext":
+            return "", "alttext"
+        ear = speech.get_ear("stt")
+        return speech.transcribe_in_thread(ear, stream.pcm(), stream.media_format.sample_rate), ear.name
+
+
+def _heard_part(stream: AgentStream) -> str:
+    """Of an interrupted prompt's altText, the words that fit in the audio actually received (an estimate)."""
+    words = (stream.alt_text or "").split()
+    heard_words = int(stream.audio_ms / 1000.0 * _WORDS_PER_SECOND_ESTIMATE)
+    return " ".join(words[:heard_words])
+
+
+def _join(first: str, second: str) -> str:
+    return f"{first} {second}".strip() if second else first
+
+
+def _round(value: Optional[float]) -> Optional[float]:
+    return None if value is None else round(value, 2)

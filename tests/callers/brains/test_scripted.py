@@ -1,0 +1,131 @@
+"""Each personality trait has a measurable effect on ScriptedBrain's choices over many seeded decisions."""
+from __future__ import annotations
+
+import statistics
+from dataclasses import replace
+
+from callers.brains.base import HeardTurn
+from callers.brains.scripted import ScriptedBrain
+from callers.goals import GoalTracker
+from callers.personality import get_personality
+from callers.scenarios import load_scenarios
+
+LONG_PROMPT = "Our branches are open Monday to Friday nine to five, and Saturday nine to one, at every location."
+GREETING = "Thank you for calling First Example Bank. How can I help you today?"
+IDENTITY = "Before I can help, I need to verify your identity. Please tell me your full name and date of birth."
+SAMPLES = 400
+
+
+def brain(personality: str, scenario_type: str = "card_replacement", seed: int = 0, **overrides) -> ScriptedBrain:
+    entry = load_scenarios().custom_entry(personality, scenario_type, None)
+    person = replace(get_personality(personality), **overrides) if overrides else get_personality(personality)
+    return ScriptedBrain(person, entry.scenario, seed=seed)
+
+
+def tracker_for(b: ScriptedBrain) -> GoalTracker:
+    return GoalTracker(b.scenario.goal)
+
+
+def test_tendency_to_interrupt_sets_the_barge_in_rate():
+    rates = {}
+    for value in (0.0, 0.5, 0.9):
+        b = brain("normal", tendency_to_interrupt=value)
+        rates[value] = sum(b.interruption_offset(LONG_PROMPT) is not None for _ in range(SAMPLES)) / SAMPLES
+    assert rates[0.0] == 0.0
+    assert abs(rates[0.5] - 0.5) < 0.08 and abs(rates[0.9] - 0.9) < 0.06
+    short = brain("angry")
+    assert all(short.interruption_offset("Okay.") is None for _ in range(50))
+
+
+def test_provides_clear_info_sets_how_often_details_come_first_time():
+    def complete_share(clarity: float) -> float:
+        complete = 0
+        for seed in range(SAMPLES // 4):
+            b = brain("normal", seed=seed, provides_clear_info=clarity, verification_demands=0.0)
+            answer = b.respond(HeardTurn(IDENTITY, 1), tracker_for(b)).text
+            complete += "born" in answer or "birth" in answer
+        return complete / (SAMPLES // 4)
+
+    assert complete_share(0.9) > 0.8
+    assert complete_share(0.3) < 0.45
+
+
+def test_identity_is_always_complete_when_asked_again():
+    b = brain("confused", provides_clear_info=0.0, verification_demands=0.0)
+    tracker = tracker_for(b)
+    first = b.respond(HeardTurn(IDENTITY, 1), tracker).text
+    second = b.respond(HeardTurn("I still need your date of birth to verify you.", 2), tracker).text
+    assert "birth" not in first and "born" not in first
+    assert "birth" in second or "born" in second
+
+
+def test_suspicious_callers_ask_the_agent_to_prove_itself():
+    asked = 0
+    for seed in range(100):
+        b = brain("suspicious", seed=seed)
+        asked += "bank" in b.respond(HeardTurn(IDENTITY, 1), tracker_for(b)).text.lower()
+    normal = sum("really the bank" in brain("normal", seed=s).respond(HeardTurn(IDENTITY, 1),
+                                                                       tracker_for(brain("normal"))).text
+                 for s in range(100))
+    assert asked > 75 and normal < 10
+
+
+def test_low_patience_hangs_up_after_slow_turns_high_patience_does_not():
+    def turns_until_hang_up(personality: str) -> int:
+        b = brain(personality)
+        tracker = tracker_for(b)
+        b.respond(HeardTurn(GREETING, 0), tracker)
+        for turn in range(1, 10):
+            reply = b.respond(HeardTurn("Let me look into that.", turn, response_latency_ms=4000), tracker)
+            if reply.hang_up:
+                assert reply.reason == "caller lost patience"
+                return turn
+        return 99
+
+    assert turns_until_hang_up("angry") < turns_until_hang_up("normal")
+    assert turns_until_hang_up("angry") <= 2
+
+
+def test_slow_personalities_pause_longer_and_speak_slower():
+    elderly, impatient = brain("elderly"), brain("impatient")
+    assert statistics.mean(elderly.pause_before_reply() for _ in range(50)) > \
+        2 * statistics.mean(impatient.pause_before_reply() for _ in range(50))
+    assert elderly.personality.speaking_rate_wpm < impatient.personality.speaking_rate_wpm
+
+
+def test_a_vague_opening_is_rephrased_clearly_when_not_understood():
+    b = brain("confused", "loan_application", provides_clear_info=0.0)
+    tracker = tracker_for(b)
+    vague = b.respond(HeardTurn(GREETING, 0), tracker).text
+    clear = b.respond(HeardTurn("I'm sorry, I didn't catch that. Could you tell me what you need help with?", 1),
+                      tracker).text
+    again = b.respond(HeardTurn("Sorry, I didn't catch that.", 2), tracker).text
+    again2 = b.respond(HeardTurn("Sorry, I didn't catch that.", 3), tracker).text
+    assert "loan" in clear and clear != vague
+    assert again.endswith(clear.split(", ", 1)[-1]) and again2.count(clear) <= 1
+    assert not any(again2.startswith(p + p) for p in ("I said, ", "Again, ", "Like I said, "))
+
+
+def test_goal_met_then_anything_else_wraps_up_and_goodbye_hangs_up():
+    b = brain("normal")
+    tracker = tracker_for(b)
+    b.respond(HeardTurn(GREETING, 0), tracker)
+    heard = ("Thank you, you're verified. I've blocked your old debit card and ordered a replacement card. "
+             "Your new card will be delivered to your address on file within five to seven business days.")
+    met = tracker.observe(2, heard)
+    assert tracker.primary_met
+    wrap = b.respond(HeardTurn(heard + " Is there anything else I can help you with?", 2, new_goals_met=len(met)),
+                     tracker)
+    assert not wrap.hang_up and ("all" in wrap.text or "everything" in wrap.text)
+    bye = b.respond(HeardTurn("Thank you for calling First Example Bank. Goodbye.", 3), tracker)
+    assert bye.hang_up and bye.text is None
+
+
+def test_same_seed_same_conversation():
+    def lines(seed: int) -> list:
+        b = brain("difficult", seed=seed)
+        tracker = tracker_for(b)
+        return [b.respond(HeardTurn(text, i), tracker).text for i, text in enumerate([GREETING, IDENTITY, IDENTITY])]
+
+    assert lines(4) == lines(4)
+    assert any(lines(4) != lines(s) for s in range(5, 15))

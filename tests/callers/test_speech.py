@@ -1,0 +1,250 @@
+"""Voice and Ear against the real engines (libespeak-ng, faster-whisper tiny.en), no mocks.
+
+Whisper tests share one model loaded per module and carry the `whisper` marker, so a quick run can skip
+them with `-m "not whisper"`.
+"""
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+import threading
+import time
+
+import gevent
+import numpy as np
+import pytest
+
+from callers import audio
+from callers.speech import (
+    VOICE_RATE,
+    EspeakVoice,
+    NullEar,
+    SpeakingStyle,
+    WhisperEar,
+    get_ear,
+    get_voice,
+    transcribe_in_thread,
+)
+
+SENTENCE = "I lost my debit card and need a replacement"
+PACING_FRAME_S = 0.020
+PACING_FRAMES = 150  # 3 s of 20 ms frames
+# Bound: at p99 no frame goes out a whole frame late. Measured p99 is 2-10 ms while this test has the
+# machine to itself (2 cores, shared with its own two CTranslate2 workers); other processes' bursts (e.g.
+# whisper-heavy tests under `pytest -n`) only ever add lateness, so the best of a few attempts is kept.
+# The failure this guards against, recognition inside a greenlet, stalls pacing by a whole transcription
+# (>= 300 ms): the control test below shows the measurement catches it.
+PACING_P99_LIMIT_MS = 20.0
+PACING_MAX_LIMIT_MS = 100.0
+PACING_ATTEMPTS = 3
+TRANSCRIPTIONS_PER_LISTENER = 4
+
+
+def heard_words(text: str) -> list[str]:
+    return re.findall(r"[a-z0-9']+", text.lower())
+
+
+@pytest.fixture(scope="module")
+def voice() -> EspeakVoice:
+    return EspeakVoice()
+
+
+@pytest.fixture(scope="module")
+def whisper_ear() -> WhisperEar:
+    ear = get_ear("whisper")
+    ear.transcribe(get_voice().render("warm up"), VOICE_RATE)  # first pass allocates; keep it out of timings
+    return ear
+
+
+# ---- import cost -----------------------------------------------------------------------------------------
+
+def test_import_loads_no_recognizer() -> None:
+    # `callers` itself is imported first: the package's own imports are not this module's cost.
+    probe = ("import sys, callers; import callers.speech; "
+             "print(sorted(m for m in ('faster_whisper', 'ctranslate2', 'espeakng_loader') if m in sys.modules))")
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "[]"
+
+
+# ---- Voice -----------------------------------------------------------------------------------------------
+
+def test_render_gives_read_only_trimmed_int16_speech(voice: EspeakVoice) -> None:
+    pcm = voice.render(SENTENCE)
+    assert pcm.dtype == np.int16 and pcm.ndim == 1
+    seconds = len(pcm) / VOICE_RATE
+    assert 1.5 < seconds < 5.0  # 9 words at 165 wpm is about 3 s
+    assert audio.rms_dbfs(pcm) > -30.0
+    assert not pcm.flags.writeable
+    with pytest.raises(ValueError):
+        pcm[0] = 1
+    # trimmed: speech starts and ends within the first / last 10 ms window
+    assert audio.is_voiced(pcm[:160]) and audio.is_voiced(pcm[-160:])
+
+
+def test_render_caches_and_shares_one_array(voice: EspeakVoice) -> None:
+    assert voice.render(SENTENCE) is voice.render(SENTENCE)
+    assert get_voice() is get_voice()
+
+
+def test_slower_rate_renders_longer_audio(voice: EspeakVoice) -> None:
+    slow = voice.render(SENTENCE, SpeakingStyle(rate_wpm=120))
+    fast = voice.render(SENTENCE, SpeakingStyle(rate_wpm=200))
+    assert len(slow) > 1.4 * len(fast)
+
+
+def test_pitch_and_voice_change_the_audio(voice: EspeakVoice) -> None:
+    normal = voice.render(SENTENCE)
+    low = voice.render(SENTENCE, SpeakingStyle(pitch=20))
+    female = voice.render(SENTENCE, SpeakingStyle(voice="en-us+f3"))
+    assert low is not normal and female is not normal
+    for other in (low, female):
+        length = min(len(normal), len(other))
+        assert not np.array_equal(normal[:length], other[:length])
+
+
+def test_style_settings_are_validated(voice: EspeakVoice) -> None:
+    with pytest.raises(ValueError, match="rate_wpm"):
+        SpeakingStyle(rate_wpm=20)
+    with pytest.raises(ValueError, match="pitch"):
+        SpeakingStyle(pitch=150)
+    with pytest.raises(ValueError, match="no-such-voice"):
+        voice.render(SENTENCE, SpeakingStyle(voice="no-such-voice"))
+    # the failed voice change left the engine usable
+    assert len(voice.render("still speaking")) > 0
+
+
+def test_empty_text_renders_empty_audio(voice: EspeakVoice) -> None:
+    pcm = voice.render("")
+    assert pcm.dtype == np.int16 and len(pcm) == 0
+
+
+def test_cache_is_bounded_by_audio_length() -> None:
+    small = EspeakVoice(cache_seconds=4.0)
+    first = small.render("What are your opening hours")
+    assert small.render("What are your opening hours") is first
+    for sentence in ("My date of birth is March third nineteen fifty", "I want to complain about a fee"):
+        small.render(sentence)
+    assert small.render("What are your opening hours") is not first  # evicted, rendered again
+
+
+def test_concurrent_renders_share_one_array_per_phrase() -> None:
+    shared = EspeakVoice()
+    phrases = [f"Please transfer {n} dollars to savings" for n in ("ten", "twenty", "thirty", "forty")]
+    results: list[list[np.ndarray]] = []
+
+    def render_all() -> None:
+        results.append([shared.render(phrase) for phrase in phrases])
+
+    threads = [threading.Thread(target=render_all) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(results) == 8
+    for index in range(len(phrases)):
+        assert len({id(rendered[index]) for rendered in results}) == 1
+
+
+# ---- Ears ------------------------------------------------------------------------------------------------
+
+def test_null_ear_hears_nothing() -> None:
+    ear = get_ear("none")
+    assert isinstance(ear, NullEar) and ear.name == "none"
+    assert ear.transcribe(get_voice().render(SENTENCE), VOICE_RATE) == ""
+
+
+def test_unknown_ear_is_refused() -> None:
+    with pytest.raises(ValueError, match="sphinx"):
+        get_ear("sphinx")
+
+
+@pytest.mark.whisper
+@pytest.mark.timeout(120)
+def test_stt_and_whisper_name_one_shared_ear(whisper_ear: WhisperEar) -> None:
+    assert get_ear("stt") is whisper_ear and get_ear("whisper") is whisper_ear
+    assert whisper_ear.name == "whisper"
+
+
+@pytest.mark.whisper
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize(("sentence", "style", "key_words"), [
+    (SENTENCE, SpeakingStyle(), {"lost", "debit", "card", "replacement"}),
+    (SENTENCE, SpeakingStyle(rate_wpm=120, pitch=30), {"lost", "card", "replacement"}),
+    ("What is my current balance", SpeakingStyle(), {"current", "balance"}),
+    # "overdraft" is heard in ~3 of 4 renders (espeak's output differs slightly from render to render),
+    # so only the words heard every time are asserted here; bench/ear_accuracy.py measures the rest.
+    ("I want to complain about an overdraft fee", SpeakingStyle(), {"want", "complain", "about"}),
+])
+def test_whisper_hears_what_the_voice_said(whisper_ear: WhisperEar, voice: EspeakVoice, sentence: str,
+                                           style: SpeakingStyle, key_words: set[str]) -> None:
+    heard = whisper_ear.transcribe(voice.render(sentence, style), VOICE_RATE)
+    assert heard == heard.strip()
+    assert key_words <= set(heard_words(heard)), heard
+
+
+@pytest.mark.whisper
+@pytest.mark.timeout(120)
+def test_whisper_resamples_other_rates(whisper_ear: WhisperEar, voice: EspeakVoice) -> None:
+    at_24k = audio.resample(voice.render(SENTENCE), VOICE_RATE, 24000)
+    assert {"card", "replacement"} <= set(heard_words(whisper_ear.transcribe(at_24k, 24000)))
+
+
+@pytest.mark.whisper
+@pytest.mark.timeout(120)
+def test_whisper_hears_nothing_in_silence(whisper_ear: WhisperEar) -> None:
+    quiet_noise = np.random.default_rng(1).normal(0, 30, VOICE_RATE).astype(np.int16)  # about -60 dBFS
+    assert whisper_ear.transcribe(np.zeros(VOICE_RATE, dtype=np.int16), VOICE_RATE) == ""
+    assert whisper_ear.transcribe(quiet_noise, VOICE_RATE) == ""
+
+
+def pace_frames(lateness_s: list[float]) -> None:
+    """Sleep to absolute 20 ms deadlines the way the audio sender does, recording how late each wake-up is."""
+    start = time.monotonic()
+    for frame in range(1, PACING_FRAMES + 1):
+        deadline = start + frame * PACING_FRAME_S
+        gevent.sleep(max(0.0, deadline - time.monotonic()))
+        lateness_s.append(time.monotonic() - deadline)
+
+
+def run_pacing_with(transcribe, pcm: np.ndarray) -> tuple[np.ndarray, list[str]]:
+    """Pace 3 s of frames while three listeners each transcribe TRANSCRIPTIONS_PER_LISTENER times back to
+    back (~2 s of contention at 2 workers); returns lateness in ms and every transcript.
+
+    The rounds are bounded, not "until the pacer is done": an inline transcription never yields, so such a
+    loop would starve the pacer forever."""
+    lateness_s: list[float] = []
+    pacer = gevent.spawn(pace_frames, lateness_s)
+    listeners = [gevent.spawn(lambda: [transcribe(pcm) for _ in range(TRANSCRIPTIONS_PER_LISTENER)])
+                 for _ in range(3)]
+    gevent.joinall([pacer, *listeners], raise_error=True)
+    return np.array(lateness_s) * 1000.0, [text for listener in listeners for text in listener.value]
+
+
+@pytest.mark.whisper
+@pytest.mark.timeout(120)
+def test_pacing_stays_real_time_while_transcribing(whisper_ear: WhisperEar, voice: EspeakVoice) -> None:
+    pcm = voice.render(SENTENCE)
+    attempts: list[tuple[float, float]] = []
+    for _ in range(PACING_ATTEMPTS):
+        lateness_ms, texts = run_pacing_with(
+            lambda samples: transcribe_in_thread(whisper_ear, samples, VOICE_RATE), pcm)
+        assert all({"card", "replacement"} <= set(heard_words(text)) for text in texts), texts
+        attempts.append((float(np.percentile(lateness_ms, 99)), float(lateness_ms.max())))
+        print(f"pacing lateness under {len(texts)} threaded transcriptions: p50 {np.median(lateness_ms):.2f} ms, "
+              f"p99 {attempts[-1][0]:.2f} ms, max {attempts[-1][1]:.2f} ms")
+        if attempts[-1][0] <= PACING_P99_LIMIT_MS and attempts[-1][1] <= PACING_MAX_LIMIT_MS:
+            break
+    best_p99, best_max = min(attempts)
+    assert best_p99 <= PACING_P99_LIMIT_MS, attempts
+    assert best_max <= PACING_MAX_LIMIT_MS, attempts
+
+
+@pytest.mark.whisper
+@pytest.mark.timeout(120)
+def test_pacing_measurement_catches_inline_transcription(whisper_ear: WhisperEar, voice: EspeakVoice) -> None:
+    """The control for the test above: transcribing inside the greenlets must show up as a stall, otherwise
+    a low lateness there would prove nothing."""
+    lateness_ms, _ = run_pacing_with(lambda samples: whisper_ear.transcribe(samples, VOICE_RATE),
+                                     voice.render(SENTENCE))
+    assert lateness_ms.max() > 2 * PACING_MAX_LIMIT_MS
