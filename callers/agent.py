@@ -372,7 +372,8 @@ class CallerAgent:
             return _heard_part(stream) if cut_off else stream.alt_text, "alttext"
         if mode == "alttext":
             return "", "alttext"
-        ear = speech.get_ear("stt")
+        # Off the event loop: the first use loads the model, which must not stall other callers' pacing.
+        ear = gevent.get_hub().threadpool.apply(speech.get_ear, ("stt",))
         return speech.transcribe_in_thread(ear, stream.pcm(), stream.media_format.sample_rate), ear.name
 
 

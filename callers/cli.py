@@ -14,7 +14,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Optional, Sequence
 
-from callers import events
+from callers import events, speech
 from callers.batch import CallSettings, run_entries
 from callers.errors import ConfigError, ErrorCategory
 from callers.results import CALLS_FILE, CallResult, ResultWriter
@@ -71,6 +71,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     writer = ResultWriter(output / CALLS_FILE)
     settings = CallSettings(bridge_url=args.bridge_url, token=token, ear=args.ear, seed=args.seed,
                             timeout=args.timeout, caller_phone=args.caller_phone, caller_name=args.caller_name)
+    if args.ear in ("auto", "stt"):
+        speech.get_ear("stt")  # load the recognizer before any call starts, not in the middle of one
     transcript = LiveTranscript(sys.stdout)
     transcript.attach()
     try:

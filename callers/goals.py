@@ -25,12 +25,12 @@ that met it, so a report can show why a verdict was reached.
 from __future__ import annotations
 
 import re
-import tomllib
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Optional, Union
 
+from callers.datafiles import read_toml
 from callers.errors import ConfigError
 
 VOCABULARY_FILE = Path(__file__).with_name("goal_vocabulary.toml")
@@ -197,13 +197,7 @@ def _string_list(value: object, path: Path, entry: str, name: str, required: boo
 def load_vocabulary(path: Union[str, Path] = VOCABULARY_FILE) -> Vocabulary:
     """Read a goal vocabulary file; a term claimed by two concepts is an error, not a silent preference."""
     path = Path(path)
-    try:
-        with open(path, "rb") as source:
-            data = tomllib.load(source)
-    except FileNotFoundError:
-        raise ConfigError(str(path), "goal vocabulary file not found") from None
-    except tomllib.TOMLDecodeError as error:
-        raise ConfigError(str(path), f"invalid TOML: {error}") from None
+    data = read_toml(path, "goal vocabulary")
     moods: dict[str, str] = {}
     raw_moods = data.get("moods", {})
     if not isinstance(raw_moods, dict):

@@ -7,12 +7,12 @@ CallerPersonality is built in Python (ValueError), from one table of rules so th
 """
 from __future__ import annotations
 
-import tomllib
 from dataclasses import MISSING, dataclass, fields
 from enum import Enum
 from pathlib import Path
 from typing import Any, Optional, Union
 
+from callers.datafiles import read_toml
 from callers.errors import ConfigError
 
 DEFAULT_PERSONALITY_DIR = Path(__file__).resolve().parent.parent / "personalities"
@@ -148,16 +148,7 @@ def _normalized(name: str) -> str:
 def load_personality(path: Union[str, Path]) -> CallerPersonality:
     """Read one personality file; every problem is a ConfigError naming the file and the field to fix."""
     path = Path(path)
-    try:
-        with open(path, "rb") as source:
-            data = tomllib.load(source)
-    except FileNotFoundError:
-        raise ConfigError(str(path), "personality file not found") from None
-    except tomllib.TOMLDecodeError as error:
-        # tomllib's message already carries "(at line L, column C)".
-        raise ConfigError(str(path), f"invalid TOML: {error}") from None
-    except OSError as error:
-        raise ConfigError(str(path), f"cannot read personality file: {error.strerror or error}") from None
+    data = read_toml(path, "personality")
     for key in data:
         if key == "name":
             raise ConfigError(str(path), "a personality's name is its file name; remove this field", field=key)

@@ -20,7 +20,7 @@ import struct
 import time
 import uuid
 from dataclasses import dataclass, field
-from typing import Iterable, Optional, Sequence
+from typing import Optional, Sequence
 
 import gevent
 import numpy as np

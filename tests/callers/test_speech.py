@@ -30,9 +30,9 @@ from callers.speech import (
 SENTENCE = "I lost my debit card and need a replacement"
 PACING_FRAME_S = 0.020
 PACING_FRAMES = 150  # 3 s of 20 ms frames
-# Bound: at p99 no frame goes out a whole frame late. Measured p99 is 2-10 ms while this test has the
-# machine to itself (2 cores, shared with its own two CTranslate2 workers); other processes' bursts (e.g.
-# whisper-heavy tests under `pytest -n`) only ever add lateness, so the best of a few attempts is kept.
+# Bound: at p99 no frame goes out a whole frame late. Measured on 2 cores that also carry this test's two
+# CTranslate2 workers and other test runs: p99 typically 4-10 ms, up to ~27 ms in other processes' CPU
+# bursts. Such bursts only ever add lateness, so the best of a few attempts is kept.
 # The failure this guards against, recognition inside a greenlet, stalls pacing by a whole transcription
 # (>= 300 ms): the control test below shows the measurement catches it.
 PACING_P99_LIMIT_MS = 20.0
@@ -93,14 +93,33 @@ def test_slower_rate_renders_longer_audio(voice: EspeakVoice) -> None:
     assert len(slow) > 1.4 * len(fast)
 
 
-def test_pitch_and_voice_change_the_audio(voice: EspeakVoice) -> None:
-    normal = voice.render(SENTENCE)
-    low = voice.render(SENTENCE, SpeakingStyle(pitch=20))
-    female = voice.render(SENTENCE, SpeakingStyle(voice="en-us+f3"))
-    assert low is not normal and female is not normal
-    for other in (low, female):
-        length = min(len(normal), len(other))
-        assert not np.array_equal(normal[:length], other[:length])
+def median_f0_hz(pcm: np.ndarray) -> float:
+    """Median fundamental frequency over clearly voiced 40 ms frames (autocorrelation peak, 60-400 Hz).
+
+    Comparing samples would not do: espeak's output differs slightly from render to render anyway."""
+    frame = VOICE_RATE * 40 // 1000
+    lags = np.arange(VOICE_RATE // 400, VOICE_RATE // 60)
+    estimates = []
+    for start in range(0, len(pcm) - frame, frame):
+        chunk = pcm[start:start + frame]
+        if not audio.is_voiced(chunk, threshold_dbfs=-30.0):
+            continue
+        centred = chunk.astype(np.float64) - chunk.mean()
+        correlation = np.correlate(centred, centred, "full")[frame - 1:]
+        lag = lags[np.argmax(correlation[lags])]
+        if correlation[lag] > 0.5 * correlation[0]:
+            estimates.append(VOICE_RATE / lag)
+    assert len(estimates) >= 10
+    return float(np.median(estimates))
+
+
+def test_pitch_and_voice_change_the_voice(voice: EspeakVoice) -> None:
+    low = median_f0_hz(voice.render(SENTENCE, SpeakingStyle(pitch=20)))  # measured ~80 Hz
+    normal = median_f0_hz(voice.render(SENTENCE))  # ~103 Hz
+    high = median_f0_hz(voice.render(SENTENCE, SpeakingStyle(pitch=80)))  # ~140 Hz
+    female = median_f0_hz(voice.render(SENTENCE, SpeakingStyle(voice="en-us+f3")))  # ~215 Hz
+    assert low < 0.9 * normal < 0.9 * 0.9 * high
+    assert female > 1.5 * normal
 
 
 def test_style_settings_are_validated(voice: EspeakVoice) -> None:
@@ -129,6 +148,8 @@ def test_cache_is_bounded_by_audio_length() -> None:
 
 
 def test_concurrent_renders_share_one_array_per_phrase() -> None:
+    # Real threads when unpatched (as in the asyncio bridge's executor), greenlets under the conftest's
+    # monkey-patching; either way every caller must end up holding the same array.
     shared = EspeakVoice()
     phrases = [f"Please transfer {n} dollars to savings" for n in ("ten", "twenty", "thirty", "forty")]
     results: list[list[np.ndarray]] = []
