@@ -1,24 +1,31 @@
 """Caller Agent: simulated phone callers for voice AI agents behind an AudioCodes bot-API bridge.
 
-The public API is re-exported here. Importing it does not monkey-patch anything: scripts and Locust do
-that first (the caller side needs gevent-patched sockets), as caller_cli.py shows.
+The public API is re-exported here, lazily. Importing it does not monkey-patch anything: scripts and Locust
+do that first (the caller side needs gevent-patched sockets), as caller_cli.py shows.
 """
-from callers.agent import CallerAgent, CallOutcome
-from callers.brains.base import Brain
-from callers.brains.scripted import ScriptedBrain
-from callers.errors import CallFailure, ConfigError, ErrorCategory
-from callers.factories import (create_angry_complaint_caller, create_caller, create_confused_elderly_caller,
-                               create_difficult_card_replacement_caller)
-from callers.goals import CallerGoal, GoalTracker
-from callers.personality import CallerPersonality, PersonalityType, get_personality, load_personalities
-from callers.results import CallResult, ResultWriter, TurnRecord
-from callers.scenarios import CallerScenario, ScenarioType, load_scenarios
-from callers.telephony import AudioCodesClient, MockAudioCodesClient
+import importlib
 
-__all__ = [
-    "AudioCodesClient", "Brain", "CallFailure", "CallOutcome", "CallResult", "CallerAgent", "CallerGoal",
-    "CallerPersonality", "CallerScenario", "ConfigError", "ErrorCategory", "GoalTracker", "MockAudioCodesClient",
-    "PersonalityType", "ResultWriter", "ScenarioType", "ScriptedBrain", "TurnRecord", "create_angry_complaint_caller",
-    "create_caller", "create_confused_elderly_caller", "create_difficult_card_replacement_caller",
-    "get_personality", "load_personalities", "load_scenarios",
-]
+_EXPORTS = {
+    "CallerAgent": "callers.agent", "CallOutcome": "callers.agent",
+    "Brain": "callers.brains.base", "ScriptedBrain": "callers.brains.scripted",
+    "CallFailure": "callers.errors", "ConfigError": "callers.errors", "ErrorCategory": "callers.errors",
+    "create_angry_complaint_caller": "callers.factories", "create_caller": "callers.factories",
+    "create_confused_elderly_caller": "callers.factories",
+    "create_difficult_card_replacement_caller": "callers.factories",
+    "CallerGoal": "callers.goals", "GoalTracker": "callers.goals",
+    "CallerPersonality": "callers.personality", "PersonalityType": "callers.personality",
+    "get_personality": "callers.personality", "load_personalities": "callers.personality",
+    "CallResult": "callers.results", "ResultWriter": "callers.results", "TurnRecord": "callers.results",
+    "CallerScenario": "callers.scenarios", "ScenarioType": "callers.scenarios", "load_scenarios": "callers.scenarios",
+    "AudioCodesClient": "callers.telephony", "MockAudioCodesClient": "callers.telephony",
+}
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str):
+    """Resolve the public API on first use (PEP 562), so `bridge/` can import `callers.protocol`,
+    `callers.audio` and `callers.speech` without loading the gevent-based caller side."""
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'callers' has no attribute {name!r}")
+    return getattr(importlib.import_module(module), name)

@@ -47,8 +47,10 @@ def launch_bridge(*args: str, ear: str = "stt", env: Optional[dict] = None,
     if stderr_path is None:
         stderr_path = Path(tempfile.mkstemp(prefix="bridge-", suffix=".stderr")[1])
     command = [sys.executable, "-m", "bridge", "--host", "127.0.0.1", "--port", "0", "--ear", ear, *args]
+    # A BRIDGE_TOKEN in the developer's shell would lock every test out; tests set it explicitly.
+    base_env = {key: value for key, value in os.environ.items() if key != "BRIDGE_TOKEN"}
     proc = subprocess.Popen(command, cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=stderr_path.open("wb"),
-                            text=True, env={**os.environ, **(env or {})})
+                            text=True, env={**base_env, **(env or {})})
     lines: queue.Queue = queue.Queue()
     threading.Thread(target=lambda: [lines.put(line) for line in proc.stdout], daemon=True).start()
     try:

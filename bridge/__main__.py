@@ -1,0 +1,102 @@
+"""Command line: `python -m bridge [options]`. Runs until Ctrl-C or SIGTERM, then closes calls cleanly."""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import signal
+import sys
+from pathlib import Path
+from typing import Optional, Sequence
+
+from bridge.server import run_bridge
+from bridge.settings import (DEFAULT_EAR, DEFAULT_HOST, DEFAULT_PATH, DEFAULT_PORT, DEFAULT_VOICE_RATE_WPM,
+                             BridgeSettings)
+from callers import audio, speech
+
+TOKEN_ENV = "BRIDGE_TOKEN"
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+
+def _latency(text: str) -> tuple[float, float]:
+    mean, _, jitter = text.partition(":")
+    try:
+        values = float(mean), float(jitter or 0)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected MEAN[:JITTER] in ms, e.g. 300:100, got {text!r}") from None
+    if values[0] < 0 or values[1] < 0 or values[1] > values[0]:
+        raise argparse.ArgumentTypeError(f"need 0 <= JITTER <= MEAN, got {text!r}")
+    return values
+
+
+def _media_format(text: str) -> audio.MediaFormat:
+    try:
+        return audio.parse_media_format(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m bridge", description=__doc__)
+    parser.add_argument("--host", default=DEFAULT_HOST)
+    parser.add_argument("--port", type=int, default=DEFAULT_PORT, help="0 picks a free port (printed)")
+    parser.add_argument("--path", default=DEFAULT_PATH, help="the only WebSocket path served; others get 404")
+    parser.add_argument("--token", default=os.environ.get(TOKEN_ENV),
+                        help=f"require 'Authorization: Bearer TOKEN' (default: ${TOKEN_ENV}; never printed)")
+    parser.add_argument("--latency-ms", type=_latency, default=(0.0, 0.0), metavar="MEAN[:JITTER]",
+                        help="think time after recognition, uniform in MEAN +/- JITTER ms")
+    parser.add_argument("--ear", choices=speech.EAR_KINDS, default=DEFAULT_EAR,
+                        help="stt/whisper: recognise the caller; none: no recognition, the dialogue assumes "
+                             "the expected answer (capacity runs)")
+    parser.add_argument("--play-format", type=_media_format, default=None,
+                        help="format of the agent's audio, e.g. raw/lpcm16_24 (default: the call's format)")
+    parser.add_argument("--truth-log", type=Path, default=None, help="append one JSON line per call here")
+    parser.add_argument("--seed", type=int, default=None, help="seed for the think-time jitter")
+    parser.add_argument("--barge-in", action=argparse.BooleanOptionalAction, default=True,
+                        help="stop talking when the caller talks over the agent")
+    parser.add_argument("--frame-ms", type=int, default=audio.DEFAULT_FRAME_MS, help="agent audio chunk length")
+    parser.add_argument("--voice-rate", type=int, default=DEFAULT_VOICE_RATE_WPM, help="agent speaking rate, wpm")
+    parser.add_argument("--log-level", default="info", choices=("debug", "info", "warning", "error"))
+    return parser
+
+
+def parse_settings(argv: Optional[Sequence[str]] = None) -> tuple[BridgeSettings, str]:
+    """Settings and log level; an invalid combination exits with a usage error like any bad flag."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        speech.SpeakingStyle(rate_wpm=args.voice_rate)
+        settings = BridgeSettings(host=args.host, port=args.port, path=args.path, token=args.token or None,
+                                  latency_mean_ms=args.latency_ms[0], latency_jitter_ms=args.latency_ms[1],
+                                  ear=args.ear, play_format=args.play_format, truth_log=args.truth_log,
+                                  seed=args.seed, barge_in=args.barge_in, frame_ms=args.frame_ms,
+                                  voice_rate_wpm=args.voice_rate)
+    except ValueError as exc:
+        parser.error(str(exc))
+    return settings, args.log_level
+
+
+async def _serve(settings: BridgeSettings) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    await run_bridge(settings, stop, lambda line: print(line, flush=True))
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    settings, level = parse_settings(argv)
+    logging.basicConfig(level=level.upper(), format=LOG_FORMAT, stream=sys.stderr)
+    # websockets logs every connection at info; at hundreds of calls that drowns the bridge's own lines.
+    logging.getLogger("websockets").setLevel(logging.DEBUG if level == "debug" else logging.WARNING)
+    try:
+        asyncio.run(_serve(settings))
+    except OSError as exc:
+        print(f"bridge: cannot listen on {settings.host}:{settings.port}: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,65 @@
+"""Agent prompts as ready-to-send audio frames, shared by every call in the process.
+
+A reply is a tuple of fixed sentences (see dialogue.agent_phrases), so rendering per sentence makes the
+voice's phrase cache hold a small finite set, and joining them with a short pause gives any reply. The
+encoded frames and their voiced flags are cached per (reply, format): at load, hundreds of calls play the
+same prompts, and re-encoding or re-resampling per call would cost CPU the pacing loop needs.
+"""
+from __future__ import annotations
+
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Iterable
+
+import numpy as np
+
+from callers import audio
+from callers.speech import VOICE_RATE, SpeakingStyle, Voice
+
+# Pause between sentences of one reply (a rendered sentence is silence-trimmed at both ends).
+SENTENCE_GAP_MS = 250
+# Distinct (reply, format) entries kept; the dialogue has a few dozen replies and calls use 1-2 formats.
+PROMPT_CACHE_ENTRIES = 256
+
+
+@dataclass(frozen=True)
+class Prompt:
+    frames: tuple[bytes, ...]  # encoded in the play format; a wav/ stream's first frame has the header
+    voiced: tuple[bool, ...]  # per frame: above the VAD threshold (the "first audio" a caller measures)
+
+
+class PromptBook:
+    def __init__(self, voice: Voice, style: SpeakingStyle, frame_ms: int) -> None:
+        self._voice = voice
+        self._style = style
+        self._frame_ms = frame_ms
+        self._gap = np.zeros(VOICE_RATE * SENTENCE_GAP_MS // 1000, dtype=np.int16)
+        self._cache: OrderedDict[tuple[tuple[str, ...], str], Prompt] = OrderedDict()
+
+    def warm(self, sentences: Iterable[str]) -> None:
+        """Render every sentence once at start-up, so no call waits on the synthesiser."""
+        for sentence in sentences:
+            self._voice.render(sentence, self._style)
+
+    def prompt(self, sentences: tuple[str, ...], fmt: audio.MediaFormat) -> Prompt:
+        key = (sentences, fmt.token)
+        cached = self._cache.get(key)
+        if cached is not None:
+            self._cache.move_to_end(key)
+            return cached
+        prompt = self._build(sentences, fmt)
+        self._cache[key] = prompt
+        if len(self._cache) > PROMPT_CACHE_ENTRIES:
+            self._cache.popitem(last=False)
+        return prompt
+
+    def _build(self, sentences: tuple[str, ...], fmt: audio.MediaFormat) -> Prompt:
+        parts: list[np.ndarray] = []
+        for sentence in sentences:
+            if parts:
+                parts.append(self._gap)
+            parts.append(self._voice.render(sentence, self._style))
+        pcm = np.concatenate(parts) if parts else np.zeros(0, dtype=np.int16)
+        frames = audio.frames_for(pcm, VOICE_RATE, fmt, self._frame_ms)
+        voiced = tuple(audio.is_voiced(audio.decode_audio(frame, fmt)) for frame in frames)
+        return Prompt(frames=tuple(frames), voiced=voiced)

@@ -1,0 +1,86 @@
+"""The bridge's WebSocket server: who may connect (path, bearer token) and one CallSession per connection.
+
+Start-up does the expensive, blocking work (loading the recogniser, rendering every agent sentence) before
+the port is announced, so the first call is served at the same speed as the hundredth.
+"""
+from __future__ import annotations
+
+import asyncio
+import hmac
+import logging
+from concurrent.futures import ThreadPoolExecutor
+from http import HTTPStatus
+from typing import Callable, Optional
+from urllib.parse import urlsplit
+
+from websockets.asyncio.server import Server, ServerConnection, serve
+from websockets.http11 import Request, Response
+
+from bridge.dialogue import agent_phrases
+from bridge.prompts import PromptBook
+from bridge.session import BridgeServices, CallSession
+from bridge.settings import BridgeSettings
+from bridge.truth import TruthLog
+from callers import protocol, speech
+
+log = logging.getLogger(__name__)
+
+# Recognition threads: one per Whisper model replica; more threads would only queue inside CTranslate2.
+STT_THREADS = speech.DEFAULT_EAR_WORKERS
+
+
+def make_process_request(settings: BridgeSettings) -> Callable[[ServerConnection, Request], Optional[Response]]:
+    """Refuse at the HTTP upgrade, before any session exists: wrong path -> 404, missing or wrong token -> 401."""
+    expected = settings.token.encode("utf-8") if settings.token is not None else None
+
+    def process_request(connection: ServerConnection, request: Request) -> Optional[Response]:
+        if urlsplit(request.path).path != settings.path:
+            return connection.respond(HTTPStatus.NOT_FOUND, "Not Found\n")
+        if expected is None:
+            return None
+        scheme, _, credentials = request.headers.get("Authorization", "").partition(" ")
+        if scheme.lower() == "bearer" and hmac.compare_digest(credentials.strip().encode("utf-8"), expected):
+            return None
+        response = connection.respond(HTTPStatus.UNAUTHORIZED, "Unauthorized\n")
+        response.headers["WWW-Authenticate"] = "Bearer"
+        return response
+
+    return process_request
+
+
+def listening_line(settings: BridgeSettings, server: Server, ear: speech.Ear) -> str:
+    """The start-up announcement tests and scripts wait for; it names the real port (for --port 0) and
+    everything that shapes a verdict, but never the token."""
+    host, port = server.sockets[0].getsockname()[:2]
+    host = f"[{host}]" if ":" in host else host
+    play = settings.play_format.token if settings.play_format else "call format"
+    latency = f"{settings.latency_mean_ms:g}+/-{settings.latency_jitter_ms:g} ms"
+    return (f"bridge listening on ws://{host}:{port}{settings.path} (ear={ear.name}, play={play}, "
+            f"frame={settings.frame_ms} ms, latency={latency}, barge-in={'on' if settings.barge_in else 'off'}, "
+            f"auth={'bearer' if settings.token else 'none'}, truth-log={settings.truth_log or 'off'})")
+
+
+async def run_bridge(settings: BridgeSettings, stop: asyncio.Event, on_listening: Callable[[str], None]) -> None:
+    """Serve calls until `stop` is set; open calls are then closed (1001) and their truth is written."""
+    ear = speech.get_ear(settings.ear)
+    prompts = PromptBook(speech.get_voice(), speech.SpeakingStyle(rate_wpm=settings.voice_rate_wpm),
+                         settings.frame_ms)
+    prompts.warm(agent_phrases())
+    executor = ThreadPoolExecutor(max_workers=STT_THREADS, thread_name_prefix="bridge-stt")
+    truth_log = TruthLog(settings.truth_log) if settings.truth_log is not None else None
+    services = BridgeServices(settings=settings, ear=ear, executor=executor, prompts=prompts, truth_log=truth_log)
+
+    async def handle(ws: ServerConnection) -> None:
+        await CallSession(ws, services).run()
+
+    try:
+        # No permessage-deflate: base64 audio barely compresses and deflate would cost CPU on every frame.
+        async with serve(handle, settings.host, settings.port, process_request=make_process_request(settings),
+                         compression=None, max_size=protocol.MAX_MESSAGE_BYTES) as server:
+            on_listening(listening_line(settings, server, ear))
+            await stop.wait()
+            log.info("stopping: closing %d open connection(s)", len(server.connections))
+    finally:
+        executor.shutdown(wait=False, cancel_futures=True)
+        if truth_log is not None:
+            truth_log.close()

@@ -1,0 +1,58 @@
+"""The bridge's configuration as one immutable value, shared by the server and every call session.
+
+Kept apart from the CLI so tests and embedders can build a bridge without parsing arguments.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Optional
+
+from callers.audio import DEFAULT_FRAME_MS, MediaFormat
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8000
+DEFAULT_PATH = "/ws/telephony"
+DEFAULT_EAR = "stt"
+DEFAULT_VOICE_RATE_WPM = 175
+MIN_FRAME_MS = 5
+MAX_FRAME_MS = 500
+
+
+@dataclass(frozen=True)
+class BridgeSettings:
+    host: str = DEFAULT_HOST
+    port: int = DEFAULT_PORT
+    path: str = DEFAULT_PATH
+    # Required as `Authorization: Bearer <token>` at the upgrade when set. Never printed or logged.
+    token: Optional[str] = None
+    # Think time added after recognition, before the first reply chunk: uniform in mean +/- jitter.
+    latency_mean_ms: float = 0.0
+    latency_jitter_ms: float = 0.0
+    ear: str = DEFAULT_EAR
+    # Format of the agent's audio; None plays in the format accepted for the caller's audio.
+    play_format: Optional[MediaFormat] = None
+    truth_log: Optional[Path] = None
+    # Seeds the per-call think-time jitter (together with the conversation id); None is unseeded.
+    seed: Optional[int] = None
+    barge_in: bool = True
+    frame_ms: int = DEFAULT_FRAME_MS
+    voice_rate_wpm: int = DEFAULT_VOICE_RATE_WPM
+
+    def __post_init__(self) -> None:
+        if not self.path.startswith("/"):
+            raise ValueError(f"path must start with '/', got {self.path!r}")
+        if self.latency_mean_ms < 0 or self.latency_jitter_ms < 0:
+            raise ValueError("latency mean and jitter must not be negative")
+        if self.latency_jitter_ms > self.latency_mean_ms:
+            raise ValueError("latency jitter must not exceed the mean (a delay cannot be negative)")
+        if not MIN_FRAME_MS <= self.frame_ms <= MAX_FRAME_MS:
+            raise ValueError(f"frame must be {MIN_FRAME_MS}..{MAX_FRAME_MS} ms, got {self.frame_ms}")
+        if not 0 <= self.port <= 65535:
+            raise ValueError(f"port must be 0..65535, got {self.port}")
+
+    def __repr__(self) -> str:
+        # The dataclass default would print the token into any log line or traceback that shows settings.
+        shown = {name: getattr(self, name) for name in self.__dataclass_fields__ if name != "token"}
+        shown["token"] = "<set>" if self.token else None
+        return f"BridgeSettings({', '.join(f'{k}={v!r}' for k, v in shown.items())})"
