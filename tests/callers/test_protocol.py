@@ -1,0 +1,125 @@
+"""The bot-protocol codec: what we build is what the SDK expects; what we accept never crashes us."""
+from __future__ import annotations
+
+import base64
+import json
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from callers import protocol
+from callers.protocol import ProtocolError, parse_message
+
+
+def test_session_initiate_carries_what_the_sdk_reads():
+    message = protocol.session_initiate("c1", "bot", "+1555", ["raw/lpcm16", "raw/mulaw"])
+    assert message == {"type": "session.initiate", "conversationId": "c1", "botName": "bot", "caller": "+1555",
+                       "expectAudioMessages": True, "supportedMediaFormats": ["raw/lpcm16", "raw/mulaw"]}
+
+
+def test_start_activity_shape():
+    message = protocol.start_activity("c1", "+1555", "bank", "Mary", language="de-DE",
+                                      extra_parameters={"scenarioType": "complaint"})
+    (activity,) = message["activities"]
+    assert activity["type"] == "event" and activity["name"] == "start" and activity["language"] == "de-DE"
+    assert activity["parameters"] == {"locale": "de-DE", "caller": "+1555", "callee": "bank",
+                                      "callerDisplayName": "Mary", "scenarioType": "complaint"}
+    assert activity["timestamp"].endswith("Z")
+
+
+@pytest.mark.parametrize("build", [
+    lambda: protocol.session_end("c1"), lambda: protocol.user_stream_start("c1"),
+    lambda: protocol.user_stream_stop("c1"), lambda: protocol.dtmf_activity("c1", "123"),
+    lambda: protocol.session_resume("c1"), lambda: protocol.user_stream_chunk("c1", b"\x00\x01"),
+])
+def test_every_caller_message_round_trips_and_carries_the_conversation(build):
+    message = build()
+    parsed = parse_message(protocol.encode(message))
+    assert parsed.type == message["type"] and parsed.data == message
+    assert parsed.data["conversationId"] == "c1"
+
+
+@given(st.binary(max_size=2000), st.text(alphabet="0123456789abcdef", min_size=1, max_size=32))
+def test_fast_chunk_frame_equals_the_generic_encoding(audio, conversation_id):
+    encoded = base64.b64encode(audio).decode()
+    fast = protocol.user_stream_chunk_frame(conversation_id, encoded)
+    assert json.loads(fast) == protocol.user_stream_chunk(conversation_id, audio)
+    assert parse_message(fast).audio() == audio
+
+
+def test_names_match_case_insensitively_and_unknowns_pass_through():
+    assert parse_message('{"type":"PLAYSTREAM.START","streamId":7}').type == protocol.PLAY_STREAM_START
+    assert parse_message('{"type":"playstream.start","streamId":7}').stream_id() == "7"
+    unknown = parse_message('{"type":"vendor.thing","x":1}')
+    assert unknown.type == "vendor.thing" and not unknown.known
+    (activity,) = parse_message('{"type":"activities","activities":[{"type":"event","name":"HANGUP"}]}').activities()
+    assert activity.name == protocol.ACTIVITY_HANGUP
+    (odd,) = parse_message('{"type":"activities","activities":[{"name":"somethingNew","value":3}]}').activities()
+    assert odd.name == "somethingNew" and odd.value == 3
+
+
+def test_recognition_text_in_both_shapes():
+    message = parse_message(protocol.encode(protocol.speech_recognition("c", "I lost my card", 0.8)))
+    assert message.recognized_text() == "I lost my card"
+    assert parse_message('{"type":"userStream.speech.recognition","text":"flat"}').recognized_text() == "flat"
+    assert parse_message('{"type":"userStream.speech.recognition","alternatives":[]}').recognized_text() is None
+
+
+@pytest.mark.parametrize("raw,needle", [
+    ("not json", "not JSON"), ("[1,2]", "not a JSON object"), ('{"no":"type"}', "no string 'type'"),
+    ('{"type":5}', "no string 'type'"), (b"\xff\xfe", "UTF-8"),
+])
+def test_malformed_frames_raise_protocol_error(raw, needle):
+    with pytest.raises(ProtocolError, match=needle):
+        parse_message(raw)
+
+
+@pytest.mark.parametrize("raw,call", [
+    ('{"type":"playStream.chunk","audioChunk":"@@@"}', lambda m: m.audio()),
+    ('{"type":"playStream.chunk","audioChunk":5}', lambda m: m.audio()),
+    ('{"type":"playStream.start","streamId":[1]}', lambda m: m.stream_id()),
+    ('{"type":"playStream.start","altText":{}}', lambda m: m.get_str("altText")),
+    ('{"type":"activities","activities":"x"}', lambda m: m.activities()),
+    ('{"type":"activities","activities":[5]}', lambda m: m.activities()),
+    ('{"type":"activities","activities":[{"name":7}]}', lambda m: m.activities()),
+])
+def test_wrong_field_shapes_raise_protocol_error(raw, call):
+    with pytest.raises(ProtocolError):
+        call(parse_message(raw))
+
+
+def test_oversized_frames_are_refused_before_parsing():
+    with pytest.raises(ProtocolError, match="exceeds"):
+        parse_message("x" * (protocol.MAX_MESSAGE_BYTES + 1))
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=10), children, max_size=4),
+    max_leaves=20)
+known_types = st.sampled_from(protocol.KNOWN_MESSAGE_TYPES)
+fields = st.dictionaries(st.sampled_from(["audioChunk", "streamId", "altText", "mediaFormat", "activities",
+                                          "alternatives", "text", "reason", "success"]), json_values, max_size=5)
+
+
+@settings(max_examples=300, deadline=None)
+@given(known_types, fields)
+def test_any_mutated_bot_message_parses_or_raises_protocol_error_only(kind, extra):
+    raw = json.dumps({"type": kind, **extra})
+    message = parse_message(raw)
+    for accessor in (lambda: message.audio(), message.stream_id, message.activities, message.recognized_text,
+                     lambda: message.get_str("altText"), message.success):
+        try:
+            accessor()
+        except ProtocolError:
+            pass
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=300) | st.text(max_size=300))
+def test_random_frames_never_raise_anything_but_protocol_error(raw):
+    try:
+        parse_message(raw)
+    except ProtocolError:
+        pass
