@@ -1,0 +1,1 @@
+"""Locust-specific helpers of the load test (locustfile.py is the face; `callers/` never imports this)."""

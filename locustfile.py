@@ -1,0 +1,394 @@
+"""Locust face of Caller Agent: every Locust user is one simulated caller; every task iteration is one call.
+
+    locust -f locustfile.py --headless -u 20 -r 5 -t 60s --processes 2 \
+        --host ws://127.0.0.1:8765/ws/telephony --csv results/accept --success-threshold 0.8
+
+Glue only: calls are run by callers.CallerAgent; the goal counting, merge and CI gate live in loadtest/.
+
+* One User class per personality (personalities/*.toml), e.g. NormalCaller, AngryCaller; pick some by name
+  on the command line or with --class-picker. Each call places a scenario of the mix (`--test-config NAME`,
+  default every entry of scenarios.json's "scenarios") with the user's own personality.
+* Request events (docs/metrics.md): CONNECT, GREETING, TURN, BARGE_IN, CALL; one per turn / call.
+* Goal metrics: every process counts its calls; workers send cumulative snapshots with Locust's worker
+  report and a final one when their users have stopped; the master waits for every final snapshot before it
+  prints the goal summary, writes <results-dir>/goals.json and sets the exit code (--success-threshold,
+  --max-p95-turn-ms).
+* Per-call results: <results-dir>/calls-<hostname>-<pid>.jsonl, one file per process.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import random
+import re
+import socket
+import sys
+import time
+import weakref
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Optional
+from urllib.parse import urlsplit
+
+import gevent
+from locust import User, between, events, task
+from locust.runners import (STATE_CLEANUP, STATE_MISSING, STATE_RUNNING, STATE_SPAWNING, STATE_STOPPING,
+                            MasterRunner, WorkerRunner)
+from locust.stats import StatsEntry
+
+from callers import events as call_events
+from callers.agent import EAR_MODES, CallerAgent
+from callers.batch import CallSettings, make_caller
+from callers.errors import ConfigError, ErrorCategory
+from callers.personality import load_personalities
+from callers.results import CallResult, ResultWriter, TurnRecord
+from callers.scenarios import ScenarioEntry, load_scenarios
+from loadtest import goals, hostcheck, webui
+
+log = logging.getLogger("caller_agent.locust")
+
+ALL_SCENARIOS = "all"
+TOKEN_ENV = "CALLER_BRIDGE_TOKEN"
+REPORT_KEY = "caller_goals"
+FLUSH_MESSAGE = "caller_goals_flush"
+# How long the master waits, beyond --stop-timeout, for each worker's final goal snapshot.
+FINAL_REPORT_WAIT_S = 10.0
+# Distinct caller seeds per worker: worker index * this + call number.
+SEED_STRIDE = 1_000_000
+CONNECT_FAILURES = {ErrorCategory.CONNECT_FAILED.value, ErrorCategory.HANDSHAKE_REJECTED.value}
+
+try:
+    PERSONALITIES = load_personalities()
+    CATALOG = load_scenarios()
+except ConfigError as _error:
+    sys.stderr.write(f"locustfile: {_error}\n")
+    sys.exit(2)
+
+
+class CallFailed(Exception):
+    """What a failed CONNECT / GREETING / BARGE_IN / CALL shows in Locust's failure table."""
+
+
+# ---- command line ----------------------------------------------------------------------------------------
+
+@events.init_command_line_parser.add_listener
+def _arguments(parser, **_kwargs) -> None:
+    # parser.add_argument itself (not an argument group): only it knows include_in_web_ui / is_secret.
+    group = parser
+    group.add_argument("--test-config", default=ALL_SCENARIOS,
+                       choices=[ALL_SCENARIOS, *CATALOG.test_configurations],
+                       help="scenario mix: a test_configurations name of scenarios.json, or 'all' (every entry "
+                            "of its \"scenarios\"); each call places one, with the user's personality")
+    group.add_argument("--success-threshold", type=float, default=0.0,
+                       help="exit code 1 when successes / (calls - cancelled) is below this fraction (0 = off)")
+    group.add_argument("--max-p95-turn-ms", type=float, default=0.0,
+                       help="exit code 1 when the p95 of TURN latency is above this many ms (0 = off)")
+    group.add_argument("--ear", choices=EAR_MODES, default="alttext",
+                       help="how callers hear the agent; alttext is cheap, stt loads a recognizer per worker")
+    group.add_argument("--results-dir", default=f"results/{time.strftime('%Y%m%d-%H%M%S')}",
+                       help="per-call JSONL (one file per process) and goals.json go here")
+    group.add_argument("--caller-seed", type=int, default=None,
+                       help="make the callers' choices reproducible (distinct per call and worker)")
+    group.add_argument("--bridge-token", default=None, is_secret=True,
+                       help=f"bearer token for the bridge (default: ${TOKEN_ENV}); never logged")
+
+
+# ---- one User class per personality ----------------------------------------------------------------------
+
+class CallerUser(User):
+    """One simulated caller, placing one call per task iteration."""
+
+    abstract = True
+    personality = "normal"
+    wait_time = between(0.2, 1.0)
+
+    def on_start(self) -> None:
+        self.rng = random.Random(None if RUN.seed is None else RUN.seed * 7919 + id(self) % 7919)
+
+    @task
+    def place_call(self) -> None:
+        RUN.place_call(self)
+
+
+def _class_name(personality: str) -> str:
+    return "".join(part.capitalize() for part in re.split(r"[^0-9A-Za-z]+", personality) if part) + "Caller"
+
+
+for _name, _personality in PERSONALITIES.items():
+    _cls = type(_class_name(_name), (CallerUser,), {
+        "personality": _name,
+        "weight": int(getattr(_personality, "weight", 1) or 1),
+        "__module__": __name__,
+        "__doc__": f"A caller with the '{_name}' personality ({_personality.communication_style}).",
+    })
+    globals()[_cls.__name__] = _cls
+del _name, _personality, _cls
+
+
+# ---- this process's calls --------------------------------------------------------------------------------
+
+@dataclass
+class CallRun:
+    """What a process that runs users needs for a test; rebuilt at each test_start."""
+
+    environment: Optional[object] = None
+    entries: list = field(default_factory=list)
+    settings: Optional[CallSettings] = None
+    writer: Optional[ResultWriter] = None
+    connect_name: str = "/"
+    seed: Optional[int] = None
+    seed_base: int = 0
+    calls_started: int = 0
+    owned: "weakref.WeakKeyDictionary[CallerAgent, str]" = field(default_factory=weakref.WeakKeyDictionary)
+
+    def place_call(self, user: CallerUser) -> None:
+        template = user.rng.choice(self.entries)
+        # The scenario stays exactly as the mix defines it (goal, criteria, context); the caller is the user's.
+        entry = ScenarioEntry(template.name, user.personality, template.scenario, template.timeout)
+        self.calls_started += 1
+        settings = self.settings
+        if user.host and user.host != settings.bridge_url:
+            settings = CallSettings(**{**settings.__dict__, "bridge_url": user.host})
+        agent = make_caller(entry, settings, self.writer, self.seed_base + self.calls_started)
+        self.owned[agent] = template.scenario.name or template.name
+        agent.run(entry.timeout)
+
+    def label(self, call: CallerAgent) -> Optional[str]:
+        return self.owned.get(call)
+
+
+RUN = CallRun()
+SOURCE = goals.SnapshotSource()  # this process's goal counters (processes that run users)
+AGGREGATOR = goals.GoalAggregator()  # the master's view of every worker's counters
+STATE = {"finished": True, "started": False}
+
+
+def _options(environment):
+    return environment.parsed_options
+
+
+def _runs_users(environment) -> bool:
+    return not isinstance(environment.runner, MasterRunner)
+
+
+def _counters(environment) -> goals.GoalCounters:
+    """The run's goal counters as this process knows them: merged from workers on a master, else its own."""
+    if isinstance(environment.runner, MasterRunner):
+        return AGGREGATOR.merged()
+    return SOURCE.counters
+
+
+def _fire(request_type: str, name: str, response_time: Optional[float], exception: Optional[str] = None) -> None:
+    RUN.environment.events.request.fire(
+        request_type=request_type, name=name, response_time=float(response_time or 0.0), response_length=0,
+        exception=CallFailed(exception) if exception else None, context={})
+
+
+# ---- callers.events -> Locust request events and goal counters -------------------------------------------
+
+@call_events.call_connected.add_listener
+def _on_connected(call, connect_ms, **_kwargs) -> None:
+    if RUN.label(call) is not None:
+        _fire("CONNECT", RUN.connect_name, connect_ms)
+
+
+@call_events.greeting_heard.add_listener
+def _on_greeting(call, latency_ms, **_kwargs) -> None:
+    label = RUN.label(call)
+    if label is not None:
+        _fire("GREETING", label, latency_ms)
+
+
+@call_events.turn_completed.add_listener
+def _on_turn(call, turn: TurnRecord, **_kwargs) -> None:
+    label = RUN.label(call)
+    if label is None:
+        return
+    if turn.response_latency_ms is not None:
+        _fire("TURN", label, turn.response_latency_ms)
+    if turn.barge_in:
+        stopped = turn.agent_stopped is not False
+        _fire("BARGE_IN", label, turn.barge_in_stop_ms, None if stopped else "agent did not stop")
+
+
+@call_events.call_finished.add_listener
+def _on_finished(call, result: CallResult, **_kwargs) -> None:
+    label = RUN.label(call)
+    if label is None:
+        return
+    category = result.error_category
+    SOURCE.counters.record_result(result, scenario=label)
+    if category == ErrorCategory.CANCELLED.value:
+        return  # cut off by the end of the run: neither a success nor a failure
+    duration_ms = result.duration_s * 1000.0
+    if category in CONNECT_FAILURES:
+        _fire("CONNECT", RUN.connect_name, duration_ms, category)
+    elif category == ErrorCategory.NO_ANSWER.value and result.greeting_latency_ms is None:
+        _fire("GREETING", label, duration_ms, category)
+    _fire("CALL", label, duration_ms, None if result.success else (category or "goal not met"))
+
+
+# ---- Locust lifecycle ------------------------------------------------------------------------------------
+
+@events.init.add_listener
+def _on_init(environment, runner=None, web_ui=None, **_kwargs) -> None:
+    options = _options(environment)
+    if options is None:  # an Environment built by a library user: nothing to check or wire
+        return
+    if not isinstance(runner, WorkerRunner) and (options.headless or options.autostart):
+        problem = hostcheck.bridge_problem(environment.host)
+        if problem:
+            sys.stderr.write(f"locust: {problem}\n")
+            sys.exit(2)
+    elif isinstance(runner, WorkerRunner) and environment.host and getattr(options, "processes", None):
+        # A --processes child: its master checks (and reports) the same --host; leave quietly if it is bad.
+        if hostcheck.bridge_problem(environment.host):
+            sys.exit(2)
+    if isinstance(runner, WorkerRunner):
+        environment.events.report_to_master.add_listener(_on_report_to_master)
+        runner.register_message(FLUSH_MESSAGE, _on_flush_request, concurrent=True)
+    if isinstance(runner, MasterRunner):
+        environment.events.worker_report.add_listener(_on_worker_report)
+    if web_ui is not None:
+        webui.install(environment, lambda: _counters(environment))
+
+
+@events.test_start.add_listener
+def _on_test_start(environment, **_kwargs) -> None:
+    options = _options(environment)
+    if not isinstance(environment.runner, WorkerRunner):
+        AGGREGATOR.reset()
+        STATE.update(finished=False, started=True)
+        if not (options.headless or options.autostart):
+            problem = hostcheck.bridge_problem(environment.host)
+            if problem:
+                log.error("%s; every call will fail until it is fixed", problem)
+    if not _runs_users(environment):
+        return
+    SOURCE.reset()
+    RUN.environment = environment
+    if options.test_config == ALL_SCENARIOS:
+        RUN.entries = list(CATALOG.entries)
+    else:
+        RUN.entries = CATALOG.configuration(options.test_config).entries
+    token = options.bridge_token or os.environ.get(TOKEN_ENV) or None
+    RUN.seed = options.caller_seed
+    RUN.seed_base = max(0, getattr(environment.runner, "worker_index", 0)) * SEED_STRIDE
+    RUN.settings = CallSettings(bridge_url=environment.host or "", token=token, ear=options.ear,
+                                seed=options.caller_seed)
+    RUN.connect_name = urlsplit(environment.host or "").path or "/"
+    path = Path(options.results_dir) / f"calls-{socket.gethostname()}-{os.getpid()}.jsonl"
+    if RUN.writer is None or RUN.writer.path != path:
+        RUN.writer = ResultWriter(path)
+
+
+@events.test_stop.add_listener
+def _on_test_stop(environment, **_kwargs) -> None:
+    runner = environment.runner
+    if isinstance(runner, WorkerRunner):
+        # Users are stopped (their cut-off calls written as `cancelled`): tell the master everything now.
+        SOURCE.final = True
+        _send_report(runner)
+        return
+    _finish(environment)
+
+
+@events.quitting.add_listener
+def _on_quitting(environment, **_kwargs) -> None:
+    # SIGTERM / Ctrl-C reach `quitting` before the runner is stopped: judge the run now, with final reports.
+    if not isinstance(environment.runner, WorkerRunner) and environment.parsed_options is not None:
+        _finish(environment)
+
+
+def _on_report_to_master(client_id, data, **_kwargs) -> None:
+    data[REPORT_KEY] = SOURCE.snapshot()
+
+
+def _send_report(runner: WorkerRunner) -> None:
+    """Send the goal snapshot now, together with Locust's pending request stats (the last TURNs)."""
+    if hasattr(runner, "_send_stats"):
+        runner._send_stats()  # fires report_to_master: one message with the stats and the goal snapshot
+    else:  # a future Locust without it: the goal snapshot alone, as a custom message
+        runner.send_message("stats", {REPORT_KEY: SOURCE.snapshot()})
+
+
+def _on_flush_request(environment, msg, **_kwargs) -> None:
+    """The master is ending the run: stop this worker's users, then send the final snapshot."""
+    runner = environment.runner
+    if runner.state in (STATE_RUNNING, STATE_SPAWNING):
+        runner.stop()  # fires test_stop, which sends the final snapshot
+    elif runner.state in (STATE_CLEANUP, STATE_STOPPING):
+        return  # a stop is under way; its test_stop sends the final snapshot
+    else:
+        SOURCE.final = True
+        _send_report(runner)
+
+
+def _on_worker_report(client_id, data, **_kwargs) -> None:
+    snapshot = data.get(REPORT_KEY)
+    if snapshot:
+        AGGREGATOR.receive(client_id, snapshot)
+
+
+def _await_final_reports(environment) -> list[str]:
+    """On the master: make every worker stop its users and report; wait (bounded). Returns who never did."""
+    runner = environment.runner
+    workers = [client.id for client in runner.clients.all if client.state != STATE_MISSING]
+    pending = AGGREGATOR.pending(workers)
+    for worker_id in pending:
+        runner.send_message(FLUSH_MESSAGE, None, client_id=worker_id)
+    deadline = time.monotonic() + (environment.stop_timeout or 0) + FINAL_REPORT_WAIT_S
+    while pending and time.monotonic() < deadline:
+        gevent.sleep(0.1)
+        pending = AGGREGATOR.pending(pending)
+    return pending
+
+
+def turn_p95_ms(environment) -> Optional[float]:
+    """p95 of TURN response times over every scenario, from Locust's own stats."""
+    combined = StatsEntry(environment.stats, "TURN", "TURN")
+    for (_name, method), entry in list(environment.stats.entries.items()):
+        if method == "TURN":
+            combined.extend(entry)
+    return float(combined.get_response_time_percentile(0.95)) if combined.num_requests else None
+
+
+def _finish(environment) -> None:
+    """Once per run, on the master (or a lone process): collect, print, write goals.json, set the exit code."""
+    if STATE["finished"] or not STATE["started"]:
+        return
+    STATE["finished"] = True
+    missing: list[str] = []
+    if isinstance(environment.runner, MasterRunner):
+        missing = _await_final_reports(environment)
+        if missing:
+            log.warning("no final goal report from %d worker(s) (%s): the goal totals may miss their last calls",
+                        len(missing), ", ".join(missing))
+    options = _options(environment)
+    counters = _counters(environment)
+    p95 = turn_p95_ms(environment)
+    reasons = goals.gate_reasons(counters.total, options.success_threshold, p95, options.max_p95_turn_ms)
+    print("\n" + goals.summary_text(counters, p95), flush=True)
+    gate = {"success_threshold": options.success_threshold, "max_p95_turn_ms": options.max_p95_turn_ms,
+            "p95_turn_ms": p95, "passed": not reasons, "reasons": reasons}
+    report = {"bridge": hostcheck.public_url(environment.host or ""), "test_config": options.test_config,
+              "results_dir": options.results_dir, **counters.to_dict(), "gate": gate,
+              "workers": {worker_id: {"final": snapshot.final, "seq": snapshot.seq}
+                          for worker_id, snapshot in AGGREGATOR.latest.items()},
+              "workers_without_final_report": missing}
+    path = Path(options.results_dir) / "goals.json"
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    except OSError as exc:
+        log.error("cannot write %s: %s", path, exc)
+    if options.success_threshold > 0 or options.max_p95_turn_ms > 0:
+        if reasons:
+            for reason in reasons:
+                print(f"CI gate FAILED: {reason}", file=sys.stderr, flush=True)
+            environment.process_exit_code = 1
+        else:
+            print("CI gate passed", flush=True)
+            if not environment.runner.exceptions:
+                environment.process_exit_code = 0  # failed calls within the threshold do not fail the run
