@@ -87,8 +87,9 @@ _INTENT_KEYWORDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
            ("lost", "lose", "stolen", "stole", "damaged", "broken", "expired", "chip", "debit", "credit")),
     ACCOUNT: (("balance*", "transaction*", "statement*", "deposit*", "withdraw*"),
               ("account*", "charge", "charges", "spent", "spending", "money", "recent", "activity")),
+    # "alone": how the bundled recognizer usually hears "a loan" / "personal loan" in synthetic speech.
     LOAN: (("loan*", "borrow*", "mortgage*", "financ*", "lend*"),
-           ("apply", "application", "rate", "rates", "interest")),
+           ("apply", "application", "rate", "rates", "interest", "alone")),
     COMPLAINT: (("complain*", "refund*", "overcharg*", "unhappy", "dispute*", "reimburs*", "unacceptable"),
                 ("fee", "fees", "charged", "overdraft", "wrong", "upset", "angry", "unfair", "terrible",
                  "ridiculous", "frustrat*", "mistake", "revers*", "not happy")),

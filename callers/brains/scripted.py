@@ -60,6 +60,8 @@ class ScriptedBrain(Brain):
         self._follow_ups_asked: set[int] = set()
         self._last_said: Optional[str] = None
         self._vague_opening_pending = False
+        self._opening_pending = False
+        self._openings_said: set[str] = set()
         self._repeating = False
         self._opened = False
 
@@ -106,7 +108,7 @@ class ScriptedBrain(Brain):
 
     def _next_line(self, text: str, heard: HeardTurn, goals: GoalTracker) -> str:
         if not self._cue(text, "reprompt"):
-            self._vague_opening_pending = False
+            self._vague_opening_pending = self._opening_pending = False
         if self._cue(text, "identity"):
             return self._identity_answer()
         if not self._opened and (self._cue(text, "greeting") or heard.turn == 0):
@@ -127,15 +129,22 @@ class ScriptedBrain(Brain):
         return self._pick(self.lines["wrap_up"]["done"])
 
     def _opening(self, clarity: str) -> str:
+        """A request wording not used yet in this call, so a caller who is not understood rephrases."""
         self._vague_opening_pending = clarity == "vague"
-        return self._pick(self.lines["opening"][self._kind][clarity])
+        variants = self.lines["opening"][self._kind][clarity]
+        fresh = [v for v in variants if v not in self._openings_said] or variants
+        choice = self.random.choice(fresh)
+        self._openings_said.add(choice)
+        self._opening_pending = True
+        return choice.format_map(self.context)
 
     def _rephrase(self) -> str:
-        """Not understood: a vague opening becomes a clear one (what real callers do), else say it again.
-
-        A repeat keeps `_last_said` unprefixed, so repeating twice does not stack "I said, I said, ...".
-        """
+        """Not understood: a vague opening becomes a clear one, a clear one another wording (what real
+        callers do); anything else is said again. A repeat keeps `_last_said` unprefixed, so repeating twice
+        does not stack "I said, I said, ..."."""
         if self._vague_opening_pending:
+            return self._opening("clear")
+        if self._opening_pending:
             return self._opening("clear")
         self._repeating = True
         return self._pick(self.lines["wrap_up"]["repeat_prefix"]) + self._last_said
