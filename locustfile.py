@@ -14,6 +14,11 @@ Glue only: calls are run by callers.CallerAgent; the goal counting, merge and CI
   prints the goal summary, writes <results-dir>/goals.json and sets the exit code (--success-threshold,
   --max-p95-turn-ms).
 * Per-call results: <results-dir>/calls-<hostname>-<pid>.jsonl, one file per process.
+* Capacity search (`--shape capacity`, or CapacityShape in the --class-picker UI): steps the caller count up
+  until a step's own calls miss --success-threshold or its TURNs miss --max-p95-turn-ms, then prints the
+  highest concurrency that met both and writes <results-dir>/capacity.json (loadtest/capacity.py decides).
+* Every custom option also reads a LOCUST_* environment variable (e.g. LOCUST_TEST_CONFIG), as Locust's own
+  do, so containers (deploy/k8s, docker-compose) set them without editing commands.
 """
 from __future__ import annotations
 
@@ -21,18 +26,18 @@ import json
 import logging
 import os
 import random
-import re
 import socket
 import sys
 import time
 import weakref
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
 from urllib.parse import urlsplit
 
 import gevent
-from locust import User, between, events, task
+from locust import LoadTestShape, User, between, events, task
 from locust.runners import (STATE_CLEANUP, STATE_MISSING, STATE_RUNNING, STATE_SPAWNING, STATE_STOPPING,
                             MasterRunner, WorkerRunner)
 from locust.stats import StatsEntry
@@ -44,7 +49,7 @@ from callers.errors import ConfigError, ErrorCategory
 from callers.personality import load_personalities
 from callers.results import CallResult, ResultWriter, TurnRecord
 from callers.scenarios import ScenarioEntry, load_scenarios
-from loadtest import goals, hostcheck, webui
+from loadtest import capacity, goals, hostcheck, users, webui
 
 log = logging.getLogger("caller_agent.locust")
 
@@ -54,6 +59,14 @@ REPORT_KEY = "caller_goals"
 FLUSH_MESSAGE = "caller_goals_flush"
 # How long the master waits, beyond --stop-timeout, for each worker's final goal snapshot.
 FINAL_REPORT_WAIT_S = 10.0
+STEP_REPORT_MESSAGE = "caller_stats_now"
+# How long the master waits for the workers' reports at the end of a capacity step (they come within
+# milliseconds on a LAN; a worker that is slower is judged with its previous report, at most 3 s old).
+STEP_REPORT_WAIT_S = 2.0
+NO_SHAPE = "none"
+CAPACITY_SHAPE = "capacity"
+# How fast a capacity step adds its callers when neither -r nor the web UI says.
+DEFAULT_CAPACITY_SPAWN_RATE = 5.0
 # Distinct caller seeds per worker: worker index * this + call number.
 SEED_STRIDE = 1_000_000
 CONNECT_FAILURES = {ErrorCategory.CONNECT_FAILED.value, ErrorCategory.HANDSHAKE_REJECTED.value}
@@ -75,23 +88,36 @@ class CallFailed(Exception):
 @events.init_command_line_parser.add_listener
 def _arguments(parser, **_kwargs) -> None:
     # parser.add_argument itself (not an argument group): only it knows include_in_web_ui / is_secret.
-    group = parser
-    group.add_argument("--test-config", default=ALL_SCENARIOS,
-                       choices=[ALL_SCENARIOS, *CATALOG.test_configurations],
-                       help="scenario mix: a test_configurations name of scenarios.json, or 'all' (every entry "
-                            "of its \"scenarios\"); each call places one, with the user's personality")
-    group.add_argument("--success-threshold", type=float, default=0.0,
-                       help="exit code 1 when successes / (calls - cancelled) is below this fraction (0 = off)")
-    group.add_argument("--max-p95-turn-ms", type=float, default=0.0,
-                       help="exit code 1 when the p95 of TURN latency is above this many ms (0 = off)")
-    group.add_argument("--ear", choices=EAR_MODES, default="alttext",
-                       help="how callers hear the agent; alttext is cheap, stt loads a recognizer per worker")
-    group.add_argument("--results-dir", default=f"results/{time.strftime('%Y%m%d-%H%M%S')}",
-                       help="per-call JSONL (one file per process) and goals.json go here")
-    group.add_argument("--caller-seed", type=int, default=None,
-                       help="make the callers' choices reproducible (distinct per call and worker)")
-    group.add_argument("--bridge-token", default=None, is_secret=True,
-                       help=f"bearer token for the bridge (default: ${TOKEN_ENV}); never logged")
+    def add(flag: str, **options) -> None:
+        parser.add_argument(flag, env_var="LOCUST_" + flag.lstrip("-").replace("-", "_").upper(), **options)
+
+    add("--test-config", default=ALL_SCENARIOS, choices=[ALL_SCENARIOS, *CATALOG.test_configurations],
+        help="scenario mix: a test_configurations name of scenarios.json, or 'all' (every entry of its "
+             "\"scenarios\"); each call places one, with the user's personality")
+    add("--success-threshold", type=float, default=0.0,
+        help="exit code 1 when successes / (calls - cancelled) is below this fraction (0 = off); with "
+             f"--shape capacity, the success rate every step must reach (0 = {capacity.DEFAULT_SUCCESS_TARGET:g})")
+    add("--max-p95-turn-ms", type=float, default=0.0,
+        help="exit code 1 when the p95 of TURN latency is above this many ms (0 = off); with --shape "
+             f"capacity, the limit for every step (0 = {capacity.DEFAULT_P95_TURN_TARGET_MS:g})")
+    add("--ear", choices=EAR_MODES, default="alttext",
+        help="how callers hear the agent; alttext is cheap, stt loads a recognizer per worker")
+    add("--results-dir", default=f"results/{time.strftime('%Y%m%d-%H%M%S')}",
+        help="per-call JSONL (one file per process), goals.json and capacity.json go here")
+    add("--caller-seed", type=int, default=None,
+        help="make the callers' choices reproducible (distinct per call and worker)")
+    add("--bridge-token", default=None, is_secret=True,
+        help=f"bearer token for the bridge (default: ${TOKEN_ENV}); never logged")
+    # The web UI chooses shapes with --class-picker instead: an option there could not undo the choice.
+    add("--shape", choices=[NO_SHAPE, CAPACITY_SHAPE], default=NO_SHAPE, include_in_web_ui=False,
+        help="capacity: step the callers up (ignoring -u) until a step misses a target; prints the highest "
+             "concurrency that met both and writes capacity.json")
+    add("--capacity-start", type=int, default=5, help="capacity search: callers in the first step")
+    add("--capacity-step", type=int, default=5, help="capacity search: callers added per step")
+    add("--capacity-step-s", type=float, default=60.0,
+        help="capacity search: seconds per step; make it longer than a call (a step is judged on the calls "
+             "that complete in it)")
+    add("--capacity-max", type=int, default=500, help="capacity search: stop after the step with this many callers")
 
 
 # ---- one User class per personality ----------------------------------------------------------------------
@@ -111,19 +137,68 @@ class CallerUser(User):
         RUN.place_call(self)
 
 
-def _class_name(personality: str) -> str:
-    return "".join(part.capitalize() for part in re.split(r"[^0-9A-Za-z]+", personality) if part) + "Caller"
+try:
+    globals().update(users.caller_classes(PERSONALITIES, CallerUser, __name__))
+except ValueError as _error:
+    sys.stderr.write(f"locustfile: {_error}\n")
+    sys.exit(2)
 
 
-for _name, _personality in PERSONALITIES.items():
-    _cls = type(_class_name(_name), (CallerUser,), {
-        "personality": _name,
-        "weight": int(getattr(_personality, "weight", 1) or 1),
-        "__module__": __name__,
-        "__doc__": f"A caller with the '{_name}' personality ({_personality.communication_style}).",
-    })
-    globals()[_cls.__name__] = _cls
-del _name, _personality, _cls
+# ---- capacity search -------------------------------------------------------------------------------------
+
+class CapacityShape(LoadTestShape):
+    """Steps the callers up until a step misses a target (loadtest/capacity.py decides; this only drives it).
+
+    Locust runs a locustfile's shape for every run, so _on_init unhooks this one unless --shape capacity asks
+    for it; with --class-picker the web UI offers it either way."""
+
+    # -r paces each step's ramp and -t caps the whole search (read here: Locust leaves both to the shape);
+    # it also spares every run without the shape Locust's warning that -u / -r / -t are ignored.
+    use_common_options = True
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.search: Optional[capacity.CapacitySearch] = None
+
+    def reset_time(self) -> None:
+        # Locust calls this when a run starts (a master again at its first spawn): a new run, a new search.
+        super().reset_time()
+        self.search = None
+
+    def tick(self) -> Optional[tuple[int, float]]:
+        environment = self.runner.environment
+        options = environment.parsed_options
+        if self.search is None:
+            try:
+                self.search = capacity.CapacitySearch(_capacity_plan(options))
+            except ValueError as exc:  # values typed into the web UI; the command line is checked at init
+                log.error("capacity search not started: %s", exc)
+                return None
+        if options.run_time and self.get_run_time() >= options.run_time:
+            return None  # the search ends unfinished: capacity.json says "run_ended"
+        judged = len(self.search.steps)
+        count = self.search.tick(time.monotonic(), lambda: _step_sample(environment))
+        for step in self.search.steps[judged:]:
+            log.info("capacity step: %d callers, %d calls, success %s, p95 TURN %s ms: %s", step.users, step.calls,
+                     "-" if step.success_rate is None else f"{step.success_rate:.1%}",
+                     "-" if step.p95_turn_ms is None else f"{step.p95_turn_ms:g}",
+                     "met" if step.met else "missed (" + "; ".join(step.reasons) + ")")
+        if count is None:
+            return None
+        return count, float(options.spawn_rate or DEFAULT_CAPACITY_SPAWN_RATE)
+
+
+def _capacity_plan(options) -> capacity.CapacityPlan:
+    """The search the options ask for; ValueError names the option to fix."""
+    return capacity.CapacityPlan(
+        options.capacity_start, options.capacity_step, options.capacity_step_s, options.capacity_max,
+        capacity.Targets.from_gate(options.success_threshold, options.max_p95_turn_ms))
+
+
+def _capacity_search(environment) -> Optional[capacity.CapacitySearch]:
+    """The search this run made, if it ran the capacity shape."""
+    shape = environment.shape_class
+    return shape.search if isinstance(shape, CapacityShape) else None
 
 
 # ---- this process's calls --------------------------------------------------------------------------------
@@ -236,6 +311,8 @@ def _on_init(environment, runner=None, web_ui=None, **_kwargs) -> None:
     options = _options(environment)
     if options is None:  # an Environment built by a library user: nothing to check or wire
         return
+    if not isinstance(runner, WorkerRunner):
+        _choose_shape(environment)  # before the --host check: a typo in the plan needs no network to report
     if not isinstance(runner, WorkerRunner) and (options.headless or options.autostart):
         problem = hostcheck.bridge_problem(environment.host)
         if problem:
@@ -248,10 +325,26 @@ def _on_init(environment, runner=None, web_ui=None, **_kwargs) -> None:
     if isinstance(runner, WorkerRunner):
         environment.events.report_to_master.add_listener(_on_report_to_master)
         runner.register_message(FLUSH_MESSAGE, _on_flush_request, concurrent=True)
+        runner.register_message(STEP_REPORT_MESSAGE, _on_step_report_request, concurrent=True)
     if isinstance(runner, MasterRunner):
         environment.events.worker_report.add_listener(_on_worker_report)
     if web_ui is not None:
         webui.install(environment, lambda: _counters(environment))
+
+
+def _choose_shape(environment) -> None:
+    """Keep the capacity shape only when --shape capacity asks for it (a bad step plan stops here, like a bad
+    --host); otherwise the run is a plain one with -u / -r, and --class-picker can still choose the shape."""
+    options = _options(environment)
+    if options.shape != CAPACITY_SHAPE:
+        environment.shape_class = None
+        return
+    try:
+        plan = _capacity_plan(options)
+    except ValueError as exc:
+        sys.stderr.write(f"locust: {exc}\n")
+        sys.exit(2)
+    log.info("capacity search: %s", plan.describe())
 
 
 @events.test_start.add_listener
@@ -325,6 +418,11 @@ def _on_flush_request(environment, msg, **_kwargs) -> None:
         _send_report(runner)
 
 
+def _on_step_report_request(environment, msg, **_kwargs) -> None:
+    """The master is ending a capacity step: report now, so the step is judged on its calls up to this moment."""
+    _send_report(environment.runner)
+
+
 def _on_worker_report(client_id, data, **_kwargs) -> None:
     snapshot = data.get(REPORT_KEY)
     if snapshot:
@@ -343,6 +441,41 @@ def _await_final_reports(environment) -> list[str]:
         gevent.sleep(0.1)
         pending = AGGREGATOR.pending(pending)
     return pending
+
+
+def _report_seq(worker_id: str) -> int:
+    snapshot = AGGREGATOR.latest.get(worker_id)
+    return snapshot.seq if snapshot is not None else -1
+
+
+def _request_step_reports(runner: MasterRunner) -> None:
+    """Ask every worker for its report now and wait (briefly) until each has sent one more than it had."""
+    workers = [client.id for client in runner.clients.all if client.state != STATE_MISSING]
+    asked = {worker_id: _report_seq(worker_id) for worker_id in workers}
+    for worker_id in workers:
+        runner.send_message(STEP_REPORT_MESSAGE, None, client_id=worker_id)
+    deadline = time.monotonic() + STEP_REPORT_WAIT_S
+    pending = workers
+    while pending and time.monotonic() < deadline:
+        gevent.sleep(0.05)
+        pending = [worker_id for worker_id in pending if _report_seq(worker_id) <= asked[worker_id]]
+    if pending:
+        log.warning("capacity step judged without a fresh report from %s", ", ".join(pending))
+
+
+def _step_sample(environment) -> capacity.StatsSample:
+    """The run's cumulative CALL and TURN stats now; on a master, including every worker's latest calls."""
+    if isinstance(environment.runner, MasterRunner):
+        _request_step_reports(environment.runner)
+    calls = failures = 0
+    turn_times: Counter = Counter()
+    for (_name, method), entry in list(environment.stats.entries.items()):
+        if method == "CALL":
+            calls += entry.num_requests
+            failures += entry.num_failures
+        elif method == "TURN":
+            turn_times.update(entry.response_times)
+    return capacity.StatsSample(calls, failures, dict(turn_times))
 
 
 def turn_p95_ms(environment) -> Optional[float]:
@@ -368,27 +501,44 @@ def _finish(environment) -> None:
     options = _options(environment)
     counters = _counters(environment)
     p95 = turn_p95_ms(environment)
-    reasons = goals.gate_reasons(counters.total, options.success_threshold, p95, options.max_p95_turn_ms)
+    search = _capacity_search(environment)
     print("\n" + goals.summary_text(counters, p95), flush=True)
-    gate = {"success_threshold": options.success_threshold, "max_p95_turn_ms": options.max_p95_turn_ms,
-            "p95_turn_ms": p95, "passed": not reasons, "reasons": reasons}
-    report = {"bridge": hostcheck.public_url(environment.host or ""), "test_config": options.test_config,
-              "results_dir": options.results_dir, **counters.to_dict(), "gate": gate,
-              "workers": {worker_id: {"final": snapshot.final, "seq": snapshot.seq}
-                          for worker_id, snapshot in AGGREGATOR.latest.items()},
-              "workers_without_final_report": missing}
-    path = Path(options.results_dir) / "goals.json"
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
-    except OSError as exc:
-        log.error("cannot write %s: %s", path, exc)
-    if options.success_threshold > 0 or options.max_p95_turn_ms > 0:
+    run = {"bridge": hostcheck.public_url(environment.host or ""), "test_config": options.test_config}
+    if search is None:
+        label = "CI gate"
+        judged = options.success_threshold > 0 or options.max_p95_turn_ms > 0
+        reasons = goals.gate_reasons(counters.total, options.success_threshold, p95, options.max_p95_turn_ms)
+        gate = {"success_threshold": options.success_threshold, "max_p95_turn_ms": options.max_p95_turn_ms,
+                "p95_turn_ms": p95, "passed": not reasons, "reasons": reasons}
+    else:
+        # The thresholds were each step's targets; the whole run (its last step missed one, by design) is not
+        # judged against them again. The search fails only when not even its first step met both.
+        label = "capacity search"
+        judged = True
+        reasons = [] if search.capacity is not None else [search.verdict()]
+        print("\n" + search.table_text(), flush=True)
+        _write_json(Path(options.results_dir) / "capacity.json", {**run, **search.report()})
+        gate = {"capacity_users": search.capacity, "targets": search.report()["targets"], "p95_turn_ms": p95,
+                "passed": not reasons, "reasons": reasons}
+    _write_json(Path(options.results_dir) / "goals.json", {
+        **run, "results_dir": options.results_dir, **counters.to_dict(), "gate": gate,
+        "workers": {worker_id: {"final": snapshot.final, "seq": snapshot.seq}
+                    for worker_id, snapshot in AGGREGATOR.latest.items()},
+        "workers_without_final_report": missing})
+    if judged:
         if reasons:
             for reason in reasons:
-                print(f"CI gate FAILED: {reason}", file=sys.stderr, flush=True)
+                print(f"{label} FAILED: {reason}", file=sys.stderr, flush=True)
             environment.process_exit_code = 1
         else:
-            print("CI gate passed", flush=True)
+            print(f"{label} passed", flush=True)
             if not environment.runner.exceptions:
-                environment.process_exit_code = 0  # failed calls within the threshold do not fail the run
+                environment.process_exit_code = 0  # failed calls within the targets do not fail the run
+
+
+def _write_json(path: Path, data: dict) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+    except OSError as exc:
+        log.error("cannot write %s: %s", path, exc)

@@ -7,6 +7,7 @@ CallerPersonality is built in Python (ValueError), from one table of rules so th
 """
 from __future__ import annotations
 
+import math
 from dataclasses import MISSING, dataclass, fields
 from enum import Enum
 from pathlib import Path
@@ -32,6 +33,10 @@ FLOAT_RANGES: dict[str, tuple[float, float]] = {
     "response_delay_s": (0.0, 10.0),
     "verification_demands": (0.0, 1.0),
 }
+# Relative shares, only ever compared with each other (a personality's share of the Locust users), so any
+# finite number above zero; a zero weight would be a caller that never calls (remove its file instead), and
+# TOML's inf / nan would break the proportions.
+POSITIVE_NUMBERS = ("weight",)
 NON_EMPTY_TEXT = ("type", "communication_style")
 FREE_TEXT = ("prompt", "name")
 
@@ -76,6 +81,11 @@ def _field_problem(name: str, value: Any) -> Optional[str]:
             return f"must be a number from {low:g} to {high:g}, got {value!r}"
         if not low <= value <= high:
             return f"must be from {low:g} to {high:g}, got {value}"
+    elif name in POSITIVE_NUMBERS:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            return f"must be a number above 0, got {value!r}"
+        if not (math.isfinite(value) and value > 0):
+            return f"must be a finite number above 0, got {value}"
     elif name == "traits":
         if not isinstance(value, list) or not all(isinstance(t, str) and t.strip() for t in value):
             return f"must be a list of non-empty strings, got {value!r}"
@@ -103,6 +113,7 @@ class CallerPersonality:
     pitch: int = 50  # TTS pitch 0..99
     response_delay_s: float = 0.6  # pause before answering
     verification_demands: float = 0.0  # 0..1 chance to ask the agent to prove it is the bank
+    weight: float = 1.0  # > 0: this caller's share of a Locust run's users, relative to the other files
     prompt: str = ""  # system-prompt text for LLM brains: the model plays this caller
     name: str = ""  # file stem; defaults to type
 
@@ -114,7 +125,7 @@ class CallerPersonality:
             problem = _field_problem(spec.name, getattr(self, spec.name))
             if problem:
                 raise ValueError(f"personality field '{spec.name}' {problem}")
-        for name in FLOAT_RANGES:
+        for name in (*FLOAT_RANGES, *POSITIVE_NUMBERS):
             setattr(self, name, float(getattr(self, name)))
         if not self.name:
             self.name = self.type

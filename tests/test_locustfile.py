@@ -68,6 +68,8 @@ def test_headless_distributed_run_counts_every_call_and_passes_the_gate(bridge, 
     output = run.stdout + run.stderr
     assert run.returncode == 0, output[-4000:]
     assert "GOAL SUMMARY" in run.stdout and "CI gate passed" in run.stdout
+    # The locustfile's capacity shape stays out of a plain run (and so does Locust's "-u is ignored" warning).
+    assert "Shape test" not in output and "no impact on LoadShapes" not in output
 
     rows = _stats_rows(tmp_path / "run")
     types = {row["Type"] for row in rows if row["Name"] != "Aggregated"}
@@ -171,3 +173,99 @@ def test_web_ui_goals_tab_and_csv(bridge, tmp_path):
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait(10)
+
+
+# ---- capacity search (--shape capacity) ------------------------------------------------------------------
+
+# The agent thinks this long before every answer, so every TURN takes at least this long.
+THINK_MS = 300
+# Impatient and tech-savvy callers on the quick_test mix finish a call in about 20-30 s against a fast-talking
+# agent, so a 30 s step has completed calls to judge.
+QUICK_CALLERS = ("--test-config", "quick_test", "ImpatientCaller", "TechSavvyCaller")
+
+
+@pytest.fixture(scope="module")
+def thinking_bridge():
+    process = launch_bridge("--voice-rate", "400", "--latency-ms", str(THINK_MS), ear="none")
+    yield process
+    process.stop()
+
+
+def _capacity(*args: str, timeout: float) -> subprocess.CompletedProcess:
+    return _locust("--headless", "-r", "10", "--shape", "capacity", *QUICK_CALLERS, *args, timeout=timeout)
+
+
+def _user_counts(prefix: Path) -> list[int]:
+    """The distinct user counts the run went through, in order, from Locust's own stats history."""
+    with open(f"{prefix}_stats_history.csv", encoding="utf-8") as source:
+        counts = [int(row["User Count"]) for row in csv.DictReader(source) if row["Name"] == "Aggregated"]
+    return [count for index, count in enumerate(counts) if count and (index == 0 or counts[index - 1] != count)]
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(120)
+def test_capacity_search_steps_up_to_the_max_and_reports_each_step(thinking_bridge, tmp_path):
+    run = _capacity("--processes", "2", "--capacity-start", "4", "--capacity-step", "2", "--capacity-max", "6",
+                    "--capacity-step-s", "30", "--host", thinking_bridge.url, "--csv", str(tmp_path / "run"),
+                    "--results-dir", str(tmp_path / "res"), timeout=100)
+    output = run.stdout + run.stderr
+    assert run.returncode == 0, output[-4000:]
+    assert "CAPACITY SEARCH: 4 to 6 callers in steps of 2 every 30 s" in run.stdout
+    assert "capacity: at least 6 concurrent callers" in run.stdout and "capacity search passed" in run.stdout
+    assert _user_counts(tmp_path / "run") == [4, 6]  # Locust really ran each step's callers
+
+    report = json.loads((tmp_path / "res" / "capacity.json").read_text(encoding="utf-8"))
+    assert report["stopped_by"] == "max_reached" and report["capacity_users"] == 6
+    assert report["targets"] == {"success_rate": 0.8, "p95_turn_ms": 1500.0}  # the defaults: no gate was set
+    steps = report["steps"]
+    assert [step["users"] for step in steps] == [4, 6] and all(step["met"] for step in steps)
+    for step in steps:
+        assert step["calls"] >= 1 and step["success_rate"] >= 0.8 and step["turns"] >= 1
+        assert THINK_MS <= step["p95_turn_ms"] <= 1500  # TURN latencies, the agent's think time included
+    # The steps hold the calls judged before the search ended (the workers' reports were fetched for it).
+    call_requests = sum(int(row["Request Count"]) for row in _stats_rows(tmp_path / "run") if row["Type"] == "CALL")
+    assert 1 <= sum(step["calls"] for step in steps) <= call_requests
+    goals_report = json.loads((tmp_path / "res" / "goals.json").read_text(encoding="utf-8"))
+    assert goals_report["gate"]["capacity_users"] == 6 and goals_report["gate"]["passed"]
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(60)
+def test_capacity_search_stops_at_the_first_step_that_misses_a_target(thinking_bridge, tmp_path):
+    # Every answer takes THINK_MS, so a p95 limit below it fails the very first step, in a single process.
+    run = _capacity("--capacity-start", "2", "--capacity-step", "2", "--capacity-max", "6",
+                    "--capacity-step-s", "12", "--max-p95-turn-ms", str(THINK_MS // 2), "--host", thinking_bridge.url,
+                    "--results-dir", str(tmp_path / "res"), timeout=50)
+    assert run.returncode == 1, (run.stdout + run.stderr)[-4000:]
+    assert "capacity search FAILED: no step met both targets; 2 missed:" in run.stderr
+    report = json.loads((tmp_path / "res" / "capacity.json").read_text(encoding="utf-8"))
+    assert report["stopped_by"] == "target_missed" and report["capacity_users"] is None
+    assert [step["users"] for step in report["steps"]] == [2]
+    missed = report["steps"][0]
+    assert not missed["met"] and missed["p95_turn_ms"] >= THINK_MS
+    assert any(reason.startswith("p95 TURN") and f"above {THINK_MS // 2} ms" in reason for reason in missed["reasons"])
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(60)
+def test_run_time_ends_a_capacity_search_unfinished(thinking_bridge, tmp_path):
+    # Locust leaves -t to a shape in a headless run; the capacity shape honours it.
+    started = time.monotonic()
+    run = _capacity("-t", "4s", "--capacity-step-s", "60", "--host", thinking_bridge.url,
+                    "--results-dir", str(tmp_path / "res"), timeout=50)
+    assert time.monotonic() - started < 30, "the search ran past -t"
+    assert run.returncode == 1, (run.stdout + run.stderr)[-4000:]
+    assert "capacity search FAILED: unknown: the run ended before its first step was over" in run.stderr
+    report = json.loads((tmp_path / "res" / "capacity.json").read_text(encoding="utf-8"))
+    assert report["stopped_by"] == "run_ended" and report["steps"] == [] and report["capacity_users"] is None
+
+
+@pytest.mark.timeout(60)
+def test_a_bad_capacity_plan_is_one_clear_line_and_a_nonzero_exit(tmp_path):
+    run = _locust("--headless", "--processes", "2", "--shape", "capacity", "--capacity-start", "10",
+                  "--capacity-max", "5", "--host", "ws://127.0.0.1:1/ws/telephony", "--results-dir", str(tmp_path),
+                  timeout=50)
+    assert run.returncode == 2
+    problems = [line for line in run.stderr.splitlines() if line.startswith("locust: ")]
+    assert problems == ["locust: --capacity-max (5) must be at least --capacity-start (10)"], run.stderr
+    assert "Traceback" not in run.stderr
