@@ -17,7 +17,7 @@ from typing import Optional, Union
 import gevent
 
 from callers import events, phrasebook, protocol, speech
-from callers.brains.base import Brain, HeardTurn, Reply
+from callers.brains.base import Brain, HeardTurn
 from callers.brains.scripted import ScriptedBrain
 from callers.errors import CallFailure, ErrorCategory
 from callers.goals import GoalTracker
@@ -35,7 +35,8 @@ GREETING_WAIT_S = 15.0
 # After the caller stops, a prompt that ends and is followed by another within the caller's pause is
 # the same agent turn; a bridge whose chunks stop without playStream.stop is treated as stopped after:
 CHUNK_SILENCE_AS_STOP_S = 0.5
-# A barge-in the agent ignores is measured for this long after the interjection before giving up on it.
+# An agent still talking this long after the caller cut in did not stop for the barge-in: a prompt that
+# merely ran to its end later is not counted as stopping, whatever the length of the interjection.
 BARGE_IN_STOP_WAIT_S = 2.0
 HANGUP_GRACE_S = 3.0
 # Beyond the call's own timeout, a hard stop catches a wedged call (it should never trigger).
@@ -211,7 +212,7 @@ class CallerAgent:
                 result.hung_up_by, result.end_reason = "bot", "agent hung up"
                 return
             if agent_turn.interrupt_stream is not None:
-                reply = Reply(self.brain.interjection())
+                reply = self.brain.barge_in(heard, tracker)
             else:
                 reply = self.brain.respond(heard, tracker)
             if reply.dtmf:
@@ -241,7 +242,8 @@ class CallerAgent:
                 events.turn_completed.fire(call=self, turn=record)
             index = len(result.turn_records)
             heard = HeardTurn(text=agent_turn.text, turn=index, response_latency_ms=latency,
-                              new_goals_met=len(tracker.observe(index, agent_turn.text)))
+                              new_goals_met=len(tracker.observe(index, agent_turn.text)),
+                              was_cut_off=agent_turn.interrupt_stream is not None)
 
     # ---- speaking ----------------------------------------------------------------------------------------
 
@@ -256,23 +258,24 @@ class CallerAgent:
         events.utterance.fire(call=self, speaker="caller", text=text, latency_ms=None)
         if interrupting is not None:
             record.barge_in = True
-            stopped_at = self._wait_for_stop(interrupting)
+            stopped_at = self._wait_for_stop(interrupting, timing.started_at)
             record.agent_stopped = stopped_at is not None
             if stopped_at is not None:
                 record.barge_in_stop_ms = _round(max(0.0, stopped_at - timing.started_at) * 1000.0)
         return record
 
-    def _wait_for_stop(self, stream: AgentStream) -> Optional[float]:
-        """When the interrupted prompt stopped: its playStream.stop, or its last chunk once chunks cease."""
-        give_up = time.monotonic() + BARGE_IN_STOP_WAIT_S
+    def _wait_for_stop(self, stream: AgentStream, interrupted_at: float) -> Optional[float]:
+        """When the interrupted prompt stopped (its playStream.stop, or its last chunk once chunks cease), or
+        None if it was still playing BARGE_IN_STOP_WAIT_S after the caller's first interrupting audio."""
+        give_up = interrupted_at + BARGE_IN_STOP_WAIT_S
         while True:
             if stream.stopped_at is not None:
-                return stream.stopped_at
+                return stream.stopped_at if stream.stopped_at <= give_up else None
             last = stream.last_chunk_at or stream.started_at
+            if last > give_up:
+                return None
             if time.monotonic() - last >= CHUNK_SILENCE_AS_STOP_S:
                 return last
-            if time.monotonic() >= give_up:
-                return None
             gevent.sleep(0.02)
 
     # ---- listening ---------------------------------------------------------------------------------------
@@ -349,7 +352,7 @@ class CallerAgent:
         elif name == "message" and event.text:
             turn.text = _join(turn.text, event.text)
         else:
-            log.debug("activity %r from %s ignored", event.name, self.bridge_url)
+            log.debug("activity %r from %s ignored", event.name, self.client.shown_url)
 
     def _on_bot_heard(self, event: BotSpeechEvent) -> None:
         if event.kind == protocol.SPEECH_RECOGNITION and self.result and self.result.turn_records:

@@ -1,23 +1,32 @@
-"""The command line behind caller_cli.py: one call, a custom call, or a file of calls, with a live transcript.
+"""The command line behind caller_cli.py (one call, a custom call, or a file of calls, with a live transcript)
+and batch_caller_test.py (a test configuration or a whole scenarios file, with progress and reports).
 
-Exit codes (scripts and CI rely on them): 0 goal met, 1 goal not met, 2 bad usage or configuration,
-3 the bridge could not be reached or refused the handshake.
+Exit codes (scripts and CI rely on them), the same for both:
+0 every call met its goal; 1 some call did not (an agent failure, or a simulator error: the report tells them
+apart); 2 bad usage or configuration; 3 the bridge could not be reached or refused the handshake on every
+call; 130 interrupted (Ctrl-C or SIGTERM: calls in flight are recorded as cancelled, the rest not started).
+
+batch_caller_test.py's reports are made by the `reports` package, which the caller library must not import;
+the script hands `batch_main` a reporter instead.
 """
 from __future__ import annotations
 
 import argparse
 import logging
 import os
+import signal
 import statistics
 import sys
 from datetime import datetime
 from pathlib import Path
-from typing import Optional, Sequence
+from typing import Callable, Optional, Sequence
+
+import gevent
 
 from callers import events, speech
-from callers.batch import CallSettings, run_entries
+from callers.batch import DEFAULT_MAX_CONCURRENT, Batch, BatchPlan, CallSettings, Progress
 from callers.errors import ConfigError, ErrorCategory
-from callers.results import CALLS_FILE, CallResult, ResultWriter
+from callers.results import CALLS_FILE, CallResult, ResultWriter, public_url
 from callers.scenarios import DEFAULT_SCENARIOS_FILE, ScenarioEntry, load_scenarios
 from callers.telephony import DEFAULT_BRIDGE_URL
 
@@ -25,10 +34,16 @@ EXIT_GOAL_MET = 0
 EXIT_GOAL_NOT_MET = 1
 EXIT_USAGE = 2
 EXIT_UNREACHABLE = 3
+EXIT_INTERRUPTED = 130
 BRIDGE_URL_ENV = "CALLER_BRIDGE_URL"
 BRIDGE_TOKEN_ENV = "CALLER_BRIDGE_TOKEN"
 LOG_FILE = Path("logs") / "caller_agent.log"
+RESULTS_ROOT = Path("results")
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 _UNREACHABLE = {ErrorCategory.CONNECT_FAILED.value, ErrorCategory.HANDSHAKE_REJECTED.value}
+
+# (calls file, --output NAME or None, --junit FILE or None): prints the summary and writes the report files.
+BatchReporter = Callable[[Path, Optional[str], Optional[str]], None]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -39,50 +54,195 @@ def build_parser() -> argparse.ArgumentParser:
     what.add_argument("--personality", help="custom call: personality name (normal, angry, ...)")
     what.add_argument("--scenario-type", help="custom call: card_replacement, account_inquiry, ...")
     what.add_argument("--goal", help="custom call: the caller's primary goal, in words")
-    what.add_argument("--batch", metavar="FILE", help="run every entry of a scenarios file, one after another")
+    what.add_argument("--batch", metavar="FILE", help="run every entry of a scenarios file (one after another "
+                                                      "unless --parallel)")
     parser.add_argument("--caller-name", help="name the caller gives (default: the scenario's name)")
     parser.add_argument("--caller-phone", default="+15551234567", help="caller's phone number (default %(default)s)")
-    parser.add_argument("--timeout", type=float, help="seconds before a call is cut off (default: the scenario's)")
-    parser.add_argument("--bridge-url", default=os.environ.get(BRIDGE_URL_ENV, DEFAULT_BRIDGE_URL),
-                        help=f"bridge WebSocket URL (env {BRIDGE_URL_ENV}; default %(default)s)")
-    parser.add_argument("--token", default=None, help=f"bearer token for the bridge (or env {BRIDGE_TOKEN_ENV})")
-    parser.add_argument("--ear", default="auto", choices=("auto", "stt", "alttext", "none"),
-                        help="how the caller hears the agent: altText when sent else speech recognition (auto), "
-                             "always recognition (stt), altText only, or nothing (none)")
     parser.add_argument("--scenarios-file", default=str(DEFAULT_SCENARIOS_FILE),
                         help="scenario catalog (default: scenarios.json)")
     parser.add_argument("--output", help="result directory (default results/<timestamp>)")
-    parser.add_argument("--seed", type=int, help="make the callers' choices reproducible")
-    parser.add_argument("--verbose", action="store_true", help="debug logging on the console too")
+    _add_run_options(parser)
+    _add_call_options(parser)
+    return parser
+
+
+def build_batch_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="batch_caller_test.py",
+        description="Run a test configuration or a whole scenarios file as real calls, then report: success "
+                    "rates with 95% intervals by personality and scenario, durations, voice latency.",
+        epilog="Exit codes: 0 every call met its goal, 1 some call did not, 2 bad usage or configuration, "
+               "3 bridge unreachable on every call, 130 interrupted.")
+    what = parser.add_argument_group("what to run")
+    what.add_argument("--scenarios", metavar="FILE", help="every entry of this scenarios file; with --config, "
+                                                          "the file the configuration is taken from")
+    what.add_argument("--config", metavar="NAME", help="a test configuration (test_configurations of "
+                                                       "scenarios.json, or of --scenarios FILE)")
+    _add_run_options(parser)
+    _add_call_options(parser)
+    out = parser.add_argument_group("output")
+    out.add_argument("--output", metavar="NAME", help="write the report as NAME.json, NAME.txt, NAME.html and "
+                                                      "NAME_<chart>.png")
+    out.add_argument("--junit", metavar="FILE", help="write JUnit XML, one testcase per call")
+    out.add_argument("--results-dir", metavar="DIR", help="where calls.jsonl goes; must not hold one already "
+                                                          "(default results/<timestamp>)")
     return parser
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
+    """caller_cli.py: a single call shows its live transcript; several show the batch progress."""
     parser = build_parser()
     args = parser.parse_args(argv)
     _setup_logging(args.verbose)
-    token = args.token or os.environ.get(BRIDGE_TOKEN_ENV) or None
     try:
         entries = _entries(args, parser)
     except ConfigError as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_USAGE
-    output = Path(args.output or Path("results") / datetime.now().strftime("%Y%m%d-%H%M%S"))
-    writer = ResultWriter(output / CALLS_FILE)
-    settings = CallSettings(bridge_url=args.bridge_url, token=token, ear=args.ear, seed=args.seed,
-                            timeout=args.timeout, caller_phone=args.caller_phone, caller_name=args.caller_name)
-    if args.ear in ("auto", "stt"):
-        speech.get_ear("stt")  # load the recognizer before any call starts, not in the middle of one
-    transcript = LiveTranscript(sys.stdout)
-    transcript.attach()
-    try:
-        results = run_entries(entries, settings, writer, on_result=transcript.summary)
-    finally:
-        transcript.detach()
-    if len(results) > 1:
-        _print_totals(results)
+    plan = _plan(args, entries, parallel=False, max_concurrent=None)
+    writer = ResultWriter(Path(args.output or _default_results_dir()) / CALLS_FILE)
+    settings = _settings(args, caller_phone=args.caller_phone, caller_name=args.caller_name)
+    _prepare_ear(args.ear)
+    if len(plan.calls()) == 1:
+        transcript = LiveTranscript(sys.stdout)
+        transcript.attach()
+        try:
+            batch = _run(Batch(plan, settings, writer, on_result=transcript.summary))
+        finally:
+            transcript.detach()
+    else:
+        batch = _run(Batch(plan, settings, writer, progress=Progress(len(plan.calls()), sys.stdout)))
+    if len(batch.results) > 1:
+        _print_totals(batch.results)
     print(f"Results: {writer.path}")
-    return _exit_code(results)
+    return _exit_code(batch)
+
+
+def batch_main(reporter: BatchReporter, argv: Optional[Sequence[str]] = None) -> int:
+    """batch_caller_test.py: run the chosen entries with progress, then hand the calls file to `reporter`."""
+    parser = build_batch_parser()
+    args = parser.parse_args(argv)
+    _setup_logging(args.verbose)
+    if not (args.config or args.scenarios):
+        parser.error("choose what to run: --config NAME (a test configuration) or --scenarios FILE (every entry)")
+    try:
+        plan = batch_plan(args)
+    except ConfigError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    calls_file = Path(args.results_dir or _default_results_dir()) / CALLS_FILE
+    if calls_file.exists() and calls_file.stat().st_size:
+        print(f"error: {calls_file} already holds calls; give a new --results-dir (one run per directory, so "
+              "its report covers this run only)", file=sys.stderr)
+        return EXIT_USAGE
+    writer = ResultWriter(calls_file)
+    settings = _settings(args)
+    _prepare_ear(args.ear)
+    calls = len(plan.calls())
+    how = f"parallel, at most {plan.concurrency} at once" if plan.parallel else "one after another"
+    repeats = f" x {plan.repeat} repeats" if plan.repeat > 1 else ""
+    print(f"Running {calls} calls ({len(plan.entries)} entries{repeats}), {how}, against "
+          f"{public_url(settings.bridge_url)}", flush=True)
+    batch = _run(Batch(plan, settings, writer, progress=Progress(calls, sys.stdout)))
+    if batch.cancelled:
+        print(f"Interrupted: {len(batch.results)} calls recorded, {calls - batch.started} not started")
+    print(f"Results: {writer.path}", flush=True)
+    if batch.results:
+        try:
+            reporter(writer.path, args.output, args.junit)
+        except OSError as error:
+            print(f"error: cannot write the report: {error}", file=sys.stderr)
+            return EXIT_USAGE
+    return _exit_code(batch)
+
+
+# ---- options shared by both faces -------------------------------------------------------------------------
+
+def _add_run_options(parser: argparse.ArgumentParser) -> None:
+    run = parser.add_argument_group("how to run several calls")
+    run.add_argument("--parallel", action=argparse.BooleanOptionalAction, default=None,
+                     help="run calls concurrently (--no-parallel: one after another); default: the test "
+                          "configuration's setting, else one after another")
+    run.add_argument("--max-concurrent", type=_positive_int, metavar="N",
+                     help="at most N calls at once when parallel (default: the configuration's max_concurrent, "
+                          f"else {DEFAULT_MAX_CONCURRENT})")
+    run.add_argument("--repeat", type=_positive_int, default=1, metavar="K",
+                     help="place every entry K times; reports then show pass^k (all K succeeded) per entry")
+
+
+def _add_call_options(parser: argparse.ArgumentParser) -> None:
+    call = parser.add_argument_group("how to call")
+    call.add_argument("--timeout", type=_positive_float, help="seconds before a call is cut off "
+                                                              "(default: each scenario's)")
+    call.add_argument("--bridge-url", default=os.environ.get(BRIDGE_URL_ENV, DEFAULT_BRIDGE_URL),
+                      help=f"bridge WebSocket URL (env {BRIDGE_URL_ENV}; default %(default)s)")
+    call.add_argument("--token", default=None, help=f"bearer token for the bridge (or env {BRIDGE_TOKEN_ENV}); "
+                                                    "never printed or logged")
+    call.add_argument("--ear", default="auto", choices=("auto", "stt", "alttext", "none"),
+                      help="how the caller hears the agent: altText when sent else speech recognition (auto), "
+                           "always recognition (stt), altText only, or nothing (none)")
+    call.add_argument("--seed", type=int, help="make the callers' choices reproducible (call i uses seed + i)")
+    call.add_argument("--verbose", action="store_true", help="debug logging on the console too")
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number >= 1, got {text}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    value = float(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a positive number of seconds, got {text}")
+    return value
+
+
+def _settings(args: argparse.Namespace, **extra: Optional[str]) -> CallSettings:
+    token = args.token or os.environ.get(BRIDGE_TOKEN_ENV) or None
+    return CallSettings(bridge_url=args.bridge_url, token=token, ear=args.ear, seed=args.seed, timeout=args.timeout,
+                        **extra)
+
+
+def _plan(args: argparse.Namespace, entries: list[ScenarioEntry], parallel: bool,
+          max_concurrent: Optional[int]) -> BatchPlan:
+    """Flags override what the configuration says; the configuration overrides the defaults."""
+    return BatchPlan(entries, repeat=args.repeat,
+                     parallel=parallel if args.parallel is None else args.parallel,
+                     max_concurrent=args.max_concurrent or max_concurrent or DEFAULT_MAX_CONCURRENT)
+
+
+def batch_plan(args: argparse.Namespace) -> BatchPlan:
+    """What batch_caller_test.py's arguments ask for; a configuration's own parallel / max_concurrent apply
+    unless --parallel / --no-parallel / --max-concurrent say otherwise."""
+    catalog = load_scenarios(args.scenarios or DEFAULT_SCENARIOS_FILE)
+    if args.config:
+        configuration = catalog.configuration(args.config)
+        return _plan(args, configuration.entries, configuration.parallel, configuration.max_concurrent)
+    if not catalog.entries:
+        raise ConfigError(catalog.path, "no entries to run", entry="scenarios")
+    return _plan(args, catalog.entries, parallel=False, max_concurrent=None)
+
+
+def _prepare_ear(ear: str) -> None:
+    if ear in ("auto", "stt"):
+        speech.get_ear("stt")  # load the recognizer before any call starts, not in the middle of one
+
+
+def _run(batch: Batch) -> Batch:
+    """Run with Ctrl-C / SIGTERM cancelling the batch (calls in flight are recorded) instead of killing it."""
+    handlers = [gevent.signal_handler(signum, batch.cancel) for signum in STOP_SIGNALS]
+    try:
+        batch.run()
+    finally:
+        for handler in handlers:
+            handler.cancel()
+    return batch
+
+
+def _default_results_dir() -> Path:
+    return RESULTS_ROOT / datetime.now().strftime("%Y%m%d-%H%M%S")
 
 
 def _entries(args: argparse.Namespace, parser: argparse.ArgumentParser) -> list[ScenarioEntry]:
@@ -100,7 +260,10 @@ def _entries(args: argparse.Namespace, parser: argparse.ArgumentParser) -> list[
     return [catalog.custom_entry(args.personality, args.scenario_type, args.goal, name=args.caller_name)]
 
 
-def _exit_code(results: list[CallResult]) -> int:
+def _exit_code(batch: Batch) -> int:
+    results = batch.results
+    if batch.cancelled:
+        return EXIT_INTERRUPTED
     if results and all(r.error_category in _UNREACHABLE for r in results):
         return EXIT_UNREACHABLE
     return EXIT_GOAL_MET if results and all(r.success for r in results) else EXIT_GOAL_NOT_MET

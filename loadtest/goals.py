@@ -8,8 +8,10 @@ Pure Python (no Locust, no gevent) so it can be tested on its own. The protocol 
 * the master keeps, per worker, only the newest snapshot (`GoalAggregator`), so a lost or repeated report
   never double-counts and the final snapshot alone is enough to have every call of that worker.
 
-Success rate = successes / (calls - cancelled): a call cut off by the end of the run is neither a success
-nor a failure (docs/metrics.md), so it is counted, but only in `calls` and `cancelled`.
+Success rate = successes / (calls - cancelled - simulator errors): a call cut off by the end of the run, or
+one where the caller itself broke or fell behind real time, is neither a success nor a failure of the agent
+(docs/metrics.md); it is counted, but only in `calls` and `cancelled` / `simulator_errors` (the batch
+reports use the same rule).
 """
 from __future__ import annotations
 
@@ -19,6 +21,7 @@ from dataclasses import asdict, dataclass, fields
 from typing import Any, Iterable, Mapping, Optional
 
 CANCELLED = "cancelled"
+SIMULATOR_ERROR = "simulator_error"
 TOTAL = "total"
 
 
@@ -28,13 +31,14 @@ class Counts:
     successes: int = 0
     failures: int = 0
     cancelled: int = 0
+    simulator_errors: int = 0
     goals_met: int = 0
     goals_total: int = 0
 
     @property
     def judged(self) -> int:
-        """Calls that count towards the success rate (everything not cut off by the end of the run)."""
-        return self.calls - self.cancelled
+        """Calls that judge the agent: not cut off by the end of the run, not broken on the caller's side."""
+        return self.calls - self.cancelled - self.simulator_errors
 
     @property
     def success_rate(self) -> Optional[float]:
@@ -72,6 +76,8 @@ class GoalCounters:
         one = Counts(calls=1)
         if error_category == CANCELLED:
             one.cancelled = 1
+        elif error_category == SIMULATOR_ERROR:
+            one.simulator_errors = 1
         else:
             one.successes = int(bool(success))
             one.failures = 1 - one.successes
@@ -114,15 +120,15 @@ class GoalCounters:
         return rows
 
 
-ROW_COLUMNS = ("group", "name", "calls", "successes", "failures", "cancelled", "success_rate", "goals_met",
-               "goals_total", "goal_rate")
+ROW_COLUMNS = ("group", "name", "calls", "successes", "failures", "cancelled", "simulator_errors",
+               "success_rate", "goals_met", "goals_total", "goal_rate")
 
 
 def _row(group: str, name: str, counts: Counts) -> dict:
     rate, goal_rate = counts.success_rate, counts.goal_rate
     return {"group": group, "name": name, "calls": counts.calls, "successes": counts.successes,
             "failures": counts.failures, "cancelled": counts.cancelled,
-            "success_rate": "" if rate is None else f"{rate:.1%}", "goals_met": counts.goals_met,
+            "simulator_errors": counts.simulator_errors, "success_rate": "" if rate is None else f"{rate:.1%}", "goals_met": counts.goals_met,
             "goals_total": counts.goals_total, "goal_rate": "" if goal_rate is None else f"{goal_rate:.1%}"}
 
 
@@ -231,7 +237,10 @@ def summary_text(counters: GoalCounters, p95_turn_ms: Optional[float] = None) ->
     total = counters.total
     rate = "n/a" if total.success_rate is None else f"{total.success_rate:.1%}"
     line = (f"overall success rate {rate} ({total.successes} of {total.judged} completed calls; "
-            f"{total.cancelled} cancelled at the end of the run)")
+            f"{total.cancelled} cancelled at the end of the run")
+    if total.simulator_errors:
+        line += f"; {total.simulator_errors} simulator errors, not counted against the agent"
+    line += ")"
     if p95_turn_ms is not None:
         line += f"; p95 TURN latency {p95_turn_ms:g} ms"
     lines.append(line)

@@ -9,6 +9,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
@@ -53,11 +54,15 @@ def launch_bridge(*args: str, ear: str = "stt", env: Optional[dict] = None,
                             text=True, env={**base_env, **(env or {})})
     lines: queue.Queue = queue.Queue()
     threading.Thread(target=lambda: [lines.put(line) for line in proc.stdout], daemon=True).start()
-    try:
-        line = lines.get(timeout=START_TIMEOUT_S)
-    except queue.Empty:
-        proc.kill()
-        raise AssertionError(f"bridge did not start: {stderr_path.read_text()}") from None
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while True:
+        try:
+            line = lines.get(timeout=0.5)
+            break
+        except queue.Empty:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                proc.kill()
+                raise AssertionError(f"bridge did not start: {stderr_path.read_text()}") from None
     match = LISTENING.match(line)
     if not match:
         proc.kill()

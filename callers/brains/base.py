@@ -1,7 +1,8 @@
 """The one small interface every caller mind implements, so CallerAgent never knows which brain it runs.
 
-A brain is consulted at three moments: the agent finished a turn (what do I say, or do I hang up?), the
-agent started a prompt (will I talk over it, and when?), and before answering (how long do I pause?).
+A brain is consulted at four moments: the agent finished a turn (what do I say, or do I hang up?), the
+agent started a prompt (will I talk over it, and when?), the moment to talk over it came (what do I say?),
+and before answering (how long do I pause?).
 Everything it decides is plain data the agent acts on; timing and I/O stay in CallerAgent.
 """
 from __future__ import annotations
@@ -46,8 +47,8 @@ class Brain(ABC):
         """Seconds into an agent prompt at which to talk over it, or None to let it finish."""
 
     @abstractmethod
-    def interjection(self) -> str:
-        """What the caller says when it barges in."""
+    def barge_in(self, heard: HeardTurn, goals: GoalTracker) -> Reply:
+        """What the caller says when it talks over the agent, having heard only part of the prompt."""
 
     @abstractmethod
     def pause_before_reply(self) -> float:

@@ -63,6 +63,7 @@ class ScriptedBrain(Brain):
         self._opening_pending = False
         self._openings_said: set[str] = set()
         self._repeating = False
+        self._interrupted_last = False
         self._opened = False
 
     @classmethod
@@ -77,17 +78,26 @@ class ScriptedBrain(Brain):
         return self.personality.response_delay_s * self.random.uniform(*PAUSE_JITTER)
 
     def interruption_offset(self, alt_text: Optional[str]) -> Optional[float]:
+        """A long prompt may be talked over, but never two prompts in a row: having cut in, a caller
+        listens to what the agent says next (otherwise an agent that re-tells what was cut off could never
+        finish a sentence, and neither side would reach the goal)."""
         words = len(alt_text.split()) if alt_text else LONG_PROMPT_WORDS
-        if words < LONG_PROMPT_WORDS:
+        if words < LONG_PROMPT_WORDS or self._interrupted_last:
             return None
         if self.random.random() >= self.personality.tendency_to_interrupt:
             return None
         return self.random.uniform(*INTERRUPT_AFTER_S)
 
-    def interjection(self) -> str:
-        return self._pick(self._style["interjection"])
+    def barge_in(self, heard: HeardTurn, goals: GoalTracker) -> Reply:
+        """Cut in with the personality's interjection, then say what the caller came to say."""
+        reply = self.respond(heard, goals)
+        self._interrupted_last = True
+        interjection = self._pick(self._style["interjection"])
+        text = f"{interjection} {reply.text}" if reply.text else interjection
+        return Reply(text, hang_up=reply.hang_up, reason=reply.reason, dtmf=reply.dtmf)
 
     def respond(self, heard: HeardTurn, goals: GoalTracker) -> Reply:
+        self._interrupted_last = False
         text = heard.text.lower()
         if goals.failure:
             return Reply(self._pick(self.lines["wrap_up"]["goodbye"]), hang_up=True,
@@ -166,7 +176,7 @@ class ScriptedBrain(Brain):
                 if index in self._follow_ups_asked:
                     self._unhelpful += 1
                 self._follow_ups_asked.add(index)
-                return questions[index]
+                return questions[index].format_map(self.context)
         return None
 
     def _lost_patience(self, heard: HeardTurn) -> bool:

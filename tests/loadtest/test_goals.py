@@ -101,3 +101,14 @@ def test_csv_and_summary_show_every_group():
     text = goals.summary_text(counters, 12.0)
     assert "overall success rate 100.0% (1 of 1 completed calls; 1 cancelled" in text
     assert "p95 TURN latency 12 ms" in text
+
+
+def test_simulator_errors_are_not_blamed_on_the_agent():
+    counters = goals.GoalCounters()
+    counters.record("angry", "complaint", True, None, 2, 2)
+    counters.record("angry", "complaint", False, "no_answer", 0, 2)
+    counters.record("angry", "complaint", False, "simulator_error", 0, 2)
+    total = counters.total
+    assert (total.calls, total.judged, total.simulator_errors, total.failures) == (3, 2, 1, 1)
+    assert total.success_rate == 0.5
+    assert "1 simulator errors" in goals.summary_text(counters)

@@ -137,3 +137,23 @@ def test_same_seed_same_conversation():
 
     assert lines(4) == lines(4)
     assert any(lines(4) != lines(s) for s in range(5, 15))
+
+
+def test_barge_in_says_the_interjection_then_the_point_and_never_twice_in_a_row():
+    b = brain("angry", "complaint")
+    tracker = tracker_for(b)
+    reply = b.barge_in(HeardTurn("Thank you for calling First Example", 0, was_cut_off=True), tracker)
+    interjections = b.lines["style"]["angry"]["interjection"]
+    assert any(reply.text.startswith(i) for i in interjections)
+    assert "complain" in reply.text.lower()
+    assert all(b.interruption_offset(LONG_PROMPT) is None for _ in range(20))
+    b.respond(HeardTurn("I'm sorry about that. I've logged your complaint about the overdraft fee.", 1), tracker)
+    assert any(b.interruption_offset(LONG_PROMPT) is not None for _ in range(20))
+
+
+def test_follow_up_questions_are_filled_from_the_context():
+    b = brain("normal", "complaint", provides_clear_info=1.0)
+    tracker = tracker_for(b)
+    b.respond(HeardTurn(GREETING, 0), tracker)
+    question = b.respond(HeardTurn("Let me look into that for you.", 1), tracker).text
+    assert "{" not in question and "}" not in question

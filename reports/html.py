@@ -1,0 +1,129 @@
+"""One self-contained HTML page (NAME.html): the report's tables and charts, images inlined as base64 data
+URIs, so the single file can be attached to a CI run or mailed without its PNGs."""
+from __future__ import annotations
+
+import base64
+import html
+from typing import Mapping
+
+import pandas as pd
+
+from reports.load import data_problems
+from reports.stats import LATENCY_METRICS, Analysis, records
+from reports.text import HEADER, interval, ms, percent, seconds, why
+
+STYLE = """
+body { font-family: system-ui, sans-serif; margin: 2rem; color: #212121; max-width: 80rem; }
+h1 { font-size: 1.5rem; } h2 { font-size: 1.15rem; margin-top: 2rem; border-bottom: 1px solid #ccc; }
+table { border-collapse: collapse; margin: 0.5rem 0; font-size: 0.9rem; }
+th, td { border: 1px solid #ddd; padding: 0.25rem 0.6rem; text-align: right; }
+th { background: #f5f5f5; } td:first-child, th:first-child { text-align: left; }
+img { max-width: 100%; margin: 0.5rem 1rem 0.5rem 0; border: 1px solid #eee; }
+.note { color: #616161; font-size: 0.85rem; }
+"""
+CHART_TITLES = {"success_by_personality": "Success rate by personality",
+                "success_by_scenario": "Success rate by scenario", "turn_latency": "Voice latency distribution",
+                "goals_by_scenario": "Goals met per scenario", "latency_over_time": "Latency over time (Locust)"}
+
+
+def render_html(analysis: Analysis, charts: Mapping[str, bytes]) -> str:
+    """The page; `charts` maps chart keys (see reports.charts.render_charts) to PNG bytes."""
+    parts = [f"<h1>{html.escape(HEADER.title())}</h1>",
+             f'<p class="note">Sources: {html.escape(", ".join(analysis.data.sources))}</p>',
+             "<h2>Summary</h2>", _table(_summary(analysis)),
+             "<h2>Charts</h2>", "".join(_image(key, png) for key, png in charts.items()),
+             "<h2>Personality type breakdown</h2>", _table(_groups(analysis.by_personality, "Personality")),
+             "<h2>Scenario breakdown</h2>", _table(_groups(analysis.by_scenario, "Scenario"))]
+    if analysis.pass_k["k"] > 1:
+        parts += ["<h2>Flakiness (pass^k)</h2>", _table(_entries(analysis)),
+                  '<p class="note">pass^k: an entry passes when every one of its k attempts succeeded; entries '
+                  'with a cancelled or simulator-broken attempt are incomplete and left out.</p>']
+    parts += ["<h2>Durations (every call)</h2>", _table(_durations(analysis)),
+              "<h2>Voice latency (ms)</h2>", _table(_latency(analysis)),
+              '<p class="note">TURN: caller speech end to first agent audio. Simulator errors are left out.</p>']
+    if len(analysis.errors):
+        parts += ["<h2>Error categories</h2>",
+                  _table(analysis.errors.reset_index().rename(columns=str.capitalize))]
+    if analysis.locust is not None:
+        parts += [f"<h2>Locust request statistics ({html.escape(analysis.locust.prefix)})</h2>",
+                  _table(analysis.locust.stats)]
+    problems = data_problems(analysis.data)
+    if problems:
+        parts += ["<h2>Data quality</h2>", "".join(f"<p>{html.escape(line)}</p>" for line in problems)]
+    parts += ["<h2>Calls</h2>", _table(_calls(analysis))]
+    body = "\n".join(parts)
+    return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+            f"<title>{html.escape(HEADER.title())}</title><style>{STYLE}</style></head>\n"
+            f"<body>\n{body}\n</body></html>\n")
+
+
+def _table(frame: pd.DataFrame) -> str:
+    return frame.to_html(index=False, escape=True, border=0, na_rep="-")
+
+
+def _image(key: str, png: bytes) -> str:
+    title = html.escape(CHART_TITLES.get(key, key))
+    data = base64.b64encode(png).decode("ascii")
+    return f'<img src="data:image/png;base64,{data}" alt="{title}" title="{title}">'
+
+
+def _summary(analysis: Analysis) -> pd.DataFrame:
+    summary = analysis.summary
+    ci = summary["success_rate_ci"]
+    rows = [("Total tests", summary["total"]), ("Judged calls", summary["judged"]),
+            ("Successful", summary["successful"]), ("Failed (agent)", summary["failed"]),
+            ("Simulator errors (not the agent)", summary["simulator_errors"]),
+            ("Cancelled (not judged)", summary["cancelled"]),
+            ("Success rate", f"{percent(summary['success_rate'])} (95% CI {interval(ci['low'], ci['high'])})"),
+            ("Goals met", f"{summary['goals_met']}/{summary['goals_total']}"),
+            ("Total duration", seconds(summary["total_duration_s"])),
+            ("Average duration", seconds(summary["average_duration_s"])),
+            ("Wall time", seconds(summary["wall_time_s"]))]
+    if analysis.pass_k["k"] > 1:
+        pass_k = analysis.pass_k
+        rows.append((f"pass^k (k={pass_k['k']})", f"{percent(pass_k['rate'])} ({pass_k['passed']} of "
+                     f"{pass_k['complete']} entries, 95% CI {interval(pass_k['ci_low'], pass_k['ci_high'])})"))
+    return pd.DataFrame(rows, columns=["Metric", "Value"])
+
+
+def _groups(table: pd.DataFrame, label: str) -> pd.DataFrame:
+    return pd.DataFrame([{
+        label: name, "Calls": row["calls"], "Judged": row["judged"], "Successes": row["successes"],
+        "Success rate": percent(row["rate"]), "95% CI": interval(row["ci_low"], row["ci_high"]),
+        "Simulator errors": row["simulator_errors"], "Cancelled": row["cancelled"],
+        "Avg duration": seconds(row["avg_duration_s"]), "Avg turns": f"{row['avg_turns']:.1f}",
+        "Goals met": f"{row['goals_met']}/{row['goals_total']}", "Turn p50 (ms)": ms(row["turn_p50_ms"]),
+        "Turn p95 (ms)": ms(row["turn_p95_ms"]),
+    } for name, row in records(table)])
+
+
+def _entries(analysis: Analysis) -> pd.DataFrame:
+    return pd.DataFrame([{
+        "Scenario": scenario, "Personality": personality, "k": row["k"], "Judged": row["judged"],
+        "Successes": row["successes"], "Success rate": percent(row["rate"]),
+        "95% CI": interval(row["ci_low"], row["ci_high"]),
+        "pass^k": "incomplete" if row["pass_k"] is None else ("PASS" if row["pass_k"] else "FAIL"),
+    } for (scenario, personality), row in records(analysis.entries)])
+
+
+def _durations(analysis: Analysis) -> pd.DataFrame:
+    durations = analysis.durations
+    return pd.DataFrame([{"Min": seconds(durations["min"]), "Max": seconds(durations["max"]),
+                          "Median": seconds(durations["median"]), "Mean": seconds(durations["mean"]),
+                          "Std dev (sample)": seconds(durations["std_dev"])}])
+
+
+def _latency(analysis: Analysis) -> pd.DataFrame:
+    latency = dict(records(analysis.latency))
+    return pd.DataFrame([{"Latency": label, "n": int(latency[key]["n"]),
+                          **{f"p{q}": ms(latency[key][f"p{q}"]) for q in (50, 90, 95, 99)},
+                          "max": ms(latency[key]["max"])} for key, label in LATENCY_METRICS.items()])
+
+
+def _calls(analysis: Analysis) -> pd.DataFrame:
+    return pd.DataFrame([{
+        "#": call["index"], "Started (UTC)": call["started_at"].strftime("%Y-%m-%d %H:%M:%S"),
+        "Outcome": call["outcome"], "Personality": call["personality"], "Scenario": call["scenario"],
+        "Duration": seconds(call["duration_s"]), "Turns": call["turns"],
+        "Goals": f"{call['goals_achieved']}/{call['goals_total']}", "Why": why(call), "Call id": call["call_id"],
+    } for _, call in records(analysis.calls)])

@@ -1,0 +1,274 @@
+"""Read call results (calls*.jsonl) and Locust's --csv output into pandas tables.
+
+A results file is append-only and may be cut short by a killed writer, edited by hand or concatenated from
+several runs, so loading never stops at a bad line: it keeps every readable call and remembers which lines
+it skipped and why, so the report can say exactly what it left out.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Iterable, Optional, Union
+
+import numpy as np
+import pandas as pd
+
+from callers.errors import ErrorCategory
+
+CALL_FILE_PATTERN = "*.jsonl"
+LOCUST_STATS_SUFFIX = "_stats.csv"
+LOCUST_HISTORY_SUFFIX = "_stats_history.csv"
+# Outcomes: every call is exactly one of these. Only SUCCESS and FAILED are "judged" (count in rates).
+SUCCESS = "success"
+FAILED = "failed"
+SIMULATOR_ERROR = ErrorCategory.SIMULATOR_ERROR.value
+CANCELLED = ErrorCategory.CANCELLED.value
+OUTCOMES = (SUCCESS, FAILED, SIMULATOR_ERROR, CANCELLED)
+GOAL_NOT_MET = "goal not met"
+CRITERION = "criterion"
+# Fields without which a line cannot be placed in any table; the rest have defaults.
+REQUIRED_TEXT = ("call_id", "personality", "scenario", "started_at")
+REQUIRED_NUMBER = ("duration_s",)
+CALL_COLUMNS = ("index", "call_id", "caller_name", "personality", "scenario", "scenario_type", "started_at",
+                "ended_at", "outcome", "success", "error_category", "error_message", "turns", "goals_achieved",
+                "goals_total", "unmet_goals", "failure_condition", "duration_s", "connect_ms",
+                "greeting_latency_ms", "end_reason", "seed", "source")
+OPTIONAL_TEXT = ("error_category", "error_message", "failure_condition")
+TURN_COLUMNS = ("call_id", "personality", "scenario", "outcome", "turn", "at", "response_latency_ms",
+                "barge_in", "barge_in_stop_ms")
+
+
+class ReportInputError(Exception):
+    """The input cannot give any report (missing path, nothing readable); the message is for the user."""
+
+
+@dataclass
+class SkippedLine:
+    file: str
+    line: int
+    reason: str
+
+
+@dataclass
+class CallData:
+    """Every readable call (one row each) and every turn of them, plus what was left out."""
+
+    calls: pd.DataFrame
+    turns: pd.DataFrame
+    sources: list[str]
+    skipped: list[SkippedLine] = field(default_factory=list)
+    duplicates: int = 0
+
+
+@dataclass
+class LocustData:
+    """Locust's request statistics (`PREFIX_stats.csv`) and, if present, their history over time."""
+
+    prefix: str
+    stats: pd.DataFrame
+    history: Optional[pd.DataFrame] = None
+
+
+def find_call_files(paths: Iterable[Union[str, Path]]) -> list[Path]:
+    """Expand run directories to their *.jsonl files (Locust writes one per process) and check files exist."""
+    found: list[Path] = []
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            inside = sorted(path.glob(CALL_FILE_PATTERN))
+            if not inside:
+                raise ReportInputError(f"{path}: no {CALL_FILE_PATTERN} result files in this directory")
+            found.extend(inside)
+        elif path.is_file():
+            found.append(path)
+        else:
+            raise ReportInputError(f"{path}: no such file or directory")
+    if not found:
+        raise ReportInputError("no result files given")
+    return found
+
+
+def load_calls(paths: Iterable[Union[str, Path]]) -> CallData:
+    """All readable calls of the given files / run directories; raises ReportInputError if there are none."""
+    files = find_call_files(paths)
+    records: list[dict] = []
+    skipped: list[SkippedLine] = []
+    for path in files:
+        with open(path, encoding="utf-8", errors="replace") as source:
+            for number, line in enumerate(source, start=1):
+                if not line.strip():
+                    continue
+                record, reason = _parse_line(line)
+                if record is None:
+                    skipped.append(SkippedLine(str(path), number, reason))
+                else:
+                    record["source"] = str(path)
+                    records.append(record)
+    if not records:
+        raise ReportInputError(_nothing_readable(files, skipped))
+    calls = pd.DataFrame([_call_row(record) for record in records], columns=CALL_COLUMNS[1:])
+    for column in OPTIONAL_TEXT:
+        # pandas stores a missing string as NaN; None keeps "no error" distinct from a text everywhere downstream.
+        calls[column] = calls[column].astype(object).where(calls[column].notna(), None)
+    calls["started_at"] = pd.to_datetime(calls["started_at"], utc=True, format="ISO8601")
+    calls["ended_at"] = calls["started_at"] + pd.to_timedelta(calls["duration_s"], unit="s")
+    before = len(calls)
+    calls = calls.drop_duplicates("call_id", keep="first")
+    calls = calls.sort_values(["started_at", "call_id"], kind="stable").reset_index(drop=True)
+    calls.insert(0, "index", np.arange(1, len(calls) + 1))
+    kept = set(calls["call_id"])
+    turn_rows = [row for record in records if record["call_id"] in kept for row in _turn_rows(record)]
+    turns = pd.DataFrame(turn_rows, columns=TURN_COLUMNS)
+    turns = turns.drop_duplicates(["call_id", "turn"], keep="first").reset_index(drop=True)
+    turns["response_latency_ms"] = pd.to_numeric(turns["response_latency_ms"], errors="coerce")
+    turns["barge_in_stop_ms"] = pd.to_numeric(turns["barge_in_stop_ms"], errors="coerce")
+    return CallData(calls=calls, turns=turns, sources=[str(path) for path in files], skipped=skipped,
+                    duplicates=before - len(calls))
+
+
+def describe_skipped(skipped: list[SkippedLine], limit: int = 20) -> list[str]:
+    """One line per file: how many lines were skipped and which, e.g. 'calls.jsonl: 2 lines skipped (3, 7)'."""
+    by_file: dict[str, list[SkippedLine]] = {}
+    for item in skipped:
+        by_file.setdefault(item.file, []).append(item)
+    lines = []
+    for name, items in by_file.items():
+        numbers = ", ".join(str(item.line) for item in items[:limit])
+        if len(items) > limit:
+            numbers += f", ... ({len(items) - limit} more)"
+        reasons = sorted({item.reason for item in items})
+        plural = "line" if len(items) == 1 else "lines"
+        lines.append(f"{name}: {len(items)} unreadable {plural} skipped (line {numbers}): {'; '.join(reasons)}")
+    return lines
+
+
+def data_problems(data: CallData) -> list[str]:
+    """Everything a report of `data` leaves out, one sentence each (empty when the input was clean)."""
+    problems = describe_skipped(data.skipped)
+    if data.duplicates:
+        problems.append(f"{data.duplicates} duplicate calls (same call_id) counted once")
+    return problems
+
+
+def load_locust(prefix: Union[str, Path]) -> LocustData:
+    """Read `PREFIX_stats.csv` (required) and `PREFIX_stats_history.csv` (optional) as Locust's --csv wrote them."""
+    prefix = str(prefix)
+    stats_path = Path(prefix + LOCUST_STATS_SUFFIX)
+    if not stats_path.is_file():
+        raise ReportInputError(f"{stats_path}: Locust stats file not found (give the --csv prefix Locust used)")
+    stats = _read_locust_csv(stats_path)
+    history_path = Path(prefix + LOCUST_HISTORY_SUFFIX)
+    history = _read_locust_csv(history_path) if history_path.is_file() else None
+    if history is not None and "Timestamp" in history:
+        history["Timestamp"] = pd.to_numeric(history["Timestamp"], errors="coerce")
+    return LocustData(prefix=prefix, stats=stats, history=history)
+
+
+# ---- lines ------------------------------------------------------------------------------------------------
+
+def _parse_line(line: str) -> tuple[Optional[dict], str]:
+    try:
+        record = json.loads(line)
+    except ValueError:
+        return None, "not valid JSON (a torn or corrupt line)"
+    if not isinstance(record, dict):
+        return None, "not a JSON object"
+    for key in REQUIRED_TEXT:
+        if not isinstance(record.get(key), str) or not record[key]:
+            return None, f"field '{key}' missing or not text"
+    for key in REQUIRED_NUMBER:
+        value = record.get(key)
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            return None, f"field '{key}' missing or not a number"
+    if not isinstance(record.get("success"), bool):
+        return None, "field 'success' missing or not true/false"
+    try:
+        datetime.fromisoformat(record["started_at"])
+    except ValueError:
+        return None, "field 'started_at' is not an ISO 8601 time"
+    error = record.get("error")
+    if error is not None and not (isinstance(error, dict) and isinstance(error.get("category"), str)):
+        return None, "field 'error' is neither null nor {category, message}"
+    if not isinstance(record.get("turn_records", []), list) or not isinstance(record.get("goals", []), list):
+        return None, "fields 'turn_records' / 'goals' must be lists"
+    return record, ""
+
+
+def _outcome(record: dict) -> str:
+    category = (record.get("error") or {}).get("category")
+    if category in (CANCELLED, SIMULATOR_ERROR):
+        return category
+    return SUCCESS if record["success"] else FAILED
+
+
+def _unmet_goals(record: dict) -> list[str]:
+    """The success criteria the agent never satisfied: what "goal not met" means for this call."""
+    return [str(goal.get("description", "")) for goal in record.get("goals", [])
+            if isinstance(goal, dict) and goal.get("kind", CRITERION) == CRITERION and not goal.get("met")]
+
+
+def _call_row(record: dict) -> dict:
+    error = record.get("error") or {}
+    turn_records = record.get("turn_records") or []
+    return {
+        "call_id": record["call_id"], "caller_name": record.get("caller_name") or "",
+        "personality": record["personality"], "scenario": record["scenario"],
+        "scenario_type": record.get("scenario_type") or "", "started_at": record["started_at"], "ended_at": None,
+        "outcome": _outcome(record), "success": record["success"],
+        "error_category": error.get("category"), "error_message": error.get("message"),
+        "turns": _whole(record.get("turns"), len(turn_records)),
+        "goals_achieved": _whole(record.get("goals_achieved"), 0), "goals_total": _whole(record.get("goals_total"), 0),
+        "unmet_goals": _unmet_goals(record), "failure_condition": record.get("failure_condition"),
+        "duration_s": float(record["duration_s"]), "connect_ms": _number(record.get("connect_ms")),
+        "greeting_latency_ms": _number(record.get("greeting_latency_ms")),
+        "end_reason": record.get("end_reason") or "", "seed": record.get("seed"), "source": record["source"],
+    }
+
+
+def _turn_rows(record: dict) -> list[dict]:
+    started = pd.Timestamp(record["started_at"])
+    if started.tzinfo is None:
+        started = started.tz_localize("UTC")
+    rows = []
+    for position, turn in enumerate(record.get("turn_records") or [], start=1):
+        if not isinstance(turn, dict):
+            continue
+        offset = _number(turn.get("caller_speech_end"))
+        rows.append({
+            "call_id": record["call_id"], "personality": record["personality"], "scenario": record["scenario"],
+            "outcome": _outcome(record), "turn": turn.get("index", position),
+            "at": started + pd.Timedelta(seconds=offset) if offset is not None else pd.NaT,
+            "response_latency_ms": _number(turn.get("response_latency_ms")),
+            "barge_in": bool(turn.get("barge_in")), "barge_in_stop_ms": _number(turn.get("barge_in_stop_ms")),
+        })
+    return rows
+
+
+def _number(value: Any) -> Optional[float]:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    return float(value)
+
+
+def _whole(value: Any, default: int) -> int:
+    number = _number(value)
+    return default if number is None else int(number)
+
+
+def _nothing_readable(files: list[Path], skipped: list[SkippedLine]) -> str:
+    names = ", ".join(str(path) for path in files)
+    if not skipped:
+        return f"no calls to report: {names} {'is' if len(files) == 1 else 'are'} empty"
+    return "no readable calls to report; " + "; ".join(describe_skipped(skipped))
+
+
+def _read_locust_csv(path: Path) -> pd.DataFrame:
+    try:
+        table = pd.read_csv(path, na_values=["N/A"])
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as error:
+        raise ReportInputError(f"{path}: not a Locust CSV file ({error})") from None
+    if "Name" not in table or "Type" not in table:
+        raise ReportInputError(f"{path}: not a Locust CSV file (no 'Type' and 'Name' columns)")
+    return table

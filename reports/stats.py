@@ -1,0 +1,204 @@
+"""The numbers of a report: totals, success rates with Wilson intervals, breakdowns, pass^k, durations, latency.
+
+Rules every table follows (docs/metrics.md):
+* a success rate counts only *judged* calls, successes and agent failures; a `cancelled` call (cut off by the
+  end of a run) and a `simulator_error` (the caller itself broke or fell behind real time) are counted in
+  their own columns and never against the agent;
+* every rate carries a Wilson 95% interval, because with the handful of calls a voice test can afford a plain
+  percentage hides whether two numbers really differ;
+* goal counts cover judged calls; duration figures cover every call; voice latency covers every call except
+  simulator errors, whose clock cannot be trusted;
+* percentiles use linear interpolation (numpy's and pandas' default); std dev is the sample standard
+  deviation (n - 1).
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, Optional, Sequence, Union
+
+import numpy as np
+import pandas as pd
+
+from reports.load import CANCELLED, FAILED, GOAL_NOT_MET, SIMULATOR_ERROR, SUCCESS, CallData, LocustData
+
+Z_95 = 1.959963984540054  # two-sided 95% normal quantile
+PERCENTILES = (50, 90, 95, 99)
+RATE_COLUMNS = ("calls", "judged", "successes", "failed", "simulator_errors", "cancelled", "rate", "ci_low",
+                "ci_high", "avg_duration_s", "avg_turns", "goals_met", "goals_total", "turn_p50_ms", "turn_p95_ms")
+COUNTED_AS = {SIMULATOR_ERROR: "simulator (not the agent)", CANCELLED: "not judged (cut off by the run's end)"}
+AGENT_FAILURE = "agent failure"
+LATENCY_METRICS = {"turn": "TURN response latency", "greeting": "greeting latency", "connect": "connect time"}
+
+
+@dataclass
+class Analysis:
+    """Everything the renderers (text, JSON, charts, HTML) show; computed once from the loaded data."""
+
+    data: CallData
+    summary: dict
+    by_personality: pd.DataFrame
+    by_scenario: pd.DataFrame
+    entries: pd.DataFrame
+    pass_k: dict
+    durations: dict
+    latency: pd.DataFrame
+    errors: pd.DataFrame
+    locust: Optional[LocustData] = None
+
+    @property
+    def calls(self) -> pd.DataFrame:
+        return self.data.calls
+
+    @property
+    def turns(self) -> pd.DataFrame:
+        return self.data.turns
+
+
+def records(frame: pd.DataFrame) -> list[tuple[Any, dict]]:
+    """A table's (index, row) pairs with each value in its column's own type: renderers need counts to stay
+    integers, which DataFrame.iterrows does not guarantee."""
+    return list(frame.to_dict("index").items())
+
+
+def wilson_interval(successes: int, n: int, z: float = Z_95) -> tuple[float, float]:
+    """Wilson score interval: unlike p +/- z*se it stays inside 0..1 and is honest at 0/n, n/n and small n."""
+    if n <= 0:
+        return math.nan, math.nan
+    p = successes / n
+    scale = 1.0 + z * z / n
+    centre = (p + z * z / (2 * n)) / scale
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / scale
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def percentile_summary(values: pd.Series) -> dict:
+    """n, p50/p90/p95/p99, mean and max of the non-missing values (None where there are none)."""
+    clean = pd.to_numeric(values, errors="coerce").dropna().to_numpy(dtype=float)
+    summary: dict = {"n": int(clean.size)}
+    for q in PERCENTILES:
+        summary[f"p{q}"] = float(np.percentile(clean, q)) if clean.size else None
+    summary["mean"] = float(clean.mean()) if clean.size else None
+    summary["max"] = float(clean.max()) if clean.size else None
+    return summary
+
+
+def timed_turns(data: CallData) -> pd.DataFrame:
+    """Turns whose latency may be trusted: everything but the turns of calls the simulator itself broke."""
+    return data.turns[data.turns["outcome"] != SIMULATOR_ERROR]
+
+
+def judged_goals(calls: pd.DataFrame, column: str) -> pd.Series:
+    """Goal counts of judged calls only: a cut-off or simulator-broken call never had the chance to meet them."""
+    return calls[column].where(calls["outcome"].isin((SUCCESS, FAILED)), 0)
+
+
+def rate_table(data: CallData, key: Union[str, Sequence[str]]) -> pd.DataFrame:
+    """One row per value of `key`: outcome counts, success rate and its Wilson interval, durations, goals and
+    TURN latency p50 / p95."""
+    keys = [key] if isinstance(key, str) else list(key)
+    calls = data.calls.assign(
+        successes=data.calls["outcome"].eq(SUCCESS), failed=data.calls["outcome"].eq(FAILED),
+        simulator_errors=data.calls["outcome"].eq(SIMULATOR_ERROR), cancelled=data.calls["outcome"].eq(CANCELLED),
+        judged_goals_met=judged_goals(data.calls, "goals_achieved"),
+        judged_goals_total=judged_goals(data.calls, "goals_total"))
+    table = calls.groupby(keys, sort=True).agg(
+        calls=("call_id", "size"), successes=("successes", "sum"), failed=("failed", "sum"),
+        simulator_errors=("simulator_errors", "sum"), cancelled=("cancelled", "sum"),
+        avg_duration_s=("duration_s", "mean"), avg_turns=("turns", "mean"),
+        goals_met=("judged_goals_met", "sum"), goals_total=("judged_goals_total", "sum"))
+    table["judged"] = table["successes"] + table["failed"]
+    table["rate"] = (table["successes"] / table["judged"]).where(table["judged"] > 0)
+    intervals = [wilson_interval(int(s), int(n)) for s, n in zip(table["successes"], table["judged"])]
+    table["ci_low"] = [low for low, _ in intervals]
+    table["ci_high"] = [high for _, high in intervals]
+    latency = timed_turns(data).groupby(keys, sort=True)["response_latency_ms"]
+    table["turn_p50_ms"] = latency.quantile(0.50).reindex(table.index)
+    table["turn_p95_ms"] = latency.quantile(0.95).reindex(table.index)
+    return table[list(RATE_COLUMNS)]
+
+
+def entry_table(data: CallData) -> pd.DataFrame:
+    """One row per scenario entry (scenario x personality) with pass^k: did every one of its k attempts succeed?
+
+    An entry with a cancelled or simulator-broken attempt is "incomplete": its pass^k is unknown (None) and it
+    is left out of the overall pass^k rather than blamed on the agent."""
+    table = rate_table(data, ["scenario", "personality"])
+    table["k"] = table["calls"]
+    complete = table["judged"] == table["calls"]
+    table["pass_k"] = [bool(s == n) if done else None
+                       for s, n, done in zip(table["successes"], table["calls"], complete)]
+    return table
+
+
+def pass_k_summary(entries: pd.DataFrame) -> dict:
+    complete = entries[entries["pass_k"].notna()]
+    passed = int(sum(bool(value) for value in complete["pass_k"]))
+    low, high = wilson_interval(passed, len(complete))
+    return {"k": int(entries["k"].max()) if len(entries) else 0, "entries": int(len(entries)),
+            "complete": int(len(complete)), "passed": passed,
+            "rate": passed / len(complete) if len(complete) else None,
+            "ci_low": _finite(low), "ci_high": _finite(high)}
+
+
+def summarise(data: CallData) -> dict:
+    calls = data.calls
+    counts = calls["outcome"].value_counts()
+    successful, failed = int(counts.get(SUCCESS, 0)), int(counts.get(FAILED, 0))
+    judged = successful + failed
+    low, high = wilson_interval(successful, judged)
+    total_duration = float(calls["duration_s"].sum())
+    return {
+        "total": int(len(calls)), "judged": judged, "successful": successful, "failed": failed,
+        "simulator_errors": int(counts.get(SIMULATOR_ERROR, 0)), "cancelled": int(counts.get(CANCELLED, 0)),
+        # 0.0, not null, when nothing could be judged: CI scripts compare it with a threshold and must fail.
+        "success_rate": successful / judged if judged else 0.0,
+        "success_rate_ci": {"low": _finite(low), "high": _finite(high)},
+        "total_duration_s": total_duration, "average_duration_s": total_duration / len(calls),
+        "wall_time_s": (calls["ended_at"].max() - calls["started_at"].min()).total_seconds(),
+        "started_at": calls["started_at"].min().isoformat(), "ended_at": calls["ended_at"].max().isoformat(),
+        "goals_met": int(judged_goals(calls, "goals_achieved").sum()),
+        "goals_total": int(judged_goals(calls, "goals_total").sum()),
+    }
+
+
+def duration_stats(calls: pd.DataFrame) -> dict:
+    durations = calls["duration_s"].astype(float)
+    return {"n": int(durations.size), "min": float(durations.min()), "max": float(durations.max()),
+            "mean": float(durations.mean()), "median": float(durations.median()),
+            "std_dev": _finite(float(durations.std(ddof=1))) if durations.size > 1 else None}
+
+
+def latency_table(data: CallData) -> pd.DataFrame:
+    """Rows turn / greeting / connect: n, percentiles, mean, max in ms; 'unanswered' counts silent turns."""
+    trusted = data.calls[data.calls["outcome"] != SIMULATOR_ERROR]
+    turns = timed_turns(data)["response_latency_ms"]
+    rows = {
+        "turn": {**percentile_summary(turns), "unanswered": int(turns.isna().sum())},
+        "greeting": {**percentile_summary(trusted["greeting_latency_ms"]),
+                     "unanswered": int(trusted["greeting_latency_ms"].isna().sum())},
+        "connect": {**percentile_summary(trusted["connect_ms"]), "unanswered": None},
+    }
+    return pd.DataFrame.from_dict(rows, orient="index")
+
+
+def error_table(calls: pd.DataFrame) -> pd.DataFrame:
+    """Why calls did not succeed: each error category, plus "goal not met" for calls that ended cleanly."""
+    unsuccessful = calls[calls["outcome"] != SUCCESS]
+    category = unsuccessful["error_category"].fillna(GOAL_NOT_MET)
+    table = category.value_counts().rename_axis("category").to_frame("calls")
+    table["counted_as"] = [COUNTED_AS.get(name, AGENT_FAILURE) for name in table.index]
+    order = sorted(table.index, key=lambda name: (-int(table.loc[name, "calls"]), name))
+    return table.loc[order]
+
+
+def analyse(data: CallData, locust: Optional[LocustData] = None) -> Analysis:
+    entries = entry_table(data)
+    return Analysis(data=data, summary=summarise(data), by_personality=rate_table(data, "personality"),
+                    by_scenario=rate_table(data, "scenario"), entries=entries, pass_k=pass_k_summary(entries),
+                    durations=duration_stats(data.calls), latency=latency_table(data),
+                    errors=error_table(data.calls), locust=locust)
+
+
+def _finite(value: float) -> Optional[float]:
+    return None if value is None or math.isnan(value) else value

@@ -1,0 +1,255 @@
+"""The plain-text report: the seed's layout first (people and scripts know it), then the detail sections.
+
+The opening block keeps the seed's lines exactly (`Total Tests:`, `Successful: n (p%)`, `Failed:`, durations,
+`PERSONALITY TYPE BREAKDOWN` with Success Rate / Avg Duration / Avg Turns). A line about calls that were not
+judged is added only when there are some, so a clean run reads exactly like the seed's example.
+"""
+from __future__ import annotations
+
+import math
+from typing import Any, Optional, Sequence
+
+from reports.load import data_problems
+from reports.stats import LATENCY_METRICS, Analysis, records
+
+HEADER = "CALLER AGENT BATCH TEST REPORT"
+HEADER_RULE = "=" * 37
+LOCUST_COLUMNS = ("Type", "Name", "Request Count", "Failure Count", "Median Response Time", "95%", "99%",
+                  "Max Response Time")
+
+
+def render_report(analysis: Analysis) -> str:
+    """The whole report, as written to NAME.txt and printed by `python -m reports`."""
+    sections = [_opening(analysis), _personalities(analysis), _scenarios(analysis), _success(analysis)]
+    if analysis.pass_k["k"] > 1:
+        sections.append(_flakiness(analysis))
+    sections += [_durations(analysis), _latency(analysis)]
+    if len(analysis.errors):
+        sections.append(_errors(analysis))
+    if analysis.locust is not None:
+        sections.append(_locust(analysis))
+    problems = data_problems(analysis.data)
+    if problems:
+        sections.append("\n".join([_title("DATA QUALITY"), *problems]))
+    sections += [_calls(analysis), _sources(analysis)]
+    return "\n\n".join(sections) + "\n"
+
+
+def render_summary(analysis: Analysis) -> str:
+    """What the console shows after a batch: the seed's block, both breakdowns and the rate with its interval."""
+    return "\n\n".join([_opening(analysis), _personalities(analysis), _scenarios(analysis),
+                        _success(analysis)]) + "\n"
+
+
+# ---- sections ---------------------------------------------------------------------------------------------
+
+def _opening(analysis: Analysis) -> str:
+    summary = analysis.summary
+    lines = [HEADER, HEADER_RULE,
+             f"Total Tests: {summary['total']}",
+             f"Successful: {summary['successful']} ({percent(_judged_rate(summary))})",
+             f"Failed: {summary['failed']}",
+             f"Total Duration: {summary['total_duration_s']:.1f}s",
+             f"Average Duration: {summary['average_duration_s']:.1f}s"]
+    excluded = [_count(summary["simulator_errors"], "simulator error"), _count(summary["cancelled"], "cancelled")]
+    excluded = [text for text in excluded if text]
+    if excluded:
+        lines.append(f"Not judged: {', '.join(excluded)} (success rates count the {summary['judged']} "
+                     "judged calls)")
+    return "\n".join(lines)
+
+
+def _personalities(analysis: Analysis) -> str:
+    blocks = []
+    for name, row in records(analysis.by_personality):
+        blocks.append("\n".join([
+            str(name).upper(),
+            f"  Success Rate: {percent(row['rate'])}",
+            f"  Avg Duration: {row['avg_duration_s']:.1f}s",
+            f"  Avg Turns: {row['avg_turns']:.1f}",
+            f"  95% CI: {interval(row['ci_low'], row['ci_high'])} ({row['successes']} of {row['judged']} judged"
+            f"{_not_judged(row)})",
+        ]))
+    return _title("PERSONALITY TYPE BREAKDOWN") + "\n" + "\n\n".join(blocks)
+
+
+def _scenarios(analysis: Analysis) -> str:
+    rows = [[name, row["calls"], row["judged"], row["successes"], percent(row["rate"]),
+             interval(row["ci_low"], row["ci_high"]), f"{row['avg_duration_s']:.1f}s", f"{row['avg_turns']:.1f}",
+             f"{row['goals_met']}/{row['goals_total']}", ms(row["turn_p50_ms"]), ms(row["turn_p95_ms"])]
+            for name, row in records(analysis.by_scenario)]
+    header = ["Scenario", "Calls", "Judged", "Succ", "Rate", "95% CI", "Avg Dur", "Avg Turns", "Goals Met",
+              "Turn p50", "Turn p95"]
+    return _title("SCENARIO BREAKDOWN") + "\n" + table(header, rows, "l" + "r" * 10)
+
+
+def _success(analysis: Analysis) -> str:
+    summary = analysis.summary
+    ci = summary["success_rate_ci"]
+    lines = [_title("SUCCESS RATE"),
+             f"Success Rate: {percent(_judged_rate(summary))} ({summary['successful']} of {summary['judged']} "
+             f"judged calls), 95% CI {interval(ci['low'], ci['high'])}",
+             f"Agent failures: {summary['failed']}",
+             f"Simulator errors: {summary['simulator_errors']} (the caller itself broke; not counted against "
+             "the agent)",
+             f"Cancelled: {summary['cancelled']} (cut off by the end of the run; not counted)",
+             f"Goals met: {summary['goals_met']}/{summary['goals_total']}"]
+    if analysis.pass_k["k"] > 1:
+        lines.append(_pass_k_line(analysis.pass_k))
+    return "\n".join(lines)
+
+
+def _flakiness(analysis: Analysis) -> str:
+    rows = [[scenario, personality, row["k"], row["judged"], row["successes"], percent(row["rate"]),
+             interval(row["ci_low"], row["ci_high"]), _pass_mark(row["pass_k"])]
+            for (scenario, personality), row in records(analysis.entries)]
+    header = ["Scenario", "Personality", "k", "Judged", "Succ", "Rate", "95% CI", "pass^k"]
+    return "\n".join([_title("FLAKINESS (pass^k: every one of an entry's k attempts succeeded)"),
+                      table(header, rows, "ll" + "r" * 6), _pass_k_line(analysis.pass_k)])
+
+
+def _durations(analysis: Analysis) -> str:
+    durations = analysis.durations
+    return "\n".join([
+        _title("DURATION STATISTICS (every call)"),
+        f"Min: {durations['min']:.1f}s",
+        f"Max: {durations['max']:.1f}s",
+        f"Median: {durations['median']:.1f}s",
+        f"Mean: {durations['mean']:.1f}s",
+        f"Std Dev (sample): {seconds(durations['std_dev'])}",
+        f"Wall Time: {analysis.summary['wall_time_s']:.1f}s (first call start to last call end)",
+    ])
+
+
+def _latency(analysis: Analysis) -> str:
+    rows = []
+    latency = dict(records(analysis.latency))
+    for key, label in LATENCY_METRICS.items():
+        row = latency[key]
+        unanswered = row["unanswered"]
+        rows.append([label, int(row["n"]), ms(row["p50"]), ms(row["p90"]), ms(row["p95"]), ms(row["p99"]),
+                     ms(row["max"]), "-" if _missing(unanswered) else int(unanswered)])
+    header = ["Latency (ms)", "n", "p50", "p90", "p95", "p99", "max", "unanswered"]
+    return "\n".join([_title("VOICE LATENCY (caller speech end -> first agent audio; simulator errors left out)"),
+                      table(header, rows, "l" + "r" * 7)])
+
+
+def _errors(analysis: Analysis) -> str:
+    rows = [[name, row["calls"], row["counted_as"]] for name, row in records(analysis.errors)]
+    return _title("ERROR CATEGORIES") + "\n" + table(["Category", "Calls", "Counted as"], rows, "lrl")
+
+
+def _locust(analysis: Analysis) -> str:
+    stats = analysis.locust.stats
+    columns = [column for column in LOCUST_COLUMNS if column in stats]
+    rows = [[_cell(record[column]) for column in columns] for _, record in records(stats)]
+    lines = [_title(f"LOCUST REQUEST STATISTICS ({analysis.locust.prefix}_stats.csv, ms)"),
+             table(columns, rows, "ll" + "r" * (len(columns) - 2))]
+    if analysis.locust.history is None:
+        lines.append("(no stats history file: percentiles over time not available)")
+    return "\n".join(lines)
+
+
+def _calls(analysis: Analysis) -> str:
+    rows = []
+    for _, call in records(analysis.calls):
+        rows.append([call["index"], call["started_at"].strftime("%H:%M:%S"), call["outcome"].upper(),
+                     call["personality"], call["scenario"], f"{call['duration_s']:.1f}s", call["turns"],
+                     f"{call['goals_achieved']}/{call['goals_total']}", why(call)])
+    header = ["#", "Started", "Outcome", "Personality", "Scenario", "Duration", "Turns", "Goals", "Why"]
+    return _title("CALLS") + "\n" + table(header, rows, "rlllllrrl")
+
+
+def _sources(analysis: Analysis) -> str:
+    return "Source: " + ", ".join(analysis.data.sources)
+
+
+# ---- formatting -------------------------------------------------------------------------------------------
+
+def why(call: dict) -> str:
+    """A failed call's reason in one phrase: its error, or the success criteria it never heard."""
+    if call["error_category"]:
+        return f"{call['error_category']}: {call['error_message'] or ''}".rstrip(": ")
+    if call["outcome"] == "success":
+        return ""
+    if call["failure_condition"]:
+        return f"failure condition hit: {call['failure_condition']}"
+    unmet = ", ".join(call["unmet_goals"])
+    return f"goal not met ({unmet})" if unmet else "goal not met"
+
+
+def percent(value: Optional[float]) -> str:
+    return "n/a" if _missing(value) else f"{100.0 * value:.1f}%"
+
+
+def interval(low: Optional[float], high: Optional[float]) -> str:
+    return "n/a" if _missing(low) or _missing(high) else f"{100.0 * low:.1f}%-{100.0 * high:.1f}%"
+
+
+def ms(value: Optional[float]) -> str:
+    """Milliseconds: whole numbers, except below 10 ms (loopback connects) where a decimal still says something."""
+    if _missing(value):
+        return "-"
+    return f"{value:.1f}" if abs(value) < 10 else f"{value:.0f}"
+
+
+def seconds(value: Optional[float]) -> str:
+    return "n/a" if _missing(value) else f"{value:.1f}s"
+
+
+def table(header: Sequence[str], rows: Sequence[Sequence[Any]], align: str) -> str:
+    """Fixed-width columns; `align` has one letter per column, "l" for names and text, "r" for numbers."""
+    cells = [[str(value) for value in row] for row in [list(header), *rows]]
+    widths = [max(len(row[column]) for row in cells) for column in range(len(header))]
+    lines = []
+    for row in cells:
+        parts = [value.ljust(width) if side == "l" else value.rjust(width)
+                 for value, width, side in zip(row, widths, align)]
+        lines.append("  ".join(parts).rstrip())
+    lines.insert(1, "  ".join("-" * width for width in widths))
+    return "\n".join(lines)
+
+
+def _title(text: str) -> str:
+    return f"{text}\n{'-' * len(text)}"
+
+
+def _judged_rate(summary: dict) -> Optional[float]:
+    """The JSON keeps 0.0 when nothing was judged (CI gates must fail); a reader is told "n/a" instead."""
+    return summary["success_rate"] if summary["judged"] else None
+
+
+def _count(n: int, noun: str) -> str:
+    if not n:
+        return ""
+    return f"{n} {noun}" + ("s" if n != 1 and noun.endswith("error") else "")
+
+
+def _not_judged(row: dict) -> str:
+    parts = [_count(int(row["simulator_errors"]), "simulator error"), _count(int(row["cancelled"]), "cancelled")]
+    parts = [part for part in parts if part]
+    return f"; not judged: {', '.join(parts)}" if parts else ""
+
+
+def _pass_k_line(pass_k: dict) -> str:
+    incomplete = pass_k["entries"] - pass_k["complete"]
+    note = f"; {incomplete} incomplete {'entry' if incomplete == 1 else 'entries'} left out" if incomplete else ""
+    return (f"pass^k (k={pass_k['k']}): {percent(pass_k['rate'])} of entries passed every attempt "
+            f"({pass_k['passed']} of {pass_k['complete']}), 95% CI {interval(pass_k['ci_low'], pass_k['ci_high'])}"
+            f"{note}")
+
+
+def _pass_mark(value: Optional[bool]) -> str:
+    if value is None:
+        return "incomplete"
+    return "PASS" if value else "FAIL"
+
+
+def _cell(value: Any) -> str:
+    if isinstance(value, float):
+        return "-" if math.isnan(value) else f"{value:.0f}"
+    return str(value)
+
+
+def _missing(value: Any) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value))
