@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from typing import Optional, Union
 
@@ -42,6 +42,8 @@ HANGUP_GRACE_S = 3.0
 # Beyond the call's own timeout, a hard stop catches a wedged call (it should never trigger).
 HARD_TIMEOUT_MARGIN_S = 15.0
 _WORDS_PER_SECOND_ESTIMATE = 2.7
+# A caller asked to say something again says it at this fraction of its usual rate.
+SLOWER_RATE_FACTOR = 0.75
 
 
 @dataclass
@@ -218,7 +220,8 @@ class CallerAgent:
             if reply.dtmf:
                 client.send_dtmf(reply.dtmf)
             if reply.text:
-                record = self._speak(reply.text, len(result.turn_records) + 1, started, agent_turn.interrupt_stream)
+                record = self._speak(reply.text, len(result.turn_records) + 1, started, agent_turn.interrupt_stream,
+                                     slower=reply.slower)
                 result.turn_records.append(record)
             if reply.hang_up:
                 result.hung_up_by, result.end_reason = "caller", reply.reason
@@ -247,9 +250,13 @@ class CallerAgent:
 
     # ---- speaking ----------------------------------------------------------------------------------------
 
-    def _speak(self, text: str, index: int, started: float, interrupting: Optional[AgentStream]) -> TurnRecord:
+    def _speak(self, text: str, index: int, started: float, interrupting: Optional[AgentStream],
+               slower: bool = False) -> TurnRecord:
         client = self.client
-        frames = phrasebook.encoded_frames(text, self.style, client.media_format.token, self.frame_ms)
+        style = self.style
+        if slower:
+            style = replace(style, rate_wpm=max(speech.MIN_RATE_WPM, round(style.rate_wpm * SLOWER_RATE_FACTOR)))
+        frames = phrasebook.encoded_frames(text, style, client.media_format.token, self.frame_ms)
         timing = client.speak(frames)
         record = TurnRecord(index=index, caller_text=text, caller_speech_start=round(timing.started_at - started, 4),
                             caller_speech_end=round(timing.ended_at - started, 4),

@@ -27,12 +27,16 @@ class HeardTurn:
 
 @dataclass
 class Reply:
-    """What the caller does next: say `text` (if any), optionally key `dtmf`, then hang up if asked."""
+    """What the caller does next: say `text` (if any), optionally key `dtmf`, then hang up if asked.
+
+    `slower`: say it more slowly than usual, as people do when they were not understood the first time.
+    """
 
     text: Optional[str]
     hang_up: bool = False
     reason: str = ""
     dtmf: Optional[str] = None
+    slower: bool = False
 
 
 class Brain(ABC):

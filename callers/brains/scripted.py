@@ -64,6 +64,7 @@ class ScriptedBrain(Brain):
         self._openings_said: set[str] = set()
         self._repeating = False
         self._interrupted_last = False
+        self._not_understood = False
         self._opened = False
 
     @classmethod
@@ -94,7 +95,7 @@ class ScriptedBrain(Brain):
         self._interrupted_last = True
         interjection = self._pick(self._style["interjection"])
         text = f"{interjection} {reply.text}" if reply.text else interjection
-        return Reply(text, hang_up=reply.hang_up, reason=reply.reason, dtmf=reply.dtmf)
+        return Reply(text, hang_up=reply.hang_up, reason=reply.reason, dtmf=reply.dtmf, slower=reply.slower)
 
     def respond(self, heard: HeardTurn, goals: GoalTracker) -> Reply:
         self._interrupted_last = False
@@ -108,11 +109,12 @@ class ScriptedBrain(Brain):
             return Reply(self._pick(self.lines["wrap_up"]["give_up"]), hang_up=True, reason="caller lost patience")
         if heard.turn >= self.scenario.goal.max_conversation_turns:
             return Reply(self._pick(self.lines["wrap_up"]["turn_limit"]), hang_up=True, reason="turn limit reached")
+        self._not_understood = False
         line = self._next_line(text, heard, goals)
         if not self._repeating:
             self._last_said = line
         self._repeating = False
-        return Reply(line)
+        return Reply(line, slower=self._not_understood)
 
     # ---- policy ------------------------------------------------------------------------------------------
 
@@ -152,9 +154,8 @@ class ScriptedBrain(Brain):
         """Not understood: a vague opening becomes a clear one, a clear one another wording (what real
         callers do); anything else is said again. A repeat keeps `_last_said` unprefixed, so repeating twice
         does not stack "I said, I said, ..."."""
-        if self._vague_opening_pending:
-            return self._opening("clear")
-        if self._opening_pending:
+        self._not_understood = True
+        if self._vague_opening_pending or self._opening_pending:
             return self._opening("clear")
         self._repeating = True
         return self._pick(self.lines["wrap_up"]["repeat_prefix"]) + self._last_said
@@ -164,6 +165,7 @@ class ScriptedBrain(Brain):
         if not self._asked_proof and self.random.random() < self.personality.verification_demands:
             self._asked_proof = True
             return self._pick(self.lines["identity"]["prove_it"])
+        self._not_understood = self._identity_asks > 1
         complete = self._identity_asks > 1 or self.random.random() < self.personality.provides_clear_info
         return self._pick(self.lines["identity"]["complete" if complete else "partial"])
 

@@ -157,3 +157,13 @@ def test_follow_up_questions_are_filled_from_the_context():
     b.respond(HeardTurn(GREETING, 0), tracker)
     question = b.respond(HeardTurn("Let me look into that for you.", 1), tracker).text
     assert "{" not in question and "}" not in question
+
+
+def test_a_caller_not_understood_says_it_again_more_slowly():
+    b = brain("angry", verification_demands=0.0)
+    tracker = tracker_for(b)
+    b.respond(HeardTurn(GREETING, 0), tracker)
+    first = b.respond(HeardTurn(IDENTITY, 1), tracker)
+    again = b.respond(HeardTurn("I still need your date of birth to verify you.", 2), tracker)
+    assert not first.slower and again.slower
+    assert not b.respond(HeardTurn("Thank you, you're verified.", 3), tracker).slower
