@@ -90,11 +90,10 @@ class CallResult:
 
 
 def public_url(url: str) -> str:
-    """The bridge URL without credentials or query string: what may appear in results and stats."""
+    """The bridge URL without credentials or query string: what may appear in results and stats (even
+    when the URL is malformed, since this is also how a bad URL is shown in its error message)."""
     parts = urlsplit(url)
-    host = parts.hostname or ""
-    if parts.port:
-        host = f"{host}:{parts.port}"
+    host = parts.netloc.rpartition("@")[2]
     return urlunsplit((parts.scheme, host, parts.path, "", ""))
 
 

@@ -5,19 +5,10 @@ import socket
 from typing import Optional
 from urllib.parse import urlsplit
 
-from callers.results import public_url as _public_url
+from callers.results import public_url
 
 SCHEMES = {"ws": 80, "wss": 443}
 CHECK_TIMEOUT_S = 3.0
-
-
-def public_url(url: str) -> str:
-    """The URL as it may be shown: no credentials, no query string (even when the port is malformed)."""
-    try:
-        return _public_url(url)
-    except ValueError:
-        parts = urlsplit(url)
-        return f"{parts.scheme}://{(parts.netloc.rpartition('@')[2])}{parts.path}"
 
 
 def scheme_problem(url: Optional[str]) -> Optional[str]:
