@@ -5,11 +5,13 @@ import argparse
 import asyncio
 import logging
 import os
+import re
 import signal
 import sys
 from pathlib import Path
 from typing import Optional, Sequence
 
+from bridge.faults import Fault, FaultSpec, parse_fault
 from bridge.server import run_bridge
 from bridge.settings import (DEFAULT_EAR, DEFAULT_HOST, DEFAULT_PATH, DEFAULT_PORT, DEFAULT_VOICE_RATE_WPM,
                              BridgeSettings)
@@ -17,6 +19,11 @@ from callers import audio, speech
 
 TOKEN_ENV = "BRIDGE_TOKEN"
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+REDACTED = "<redacted>"
+# At debug level websockets logs every request line and header as received: the credentials of an
+# Authorization header (right or wrong), and any query string, where some clients put their token.
+_AUTHORIZATION = re.compile(r"(authorization:\s*\S+\s+)\S+", re.IGNORECASE)
+_QUERY = re.compile(r"(\s/[^\s?]*)\?\S*")
 
 
 def _latency(text: str) -> tuple[float, float]:
@@ -37,6 +44,13 @@ def _media_format(text: str) -> audio.MediaFormat:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
+def _fault(text: str) -> FaultSpec:
+    try:
+        return parse_fault(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m bridge", description=__doc__)
     parser.add_argument("--host", default=DEFAULT_HOST)
@@ -52,11 +66,14 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--play-format", type=_media_format, default=None,
                         help="format of the agent's audio, e.g. raw/lpcm16_24 (default: the call's format)")
     parser.add_argument("--truth-log", type=Path, default=None, help="append one JSON line per call here")
-    parser.add_argument("--seed", type=int, default=None, help="seed for the think-time jitter")
+    parser.add_argument("--seed", type=int, default=None, help="seed for the think-time jitter and the faulty calls")
     parser.add_argument("--barge-in", action=argparse.BooleanOptionalAction, default=True,
                         help="stop talking when the caller talks over the agent")
     parser.add_argument("--frame-ms", type=int, default=audio.DEFAULT_FRAME_MS, help="agent audio chunk length")
     parser.add_argument("--voice-rate", type=int, default=DEFAULT_VOICE_RATE_WPM, help="agent speaking rate, wpm")
+    parser.add_argument("--fault", type=_fault, action="append", default=[], metavar="MODE[:RATE]",
+                        help=f"spoil a share RATE (default 1) of calls: {', '.join(f.value for f in Fault)}; "
+                             "repeatable, the per-call rates must add up to 1 at most (see bridge/faults.py)")
     parser.add_argument("--log-level", default="info", choices=("debug", "info", "warning", "error"))
     return parser
 
@@ -71,7 +88,7 @@ def parse_settings(argv: Optional[Sequence[str]] = None) -> tuple[BridgeSettings
                                   latency_mean_ms=args.latency_ms[0], latency_jitter_ms=args.latency_ms[1],
                                   ear=args.ear, play_format=args.play_format, truth_log=args.truth_log,
                                   seed=args.seed, barge_in=args.barge_in, frame_ms=args.frame_ms,
-                                  voice_rate_wpm=args.voice_rate)
+                                  voice_rate_wpm=args.voice_rate, faults=tuple(args.fault))
     except ValueError as exc:
         parser.error(str(exc))
     return settings, args.log_level
@@ -85,9 +102,31 @@ async def _serve(settings: BridgeSettings) -> None:
     await run_bridge(settings, stop, lambda line: print(line, flush=True))
 
 
+class RedactSecrets(logging.Filter):
+    """Scrubs credentials from every record before it is written, whichever library logged it."""
+
+    def __init__(self, token: Optional[str]) -> None:
+        super().__init__()
+        self._token = token
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except Exception:  # noqa: BLE001 - a malformed record is the handler's to report, not ours to drop
+            return True
+        redacted = _QUERY.sub(rf"\1?{REDACTED}", _AUTHORIZATION.sub(rf"\1{REDACTED}", message))
+        if self._token:
+            redacted = redacted.replace(self._token, REDACTED)
+        if redacted != message:
+            record.msg, record.args = redacted, None
+        return True
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
     settings, level = parse_settings(argv)
     logging.basicConfig(level=level.upper(), format=LOG_FORMAT, stream=sys.stderr)
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(RedactSecrets(settings.token))
     # websockets logs every connection at info; at hundreds of calls that drowns the bridge's own lines.
     logging.getLogger("websockets").setLevel(logging.DEBUG if level == "debug" else logging.WARNING)
     try:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import hmac
+import itertools
 import logging
 from concurrent.futures import ThreadPoolExecutor
 from http import HTTPStatus
@@ -17,10 +18,11 @@ from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.http11 import Request, Response
 
 from bridge.dialogue import agent_phrases
+from bridge.faults import REFUSE_REASON, Fault, FaultPlan
 from bridge.prompts import PromptBook
 from bridge.session import BridgeServices, CallSession
 from bridge.settings import BridgeSettings
-from bridge.truth import TruthLog
+from bridge.truth import CallTruth, TruthLog
 from callers import protocol, speech
 
 log = logging.getLogger(__name__)
@@ -29,21 +31,33 @@ log = logging.getLogger(__name__)
 STT_THREADS = speech.DEFAULT_EAR_WORKERS
 
 
-def make_process_request(settings: BridgeSettings) -> Callable[[ServerConnection, Request], Optional[Response]]:
-    """Refuse at the HTTP upgrade, before any session exists: wrong path -> 404, missing or wrong token -> 401."""
+def make_process_request(settings: BridgeSettings, faults: FaultPlan = FaultPlan(),
+                         on_refused: Callable[[int], None] = lambda index: None
+                         ) -> Callable[[ServerConnection, Request], Optional[Response]]:
+    """Refuse at the HTTP upgrade, before any session exists: wrong path -> 404, missing or wrong token -> 401,
+    and the connections the `refuse` fault picks -> 401 (reported to `on_refused` with their index).
+
+    Only connections that would otherwise be served are counted, so the faulty share is a share of calls."""
     expected = settings.token.encode("utf-8") if settings.token is not None else None
+    connections = itertools.count()
+
+    def unauthorized(connection: ServerConnection) -> Response:
+        response = connection.respond(HTTPStatus.UNAUTHORIZED, "Unauthorized\n")
+        response.headers["WWW-Authenticate"] = "Bearer"
+        return response
 
     def process_request(connection: ServerConnection, request: Request) -> Optional[Response]:
         if urlsplit(request.path).path != settings.path:
             return connection.respond(HTTPStatus.NOT_FOUND, "Not Found\n")
-        if expected is None:
-            return None
-        scheme, _, credentials = request.headers.get("Authorization", "").partition(" ")
-        if scheme.lower() == "bearer" and hmac.compare_digest(credentials.strip().encode("utf-8"), expected):
-            return None
-        response = connection.respond(HTTPStatus.UNAUTHORIZED, "Unauthorized\n")
-        response.headers["WWW-Authenticate"] = "Bearer"
-        return response
+        if expected is not None:
+            scheme, _, credentials = request.headers.get("Authorization", "").partition(" ")
+            if not (scheme.lower() == "bearer" and hmac.compare_digest(credentials.strip().encode("utf-8"), expected)):
+                return unauthorized(connection)
+        index = next(connections)
+        if faults.refuses(index):
+            on_refused(index)
+            return unauthorized(connection)
+        return None
 
     return process_request
 
@@ -57,7 +71,8 @@ def listening_line(settings: BridgeSettings, server: Server, ear: speech.Ear) ->
     latency = f"{settings.latency_mean_ms:g}+/-{settings.latency_jitter_ms:g} ms"
     return (f"bridge listening on ws://{host}:{port}{settings.path} (ear={ear.name}, play={play}, "
             f"frame={settings.frame_ms} ms, latency={latency}, barge-in={'on' if settings.barge_in else 'off'}, "
-            f"auth={'bearer' if settings.token else 'none'}, truth-log={settings.truth_log or 'off'})")
+            f"auth={'bearer' if settings.token else 'none'}, truth-log={settings.truth_log or 'off'}, "
+            f"faults={FaultPlan(settings.faults).describe()})")
 
 
 async def run_bridge(settings: BridgeSettings, stop: asyncio.Event, on_listening: Callable[[str], None]) -> None:
@@ -68,14 +83,24 @@ async def run_bridge(settings: BridgeSettings, stop: asyncio.Event, on_listening
     prompts.warm(agent_phrases())
     executor = ThreadPoolExecutor(max_workers=STT_THREADS, thread_name_prefix="bridge-stt")
     truth_log = TruthLog(settings.truth_log) if settings.truth_log is not None else None
-    services = BridgeServices(settings=settings, ear=ear, executor=executor, prompts=prompts, truth_log=truth_log)
+    faults = FaultPlan(settings.faults, settings.seed)
+    services = BridgeServices(settings=settings, ear=ear, executor=executor, prompts=prompts, truth_log=truth_log,
+                              faults=faults)
+
+    def refused(index: int) -> None:
+        log.info("connection %d refused by fault injection", index)
+        if truth_log is not None:
+            truth_log.write(CallTruth(conversation_id=None, caller=None, started_at=protocol.utc_timestamp(),
+                                      ear=ear.name, error=REFUSE_REASON, hung_up_by="bot",
+                                      fault=Fault.REFUSE.value, connection=index))
 
     async def handle(ws: ServerConnection) -> None:
         await CallSession(ws, services).run()
 
     try:
         # No permessage-deflate: base64 audio barely compresses and deflate would cost CPU on every frame.
-        async with serve(handle, settings.host, settings.port, process_request=make_process_request(settings),
+        async with serve(handle, settings.host, settings.port,
+                         process_request=make_process_request(settings, faults, refused),
                          compression=None, max_size=protocol.MAX_MESSAGE_BYTES) as server:
             on_listening(listening_line(settings, server, ear))
             await stop.wait()

@@ -10,6 +10,9 @@ Two tasks per call, so that listening never waits for speaking:
 Both write to the socket; websockets writes each message whole and in call order, and the playback's
 `stopped` flag decides which of them sends a prompt's playStream.stop, so a stop is never followed by a
 chunk of the same stream.
+
+A call may be chosen for an injected fault (bridge.faults) when it is initiated; the few places that
+behave differently for a fault say so inline, so the normal path stays readable around them.
 """
 from __future__ import annotations
 
@@ -29,6 +32,8 @@ from websockets.exceptions import ConnectionClosed
 from websockets.frames import CloseCode
 
 from bridge.dialogue import Action, BankAgent, Reply
+from bridge.faults import (DROP_REASON, FLOOD_AUDIO_S, FLOOD_YIELD_FRAMES, GARBAGE, GARBAGE_EVERY_FRAMES,
+                           REJECT_REASON, SLOW_REPLY_DELAY_S, STALL_AFTER_SHARE, Fault, FaultPlan, garbage_frame)
 from bridge.prompts import PromptBook
 from bridge.settings import BridgeSettings
 from bridge.truth import CallTruth, TruthLog, TurnTruth
@@ -60,6 +65,7 @@ class BridgeServices:
     executor: Executor
     prompts: PromptBook
     truth_log: Optional[TruthLog] = None
+    faults: FaultPlan = field(default_factory=FaultPlan)
 
 
 @dataclass
@@ -133,6 +139,8 @@ class CallSession:
         self._playback: Optional[_Playback] = None
         self._stream_ids = itertools.count(1)
         self._finished_reading = False
+        self._fault: Optional[Fault] = None
+        self._garbage_sent = 0
         self._handlers: dict[str, Handler] = {
             protocol.CONNECTION_VALIDATE: self._on_validate,
             protocol.SESSION_INITIATE: self._on_initiate,
@@ -190,14 +198,15 @@ class CallSession:
                                 started_at=protocol.utc_timestamp(), ear=self._services.ear.name)
         seed = self._settings.seed
         self._rng = random.Random(f"{seed}:{self._cid}") if seed is not None else random.Random()
+        self._fault = self._services.faults.for_call(self._cid)
+        self._truth.fault = self._fault.value if self._fault is not None else None
+        if self._fault is Fault.REJECT:
+            await self._refuse(REJECT_REASON, REJECT_REASON)
+            return
         offered = message.data.get("supportedMediaFormats", [protocol.DEFAULT_MEDIA_FORMAT])
         chosen = _choose_format(offered)
         if chosen is None:
-            self._truth.error = REFUSED_NO_FORMAT
-            self._truth.hung_up_by = "bot"
-            log.info("call %s refused: no supported format in %r", self._cid, offered)
-            await self._answer(protocol.session_error(self._cid, f"{REFUSED_NO_FORMAT} (offered: {offered!r})"))
-            self._finished_reading = True
+            await self._refuse(REFUSED_NO_FORMAT, f"{REFUSED_NO_FORMAT} (offered: {offered!r})")
             return
         token, self._fmt = chosen
         self._play_fmt = self._settings.play_format or self._fmt
@@ -206,9 +215,20 @@ class CallSession:
         self._utterance = self._new_utterance()
         await self._answer(protocol.session_accepted(self._cid, token))
         self._truth.accepted_at = time.monotonic()
+        if self._fault is Fault.GARBAGE:
+            await self._send_garbage(len(GARBAGE), stream_id="0", tolerate_closed=True)
         self._agent_task = asyncio.create_task(self._agent_loop(), name=f"agent {self._cid}")
-        log.info("call %s accepted: caller %s, audio %s, playing %s", self._cid, self._truth.caller, token,
-                 self._play_fmt.token)
+        log.info("call %s accepted: caller %s, audio %s, playing %s%s", self._cid, self._truth.caller, token,
+                 self._play_fmt.token, f", fault {self._fault.value}" if self._fault else "")
+
+    async def _refuse(self, why: str, reason: str) -> None:
+        """session.error instead of session.accepted; the connection closes once the reply is out."""
+        assert self._truth is not None
+        self._truth.error = why
+        self._truth.hung_up_by = "bot"
+        log.info("call %s refused: %s", self._cid, reason)
+        await self._answer(protocol.session_error(self._cid, reason))
+        self._finished_reading = True
 
     async def _on_resume(self, message: protocol.Message) -> None:
         await self._answer(protocol.session_error(_conversation_id(message), REFUSED_RESUME))
@@ -260,6 +280,9 @@ class CallSession:
     async def _on_user_stream_stop(self, message: protocol.Message) -> None:
         ended = time.monotonic()
         utterance, self._utterance = self._utterance, self._new_utterance()
+        if self._fault is Fault.DROP and utterance.speech_started:
+            self._drop()
+            return
         await self._answer(protocol.simple(protocol.USER_STREAM_STOPPED, self._cid))
         if not utterance.speech_started:
             log.debug("call %s: user stream without speech, no turn", self._cid)
@@ -280,7 +303,9 @@ class CallSession:
     async def _barge_in(self, detected_at: float) -> None:
         """A voiced caller chunk while the agent talks: stop the prompt now, from the receive path."""
         playback = self._playback
-        if playback is None or playback.stopped or not self._settings.barge_in:
+        # A stalled agent is wedged and hears nothing; a no-barge-in one talks on over the caller.
+        barge_in = self._settings.barge_in and self._fault not in (Fault.NO_BARGE_IN, Fault.STALL)
+        if playback is None or playback.stopped or not barge_in:
             return
         playback.stopped = True
         await self._answer(protocol.play_stream_stop(self._cid, playback.stream_id))
@@ -295,6 +320,8 @@ class CallSession:
         try:
             while True:
                 item = await self._inbox.get()
+                if self._fault is Fault.SILENCE:
+                    continue  # accepted and listening, but never says a word
                 agent = self._call_agent()
                 if agent.finished:
                     continue
@@ -307,8 +334,12 @@ class CallSession:
                     reply = agent.greet()
                 self._record_reply(turn, reply)
                 await self._speak(reply, turn)
-                if reply.action is not None:
-                    await self._end_call(reply.action)
+                action = reply.action
+                if action is None and self._fault is Fault.EARLY_HANGUP:
+                    self._call_truth().hung_up_by = "bot"  # the first prompt, normally the greeting, was all
+                    action = Action.HANGUP
+                if action is not None:
+                    await self._end_call(action)
                     return
         except ConnectionClosed:
             return
@@ -338,6 +369,8 @@ class CallSession:
     async def _think(self, turn: TurnTruth) -> None:
         mean, jitter = self._settings.latency_mean_ms, self._settings.latency_jitter_ms
         delay_ms = mean + self._rng.uniform(-jitter, jitter) if jitter else mean
+        if self._fault is Fault.SLOW:
+            delay_ms += SLOW_REPLY_DELAY_S * 1000.0
         turn.injected_ms = round(delay_ms, 1)
         if delay_ms > 0:
             await asyncio.sleep(delay_ms / 1000.0)
@@ -346,25 +379,38 @@ class CallSession:
         """Play one reply as a playStream, paced in real time against absolute deadlines (no drift)."""
         assert self._play_fmt is not None
         prompt = self._services.prompts.prompt(reply.sentences, self._play_fmt)
+        frame_ms = self._settings.frame_ms
+        frames, voicing = prompt.frames, prompt.voiced
+        if self._fault is Fault.FLOOD and turn.trigger == _GREETING:
+            repeats = int(FLOOD_AUDIO_S * 1000 / frame_ms) // max(1, len(frames)) + 1
+            frames, voicing = frames * repeats, voicing * repeats
+        stall_at = int(len(frames) * STALL_AFTER_SHARE) if self._fault is Fault.STALL else None
         playback = _Playback(stream_id=str(next(self._stream_ids)), turn=turn)
         await self._send(protocol.play_stream_start(self._cid, playback.stream_id, self._play_fmt.token,
                                                     alt_text=reply.text))
         turn.play_started = time.monotonic()
         self._playback = playback
-        frame_ms = self._settings.frame_ms
         start = self._loop.time()
         sent = 0
         try:
-            for index, (frame, voiced) in enumerate(zip(prompt.frames, prompt.voiced)):
-                delay = start + index * frame_ms / 1000.0 - self._loop.time()
-                if delay > 0:
-                    await asyncio.sleep(delay)
+            for index, (frame, voiced) in enumerate(zip(frames, voicing)):
+                if self._fault is Fault.FLOOD:
+                    if index % FLOOD_YIELD_FRAMES == 0:
+                        await asyncio.sleep(0)  # as fast as the socket takes it, but other calls still run
+                else:
+                    delay = start + index * frame_ms / 1000.0 - self._loop.time()
+                    if delay > 0:
+                        await asyncio.sleep(delay)
+                if index == stall_at:
+                    await asyncio.Event().wait()  # wedged for good; cancelled when the call ends
                 if playback.stopped:
                     break
                 await self._send(protocol.play_stream_chunk(self._cid, playback.stream_id, frame))
                 sent += 1
                 if voiced and turn.first_audio_sent is None:
                     turn.mark_first_audio(time.monotonic())
+                if self._fault is Fault.GARBAGE and sent % GARBAGE_EVERY_FRAMES == 0:
+                    await self._send_garbage(1, playback.stream_id)
             if not playback.stopped:
                 playback.stopped = True
                 await self._send(protocol.play_stream_stop(self._cid, playback.stream_id))
@@ -382,6 +428,32 @@ class CallSession:
         await self._ws.close()
 
     # ---- helpers -----------------------------------------------------------------------------------------
+
+    def _drop(self) -> None:
+        """The `drop` fault: the TCP connection just ends, with no close frame and no session.end."""
+        truth = self._call_truth()
+        truth.hung_up_by = "drop"
+        truth.end_reason = DROP_REASON
+        log.info("call %s: dropping the connection (fault injection)", self._cid)
+        self._finished_reading = True
+        self._ws.transport.abort()
+
+    async def _send_garbage(self, count: int, stream_id: str, tolerate_closed: bool = False) -> None:
+        """The `garbage` fault's malformed frames, next in turn; from the receive path a closed peer is not an
+        error (see _answer)."""
+        for _ in range(count):
+            frame = garbage_frame(self._garbage_sent, self._cid, stream_id)
+            self._garbage_sent += 1
+            try:
+                await self._ws.send(frame)
+            except ConnectionClosed:
+                if not tolerate_closed:
+                    raise
+                return
+
+    def _call_truth(self) -> CallTruth:
+        assert self._truth is not None
+        return self._truth
 
     def _call_agent(self) -> BankAgent:
         """The dialogue; a caller that talks without sending the start activity gets one without a hint."""

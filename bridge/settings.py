@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
+from bridge.faults import FaultSpec, check_faults
 from callers.audio import DEFAULT_FRAME_MS, MediaFormat
 
 DEFAULT_HOST = "127.0.0.1"
@@ -33,13 +34,17 @@ class BridgeSettings:
     # Format of the agent's audio; None plays in the format accepted for the caller's audio.
     play_format: Optional[MediaFormat] = None
     truth_log: Optional[Path] = None
-    # Seeds the per-call think-time jitter (together with the conversation id); None is unseeded.
+    # Seeds the per-call think-time jitter (together with the conversation id; None is unseeded) and the
+    # choice of faulty calls (reproducible either way, see bridge.faults).
     seed: Optional[int] = None
     barge_in: bool = True
     frame_ms: int = DEFAULT_FRAME_MS
     voice_rate_wpm: int = DEFAULT_VOICE_RATE_WPM
+    # Injected faults and the share of calls each one spoils (bridge.faults).
+    faults: tuple[FaultSpec, ...] = ()
 
     def __post_init__(self) -> None:
+        check_faults(self.faults)
         if not self.path.startswith("/"):
             raise ValueError(f"path must start with '/', got {self.path!r}")
         if self.latency_mean_ms < 0 or self.latency_jitter_ms < 0:

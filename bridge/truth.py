@@ -61,13 +61,15 @@ class TurnTruth:
 
 @dataclass
 class CallTruth:
-    conversation_id: str
+    conversation_id: Optional[str]  # None for a connection refused at the upgrade (before any session)
     caller: Optional[str]
     started_at: str  # UTC ISO 8601, session.initiate arrival
     ear: str
     media_format: Optional[str] = None  # caller audio, as accepted
     play_format: Optional[str] = None  # agent audio
     error: Optional[str] = None  # why the session was refused, if it was
+    fault: Optional[str] = None  # the injected fault this call suffered (bridge.faults), None for a clean call
+    connection: Optional[int] = None  # a refused connection's index on this bridge (the `refuse` draw's key)
     accepted_at: Optional[float] = None
     start_at: Optional[float] = None  # start activity arrival
     ended_at: Optional[float] = None

@@ -16,6 +16,8 @@ def read_toml(path: Union[str, Path], what: str) -> dict:
             return tomllib.load(source)
     except FileNotFoundError:
         raise ConfigError(str(path), f"{what} file not found") from None
+    except UnicodeDecodeError as error:
+        raise ConfigError(str(path), f"not UTF-8 text (byte {error.start}): save the file as UTF-8") from None
     except tomllib.TOMLDecodeError as error:
         # tomllib's message already carries "(at line L, column C)".
         raise ConfigError(str(path), f"invalid TOML: {error}") from None

@@ -43,7 +43,12 @@ class ConfigError(Exception):
         self.detail = message
         where = self.path
         if entry is not None:
-            where += f", entry {entry}"
+            where += f", entry {_printable(entry)}"
         if field is not None:
-            where += f", field '{field}'"
-        super().__init__(f"{where}: {message}")
+            where += f", field '{_printable(field)}'"
+        super().__init__(f"{where}: {_printable(message)}")
+
+
+def _printable(name: str) -> str:
+    """A name from a user's file as it can be shown on one line: control characters escaped."""
+    return name if name.isprintable() else repr(name)[1:-1]

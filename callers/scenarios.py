@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import copy
 import json
+import math
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
@@ -189,8 +190,8 @@ class _Reader:
         value = raw.get("timeout", default)
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise self.error(f"must be a number of seconds, got {value!r}", entry, "timeout")
-        if value <= 0:
-            raise self.error(f"must be a positive number of seconds, got {value}", entry, "timeout")
+        if not math.isfinite(value) or value <= 0:
+            raise self.error(f"must be a positive, finite number of seconds, got {value}", entry, "timeout")
         return float(value)
 
     def personality(self, raw: dict, entry: str) -> str:

@@ -30,6 +30,7 @@ from gevent.queue import Empty, Queue
 
 from callers import audio, protocol
 from callers.errors import CallFailure, ErrorCategory
+from callers.results import public_url
 
 log = logging.getLogger(__name__)
 
@@ -164,6 +165,8 @@ class AudioCodesClient:
                  frame_ms: int = audio.DEFAULT_FRAME_MS, conversation_id: Optional[str] = None,
                  connect_timeout: float = CONNECT_TIMEOUT_S, sslopt: Optional[dict] = None) -> None:
         self.url = url
+        # What messages and logs may show: no credentials or query string (a token can ride in either).
+        self.shown_url = public_url(url)
         self.caller_phone = caller_phone
         self.bot_name = bot_name
         self.media_formats = tuple(media_formats)
@@ -195,21 +198,22 @@ class AudioCodesClient:
                 skip_utf8_validation=True, sslopt=self._sslopt, sockopt=((socket.IPPROTO_TCP, socket.TCP_NODELAY, 1),))
         except websocket.WebSocketBadStatusException as exc:
             raise CallFailure(ErrorCategory.HANDSHAKE_REJECTED,
-                              f"{self.url}: bridge refused the WebSocket upgrade with HTTP {exc.status_code}"
+                              f"{self.shown_url}: bridge refused the WebSocket upgrade with HTTP {exc.status_code}"
                               f"{' ' + exc.status_message if exc.status_message else ''}") from None
         except (websocket.WebSocketAddressException, socket.gaierror) as exc:
             raise CallFailure(ErrorCategory.CONNECT_FAILED,
-                              f"{self.url}: cannot resolve host ({_first_line(exc)})") from None
+                              f"{self.shown_url}: cannot resolve host ({_first_line(exc)})") from None
         except ssl.SSLError as exc:
-            raise CallFailure(ErrorCategory.CONNECT_FAILED, f"{self.url}: TLS failed ({_first_line(exc)})") from None
+            raise CallFailure(ErrorCategory.CONNECT_FAILED,
+                              f"{self.shown_url}: TLS failed ({_first_line(exc)})") from None
         except ConnectionRefusedError:
             raise CallFailure(ErrorCategory.CONNECT_FAILED,
-                              f"{self.url}: connection refused (is the bridge running?)") from None
+                              f"{self.shown_url}: connection refused (is the bridge running?)") from None
         except (socket.timeout, websocket.WebSocketTimeoutException):
             raise CallFailure(ErrorCategory.CONNECT_FAILED,
-                              f"{self.url}: no answer within {self.connect_timeout:g} s") from None
+                              f"{self.shown_url}: no answer within {self.connect_timeout:g} s") from None
         except (OSError, websocket.WebSocketException, ValueError) as exc:
-            raise CallFailure(ErrorCategory.CONNECT_FAILED, f"{self.url}: {_first_line(exc)}") from None
+            raise CallFailure(ErrorCategory.CONNECT_FAILED, f"{self.shown_url}: {_first_line(exc)}") from None
         self.socket_open_at = time.monotonic()
         self._ws.settimeout(None)
         self._receiver = gevent.spawn(self._receive_loop)
@@ -221,13 +225,14 @@ class AudioCodesClient:
         self.close()
         if event is None:
             raise CallFailure(ErrorCategory.HANDSHAKE_REJECTED,
-                              f"{self.url}: no session.accepted within {ACCEPT_TIMEOUT_S:g} s")
+                              f"{self.shown_url}: no session.accepted within {ACCEPT_TIMEOUT_S:g} s")
         if isinstance(event, SessionRejected):
-            raise CallFailure(ErrorCategory.HANDSHAKE_REJECTED, f"{self.url}: session.error: {event.reason}")
+            raise CallFailure(ErrorCategory.HANDSHAKE_REJECTED, f"{self.shown_url}: session.error: {event.reason}")
         if isinstance(event, ConnectionClosed):
-            raise CallFailure(ErrorCategory.HANDSHAKE_REJECTED, f"{self.url}: closed before accepting ({event.reason})")
+            raise CallFailure(ErrorCategory.HANDSHAKE_REJECTED,
+                              f"{self.shown_url}: closed before accepting ({event.reason})")
         raise CallFailure(ErrorCategory.PROTOCOL_ERROR,
-                          f"{self.url}: expected session.accepted, got {type(event).__name__}")
+                          f"{self.shown_url}: expected session.accepted, got {type(event).__name__}")
 
     @property
     def connect_ms(self) -> Optional[float]:
@@ -380,7 +385,7 @@ class AudioCodesClient:
             self._dispatch(message, now)
         except protocol.ProtocolError as exc:
             self.protocol_warnings += 1
-            log.debug("ignored bad frame from %s: %s", self.url, exc)
+            log.debug("ignored bad frame from %s: %s", self.shown_url, exc)
 
     def _dispatch(self, message: protocol.Message, now: float) -> None:
         kind = message.type
@@ -389,6 +394,7 @@ class AudioCodesClient:
         elif kind == protocol.PLAY_STREAM_START:
             self._on_stream_start(message, now)
         elif kind == protocol.PLAY_STREAM_STOP:
+            message.stream_id()  # a malformed stop is ignored (ProtocolError), not taken as the end of the prompt
             self._finish_stream(now)
         elif kind == protocol.USER_STREAM_STARTED:
             self._user_stream_ack.set()
@@ -405,7 +411,7 @@ class AudioCodesClient:
         elif kind == protocol.SESSION_ERROR:
             self._emit(SessionRejected(now, message.get_str("reason") or "no reason given"))
         else:
-            log.debug("ignored message type %r from %s", kind, self.url)
+            log.debug("ignored message type %r from %s", kind, self.shown_url)
 
     def _on_accepted(self, message: protocol.Message, now: float) -> None:
         token = message.get_str("mediaFormat") or protocol.DEFAULT_MEDIA_FORMAT
@@ -420,8 +426,7 @@ class AudioCodesClient:
         self._emit(SessionAccepted(now, fmt.token))
 
     def _on_stream_start(self, message: protocol.Message, now: float) -> None:
-        if self._stream is not None and self._stream.open:
-            self._finish_stream(now)
+        # Every field is checked before the open stream is touched: a malformed start is ignored whole.
         token = message.get_str("mediaFormat")
         fmt = self.media_format or audio.parse_media_format(protocol.DEFAULT_MEDIA_FORMAT)
         if token:
@@ -429,8 +434,11 @@ class AudioCodesClient:
                 fmt = audio.parse_media_format(token)
             except ValueError as exc:
                 raise protocol.ProtocolError(f"playStream.start: {exc}") from None
-        self._stream = AgentStream(stream_id=message.stream_id() or uuid.uuid4().hex[:8], media_format=fmt,
-                                   alt_text=message.get_str("altText"), started_at=now)
+        stream_id = message.stream_id() or uuid.uuid4().hex[:8]
+        alt_text = message.get_str("altText")
+        if self._stream is not None and self._stream.open:
+            self._finish_stream(now)
+        self._stream = AgentStream(stream_id=stream_id, media_format=fmt, alt_text=alt_text, started_at=now)
         self._emit(AgentStreamStarted(now, self._stream))
 
     def _on_chunk(self, message: protocol.Message, now: float) -> None:

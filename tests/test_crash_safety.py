@@ -1,0 +1,122 @@
+"""Crash safety: a `kill -9` of caller_cli.py in the middle of a batch loses at most the calls in flight.
+
+The bridge's truth log is the independent record of which calls existed and when each ended, so the test
+can tell a call that finished before the kill (it must be on disk, intact) from one cut off by it.
+"""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from callers.results import CALLS_FILE, CallResult, ResultWriter, read_results
+from tests.reference_bridge import REPO_ROOT, launch_bridge
+
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
+
+CALLS = 8
+MAX_CONCURRENT = 3
+# Kill once this many calls are on disk, plus a moment, so calls are surely mid-conversation.
+KILL_AFTER_RESULTS = 3
+KILL_DELAY_S = 2.0
+WAIT_RESULTS_S = 150.0
+TRUTH_WAIT_S = 10.0
+TRUTH_SETTLE_S = 1.0
+# From the bridge ending a call to its result being on disk the caller closes the socket (waiting at most
+# CLOSE_WAIT_S = 1 s for the bridge's close) and fsyncs one line; a call the bridge ended longer than this
+# before the kill was finished, not in flight.
+WRITE_GRACE_S = 2.0
+
+
+def batch_file(path: Path) -> Path:
+    kinds = ("general_inquiry", "account_inquiry", "complaint", "card_replacement")
+    entries = [{"name": f"crash-{index}", "type": "custom", "personality": "normal",
+                "scenario_type": kinds[index % len(kinds)], "timeout": 90} for index in range(CALLS)]
+    path.write_text(json.dumps({"scenarios": entries}))
+    return path
+
+
+def lines_on_disk(path: Path) -> list[str]:
+    return path.read_text(encoding="utf-8").splitlines() if path.exists() else []
+
+
+def settled_truth(path: Path) -> dict[str, dict]:
+    """The bridge's calls once its log stops growing: the kill closed the in-flight sockets, and the bridge
+    logs each of those calls as dropped when it notices."""
+    deadline = time.monotonic() + TRUTH_WAIT_S
+    count, stable_since = -1, time.monotonic()
+    while time.monotonic() < deadline:
+        lines = lines_on_disk(path)
+        if len(lines) != count:
+            count, stable_since = len(lines), time.monotonic()
+        elif time.monotonic() - stable_since >= TRUTH_SETTLE_S:
+            break
+        time.sleep(0.1)
+    return {call["conversation_id"]: call for call in map(json.loads, lines_on_disk(path))}
+
+
+def test_kill_9_mid_batch_loses_only_the_calls_in_flight(tmp_path: Path) -> None:
+    truth_path = tmp_path / "truth.jsonl"
+    bridge = launch_bridge("--truth-log", str(truth_path), "--voice-rate", "450", ear="none",
+                           stderr_path=tmp_path / "bridge.stderr")
+    calls = tmp_path / "out" / CALLS_FILE
+    proc = subprocess.Popen(
+        [sys.executable, str(REPO_ROOT / "caller_cli.py"), "--batch", str(batch_file(tmp_path / "batch.json")),
+         "--parallel", "--max-concurrent", str(MAX_CONCURRENT), "--bridge-url", bridge.url, "--ear", "alttext",
+         "--seed", "5", "--output", str(calls.parent)],
+        cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + WAIT_RESULTS_S
+        while len(lines_on_disk(calls)) < KILL_AFTER_RESULTS:
+            assert proc.poll() is None, "the batch ended before it could be killed"
+            assert time.monotonic() < deadline, "too few calls finished"
+            time.sleep(0.05)
+        time.sleep(KILL_DELAY_S)
+        killed_at = time.monotonic()
+        os.kill(proc.pid, signal.SIGKILL)
+        assert proc.wait(10) == -signal.SIGKILL
+        on_disk = lines_on_disk(calls)
+        truth = settled_truth(truth_path)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        bridge.stop()
+
+    results = list(read_results(calls))
+    assert len(results) == len(on_disk) >= KILL_AFTER_RESULTS, "a line on disk is torn or unreadable"
+    assert all(json.loads(line)["call_id"] for line in on_disk)
+    written = {result.call_id for result in results}
+    assert written <= set(truth), "a result for a call the bridge never saw"
+    for result in results:
+        assert result.success and truth[result.call_id]["hung_up_by"] in ("bot", "caller"), result.error
+    in_flight = set(truth) - written
+    assert 1 <= len(in_flight) <= MAX_CONCURRENT, (len(in_flight), "calls missing from disk")
+    for call_id in in_flight:
+        ended = truth[call_id]["ended_at"]
+        assert ended > killed_at - WRITE_GRACE_S, f"call {call_id} ended {killed_at - ended:.1f} s before the kill"
+
+
+def test_read_results_skips_a_torn_last_line(tmp_path: Path) -> None:
+    """What a writer cut off inside os.write (a full disk, a power cut before fsync) leaves: the complete lines
+    are read, the torn one skipped. Lines are pure ASCII (non-ASCII text is \\u-escaped), so a tear can never
+    split a UTF-8 sequence and make the whole file undecodable."""
+    writer = ResultWriter(tmp_path / CALLS_FILE)
+    for index in range(3):
+        writer.write(CallResult(call_id=f"call-{index}", caller_name="Jos\u00e9 Mu\u00f1oz", personality="normal",
+                                scenario="s", scenario_type="complaint", started_at="2024-01-01T00:00:00+00:00",
+                                bridge="ws://b", greeting_text="Caf\u00e9 \u2615 bank"))
+    whole = (tmp_path / CALLS_FILE).read_bytes()
+    assert whole.isascii()
+    last = whole.splitlines(keepends=True)[-1]
+    for cut in (1, len(last) // 2, len(last) - 2):  # torn anywhere, with or without the closing brace
+        torn = tmp_path / f"torn-{cut}.jsonl"
+        torn.write_bytes(whole + last[:cut])
+        read = list(read_results(torn))
+        assert [r.call_id for r in read] == ["call-0", "call-1", "call-2"], cut
+        assert read[0].caller_name == "Jos\u00e9 Mu\u00f1oz"
