@@ -11,7 +11,7 @@ from typing import Optional, Sequence
 
 from reports.compare import compare_reports, load_report, render_comparison
 from reports.junit import write_junit
-from reports.load import ReportInputError, load_calls, load_locust
+from reports.load import ReportInputError, load_calls, load_locust, load_locust_json
 from reports.publish import warn_data_problems, write_outputs
 from reports.stats import analyse
 from reports.text import render_report
@@ -32,6 +32,8 @@ def report_parser() -> argparse.ArgumentParser:
     parser.add_argument("--locust-csv", metavar="PREFIX",
                         help="Locust's --csv prefix: adds PREFIX_stats.csv and, if present, "
                              "PREFIX_stats_history.csv (latency over time)")
+    parser.add_argument("--locust-json", metavar="FILE",
+                        help="Locust's --json-file output (instead of --locust-csv; no latency over time)")
     parser.add_argument("--output", metavar="NAME", help="write NAME.txt, NAME.json, NAME_*.png, NAME.html")
     parser.add_argument("--junit", metavar="FILE", help="write JUnit XML, one testcase per call")
     return parser
@@ -62,7 +64,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
 
 
 def _report(args: argparse.Namespace) -> int:
+    if args.locust_csv and args.locust_json:
+        raise ReportInputError("give --locust-csv or --locust-json, not both")
     locust = load_locust(args.locust_csv) if args.locust_csv else None
+    if args.locust_json:
+        locust = load_locust_json(args.locust_json)
     analysis = analyse(load_calls(args.paths), locust)
     warn_data_problems(analysis, sys.stderr)
     sys.stdout.write(render_report(analysis))

@@ -20,6 +20,11 @@ from callers.errors import ErrorCategory
 CALL_FILE_PATTERN = "*.jsonl"
 LOCUST_STATS_SUFFIX = "_stats.csv"
 LOCUST_HISTORY_SUFFIX = "_stats_history.csv"
+LOCUST_PERCENTILES = ((0.5, "50%"), (0.66, "66%"), (0.75, "75%"), (0.8, "80%"), (0.9, "90%"), (0.95, "95%"),
+                      (0.98, "98%"), (0.99, "99%"), (0.999, "99.9%"), (0.9999, "99.99%"), (1.0, "100%"))
+LOCUST_JSON_COLUMNS = ["Type", "Name", "Request Count", "Failure Count", "Median Response Time",
+                       "Average Response Time", "Min Response Time", "Max Response Time",
+                       *(label for _, label in LOCUST_PERCENTILES)]
 # Outcomes: every call is exactly one of these. Only SUCCESS and FAILED are "judged" (count in rates).
 SUCCESS = "success"
 FAILED = "failed"
@@ -64,11 +69,12 @@ class CallData:
 
 @dataclass
 class LocustData:
-    """Locust's request statistics (`PREFIX_stats.csv`) and, if present, their history over time."""
+    """Locust's request statistics (`PREFIX_stats.csv` or a `--json-file`) and, if present, their history."""
 
     prefix: str
     stats: pd.DataFrame
     history: Optional[pd.DataFrame] = None
+    source: str = ""
 
 
 def find_call_files(paths: Iterable[Union[str, Path]]) -> list[Path]:
@@ -163,7 +169,49 @@ def load_locust(prefix: Union[str, Path]) -> LocustData:
     history = _read_locust_csv(history_path) if history_path.is_file() else None
     if history is not None and "Timestamp" in history:
         history["Timestamp"] = pd.to_numeric(history["Timestamp"], errors="coerce")
-    return LocustData(prefix=prefix, stats=stats, history=history)
+    return LocustData(prefix=prefix, stats=stats, history=history, source=str(stats_path))
+
+
+def load_locust_json(path: Union[str, Path]) -> LocustData:
+    """Read Locust's `--json-file` output (one serialized stats entry per request name) into the same table
+    as its CSV, percentiles computed from each entry's response-time histogram the way Locust does."""
+    path = Path(path)
+    try:
+        entries = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as error:
+        raise ReportInputError(f"{path}: not a readable Locust JSON stats file ({error})") from None
+    if not isinstance(entries, list) or not all(isinstance(e, dict) and {"name", "method"} <= e.keys()
+                                                for e in entries):
+        raise ReportInputError(f"{path}: not a Locust JSON stats file (expected a list of stats entries)")
+    stats = pd.DataFrame([_locust_json_row(entry) for entry in entries], columns=LOCUST_JSON_COLUMNS)
+    return LocustData(prefix=str(path.with_suffix("")), stats=stats, source=str(path))
+
+
+def _locust_json_row(entry: dict) -> dict:
+    histogram = {float(time): int(count) for time, count in (entry.get("response_times") or {}).items()}
+    requests = int(entry.get("num_requests") or 0)
+    total = float(entry.get("total_response_time") or 0.0)
+    row = {"Type": entry["method"], "Name": entry["name"], "Request Count": requests,
+           "Failure Count": int(entry.get("num_failures") or 0),
+           "Average Response Time": total / requests if requests else None,
+           "Min Response Time": entry.get("min_response_time"), "Max Response Time": entry.get("max_response_time")}
+    for fraction, label in LOCUST_PERCENTILES:
+        row[label] = _histogram_percentile(histogram, fraction)
+    row["Median Response Time"] = row["50%"]
+    return row
+
+
+def _histogram_percentile(histogram: dict[float, int], fraction: float) -> Optional[float]:
+    """Locust's rule: the smallest recorded time with at most (1 - fraction) of the samples above it."""
+    count = sum(histogram.values())
+    if count == 0:
+        return None
+    above = 0
+    for time in sorted(histogram, reverse=True):
+        above += histogram[time]
+        if count - above <= count * fraction:
+            return time
+    return min(histogram)
 
 
 # ---- lines ------------------------------------------------------------------------------------------------

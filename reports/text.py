@@ -143,7 +143,7 @@ def _locust(analysis: Analysis) -> str:
     stats = analysis.locust.stats
     columns = [column for column in LOCUST_COLUMNS if column in stats]
     rows = [[_cell(record[column]) for column in columns] for _, record in records(stats)]
-    lines = [_title(f"LOCUST REQUEST STATISTICS ({analysis.locust.prefix}_stats.csv, ms)"),
+    lines = [_title(f"LOCUST REQUEST STATISTICS ({analysis.locust.source}, ms)"),
              table(columns, rows, "ll" + "r" * (len(columns) - 2))]
     if analysis.locust.history is None:
         lines.append("(no stats history file: percentiles over time not available)")

@@ -7,7 +7,9 @@ import sys
 
 import pytest
 
-from reports.load import ReportInputError, describe_skipped, load_calls
+from locust.stats import calculate_response_time_percentile
+
+from reports.load import ReportInputError, describe_skipped, load_calls, load_locust_json
 from tests.reference_bridge import REPO_ROOT
 from tests.reports.conftest import FIXTURE, FIXTURE_DIR
 
@@ -101,3 +103,30 @@ def test_cli_with_locust_csv_writes_every_output(tmp_path):
     assert (tmp_path / "junit.xml").exists()
     missing = run_reports(FIXTURE_DIR, "--locust-csv", tmp_path / "nothing")
     assert missing.returncode == 2 and "nothing_stats.csv" in missing.stderr
+
+
+def test_locust_json_file_becomes_the_csv_shaped_table(tmp_path):
+    histogram = {"310": 3, "320": 1, "400": 5, "1100": 1}
+    entries = [{"name": "angry_complaint", "method": "TURN", "num_requests": 10, "num_failures": 1,
+                "total_response_time": 5230.0, "min_response_time": 310, "max_response_time": 1100,
+                "response_times": histogram},
+               {"name": "/ws/telephony", "method": "CONNECT", "num_requests": 0, "num_failures": 0,
+                "total_response_time": 0, "response_times": {}}]
+    path = tmp_path / "run.json"
+    path.write_text(json.dumps(entries))
+    data = load_locust_json(path)
+    turn = data.stats[data.stats["Type"] == "TURN"].iloc[0]
+    assert turn["Request Count"] == 10 and turn["Failure Count"] == 1
+    assert turn["Average Response Time"] == pytest.approx(523.0)
+    as_locust = {int(k): v for k, v in histogram.items()}
+    for label, fraction in (("50%", 0.5), ("95%", 0.95), ("99%", 0.99), ("100%", 1.0)):
+        assert turn[label] == calculate_response_time_percentile(as_locust, 10, fraction), label
+    assert turn["Median Response Time"] == turn["50%"]
+    assert data.source == str(path)
+
+
+def test_a_file_that_is_not_locust_json_is_refused(tmp_path):
+    path = tmp_path / "x.json"
+    path.write_text('{"not": "a list"}')
+    with pytest.raises(ReportInputError, match="not a Locust JSON stats file"):
+        load_locust_json(path)
