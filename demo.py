@@ -7,17 +7,20 @@ import subprocess
 import sys
 from pathlib import Path
 
-BRIDGE_START_TIMEOUT_S = 60
+BRIDGE_LOG = Path("logs") / "reference_bridge.log"
 
 
 def main() -> int:
     root = Path(__file__).resolve().parent
-    bridge = subprocess.Popen([sys.executable, "-m", "bridge", "--host", "127.0.0.1", "--port", "0"],
-                              cwd=root, stdout=subprocess.PIPE, text=True)
+    BRIDGE_LOG.parent.mkdir(parents=True, exist_ok=True)
+    with open(BRIDGE_LOG, "ab") as bridge_log:
+        bridge = subprocess.Popen([sys.executable, "-m", "bridge", "--host", "127.0.0.1", "--port", "0"],
+                                  cwd=root, stdout=subprocess.PIPE, stderr=bridge_log, text=True)
     try:
         line = bridge.stdout.readline()
         if "listening on " not in line:
-            print(f"demo: the reference bridge did not start ({line.strip() or 'no output'})", file=sys.stderr)
+            print(f"demo: the reference bridge did not start ({line.strip() or 'no output'}; see {BRIDGE_LOG})",
+                  file=sys.stderr)
             return 3
         url = line.split("listening on ", 1)[1].split()[0]
         print(line.strip(), flush=True)

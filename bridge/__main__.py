@@ -128,7 +128,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     for handler in logging.getLogger().handlers:
         handler.addFilter(RedactSecrets(settings.token))
     # websockets logs every connection at info; at hundreds of calls that drowns the bridge's own lines.
-    logging.getLogger("websockets").setLevel(logging.DEBUG if level == "debug" else logging.WARNING)
+    for chatty in ("websockets", "faster_whisper"):  # a line per frame / per utterance unless debugging
+        logging.getLogger(chatty).setLevel(logging.DEBUG if level == "debug" else logging.WARNING)
     try:
         asyncio.run(_serve(settings))
     except OSError as exc:
