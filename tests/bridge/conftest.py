@@ -204,3 +204,14 @@ def read_truth(path: Path, timeout: float = 10.0, count: int = 1) -> list[dict]:
                 return lines
         time.sleep(0.05)
     raise AssertionError(f"truth log {path} has fewer than {count} calls after {timeout} s")
+
+
+def assert_talks_over_the_caller(caller: "TestCaller", reference: "PlayedPrompt") -> None:
+    """Cut in 0.3 s into a prompt: an agent without barge-in still plays every chunk of it."""
+    caller.expect(protocol.PLAY_STREAM_START)
+    time.sleep(0.3)
+    caller.say(tone(0.3))
+    caller.expect(protocol.SPEECH_STARTED)
+    _, stop = caller.expect(protocol.PLAY_STREAM_STOP)
+    chunks = [m for _, m in caller.seen if m.type == protocol.PLAY_STREAM_CHUNK and m.stream_id() == stop.stream_id()]
+    assert len(chunks) == len(reference.chunks)

@@ -16,7 +16,7 @@ from bridge.__main__ import parse_settings
 from bridge.faults import Fault, FaultPlan, FaultSpec, parse_fault
 from callers import protocol
 from callers.telephony import AgentStreamStarted, AgentStreamStopped, AudioCodesClient
-from tests.bridge.conftest import FAST_VOICE, TestCaller, read_truth, tone
+from tests.bridge.conftest import assert_talks_over_the_caller, FAST_VOICE, TestCaller, read_truth, tone
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -303,13 +303,7 @@ def test_no_barge_in_talks_over_the_caller(start_bridge, callers_to_close, tmp_p
     bridge = start_bridge("--fault", "no-barge-in", "--truth-log", str(truth), *FAST_VOICE)
     reference = accepted_call(start_bridge(*FAST_VOICE), callers_to_close).hear_prompt()
     caller = accepted_call(bridge, callers_to_close)
-    caller.expect(protocol.PLAY_STREAM_START)
-    time.sleep(0.3)
-    caller.say(tone(0.3))
-    caller.expect(protocol.SPEECH_STARTED)
-    _, stop = caller.expect(protocol.PLAY_STREAM_STOP)
-    chunks = [m for _, m in caller.seen if m.type == protocol.PLAY_STREAM_CHUNK and m.stream_id() == stop.stream_id()]
-    assert len(chunks) == len(reference.chunks)
+    assert_talks_over_the_caller(caller, reference)
     caller.end()
     [call] = read_truth(truth)
     assert call["fault"] == "no-barge-in" and call["barge_ins"] == 0

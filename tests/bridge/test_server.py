@@ -14,7 +14,7 @@ from websockets.sync.client import connect
 
 from bridge import dialogue
 from callers import audio, protocol
-from tests.bridge.conftest import FAST_VOICE, TestCaller, read_truth, tone
+from tests.bridge.conftest import assert_talks_over_the_caller, FAST_VOICE, TestCaller, read_truth, tone
 from tests.reference_bridge import REPO_ROOT
 
 pytestmark = pytest.mark.timeout(90)
@@ -198,13 +198,7 @@ def test_without_barge_in_the_agent_keeps_talking(start_bridge, callers_to_close
     bridge = start_bridge("--no-barge-in", *FAST_VOICE)
     reference = open_call(bridge, callers_to_close).hear_prompt()
     caller = open_call(bridge, callers_to_close)
-    caller.expect(protocol.PLAY_STREAM_START)
-    time.sleep(0.3)
-    caller.say(tone(0.3))
-    caller.expect(protocol.SPEECH_STARTED)
-    _, stop = caller.expect(protocol.PLAY_STREAM_STOP)
-    chunks = [m for _, m in caller.seen if m.type == protocol.PLAY_STREAM_CHUNK and m.stream_id() == stop.stream_id()]
-    assert len(chunks) == len(reference.chunks)
+    assert_talks_over_the_caller(caller, reference)
 
 
 def test_think_time_is_injected_and_recorded(start_bridge, callers_to_close, tmp_path) -> None:
