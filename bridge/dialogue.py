@@ -473,13 +473,8 @@ def _facts_for(intent: str, heard: _Utterance) -> list[_Fact]:
         kind = "credit" if heard.any(_CREDIT) else "debit"
         return [_Fact("card_ordered", CARD_ORDERED.format(kind=kind)), _Fact("delivery_date", CARD_DELIVERY)]
     if intent == ACCOUNT:
-        balance = _Fact("balance", BALANCE)
-        transactions = _Fact("transactions", TRANSACTIONS)
-        wants_balance = heard.any(_ACCOUNT_BALANCE)
-        wants_transactions = heard.any(_ACCOUNT_TRANSACTIONS)
-        if wants_balance != wants_transactions:
-            return [balance] if wants_balance else [transactions]
-        return [balance, transactions]
+        return _asked_for(heard, (_Fact("balance", BALANCE), _ACCOUNT_BALANCE),
+                          (_Fact("transactions", TRANSACTIONS), _ACCOUNT_TRANSACTIONS))
     if intent == LOAN:
         return [_Fact("loan_options", LOAN_OPTIONS), _Fact("loan_requirements", LOAN_REQUIREMENTS),
                 _Fact("application_started", LOAN_APPLICATION)]
@@ -487,13 +482,13 @@ def _facts_for(intent: str, heard: _Utterance) -> list[_Fact]:
         topic, is_fee = _complaint_topic(heard)
         return [_Fact("complaint_logged", COMPLAINT_LOGGED.format(topic=topic)),
                 _Fact("resolution_plan", RESOLUTION_REFUND if is_fee else RESOLUTION_REVIEW)]
-    hours = _Fact("hours", HOURS)
-    services = _Fact("services", SERVICES)
-    wants_hours = heard.any(_GENERAL_HOURS)
-    wants_services = heard.any(_GENERAL_SERVICES)
-    if wants_hours != wants_services:
-        return [hours] if wants_hours else [services]
-    return [hours, services]
+    return _asked_for(heard, (_Fact("hours", HOURS), _GENERAL_HOURS), (_Fact("services", SERVICES), _GENERAL_SERVICES))
+
+
+def _asked_for(heard: _Utterance, *options: tuple[_Fact, tuple[str, ...]]) -> list[_Fact]:
+    """The facts whose keywords the caller used; all of them when it named none (or every one)."""
+    wanted = [fact for fact, keywords in options if heard.any(keywords)]
+    return wanted if 0 < len(wanted) < len(options) else [fact for fact, _ in options]
 
 
 def agent_phrases() -> list[str]:
