@@ -16,14 +16,15 @@ from typing import Optional, Union
 
 import gevent
 
-from callers import events, phrasebook, protocol, speech
-from callers.brains.base import Brain, HeardTurn
+from callers import events, phrasebook, pricing, protocol, speech
+from callers.brains.base import Brain, HeardTurn, Reply
 from callers.brains.scripted import ScriptedBrain
 from callers.errors import CallFailure, ErrorCategory
 from callers.goals import GoalTracker
 from callers.personality import CallerPersonality, get_personality
 from callers.results import CallResult, ResultWriter, TurnRecord, public_url
 from callers.scenarios import CallerScenario
+from callers.judge import CallJudge
 from callers.telephony import (DEFAULT_BRIDGE_URL, AgentStream, AgentStreamStarted, AgentStreamStopped,
                                AgentVoiceStarted, AudioCodesClient, BotActivity, BotSpeechEvent,
                                ConnectionClosed, ProtocolViolation, SessionRejected)
@@ -44,6 +45,8 @@ HARD_TIMEOUT_MARGIN_S = 15.0
 _WORDS_PER_SECOND_ESTIMATE = 2.7
 # A caller asked to say something again says it at this fraction of its usual rate.
 SLOWER_RATE_FACTOR = 0.75
+# How often a live brain (its own turn detection) is asked whether it wants the floor.
+LIVE_POLL_S = 0.05
 
 
 @dataclass
@@ -97,7 +100,7 @@ class CallerAgent:
                  caller_phone: str = "+15551234567", *, token: Optional[str] = None,
                  brain: Optional[Brain] = None, ear: str = "auto", seed: Optional[int] = None,
                  writer: Optional[ResultWriter] = None, media_formats: Optional[tuple] = None,
-                 frame_ms: int = 20, sslopt: Optional[dict] = None) -> None:
+                 frame_ms: int = 20, sslopt: Optional[dict] = None, judge: Optional["CallJudge"] = None) -> None:
         if scenario is None:
             raise ValueError("CallerAgent needs a scenario (see callers.scenarios.load_scenarios)")
         if ear not in EAR_MODES:
@@ -111,6 +114,7 @@ class CallerAgent:
         self.ear_mode = ear
         self.brain = brain or ScriptedBrain(self.personality, scenario, seed=seed)
         self.writer = writer
+        self.judge = judge
         self.frame_ms = frame_ms
         self.style = speech.SpeakingStyle(rate_wpm=self.personality.speaking_rate_wpm, pitch=self.personality.pitch)
         self._client_options = {"token": token, "caller_phone": caller_phone, "frame_ms": frame_ms,
@@ -157,6 +161,9 @@ class CallerAgent:
         result.t0_monotonic = started
         cancelled = None
         try:
+            # A model-backed brain connects before the bridge is dialled; waiting for it is not call time.
+            self.brain.open()
+            started = result.t0_monotonic = time.monotonic()
             with gevent.Timeout(timeout + HARD_TIMEOUT_MARGIN_S,
                                 CallFailure(ErrorCategory.CALL_TIMEOUT, f"call exceeded {timeout:g} s")):
                 self._converse(result, tracker, started, started + timeout)
@@ -185,10 +192,16 @@ class CallerAgent:
         result.goals_achieved = tracker.achieved
         result.goals_total = tracker.total
         result.failure_condition = tracker.failure
+        if self.brain.hearing:
+            self._ears_used = (self._ears_used - {"none"}) | {self.brain.hearing}
         result.ear = "+".join(sorted(self._ears_used)) or self.ear_mode
         result.success = result.error is None and tracker.primary_met and tracker.failure is None
         if not result.end_reason:
             result.end_reason = result.error["category"] if result.error else "call ended"
+        result.usage = self.brain.usage()
+        if self.judge is not None:
+            self.judge.judge(result, self.scenario.goal)
+        result.cost_usd = pricing.default_prices().cost_usd(result.usage)
         if self.writer is not None:
             self.writer.write(result)
         events.call_finished.fire(call=self, result=result)
@@ -196,10 +209,12 @@ class CallerAgent:
     def _converse(self, result: CallResult, tracker: GoalTracker, started: float, deadline: float) -> None:
         client = self.client
         client.connect()
+        self.brain.listen_to(client)
         events.call_connected.fire(call=self, connect_ms=client.connect_ms)
         client.start_conversation(self.caller_name, language=self.scenario.language,
                                   extra_parameters={"scenarioType": self.scenario.scenario_type.value})
         greeting = self._listen(started, deadline, wait_s=max(GREETING_WAIT_S, self.personality.max_wait_s))
+        greeting.text = self.brain.heard_text(greeting.text)
         if greeting.first_voiced_at is None:
             if greeting.hung_up:
                 raise CallFailure(ErrorCategory.BRIDGE_CLOSED, "agent hung up before greeting")
@@ -219,9 +234,10 @@ class CallerAgent:
                 reply = self.brain.respond(heard, tracker)
             if reply.dtmf:
                 client.send_dtmf(reply.dtmf)
-            if reply.text:
-                record = self._speak(reply.text, len(result.turn_records) + 1, started, agent_turn.interrupt_stream,
-                                     slower=reply.slower)
+            spoke = bool(reply.text) or reply.audio is not None
+            if spoke:
+                record = self._speak(reply.text or "", len(result.turn_records) + 1, started,
+                                     agent_turn.interrupt_stream, slower=reply.slower, reply=reply)
                 result.turn_records.append(record)
             if reply.hang_up:
                 result.hung_up_by, result.end_reason = "caller", reply.reason
@@ -229,7 +245,8 @@ class CallerAgent:
             if time.monotonic() >= deadline:
                 raise CallFailure(ErrorCategory.CALL_TIMEOUT, "call reached its timeout")
             agent_turn = self._listen(started, deadline, wait_s=self.personality.max_wait_s)
-            record = result.turn_records[-1] if reply.text else None
+            agent_turn.text = self.brain.heard_text(agent_turn.text)
+            record = result.turn_records[-1] if spoke else None
             if agent_turn.first_voiced_at is None and not agent_turn.hung_up:
                 if record is not None:
                     events.turn_completed.fire(call=self, turn=record)
@@ -251,12 +268,15 @@ class CallerAgent:
     # ---- speaking ----------------------------------------------------------------------------------------
 
     def _speak(self, text: str, index: int, started: float, interrupting: Optional[AgentStream],
-               slower: bool = False) -> TurnRecord:
+               slower: bool = False, reply: Optional[Reply] = None) -> TurnRecord:
         client = self.client
         style = self.style
         if slower:
             style = replace(style, rate_wpm=max(speech.MIN_RATE_WPM, round(style.rate_wpm * SLOWER_RATE_FACTOR)))
-        frames = phrasebook.encoded_frames(text, style, client.media_format.token, self.frame_ms)
+        if reply is not None and reply.audio is not None:
+            frames = phrasebook.encode_frames(reply.audio, reply.audio_rate, client.media_format.token, self.frame_ms)
+        else:
+            frames = phrasebook.encoded_frames(text, style, client.media_format.token, self.frame_ms)
         timing = client.speak(frames)
         record = TurnRecord(index=index, caller_text=text, caller_speech_start=round(timing.started_at - started, 4),
                             caller_speech_end=round(timing.ended_at - started, 4),
@@ -298,6 +318,12 @@ class CallerAgent:
         while True:
             now = time.monotonic()
             active = turn.streams[-1] if turn.streams and turn.streams[-1] not in turn.heard else None
+            if (self.brain.live and turn.first_voiced_at is not None
+                    and self.brain.wants_to_speak(agent_talking=active is not None)):
+                if active is not None:
+                    turn.interrupt_stream = active
+                    self._heard(turn, active, cut_off=True)
+                return turn
             if active is not None:
                 last_sign_of_life = active.last_chunk_at or active.started_at
                 allowed_quiet = CHUNK_SILENCE_AS_STOP_S if active.last_chunk_at else wait_s
@@ -321,6 +347,8 @@ class CallerAgent:
                     return turn
             if now >= deadline:
                 raise CallFailure(ErrorCategory.CALL_TIMEOUT, "call reached its timeout")
+            if self.brain.live:
+                limit = min(limit, now + LIVE_POLL_S)
             event = client.next_event(max(0.0, min(limit, deadline) - now))
             if isinstance(event, AgentStreamStarted):
                 turn.streams.append(event.stream)

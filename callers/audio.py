@@ -215,3 +215,17 @@ def read_wav(path: Union[str, Path]) -> tuple[np.ndarray, int]:
         if source.getnchannels() > 1:
             data = data.reshape(-1, source.getnchannels())
         return data, source.getframerate()
+
+
+class StreamResampler:
+    """Resamples a live stream piece by piece: the filter state carries over, so piece edges do not click."""
+
+    def __init__(self, src_rate: int, dst_rate: int) -> None:
+        self._stream = None if src_rate == dst_rate else soxr.ResampleStream(src_rate, dst_rate, 1, dtype="int16",
+                                                                               quality="HQ")
+
+    def push(self, pcm: np.ndarray, last: bool = False) -> np.ndarray:
+        samples = np.asarray(pcm, dtype=np.int16)
+        if self._stream is None:
+            return samples
+        return self._stream.resample_chunk(samples, last=last)

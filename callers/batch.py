@@ -16,7 +16,11 @@ import gevent
 import gevent.lock
 
 from callers.agent import CallerAgent
+from callers.brains.realtime import RealtimeBrain
 from callers.errors import ErrorCategory
+from callers.judge import CallJudge
+from callers.personality import get_personality
+from callers.realtime_session import RealtimeSettings
 from callers.results import CallResult, ResultWriter
 from callers.scenarios import ScenarioEntry
 
@@ -36,6 +40,8 @@ class CallSettings:
     timeout: Optional[float] = None
     caller_phone: str = "+15551234567"
     caller_name: Optional[str] = None
+    realtime: Optional[RealtimeSettings] = None  # set: every caller runs its own Realtime session
+    judge: Optional[CallJudge] = None
 
 
 @dataclass
@@ -61,9 +67,13 @@ def make_caller(entry: ScenarioEntry, settings: CallSettings, writer: Optional[R
                 index: int = 0) -> CallerAgent:
     """A CallerAgent for one entry; call `index` offsets the seed so repeated entries differ reproducibly."""
     seed = None if settings.seed is None else settings.seed + index
+    brain = None
+    if settings.realtime is not None:
+        brain = RealtimeBrain(get_personality(entry.personality), entry.scenario, settings.realtime, seed=seed)
     return CallerAgent(settings.bridge_url, entry.personality, entry.scenario,
                        caller_name=settings.caller_name or entry.name, caller_phone=settings.caller_phone,
-                       token=settings.token, ear=settings.ear, seed=seed, writer=writer)
+                       token=settings.token, ear=settings.ear, seed=seed, writer=writer, brain=brain,
+                       judge=settings.judge)
 
 
 class Progress:

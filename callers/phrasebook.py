@@ -8,6 +8,8 @@ from __future__ import annotations
 import base64
 from functools import lru_cache
 
+import numpy as np
+
 from callers import audio, speech
 
 CACHE_PHRASES = 2048
@@ -17,7 +19,11 @@ CACHE_PHRASES = 2048
 def encoded_frames(text: str, style: speech.SpeakingStyle, media_format: str,
                    frame_ms: int = audio.DEFAULT_FRAME_MS) -> tuple[str, ...]:
     """Base64 frames of `text` spoken in `style`, in `media_format`, `frame_ms` each."""
-    pcm = speech.get_voice().render(text, style)
+    return encode_frames(speech.get_voice().render(text, style), speech.VOICE_RATE, media_format, frame_ms)
+
+
+def encode_frames(pcm: np.ndarray, rate: int, media_format: str,
+                  frame_ms: int = audio.DEFAULT_FRAME_MS) -> tuple[str, ...]:
+    """Base64 frames of audio that is not a cached phrase (a speech model's own voice), ready to send."""
     fmt = audio.parse_media_format(media_format)
-    return tuple(base64.b64encode(frame).decode("ascii")
-                 for frame in audio.frames_for(pcm, speech.VOICE_RATE, fmt, frame_ms))
+    return tuple(base64.b64encode(frame).decode("ascii") for frame in audio.frames_for(pcm, rate, fmt, frame_ms))

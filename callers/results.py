@@ -68,6 +68,7 @@ class CallResult:
     t0_monotonic: Optional[float] = None
     usage: Optional[dict] = None
     cost_usd: Optional[float] = None
+    judge: Optional[dict] = None
 
     @property
     def error_category(self) -> Optional[str]:

@@ -138,6 +138,10 @@ class AgentStream:
             return np.zeros(0, dtype=np.int16)
         return np.concatenate(self._chunks)
 
+    def chunks_after(self, index: int) -> list:
+        """Decoded chunks from `index` on: a live listener follows a prompt without copying it whole."""
+        return self._chunks[index:]
+
     def _add(self, samples: np.ndarray) -> None:
         if self._kept_samples < MAX_STREAM_AUDIO_S * self.media_format.sample_rate:
             self._chunks.append(samples)
