@@ -46,7 +46,9 @@ from callers import events as call_events
 from callers.agent import EAR_MODES, CallerAgent
 from callers.batch import CallSettings, make_caller
 from callers.errors import ConfigError, ErrorCategory
+from callers.judge import DEFAULT_JUDGE_MODEL, CallJudge
 from callers.personality import load_personalities
+from callers.realtime_session import DEFAULT_MODEL, DEFAULT_VOICE, MissingKey, settings_from_env
 from callers.results import CallResult, ResultWriter, TurnRecord
 from callers.scenarios import ScenarioEntry, load_scenarios
 from loadtest import capacity, goals, hostcheck, users, webui
@@ -118,6 +120,18 @@ def _arguments(parser, **_kwargs) -> None:
         help="capacity search: seconds per step; make it longer than a call (a step is judged on the calls "
              "that complete in it)")
     add("--capacity-max", type=int, default=500, help="capacity search: stop after the step with this many callers")
+    # The OpenAI key is read from OPENAI_API_KEY only: Locust shows option values in its web UI.
+    add("--brain", choices=["scripted", "realtime"], default="scripted",
+        help="scripted (offline) or realtime: every caller holds its own OpenAI Realtime session (paid; needs "
+             "OPENAI_API_KEY)")
+    add("--model", default=DEFAULT_MODEL, help="Realtime model for --brain realtime")
+    add("--voice", default=DEFAULT_VOICE, help="Realtime voice for --brain realtime")
+    add("--openai-base-url", default=None, help="OpenAI API base URL (default $OPENAI_BASE_URL, else OpenAI's)")
+    add("--max-realtime-sessions", type=int, default=0,
+        help="at most this many Realtime sessions open at once per process (0 = no cap); callers wait for a slot")
+    add("--judge", action="store_true", default=False,
+        help="judge every success criterion after each call with a text model (needs OPENAI_API_KEY)")
+    add("--judge-model", default=DEFAULT_JUDGE_MODEL, help="text model for --judge")
 
 
 # ---- one User class per personality ----------------------------------------------------------------------
@@ -313,6 +327,14 @@ def _on_init(environment, runner=None, web_ui=None, **_kwargs) -> None:
         return
     if not isinstance(runner, WorkerRunner):
         _choose_shape(environment)  # before the --host check: a typo in the plan needs no network to report
+    if options.brain == "realtime" or options.judge:
+        try:
+            _openai_settings(options)
+        except MissingKey as exc:
+            sys.stderr.write(f"locust: {exc}\n")
+            sys.exit(2)
+    log.info("caller brain: %s%s", options.brain, f" ({options.model}, voice {options.voice})"
+             if options.brain == "realtime" else " (offline)")
     if not isinstance(runner, WorkerRunner) and (options.headless or options.autostart):
         problem = hostcheck.bridge_problem(environment.host)
         if problem:
@@ -330,6 +352,13 @@ def _on_init(environment, runner=None, web_ui=None, **_kwargs) -> None:
         environment.events.worker_report.add_listener(_on_worker_report)
     if web_ui is not None:
         webui.install(environment, lambda: _counters(environment))
+
+
+def _openai_settings(options):
+    """Realtime / judge settings from the options and OPENAI_API_KEY; MissingKey when the key is not set."""
+    return settings_from_env(options.model, options.voice, options.openai_base_url,
+                             options.max_realtime_sessions or None,
+                             needed_by="--brain realtime" if options.brain == "realtime" else "--judge")
 
 
 def _choose_shape(environment) -> None:
@@ -368,8 +397,11 @@ def _on_test_start(environment, **_kwargs) -> None:
     token = options.bridge_token or os.environ.get(TOKEN_ENV) or None
     RUN.seed = options.caller_seed
     RUN.seed_base = max(0, getattr(environment.runner, "worker_index", 0)) * SEED_STRIDE
+    openai = _openai_settings(options) if options.brain == "realtime" or options.judge else None
     RUN.settings = CallSettings(bridge_url=environment.host or "", token=token, ear=options.ear,
-                                seed=options.caller_seed)
+                                seed=options.caller_seed,
+                                realtime=openai if options.brain == "realtime" else None,
+                                judge=CallJudge(openai, options.judge_model) if options.judge else None)
     RUN.connect_name = urlsplit(environment.host or "").path or "/"
     path = Path(options.results_dir) / f"calls-{socket.gethostname()}-{os.getpid()}.jsonl"
     if RUN.writer is None or RUN.writer.path != path:

@@ -26,6 +26,9 @@ import gevent
 from callers import events, speech
 from callers.batch import DEFAULT_MAX_CONCURRENT, Batch, BatchPlan, CallSettings, Progress
 from callers.errors import ConfigError, ErrorCategory
+from callers.judge import DEFAULT_JUDGE_MODEL, CallJudge
+from callers.realtime_session import (API_KEY_ENV, DEFAULT_MODEL, DEFAULT_VOICE, MissingKey, RealtimeSettings,
+                                      settings_from_env)
 from callers.results import CALLS_FILE, CallResult, ResultWriter, public_url
 from callers.scenarios import DEFAULT_SCENARIOS_FILE, ScenarioEntry, load_scenarios
 from callers.telephony import DEFAULT_BRIDGE_URL
@@ -40,6 +43,7 @@ BRIDGE_TOKEN_ENV = "CALLER_BRIDGE_TOKEN"
 LOG_FILE = Path("logs") / "caller_agent.log"
 RESULTS_ROOT = Path("results")
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+BRAINS = ("scripted", "realtime")
 _UNREACHABLE = {ErrorCategory.CONNECT_FAILED.value, ErrorCategory.HANDSHAKE_REJECTED.value}
 
 # (calls file, --output NAME or None, --junit FILE or None): prints the summary and writes the report files.
@@ -96,13 +100,14 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     _setup_logging(args.verbose)
     try:
         entries = _entries(args, parser)
-    except ConfigError as error:
+        settings = _settings(args, caller_phone=args.caller_phone, caller_name=args.caller_name)
+    except (ConfigError, MissingKey) as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_USAGE
     plan = _plan(args, entries, parallel=False, max_concurrent=None)
     writer = ResultWriter(Path(args.output or _default_results_dir()) / CALLS_FILE)
-    settings = _settings(args, caller_phone=args.caller_phone, caller_name=args.caller_name)
-    _prepare_ear(args.ear)
+    print(describe_brain(settings), flush=True)
+    _prepare_ear(settings.ear)
     if len(plan.calls()) == 1:
         transcript = LiveTranscript(sys.stdout)
         transcript.attach()
@@ -127,7 +132,8 @@ def batch_main(reporter: BatchReporter, argv: Optional[Sequence[str]] = None) ->
         parser.error("choose what to run: --config NAME (a test configuration) or --scenarios FILE (every entry)")
     try:
         plan = batch_plan(args)
-    except ConfigError as error:
+        settings = _settings(args)
+    except (ConfigError, MissingKey) as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_USAGE
     calls_file = Path(args.results_dir or _default_results_dir()) / CALLS_FILE
@@ -136,13 +142,13 @@ def batch_main(reporter: BatchReporter, argv: Optional[Sequence[str]] = None) ->
               "its report covers this run only)", file=sys.stderr)
         return EXIT_USAGE
     writer = ResultWriter(calls_file)
-    settings = _settings(args)
-    _prepare_ear(args.ear)
+    _prepare_ear(settings.ear)
     calls = len(plan.calls())
     how = f"parallel, at most {plan.concurrency} at once" if plan.parallel else "one after another"
     repeats = f" x {plan.repeat} repeats" if plan.repeat > 1 else ""
     print(f"Running {calls} calls ({len(plan.entries)} entries{repeats}), {how}, against "
           f"{public_url(settings.bridge_url)}", flush=True)
+    print(describe_brain(settings), flush=True)
     batch = _run(Batch(plan, settings, writer, progress=Progress(calls, sys.stdout)))
     if batch.cancelled:
         print(f"Interrupted: {len(batch.results)} calls recorded, {calls - batch.started} not started")
@@ -178,11 +184,52 @@ def _add_call_options(parser: argparse.ArgumentParser) -> None:
                       help=f"bridge WebSocket URL (env {BRIDGE_URL_ENV}; default %(default)s)")
     call.add_argument("--token", default=None, help=f"bearer token for the bridge (or env {BRIDGE_TOKEN_ENV}); "
                                                     "never printed or logged")
-    call.add_argument("--ear", default="auto", choices=("auto", "stt", "alttext", "none"),
+    call.add_argument("--ear", default=None, choices=("auto", "stt", "alttext", "none"),
                       help="how the caller hears the agent: altText when sent else speech recognition (auto), "
-                           "always recognition (stt), altText only, or nothing (none)")
+                           "always recognition (stt), altText only, or nothing (none); default auto, or none "
+                           "with --brain realtime (the model hears for itself)")
     call.add_argument("--seed", type=int, help="make the callers' choices reproducible (call i uses seed + i)")
     call.add_argument("--verbose", action="store_true", help="debug logging on the console too")
+    add_brain_options(parser)
+
+
+def add_brain_options(parser: argparse.ArgumentParser) -> None:
+    """--brain and the OpenAI options; the key is read from the environment only, never from a flag."""
+    brain = parser.add_argument_group("caller brain (OpenAI key from the environment only)")
+    brain.add_argument("--brain", choices=BRAINS, default="scripted",
+                       help="scripted: offline dialogue policy (default); realtime: every caller holds its own "
+                            f"OpenAI Realtime session and speaks with the model's voice (needs {API_KEY_ENV})")
+    brain.add_argument("--model", default=DEFAULT_MODEL, help="Realtime model (default %(default)s)")
+    brain.add_argument("--voice", default=DEFAULT_VOICE, help="Realtime voice (default %(default)s)")
+    brain.add_argument("--openai-base-url", metavar="URL",
+                       help="OpenAI API base URL, e.g. a proxy (default: $OPENAI_BASE_URL, else OpenAI's)")
+    brain.add_argument("--max-realtime-sessions", type=_positive_int, metavar="N",
+                       help="at most N Realtime sessions open at once in this process; further callers wait "
+                            "for a free one before dialling (protects the account's rate limits)")
+    brain.add_argument("--judge", action="store_true",
+                       help=f"after each call a text model judges every success criterion with a quoted line "
+                            f"(stored beside the rule-based verdicts; needs {API_KEY_ENV})")
+    brain.add_argument("--judge-model", default=DEFAULT_JUDGE_MODEL, help="text model for --judge "
+                                                                          "(default %(default)s)")
+
+
+def openai_settings(args: argparse.Namespace) -> tuple[Optional[RealtimeSettings], Optional[CallJudge]]:
+    """The Realtime settings and judge the flags ask for; MissingKey (one clear line) when they need a key
+    that is not set, so nothing is dialled."""
+    if args.brain != "realtime" and not args.judge:
+        return None, None
+    openai = settings_from_env(args.model, args.voice, args.openai_base_url, args.max_realtime_sessions,
+                               needed_by="--brain realtime" if args.brain == "realtime" else "--judge")
+    judge = CallJudge(openai, args.judge_model) if args.judge else None
+    return (openai if args.brain == "realtime" else None), judge
+
+
+def describe_brain(settings: CallSettings) -> str:
+    """The console line saying which brain the callers use (verdicts depend on it)."""
+    judge = f"; judge {settings.judge.model}" if settings.judge else ""
+    if settings.realtime is not None:
+        return f"Brain: realtime ({settings.realtime.describe()}), ear {settings.ear}{judge}"
+    return f"Brain: scripted (offline; --brain realtime uses OpenAI Realtime), ear {settings.ear}{judge}"
 
 
 def _positive_int(text: str) -> int:
@@ -201,8 +248,10 @@ def _positive_float(text: str) -> float:
 
 def _settings(args: argparse.Namespace, **extra: Optional[str]) -> CallSettings:
     token = args.token or os.environ.get(BRIDGE_TOKEN_ENV) or None
-    return CallSettings(bridge_url=args.bridge_url, token=token, ear=args.ear, seed=args.seed, timeout=args.timeout,
-                        **extra)
+    realtime, judge = openai_settings(args)
+    ear = args.ear or ("none" if realtime is not None else "auto")
+    return CallSettings(bridge_url=args.bridge_url, token=token, ear=ear, seed=args.seed, timeout=args.timeout,
+                        realtime=realtime, judge=judge, **extra)
 
 
 def _plan(args: argparse.Namespace, entries: list[ScenarioEntry], parallel: bool,
@@ -276,7 +325,8 @@ def _setup_logging(verbose: bool) -> None:
         handlers.append(logging.StreamHandler(sys.stderr))
     logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, handlers=handlers,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s", force=True)
-    for noisy in ("websocket", "faster_whisper", "matplotlib"):
+    # websockets logs every handshake header at debug level, the OpenAI key included: never below INFO.
+    for noisy in ("websocket", "websockets", "openai", "httpx2", "httpcore", "faster_whisper", "matplotlib"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
@@ -340,5 +390,12 @@ class LiveTranscript:
         for goal in result.goals:
             mark = f"met at turn {goal['evidence_turn']}" if goal["met"] else "not met"
             self._print(f"    goal: {goal['description']}: {mark}")
+        for verdict in (result.judge or {}).get("verdicts", []):
+            mark = {True: "met", False: "not met", None: "not judged"}[verdict["met"]]
+            self._print(f"    judge: {verdict['criterion']}: {mark} ({verdict['evidence']})")
+        if result.judge and result.judge.get("error"):
+            self._print(f"    judge: {result.judge['error']}")
+        if result.cost_usd is not None:
+            self._print(f"    cost: ${result.cost_usd:.4f}")
         if result.error:
             self._print(f"    error: {result.error['category']}: {result.error['message']}")

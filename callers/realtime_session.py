@@ -69,7 +69,7 @@ class RealtimeSettings:
     def describe(self) -> str:
         """What the console may say about the model side (never the key)."""
         where = f", {self.base_url}" if self.base_url else ""
-        cap = f", at most {self.max_sessions} sessions" if self.max_sessions else ""
+        cap = f", session cap {self.max_sessions}" if self.max_sessions else ""
         return f"{self.model}, voice {self.voice}{where}{cap}"
 
 
@@ -78,11 +78,12 @@ class MissingKey(Exception):
 
 
 def settings_from_env(model: str = DEFAULT_MODEL, voice: str = DEFAULT_VOICE, base_url: Optional[str] = None,
-                      max_sessions: Optional[int] = None) -> RealtimeSettings:
+                      max_sessions: Optional[int] = None, needed_by: str = "--brain realtime") -> RealtimeSettings:
     """Settings with the key from the environment only (flags show up in process lists and Locust's UI)."""
     key = os.environ.get(API_KEY_ENV, "").strip()
     if not key:
-        raise MissingKey(f"the realtime brain needs an OpenAI API key: set {API_KEY_ENV} (or use --brain scripted)")
+        raise MissingKey(f"{needed_by} needs an OpenAI API key: set {API_KEY_ENV} in the environment "
+                         "(the scripted brain runs without one)")
     return RealtimeSettings(api_key=key, model=model, voice=voice,
                             base_url=base_url or os.environ.get(BASE_URL_ENV) or None, max_sessions=max_sessions)
 

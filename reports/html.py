@@ -10,7 +10,7 @@ import pandas as pd
 
 from reports.load import data_problems
 from reports.stats import LATENCY_METRICS, Analysis, records
-from reports.text import HEADER, interval, ms, percent, seconds, why
+from reports.text import HEADER, interval, ms, percent, seconds, usd, why
 
 STYLE = """
 body { font-family: system-ui, sans-serif; margin: 2rem; color: #212121; max-width: 80rem; }
@@ -79,6 +79,12 @@ def _summary(analysis: Analysis) -> pd.DataFrame:
             ("Total duration", seconds(summary["total_duration_s"])),
             ("Average duration", seconds(summary["average_duration_s"])),
             ("Wall time", seconds(summary["wall_time_s"]))]
+    if summary.get("cost"):
+        cost = summary["cost"]
+        per_success = cost["per_successful_call_usd"]
+        rows += [("Cost (OpenAI tokens)", f"{usd(cost['total_usd'])} over {cost['costed_calls']} calls"),
+                 ("Cost per call", usd(cost["per_call_usd"])),
+                 ("Cost per successful call", usd(per_success) if per_success is not None else "n/a")]
     if analysis.pass_k["k"] > 1:
         pass_k = analysis.pass_k
         rows.append((f"pass^k (k={pass_k['k']})", f"{percent(pass_k['rate'])} ({pass_k['passed']} of "

@@ -159,7 +159,22 @@ def summarise(data: CallData) -> dict:
         "started_at": calls["started_at"].min().isoformat(), "ended_at": calls["ended_at"].max().isoformat(),
         "goals_met": int(judged_goals(calls, "goals_achieved").sum()),
         "goals_total": int(judged_goals(calls, "goals_total").sum()),
+        "cost": cost_summary(calls),
     }
+
+
+def cost_summary(calls: pd.DataFrame) -> Optional[dict]:
+    """What the run cost in model tokens (calls with a Realtime brain or a judge), or None when nothing was
+    costed. Per successful call divides the whole spend by the successes: what one success really costs,
+    failures included."""
+    costs = pd.to_numeric(calls["cost_usd"], errors="coerce")
+    costed = costs.dropna()
+    if costed.empty:
+        return None
+    total = float(costed.sum())
+    successes = int((calls["outcome"] == SUCCESS).sum())
+    return {"total_usd": total, "costed_calls": int(costed.size), "uncosted_calls": int(costs.isna().sum()),
+            "per_call_usd": total / costed.size, "per_successful_call_usd": total / successes if successes else None}
 
 
 def duration_stats(calls: pd.DataFrame) -> dict:

@@ -23,6 +23,8 @@ def render_report(analysis: Analysis) -> str:
     sections = [_opening(analysis), _personalities(analysis), _scenarios(analysis), _success(analysis)]
     if analysis.pass_k["k"] > 1:
         sections.append(_flakiness(analysis))
+    if analysis.summary.get("cost"):
+        sections.append(_cost(analysis))
     sections += [_durations(analysis), _latency(analysis)]
     if len(analysis.errors):
         sections.append(_errors(analysis))
@@ -96,6 +98,19 @@ def _success(analysis: Analysis) -> str:
              f"Goals met: {summary['goals_met']}/{summary['goals_total']}"]
     if analysis.pass_k["k"] > 1:
         lines.append(_pass_k_line(analysis.pass_k))
+    return "\n".join(lines)
+
+
+def _cost(analysis: Analysis) -> str:
+    cost = analysis.summary["cost"]
+    per_success = cost["per_successful_call_usd"]
+    lines = [_title("COST (OpenAI tokens, priced from callers/openai_prices.toml)"),
+             f"Total: {usd(cost['total_usd'])} over {cost['costed_calls']} calls",
+             f"Per call: {usd(cost['per_call_usd'])}",
+             f"Per successful call: {usd(per_success) if per_success is not None else 'n/a (no successes)'}"]
+    if cost["uncosted_calls"]:
+        lines.append(f"Not costed: {cost['uncosted_calls']} calls (scripted brain, or a model missing from the "
+                     "price table)")
     return "\n".join(lines)
 
 
@@ -176,6 +191,10 @@ def why(call: dict) -> str:
         return f"failure condition hit: {call['failure_condition']}"
     unmet = ", ".join(call["unmet_goals"])
     return f"goal not met ({unmet})" if unmet else "goal not met"
+
+
+def usd(value: float) -> str:
+    return f"${value:.4f}"
 
 
 def percent(value: Optional[float]) -> str:
