@@ -8,6 +8,8 @@ import importlib
 _EXPORTS = {
     "CallerAgent": "callers.agent", "CallOutcome": "callers.agent",
     "Brain": "callers.brains.base", "ScriptedBrain": "callers.brains.scripted",
+    "RealtimeBrain": "callers.brains.realtime", "RealtimeSettings": "callers.realtime_session",
+    "CallJudge": "callers.judge",
     "CallFailure": "callers.errors", "ConfigError": "callers.errors", "ErrorCategory": "callers.errors",
     "create_angry_complaint_caller": "callers.factories", "create_caller": "callers.factories",
     "create_confused_elderly_caller": "callers.factories",

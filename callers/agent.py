@@ -199,7 +199,7 @@ class CallerAgent:
         if not result.end_reason:
             result.end_reason = result.error["category"] if result.error else "call ended"
         result.usage = self.brain.usage()
-        if self.judge is not None:
+        if self.judge is not None and result.error_category != ErrorCategory.CANCELLED.value:
             self.judge.judge(result, self.scenario.goal)
         result.cost_usd = pricing.default_prices().cost_usd(result.usage)
         if self.writer is not None:

@@ -92,9 +92,14 @@ def caller_instructions(personality: CallerPersonality, scenario: CallerScenario
     return "\n".join(lines)
 
 
+def silence_window_ms(personality: CallerPersonality) -> int:
+    """How long the agent must be quiet before this caller answers: its response delay, bounded."""
+    return int(min(MAX_SILENCE_MS, max(MIN_SILENCE_MS, personality.response_delay_s * 1000.0)))
+
+
 def session_config(personality: CallerPersonality, scenario: CallerScenario, settings: RealtimeSettings) -> dict:
     """The GA `session.update` body for one caller."""
-    silence_ms = int(min(MAX_SILENCE_MS, max(MIN_SILENCE_MS, personality.response_delay_s * 1000.0)))
+    silence_ms = silence_window_ms(personality)
     speed = min(SPEED_RANGE[1], max(SPEED_RANGE[0], personality.speaking_rate_wpm / NORMAL_RATE_WPM))
     pcm = {"type": "audio/pcm", "rate": REALTIME_RATE}
     return {
@@ -248,8 +253,7 @@ class RealtimeBrain(Brain):
 
     def pause_before_reply(self) -> float:
         """The agent's turn is over once the model answers; this is only the fallback when it does not."""
-        detection = session_config(self.personality, self.scenario, self.settings)["audio"]["input"]["turn_detection"]
-        return detection["silence_duration_ms"] / 1000.0 + PAUSE_MARGIN_S
+        return silence_window_ms(self.personality) / 1000.0 + PAUSE_MARGIN_S
 
     def heard_text(self, fallback: str) -> str:
         deadline = time.monotonic() + TRANSCRIPT_WAIT_S
