@@ -48,7 +48,7 @@ from callers.batch import CallSettings, make_caller
 from callers.errors import ConfigError, ErrorCategory
 from callers.judge import DEFAULT_JUDGE_MODEL, CallJudge
 from callers.personality import load_personalities
-from callers.realtime_session import DEFAULT_MODEL, DEFAULT_VOICE, MissingKey, settings_from_env
+from callers.realtime_session import DEFAULT_MODEL, DEFAULT_VOICE, MissingKey, openai_client, settings_from_env
 from callers.results import CallResult, ResultWriter, TurnRecord
 from callers.scenarios import ScenarioEntry, load_scenarios
 from loadtest import capacity, goals, hostcheck, users, webui
@@ -398,6 +398,8 @@ def _on_test_start(environment, **_kwargs) -> None:
     RUN.seed = options.caller_seed
     RUN.seed_base = max(0, getattr(environment.runner, "worker_index", 0)) * SEED_STRIDE
     openai = _openai_settings(options) if options.brain == "realtime" or options.judge else None
+    if openai is not None:
+        openai_client(openai)  # built before calls start: building it mid-call would stall their audio
     RUN.settings = CallSettings(bridge_url=environment.host or "", token=token, ear=options.ear,
                                 seed=options.caller_seed,
                                 realtime=openai if options.brain == "realtime" else None,

@@ -28,7 +28,7 @@ from callers.batch import DEFAULT_MAX_CONCURRENT, Batch, BatchPlan, CallSettings
 from callers.errors import ConfigError, ErrorCategory
 from callers.judge import DEFAULT_JUDGE_MODEL, CallJudge
 from callers.realtime_session import (API_KEY_ENV, DEFAULT_MODEL, DEFAULT_VOICE, MissingKey, RealtimeSettings,
-                                      settings_from_env)
+                                      openai_client, settings_from_env)
 from callers.results import CALLS_FILE, CallResult, ResultWriter, public_url
 from callers.scenarios import DEFAULT_SCENARIOS_FILE, ScenarioEntry, load_scenarios
 from callers.telephony import DEFAULT_BRIDGE_URL
@@ -249,6 +249,8 @@ def _positive_float(text: str) -> float:
 def _settings(args: argparse.Namespace, **extra: Optional[str]) -> CallSettings:
     token = args.token or os.environ.get(BRIDGE_TOKEN_ENV) or None
     realtime, judge = openai_settings(args)
+    if realtime is not None or judge is not None:
+        openai_client(realtime or judge.settings)  # built now: building it later would stall calls' audio
     ear = args.ear or ("none" if realtime is not None else "auto")
     return CallSettings(bridge_url=args.bridge_url, token=token, ear=ear, seed=args.seed, timeout=args.timeout,
                         realtime=realtime, judge=judge, **extra)
