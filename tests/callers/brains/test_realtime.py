@@ -194,13 +194,29 @@ def run_cli(tmp_path: Path, *args: str, key: bool = True) -> subprocess.Complete
                           capture_output=True, text=True, timeout=120)
 
 
+MISSING_KEY = ("--brain realtime needs an OpenAI API key: set OPENAI_API_KEY in the environment "
+               "(the scripted brain runs without one)")
+
+
 def test_cli_without_a_key_says_so_before_dialling(tmp_path):
     run = run_cli(tmp_path, "--brain", "realtime", "--scenario", "angry_complaint", "--output", "out", key=False)
     assert run.returncode == 2
-    assert run.stderr.strip().splitlines() == [
-        "error: --brain realtime needs an OpenAI API key: set OPENAI_API_KEY in the environment "
-        "(the scripted brain runs without one)"]
+    assert run.stderr.strip().splitlines() == [f"error: {MISSING_KEY}"]
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("command", [
+    [str(REPO_ROOT / "batch_caller_test.py"), "--config", "quick_test", "--results-dir", "out", "--brain", "realtime"],
+    ["-m", "locust", "-f", str(REPO_ROOT / "locustfile.py"), "--headless", "-u", "1", "-t", "2s",
+     "--host", "ws://127.0.0.1:9/ws/telephony", "--results-dir", "out", "--brain", "realtime"],
+], ids=["batch_caller_test", "locust"])
+def test_batch_and_locust_without_a_key_stop_before_dialling(tmp_path, command):
+    env = {k: v for k, v in os.environ.items() if k != "OPENAI_API_KEY"}
+    run = subprocess.run([sys.executable, *command], cwd=tmp_path, env=env, capture_output=True, text=True,
+                         timeout=120)
+    assert run.returncode == 2 and MISSING_KEY in run.stderr, run.stderr[-2000:]
+    assert "Traceback" not in run.stderr
+    assert not list(tmp_path.rglob("*.jsonl"))
 
 
 @pytest.mark.slow
