@@ -265,25 +265,11 @@ class CallerAgent:
         events.utterance.fire(call=self, speaker="caller", text=text, latency_ms=None)
         if interrupting is not None:
             record.barge_in = True
-            stopped_at = self._wait_for_stop(interrupting, timing.started_at)
+            stopped_at = wait_for_stop(interrupting, timing.started_at)
             record.agent_stopped = stopped_at is not None
             if stopped_at is not None:
                 record.barge_in_stop_ms = _round(max(0.0, stopped_at - timing.started_at) * 1000.0)
         return record
-
-    def _wait_for_stop(self, stream: AgentStream, interrupted_at: float) -> Optional[float]:
-        """When the interrupted prompt stopped (its playStream.stop, or its last chunk once chunks cease), or
-        None if it was still playing BARGE_IN_STOP_WAIT_S after the caller's first interrupting audio."""
-        give_up = interrupted_at + BARGE_IN_STOP_WAIT_S
-        while True:
-            if stream.stopped_at is not None:
-                return stream.stopped_at if stream.stopped_at <= give_up else None
-            last = stream.last_chunk_at or stream.started_at
-            if last > give_up:
-                return None
-            if time.monotonic() - last >= CHUNK_SILENCE_AS_STOP_S:
-                return last
-            gevent.sleep(0.02)
 
     # ---- listening ---------------------------------------------------------------------------------------
 
@@ -385,6 +371,22 @@ class CallerAgent:
         # Off the event loop: the first use loads the model, which must not stall other callers' pacing.
         ear = gevent.get_hub().threadpool.apply(speech.get_ear, ("stt",))
         return speech.transcribe_in_thread(ear, stream.pcm(), stream.media_format.sample_rate), ear.name
+
+
+def wait_for_stop(stream: AgentStream, interrupted_at: float) -> Optional[float]:
+    """When the interrupted prompt stopped (its playStream.stop, or its last chunk once chunks cease), or
+    None if it was still playing BARGE_IN_STOP_WAIT_S after the caller's first interrupting audio.
+    Shared by calls and the bridge check, so both judge barge-in support the same way."""
+    give_up = interrupted_at + BARGE_IN_STOP_WAIT_S
+    while True:
+        if stream.stopped_at is not None:
+            return stream.stopped_at if stream.stopped_at <= give_up else None
+        last = stream.last_chunk_at or stream.started_at
+        if last > give_up:
+            return None
+        if time.monotonic() - last >= CHUNK_SILENCE_AS_STOP_S:
+            return last
+        gevent.sleep(0.02)
 
 
 def _heard_part(stream: AgentStream) -> str:

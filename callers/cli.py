@@ -25,7 +25,10 @@ import gevent
 
 from callers import events, speech
 from callers.batch import DEFAULT_MAX_CONCURRENT, Batch, BatchPlan, CallSettings, Progress
+from callers.catalog import describe_catalog
 from callers.errors import ConfigError, ErrorCategory
+from callers.personality import load_personalities
+from callers.probe import BridgeProbe
 from callers.results import CALLS_FILE, CallResult, ResultWriter, public_url
 from callers.scenarios import DEFAULT_SCENARIOS_FILE, ScenarioEntry, load_scenarios
 from callers.telephony import DEFAULT_BRIDGE_URL
@@ -63,6 +66,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--output", help="result directory (default results/<timestamp>)")
     _add_run_options(parser)
     _add_call_options(parser)
+    _add_operator_options(parser)
     return parser
 
 
@@ -94,6 +98,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     _setup_logging(args.verbose)
+    if args.list:
+        return _print_catalog(args.scenarios_file)
+    if args.check:
+        return _check_bridge(args.check, _settings(args).token)
     try:
         entries = _entries(args, parser)
     except ConfigError as error:
@@ -183,6 +191,34 @@ def _add_call_options(parser: argparse.ArgumentParser) -> None:
                            "always recognition (stt), altText only, or nothing (none)")
     call.add_argument("--seed", type=int, help="make the callers' choices reproducible (call i uses seed + i)")
     call.add_argument("--verbose", action="store_true", help="debug logging on the console too")
+
+
+def _add_operator_options(parser: argparse.ArgumentParser) -> None:
+    tools = parser.add_argument_group("operator tools")
+    tools.add_argument("--list", action="store_true", help="print the personalities, scenario types, predefined "
+                                                           "scenarios and test configurations, then exit")
+    tools.add_argument("--check", metavar="URL", help="probe a bridge (reachable, auth, connection.validate, media "
+                                                      "formats, greeting latency, barge-in, a caller turn) and exit: "
+                                                      "0 if it works, 1 if calls would fail, 3 if unreachable")
+
+
+def _print_catalog(scenarios_file: str) -> int:
+    try:
+        text = describe_catalog(load_scenarios(scenarios_file), load_personalities())
+    except ConfigError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    print(text, end="")
+    return EXIT_GOAL_MET
+
+
+def _check_bridge(url: str, token: Optional[str]) -> int:
+    print(f"Checking {public_url(url)}", flush=True)
+    report = BridgeProbe(url, token, on_check=lambda check: print(check.line(), flush=True)).run()
+    print(report.verdict())
+    if report.works:
+        return EXIT_GOAL_MET
+    return EXIT_UNREACHABLE if report.unreachable else EXIT_GOAL_NOT_MET
 
 
 def _positive_int(text: str) -> int:

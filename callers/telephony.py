@@ -105,6 +105,11 @@ class ConnectionClosed(ClientEvent):
 
 
 @dataclass
+class ConnectionValidated(ClientEvent):
+    success: bool
+
+
+@dataclass
 class ProtocolViolation(ClientEvent):
     message: str
 
@@ -191,6 +196,42 @@ class AudioCodesClient:
 
     def connect(self) -> None:
         """Open the socket and run the session handshake; every failure becomes a categorised CallFailure."""
+        self._open_socket()
+        self._send(protocol.session_initiate(self.conversation_id, self.bot_name, self.caller_phone,
+                                             self.media_formats))
+        event = self.next_event(ACCEPT_TIMEOUT_S)
+        if isinstance(event, SessionAccepted):
+            return
+        self.close()
+        if event is None:
+            raise CallFailure(ErrorCategory.HANDSHAKE_REJECTED,
+                              f"{self.shown_url}: no session.accepted within {ACCEPT_TIMEOUT_S:g} s")
+        if isinstance(event, SessionRejected):
+            raise CallFailure(ErrorCategory.HANDSHAKE_REJECTED, f"{self.shown_url}: session.error: {event.reason}")
+        if isinstance(event, ConnectionClosed):
+            raise CallFailure(ErrorCategory.HANDSHAKE_REJECTED,
+                              f"{self.shown_url}: closed before accepting ({event.reason})")
+        raise CallFailure(ErrorCategory.PROTOCOL_ERROR,
+                          f"{self.shown_url}: expected session.accepted, got {type(event).__name__}")
+
+    def validate(self, timeout: float) -> Optional[bool]:
+        """The protocol's setup-time probe on a fresh socket (no session): the bridge's `success` answer, or
+        None if it said nothing about it within `timeout` (the message is optional for bridges)."""
+        self._open_socket()
+        self._send(protocol.connection_validate())
+        deadline = time.monotonic() + timeout
+        try:
+            while (left := deadline - time.monotonic()) > 0:
+                event = self.next_event(left)
+                if isinstance(event, ConnectionValidated):
+                    return event.success
+                if event is None or isinstance(event, ConnectionClosed):
+                    return None
+            return None
+        finally:
+            self.close()
+
+    def _open_socket(self) -> None:
         headers = [f"Authorization: Bearer {self._token}"] if self._token else []
         try:
             self._ws = websocket.create_connection(
@@ -217,22 +258,6 @@ class AudioCodesClient:
         self.socket_open_at = time.monotonic()
         self._ws.settimeout(None)
         self._receiver = gevent.spawn(self._receive_loop)
-        self._send(protocol.session_initiate(self.conversation_id, self.bot_name, self.caller_phone,
-                                             self.media_formats))
-        event = self.next_event(ACCEPT_TIMEOUT_S)
-        if isinstance(event, SessionAccepted):
-            return
-        self.close()
-        if event is None:
-            raise CallFailure(ErrorCategory.HANDSHAKE_REJECTED,
-                              f"{self.shown_url}: no session.accepted within {ACCEPT_TIMEOUT_S:g} s")
-        if isinstance(event, SessionRejected):
-            raise CallFailure(ErrorCategory.HANDSHAKE_REJECTED, f"{self.shown_url}: session.error: {event.reason}")
-        if isinstance(event, ConnectionClosed):
-            raise CallFailure(ErrorCategory.HANDSHAKE_REJECTED,
-                              f"{self.shown_url}: closed before accepting ({event.reason})")
-        raise CallFailure(ErrorCategory.PROTOCOL_ERROR,
-                          f"{self.shown_url}: expected session.accepted, got {type(event).__name__}")
 
     @property
     def connect_ms(self) -> Optional[float]:
@@ -408,6 +433,8 @@ class AudioCodesClient:
                 self._emit(BotActivity(now, activity.name or activity.type, activity.params, activity.text))
         elif kind == protocol.SESSION_ACCEPTED:
             self._on_accepted(message, now)
+        elif kind == protocol.CONNECTION_VALIDATED:
+            self._emit(ConnectionValidated(now, message.success()))
         elif kind == protocol.SESSION_ERROR:
             self._emit(SessionRejected(now, message.get_str("reason") or "no reason given"))
         else:
