@@ -12,6 +12,7 @@ import logging
 import time
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import Optional, Union
 
 import gevent
@@ -22,6 +23,7 @@ from callers.brains.scripted import ScriptedBrain
 from callers.errors import CallFailure, ErrorCategory
 from callers.goals import GoalTracker
 from callers.personality import CallerPersonality, get_personality
+from callers.recording import CallRecorder
 from callers.results import CallResult, ResultWriter, TurnRecord, public_url
 from callers.scenarios import CallerScenario
 from callers.telephony import (DEFAULT_BRIDGE_URL, AgentStream, AgentStreamStarted, AgentStreamStopped,
@@ -97,7 +99,8 @@ class CallerAgent:
                  caller_phone: str = "+15551234567", *, token: Optional[str] = None,
                  brain: Optional[Brain] = None, ear: str = "auto", seed: Optional[int] = None,
                  writer: Optional[ResultWriter] = None, media_formats: Optional[tuple] = None,
-                 frame_ms: int = 20, sslopt: Optional[dict] = None) -> None:
+                 frame_ms: int = 20, sslopt: Optional[dict] = None,
+                 recordings_dir: Optional[Path] = None) -> None:
         if scenario is None:
             raise ValueError("CallerAgent needs a scenario (see callers.scenarios.load_scenarios)")
         if ear not in EAR_MODES:
@@ -117,6 +120,9 @@ class CallerAgent:
                                 "sslopt": sslopt}
         if media_formats:
             self._client_options["media_formats"] = media_formats
+        self.recorder = CallRecorder(recordings_dir) if recordings_dir is not None else None
+        if self.recorder is not None:
+            self._client_options["keep_streams"] = True
         self.client: Optional[AudioCodesClient] = None
         self.result: Optional[CallResult] = None
         self._ears_used: set[str] = set()
@@ -189,6 +195,8 @@ class CallerAgent:
         result.success = result.error is None and tracker.primary_met and tracker.failure is None
         if not result.end_reason:
             result.end_reason = result.error["category"] if result.error else "call ended"
+        if self.recorder is not None and self.client.accepted_at is not None:
+            result.recording = self.recorder.save(result, self.client.streams)
         if self.writer is not None:
             self.writer.write(result)
         events.call_finished.fire(call=self, result=result)
@@ -258,6 +266,8 @@ class CallerAgent:
             style = replace(style, rate_wpm=max(speech.MIN_RATE_WPM, round(style.rate_wpm * SLOWER_RATE_FACTOR)))
         frames = phrasebook.encoded_frames(text, style, client.media_format.token, self.frame_ms)
         timing = client.speak(frames)
+        if self.recorder is not None:
+            self.recorder.caller_spoke(frames, timing, client.media_format)
         record = TurnRecord(index=index, caller_text=text, caller_speech_start=round(timing.started_at - started, 4),
                             caller_speech_end=round(timing.ended_at - started, 4),
                             pacing_p99_ms=round(timing.p99_lateness_ms, 2),

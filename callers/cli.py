@@ -29,6 +29,7 @@ from callers.catalog import describe_catalog
 from callers.errors import ConfigError, ErrorCategory
 from callers.personality import load_personalities
 from callers.probe import BridgeProbe
+from callers.recording import RECORDINGS_DIR
 from callers.results import CALLS_FILE, CallResult, ResultWriter, public_url
 from callers.scenarios import DEFAULT_SCENARIOS_FILE, ScenarioEntry, load_scenarios
 from callers.telephony import DEFAULT_BRIDGE_URL
@@ -88,6 +89,7 @@ def build_batch_parser() -> argparse.ArgumentParser:
     out.add_argument("--output", metavar="NAME", help="write the report as NAME.json, NAME.txt, NAME.html and "
                                                       "NAME_<chart>.png")
     out.add_argument("--junit", metavar="FILE", help="write JUnit XML, one testcase per call")
+    _add_record_option(out)
     out.add_argument("--results-dir", metavar="DIR", help="where calls.jsonl goes; must not hold one already "
                                                           "(default results/<timestamp>)")
     return parser
@@ -110,6 +112,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     plan = _plan(args, entries, parallel=False, max_concurrent=None)
     writer = ResultWriter(Path(args.output or _default_results_dir()) / CALLS_FILE)
     settings = _settings(args, caller_phone=args.caller_phone, caller_name=args.caller_name)
+    settings.recordings_dir = _recordings_dir(args, writer)
     _prepare_ear(args.ear)
     if len(plan.calls()) == 1:
         transcript = LiveTranscript(sys.stdout)
@@ -123,6 +126,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     if len(batch.results) > 1:
         _print_totals(batch.results)
     print(f"Results: {writer.path}")
+    _print_recordings(settings)
     return _exit_code(batch)
 
 
@@ -145,6 +149,7 @@ def batch_main(reporter: BatchReporter, argv: Optional[Sequence[str]] = None) ->
         return EXIT_USAGE
     writer = ResultWriter(calls_file)
     settings = _settings(args)
+    settings.recordings_dir = _recordings_dir(args, writer)
     _prepare_ear(args.ear)
     calls = len(plan.calls())
     how = f"parallel, at most {plan.concurrency} at once" if plan.parallel else "one after another"
@@ -155,6 +160,7 @@ def batch_main(reporter: BatchReporter, argv: Optional[Sequence[str]] = None) ->
     if batch.cancelled:
         print(f"Interrupted: {len(batch.results)} calls recorded, {calls - batch.started} not started")
     print(f"Results: {writer.path}", flush=True)
+    _print_recordings(settings)
     if batch.results:
         try:
             reporter(writer.path, args.output, args.junit)
@@ -200,6 +206,22 @@ def _add_operator_options(parser: argparse.ArgumentParser) -> None:
     tools.add_argument("--check", metavar="URL", help="probe a bridge (reachable, auth, connection.validate, media "
                                                       "formats, greeting latency, barge-in, a caller turn) and exit: "
                                                       "0 if it works, 1 if calls would fail, 3 if unreachable")
+    _add_record_option(tools)
+
+
+def _add_record_option(group: argparse._ArgumentGroup) -> None:
+    group.add_argument("--record", action="store_true",
+                       help=f"per call, a stereo WAV (caller left, agent right, real timing) and a transcript "
+                            f"(JSON and text) in {RECORDINGS_DIR}/ beside calls.jsonl; reports link to them")
+
+
+def _recordings_dir(args: argparse.Namespace, writer: ResultWriter) -> Optional[Path]:
+    return writer.path.parent / RECORDINGS_DIR if args.record else None
+
+
+def _print_recordings(settings: CallSettings) -> None:
+    if settings.recordings_dir is not None:
+        print(f"Recordings: {settings.recordings_dir}", flush=True)
 
 
 def _print_catalog(scenarios_file: str) -> int:

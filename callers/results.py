@@ -68,6 +68,8 @@ class CallResult:
     t0_monotonic: Optional[float] = None
     usage: Optional[dict] = None
     cost_usd: Optional[float] = None
+    # With --record: {"wav", "json", "txt"} paths relative to the directory holding calls.jsonl.
+    recording: Optional[dict] = None
 
     @property
     def error_category(self) -> Optional[str]:
