@@ -27,6 +27,7 @@ from callers import events, speech
 from callers.batch import DEFAULT_MAX_CONCURRENT, Batch, BatchPlan, CallSettings, Progress
 from callers.catalog import describe_catalog
 from callers.errors import ConfigError, ErrorCategory
+from callers.interactive import InteractiveSession
 from callers.personality import load_personalities
 from callers.probe import BridgeProbe
 from callers.recording import RECORDINGS_DIR
@@ -104,6 +105,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         return _print_catalog(args.scenarios_file)
     if args.check:
         return _check_bridge(args.check, _settings(args).token)
+    if args.interactive:
+        return _interactive(args)
     try:
         entries = _entries(args, parser)
     except ConfigError as error:
@@ -115,12 +118,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     settings.recordings_dir = _recordings_dir(args, writer)
     _prepare_ear(args.ear)
     if len(plan.calls()) == 1:
-        transcript = LiveTranscript(sys.stdout)
-        transcript.attach()
-        try:
-            batch = _run(Batch(plan, settings, writer, on_result=transcript.summary))
-        finally:
-            transcript.detach()
+        batch = _run_with_transcript(plan, settings, writer)
     else:
         batch = _run(Batch(plan, settings, writer, progress=Progress(len(plan.calls()), sys.stdout)))
     if len(batch.results) > 1:
@@ -206,6 +204,9 @@ def _add_operator_options(parser: argparse.ArgumentParser) -> None:
     tools.add_argument("--check", metavar="URL", help="probe a bridge (reachable, auth, connection.validate, media "
                                                       "formats, greeting latency, barge-in, a caller turn) and exit: "
                                                       "0 if it works, 1 if calls would fail, 3 if unreachable")
+    tools.add_argument("--interactive", action="store_true",
+                       help="a menu: pick a predefined scenario or build a custom call, watch its live transcript "
+                            "and result, choose again; q quits")
     _add_record_option(tools)
 
 
@@ -297,6 +298,46 @@ def _run(batch: Batch) -> Batch:
         for handler in handlers:
             handler.cancel()
     return batch
+
+
+def _run_with_transcript(plan: BatchPlan, settings: CallSettings, writer: ResultWriter) -> Batch:
+    """One call with its live transcript and verdict printed as it happens."""
+    transcript = LiveTranscript(sys.stdout)
+    transcript.attach()
+    try:
+        return _run(Batch(plan, settings, writer, on_result=transcript.summary))
+    finally:
+        transcript.detach()
+
+
+def _interactive(args: argparse.Namespace) -> int:
+    """The operator's menu; each chosen call runs like a single caller_cli.py call (Ctrl-C cancels only it)."""
+    try:
+        catalog = load_scenarios(args.scenarios_file)
+        personalities = load_personalities()
+    except ConfigError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    writer = ResultWriter(Path(args.output or _default_results_dir()) / CALLS_FILE)
+    settings = _settings(args, caller_phone=args.caller_phone, caller_name=args.caller_name)
+    settings.recordings_dir = _recordings_dir(args, writer)
+    _prepare_ear(args.ear)
+
+    def run_call(entry: ScenarioEntry) -> Optional[CallResult]:
+        batch = _run_with_transcript(BatchPlan([entry]), settings, writer)
+        return batch.results[0] if batch.results else None
+
+    header = f"bridge {public_url(settings.bridge_url)}, ear {settings.ear}, results in {writer.path.parent}"
+    session = InteractiveSession(catalog, personalities, run_call, sys.stdout, header=header)
+    try:
+        session.run()
+    except KeyboardInterrupt:
+        print("\nInterrupted.")
+        return EXIT_INTERRUPTED
+    if session.results:
+        print(f"Results: {writer.path}")
+        _print_recordings(settings)
+    return EXIT_GOAL_MET
 
 
 def _default_results_dir() -> Path:
