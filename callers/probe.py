@@ -168,6 +168,8 @@ class BridgeProbe:
         frames = phrasebook.encoded_frames(CHECK_PHRASE, speech.DEFAULT_STYLE, client.media_format.token,
                                            client.frame_ms)
         timing = client.speak(frames)
+        if greeting.stopped_at is not None and greeting.stopped_at < timing.started_at:
+            talking_over = False  # it ended on its own just before the first interrupting frame went out
         if not talking_over:
             self._add("barge-in", Status.SKIPPED, f"the greeting ended within {BARGE_IN_AFTER_S:g} s, nothing to "
                                                   "interrupt")
