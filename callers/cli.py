@@ -5,6 +5,9 @@ Exit codes (scripts and CI rely on them), the same for both:
 0 every call met its goal; 1 some call did not (an agent failure, or a simulator error: the report tells them
 apart); 2 bad usage or configuration; 3 the bridge could not be reached or refused the handshake on every
 call; 130 interrupted (Ctrl-C or SIGTERM: calls in flight are recorded as cancelled, the rest not started).
+caller_cli.py's operator tools: `--list` exits 0 (2 for a bad file); `--check URL` 0 when the bridge works, 1
+when calls would fail, 3 when it is unreachable or refuses the upgrade; `--interactive` 0 when the operator
+quits (Ctrl-C during a call cancels that call only; at the menu it ends the session with 130).
 
 batch_caller_test.py's reports are made by the `reports` package, which the caller library must not import;
 the script hands `batch_main` a reporter instead.

@@ -129,3 +129,16 @@ def test_operator_runs_a_predefined_call_cancels_a_custom_one_and_quits(bridge, 
     assert results[1]["error"]["category"] == "cancelled"
     for result in results:
         assert (out / result["recording"]["wav"]).stat().st_size > 0
+
+
+def test_ctrl_c_at_the_menu_ends_the_session_with_130(tmp_path):
+    terminal = Terminal([str(REPO_ROOT / "caller_cli.py"), "--interactive", "--ear", "none", "--output",
+                         str(tmp_path / "run")], cwd=tmp_path)
+    try:
+        terminal.expect(r"What next\?[\s\S]*> ")
+        terminal.proc.send_signal(signal.SIGINT)
+        terminal.expect(r"Interrupted\.")
+        assert terminal.finish() == 130
+    finally:
+        terminal.close()
+    assert "Traceback" not in terminal.seen
