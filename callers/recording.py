@@ -5,6 +5,9 @@ frames with the monotonic time the first one left the socket, and the agent's pl
 time of every chunk. Both tracks sit on that one clock from the call's start, so silences, slow answers and
 talk-over (a barge-in, an agent that keeps talking) are where they happened.
 
+Placing caller audio: an utterance's frames sit back to back from the moment its first frame left; the paced
+sender holds them to absolute deadlines, so that is where they were (its lateness is in each TurnRecord).
+
 Placing agent audio: a phone plays a stream's chunks in order, each no earlier than it arrived and no
 earlier than the previous one finished. For a bridge that paces its audio in real time that is simply the
 arrival time; a bridge that bursts a prompt ahead is heard at speaking pace, as a caller would hear it.
