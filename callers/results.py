@@ -18,7 +18,10 @@ CALLS_FILE = "calls.jsonl"
 
 @dataclass
 class TurnRecord:
-    """One caller utterance and the agent's answer to it. Times are seconds since the call's socket opened."""
+    """One caller utterance and the agent's answer to it.
+
+    Times are seconds since the call began (before dialing), on the caller's monotonic clock.
+    """
 
     index: int
     caller_text: str
