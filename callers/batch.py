@@ -10,6 +10,7 @@ from __future__ import annotations
 import statistics
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Callable, Optional, TextIO
 
 import gevent
@@ -42,6 +43,7 @@ class CallSettings:
     caller_name: Optional[str] = None
     realtime: Optional[RealtimeSettings] = None  # set: every caller runs its own Realtime session
     judge: Optional[CallJudge] = None
+    recordings_dir: Optional[Path] = None  # --record: a WAV and a transcript per call go here
 
 
 @dataclass
@@ -73,7 +75,7 @@ def make_caller(entry: ScenarioEntry, settings: CallSettings, writer: Optional[R
     return CallerAgent(settings.bridge_url, entry.personality, entry.scenario,
                        caller_name=settings.caller_name or entry.name, caller_phone=settings.caller_phone,
                        token=settings.token, ear=settings.ear, seed=seed, writer=writer, brain=brain,
-                       judge=settings.judge)
+                       judge=settings.judge, recordings_dir=settings.recordings_dir)
 
 
 class Progress:
