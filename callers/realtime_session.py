@@ -29,6 +29,7 @@ import gevent.lock
 from gevent.event import Event
 
 from callers.errors import CallFailure, ErrorCategory
+from callers.results import public_url
 
 log = logging.getLogger(__name__)
 
@@ -68,7 +69,7 @@ class RealtimeSettings:
 
     def describe(self) -> str:
         """What the console may say about the model side (never the key)."""
-        where = f", {self.base_url}" if self.base_url else ""
+        where = f", {public_url(self.base_url)}" if self.base_url else ""
         cap = f", session cap {self.max_sessions}" if self.max_sessions else ""
         return f"{self.model}, voice {self.voice}{where}{cap}"
 

@@ -81,11 +81,12 @@ class FakeRealtime:
             self.proc.wait(10)
 
 
-def launch_fake_realtime(script: list[str]) -> FakeRealtime:
-    """Start the fake as a subprocess on free loopback ports and wait for its listening line."""
+def launch_fake_realtime(script: list[str], ear: str = "stt") -> FakeRealtime:
+    """Start the fake as a subprocess on free loopback ports and wait for its listening line; `ear` none
+    makes every transcript empty (no Whisper CPU in the fake)."""
     script_file = Path(tempfile.mkstemp(prefix="fake-realtime-", suffix=".json")[1])
     script_file.write_text(json.dumps(script), encoding="utf-8")
-    proc = subprocess.Popen([sys.executable, "-m", "tests.fake_realtime", "--script", str(script_file)],
+    proc = subprocess.Popen([sys.executable, "-m", "tests.fake_realtime", "--script", str(script_file), "--ear", ear],
                             cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     lines: list[str] = []
     reader = threading.Thread(target=lambda: lines.append(proc.stdout.readline()), daemon=True)
@@ -101,9 +102,9 @@ def launch_fake_realtime(script: list[str]) -> FakeRealtime:
 class FakeService:
     """State shared by every connection: the script, the recognizer, the per-model attempt counters."""
 
-    def __init__(self, script: list[str]) -> None:
+    def __init__(self, script: list[str], ear: str = "stt") -> None:
         self.script = script
-        self.ear = speech.get_ear("stt")
+        self.ear = speech.get_ear(ear)
         self.voice = speech.get_voice()
         self.attempts: dict[str, int] = {}
         self.executor = ThreadPoolExecutor(max_workers=1)
@@ -334,8 +335,8 @@ class JudgeHandler(BaseHTTPRequestHandler):
         pass
 
 
-async def main(script: list[str]) -> None:
-    service = FakeService(script)
+async def main(script: list[str], ear: str) -> None:
+    service = FakeService(script, ear)
     judge = ThreadingHTTPServer(("127.0.0.1", 0), JudgeHandler)
     threading.Thread(target=judge.serve_forever, daemon=True).start()
     stop = asyncio.get_running_loop().create_future()
@@ -353,7 +354,8 @@ async def main(script: list[str]) -> None:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--script", required=True, help="JSON list of the caller's lines, in order")
+    parser.add_argument("--ear", choices=("stt", "none"), default="stt", help="none: empty transcripts, no Whisper")
     args = parser.parse_args()
     with open(args.script, encoding="utf-8") as source:
         lines = json.load(source)
-    sys.exit(asyncio.run(main(lines)))
+    sys.exit(asyncio.run(main(lines, args.ear)))
