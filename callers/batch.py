@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import statistics
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable, Optional, TextIO
 
 import gevent
 import gevent.lock
 
+from callers import tls
 from callers.agent import CallerAgent
 from callers.errors import ErrorCategory
 from callers.results import CallResult, ResultWriter
@@ -30,12 +31,17 @@ class CallSettings:
     """Everything about how to dial that is the same for every call of a run."""
 
     bridge_url: str
-    token: Optional[str] = None
+    token: Optional[str] = field(default=None, repr=False)  # never shown
     ear: str = "auto"
     seed: Optional[int] = None
     timeout: Optional[float] = None
     caller_phone: str = "+15551234567"
     caller_name: Optional[str] = None
+    # wss:// trust (callers.tls): a CA file to trust instead of the system's, or no verification at all.
+    ca_file: Optional[str] = None
+    insecure: bool = False
+    # After an unexpected drop, reconnect with session.resume (recorded in CallResult.resumes).
+    resume_on_drop: bool = False
 
 
 @dataclass
@@ -63,7 +69,9 @@ def make_caller(entry: ScenarioEntry, settings: CallSettings, writer: Optional[R
     seed = None if settings.seed is None else settings.seed + index
     return CallerAgent(settings.bridge_url, entry.personality, entry.scenario,
                        caller_name=settings.caller_name or entry.name, caller_phone=settings.caller_phone,
-                       token=settings.token, ear=settings.ear, seed=seed, writer=writer)
+                       token=settings.token, ear=settings.ear, seed=seed, writer=writer,
+                       sslopt=tls.client_sslopt(settings.ca_file, settings.insecure),
+                       resume_on_drop=settings.resume_on_drop)
 
 
 class Progress:

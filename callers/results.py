@@ -68,6 +68,9 @@ class CallResult:
     t0_monotonic: Optional[float] = None
     usage: Optional[dict] = None
     cost_usd: Optional[float] = None
+    # Each time the connection dropped and the caller tried session.resume (--resume-on-drop):
+    # {"at": s since call start, "after_turn", "dropped": why, "ok", "reason": bridge's answer, "attempts", "took_ms"}
+    resumes: list = field(default_factory=list)
 
     @property
     def error_category(self) -> Optional[str]:
