@@ -241,10 +241,10 @@ class AudioCodesClient:
             self._forget_connection()
             try:
                 self._start_receiving(self._open_socket())
+                self._send(protocol.session_resume(self.conversation_id))
             except CallFailure as failure:
                 problem = failure.message
                 continue
-            self._send(protocol.session_resume(self.conversation_id))
             event = self.next_event(ACCEPT_TIMEOUT_S)
             if isinstance(event, SessionAccepted):
                 return ResumeOutcome(True, "session.accepted", attempt, time.monotonic() - began)
