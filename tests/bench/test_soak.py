@@ -57,7 +57,8 @@ def test_a_one_minute_soak_against_the_reference_bridge_shows_no_growth(tmp_path
                           "--interval", str(INTERVAL_S), "--scenario", "normal_account_inquiry", "--seed", "1",
                           "--results-dir", str(tmp_path)], cwd=tmp_path, capture_output=True, text=True, timeout=200)
     report = json.loads(run.stdout.strip().splitlines()[-1])
-    assert run.returncode == 0 and report["verdict"] == "ok", (report["reasons"], run.stdout[-3000:], run.stderr[-2000:])
+    assert run.returncode == 0 and report["verdict"] == "ok", (report["reasons"], run.stdout[-3000:],
+                                                               run.stderr[-2000:])
     assert report["calls"] >= CALLERS and set(report["outcomes"]) == {"success"}, report["outcomes"]
     assert len(report["samples"]) >= 15 and report["rss_slope_mb_per_min"] is not None
     assert report["fds"]["after"] <= report["fds"]["baseline"] + soak.FD_SLACK
