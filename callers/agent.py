@@ -41,6 +41,8 @@ BARGE_IN_STOP_WAIT_S = 2.0
 HANGUP_GRACE_S = 3.0
 # A bridge that keeps dropping the same call is not resumed forever.
 MAX_RESUMES_PER_CALL = 3
+# A send that failed on a lost connection can precede the receive path noticing the loss by a moment.
+DROP_NOTICE_WAIT_S = 1.0
 # Beyond the call's own timeout, a hard stop catches a wedged call (it should never trigger).
 HARD_TIMEOUT_MARGIN_S = 15.0
 _WORDS_PER_SECOND_ESTIMATE = 2.7
@@ -267,9 +269,11 @@ class CallerAgent:
         """After a call-ending failure: if it was a dropped connection and resuming is on (and not used up),
         continue the call with session.resume and record how that went; otherwise, or if the bridge will not
         resume, the call ends as bridge_closed with the reason."""
+        if failure.category is not ErrorCategory.BRIDGE_CLOSED or not self.resume_on_drop:
+            raise failure
+        self.client.wait_closed(DROP_NOTICE_WAIT_S)
         dropped = self.client.dropped
-        if (failure.category is not ErrorCategory.BRIDGE_CLOSED or dropped is None or not self.resume_on_drop
-                or len(result.resumes) >= MAX_RESUMES_PER_CALL):
+        if dropped is None or len(result.resumes) >= MAX_RESUMES_PER_CALL:
             raise failure
         at = time.monotonic()
         outcome = self.client.resume()

@@ -229,6 +229,11 @@ class AudioCodesClient:
         raise CallFailure(ErrorCategory.PROTOCOL_ERROR,
                           f"{self.shown_url}: expected session.accepted, got {type(event).__name__}")
 
+    def wait_closed(self, timeout: float) -> bool:
+        """Whether the receive path has seen the connection end within `timeout` seconds (a failed send can
+        come first; `dropped` is known once it has)."""
+        return self._closed.wait(timeout)
+
     def resume(self, attempts: int = RESUME_ATTEMPTS) -> ResumeOutcome:
         """After a drop (`dropped`), dial again and ask the bridge to continue this conversation with
         session.resume, as the AudioCodes side does. Dialling is retried `attempts` times with a growing
