@@ -10,6 +10,7 @@ from __future__ import annotations
 import statistics
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Callable, Optional, TextIO
 
 import gevent
@@ -37,6 +38,7 @@ class CallSettings:
     timeout: Optional[float] = None
     caller_phone: str = "+15551234567"
     caller_name: Optional[str] = None
+    recordings_dir: Optional[Path] = None  # --record: a WAV and a transcript per call go here
     # wss:// trust (callers.tls): a CA file to trust instead of the system's, or no verification at all.
     ca_file: Optional[str] = None
     insecure: bool = False
@@ -70,6 +72,7 @@ def make_caller(entry: ScenarioEntry, settings: CallSettings, writer: Optional[R
     return CallerAgent(settings.bridge_url, entry.personality, entry.scenario,
                        caller_name=settings.caller_name or entry.name, caller_phone=settings.caller_phone,
                        token=settings.token, ear=settings.ear, seed=seed, writer=writer,
+                       recordings_dir=settings.recordings_dir,
                        sslopt=tls.client_sslopt(settings.ca_file, settings.insecure),
                        resume_on_drop=settings.resume_on_drop)
 

@@ -21,7 +21,10 @@ CALLS_FILE = "calls.jsonl"
 
 @dataclass
 class TurnRecord:
-    """One caller utterance and the agent's answer to it. Times are seconds since the call's socket opened."""
+    """One caller utterance and the agent's answer to it.
+
+    Times are seconds since the call began (before dialing), on the caller's monotonic clock.
+    """
 
     index: int
     caller_text: str
@@ -71,6 +74,8 @@ class CallResult:
     t0_monotonic: Optional[float] = None
     usage: Optional[dict] = None
     cost_usd: Optional[float] = None
+    # With --record: {"wav", "json", "txt"} paths relative to the directory holding calls.jsonl.
+    recording: Optional[dict] = None
     # Each time the connection dropped and the caller tried session.resume (--resume-on-drop):
     # {"at": s since call start, "after_turn", "dropped": why, "ok", "reason": bridge's answer, "attempts", "took_ms"}
     resumes: list = field(default_factory=list)
