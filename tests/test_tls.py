@@ -6,7 +6,7 @@ Every CLI run starts at once and the verdicts read their outputs, so the module 
 """
 from __future__ import annotations
 
-import csv
+import json
 import os
 import subprocess
 import sys
@@ -169,9 +169,8 @@ def test_locust_dials_wss_with_the_ca_file(tls_bridge: BridgeProcess, certificat
     run = subprocess.run(
         [sys.executable, "-m", "locust", "-f", "locustfile.py", "--headless", "-u", "2", "-r", "2", "-t", LOCUST_RUN,
          "--stop-timeout", "1", "--host", tls_bridge.url, "--ca-file", str(certificate.cert),
-         "--results-dir", str(tmp_path / "results"), "--csv", str(tmp_path / "run"), "--only-summary"],
+         "--results-dir", str(tmp_path / "results"), "--json-file", str(tmp_path / "run"), "--only-summary"],
         cwd=REPO_ROOT, env={**env, "CALLER_BRIDGE_TOKEN": TOKEN}, capture_output=True, text=True, timeout=90)
-    with open(tmp_path / "run_stats.csv") as source:
-        connects = [row for row in csv.DictReader(source) if row["Type"] == "CONNECT"]
-    assert connects and int(connects[0]["Request Count"]) >= 2, run.stderr[-2000:]
-    assert int(connects[0]["Failure Count"]) == 0, run.stderr[-2000:]
+    connects = [entry for entry in json.loads((tmp_path / "run.json").read_text()) if entry["method"] == "CONNECT"]
+    assert connects and connects[0]["num_requests"] >= 2, run.stderr[-2000:]
+    assert connects[0]["num_failures"] == 0, run.stderr[-2000:]
