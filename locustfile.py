@@ -43,6 +43,7 @@ from locust.runners import (STATE_CLEANUP, STATE_MISSING, STATE_RUNNING, STATE_S
 from locust.stats import StatsEntry
 
 from callers import events as call_events
+from callers import tls
 from callers.agent import EAR_MODES, CallerAgent
 from callers.batch import CallSettings, make_caller
 from callers.errors import ConfigError, ErrorCategory
@@ -110,6 +111,12 @@ def _arguments(parser, **_kwargs) -> None:
         help="make the callers' choices reproducible (distinct per call and worker)")
     add("--bridge-token", default=None, is_secret=True,
         help=f"bearer token for the bridge (default: ${TOKEN_ENV}); never logged")
+    add("--ca-file", default=None, help="wss://: trust the bridge certificate signed by this PEM CA file "
+                                        "(default: the system's CAs)")
+    add("--insecure", action="store_true", default=False,
+        help="wss://: do not verify the bridge's certificate (logged as a warning)")
+    add("--resume-on-drop", action="store_true", default=False,
+        help="when a call's connection drops, reconnect with session.resume (recorded per call)")
     # The web UI chooses shapes with --class-picker instead: an option there could not undo the choice.
     add("--shape", choices=[NO_SHAPE, CAPACITY_SHAPE], default=NO_SHAPE, include_in_web_ui=False,
         help="capacity: step the callers up (ignoring -u) until a step misses a target; prints the highest "
@@ -301,6 +308,12 @@ def _on_turn(call, turn: TurnRecord, **_kwargs) -> None:
         _fire("BARGE_IN", label, turn.barge_in_stop_ms, None if stopped else "agent did not stop")
 
 
+@call_events.call_resumed.add_listener
+def _on_resumed(call, resume: dict, **_kwargs) -> None:
+    if RUN.label(call) is not None:
+        _fire("RESUME", RUN.connect_name, resume["took_ms"], None if resume["ok"] else "session.resume failed")
+
+
 @call_events.call_finished.add_listener
 def _on_finished(call, result: CallResult, **_kwargs) -> None:
     label = RUN.label(call)
@@ -336,7 +349,7 @@ def _on_init(environment, runner=None, web_ui=None, **_kwargs) -> None:
     log.info("caller brain: %s%s", options.brain, f" ({options.model}, voice {options.voice})"
              if options.brain == "realtime" else " (offline)")
     if not isinstance(runner, WorkerRunner) and (options.headless or options.autostart):
-        problem = hostcheck.bridge_problem(environment.host)
+        problem = hostcheck.bridge_problem(environment.host) or _tls_problem(options)
         if problem:
             sys.stderr.write(f"locust: {problem}\n")
             sys.exit(2)
@@ -359,6 +372,18 @@ def _openai_settings(options):
     return settings_from_env(options.model, options.voice, options.openai_base_url,
                              options.max_realtime_sessions or None,
                              needed_by="--brain realtime" if options.brain == "realtime" else "--judge")
+
+
+def _tls_problem(options) -> Optional[str]:
+    """What is wrong with --ca-file / --insecure, or None (the same rules as caller_cli.py's)."""
+    if options.ca_file and options.insecure:
+        return "--ca-file and --insecure contradict each other: trust a CA, or skip verification, not both"
+    if options.ca_file:
+        try:
+            tls.check_ca_file(options.ca_file)
+        except ValueError as exc:
+            return f"--ca-file: {exc}"
+    return None
 
 
 def _choose_shape(environment) -> None:
@@ -397,11 +422,14 @@ def _on_test_start(environment, **_kwargs) -> None:
     token = options.bridge_token or os.environ.get(TOKEN_ENV) or None
     RUN.seed = options.caller_seed
     RUN.seed_base = max(0, getattr(environment.runner, "worker_index", 0)) * SEED_STRIDE
+    if options.insecure:
+        log.warning(tls.INSECURE_WARNING)
     openai = _openai_settings(options) if options.brain == "realtime" or options.judge else None
     if openai is not None:
         openai_client(openai)  # built before calls start: building it mid-call would stall their audio
     RUN.settings = CallSettings(bridge_url=environment.host or "", token=token, ear=options.ear,
-                                seed=options.caller_seed,
+                                seed=options.caller_seed, ca_file=options.ca_file or None,
+                                insecure=options.insecure, resume_on_drop=options.resume_on_drop,
                                 realtime=openai if options.brain == "realtime" else None,
                                 judge=CallJudge(openai, options.judge_model) if options.judge else None)
     RUN.connect_name = urlsplit(environment.host or "").path or "/"

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import statistics
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Optional, TextIO
 
 import gevent
 import gevent.lock
 
+from callers import tls
 from callers.agent import CallerAgent
 from callers.brains.realtime import RealtimeBrain
 from callers.errors import ErrorCategory
@@ -35,7 +36,7 @@ class CallSettings:
     """Everything about how to dial that is the same for every call of a run."""
 
     bridge_url: str
-    token: Optional[str] = None
+    token: Optional[str] = field(default=None, repr=False)  # never shown
     ear: str = "auto"
     seed: Optional[int] = None
     timeout: Optional[float] = None
@@ -44,6 +45,11 @@ class CallSettings:
     realtime: Optional[RealtimeSettings] = None  # set: every caller runs its own Realtime session
     judge: Optional[CallJudge] = None
     recordings_dir: Optional[Path] = None  # --record: a WAV and a transcript per call go here
+    # wss:// trust (callers.tls): a CA file to trust instead of the system's, or no verification at all.
+    ca_file: Optional[str] = None
+    insecure: bool = False
+    # After an unexpected drop, reconnect with session.resume (recorded in CallResult.resumes).
+    resume_on_drop: bool = False
 
 
 @dataclass
@@ -75,7 +81,9 @@ def make_caller(entry: ScenarioEntry, settings: CallSettings, writer: Optional[R
     return CallerAgent(settings.bridge_url, entry.personality, entry.scenario,
                        caller_name=settings.caller_name or entry.name, caller_phone=settings.caller_phone,
                        token=settings.token, ear=settings.ear, seed=seed, writer=writer, brain=brain,
-                       judge=settings.judge, recordings_dir=settings.recordings_dir)
+                       judge=settings.judge, recordings_dir=settings.recordings_dir,
+                       sslopt=tls.client_sslopt(settings.ca_file, settings.insecure),
+                       resume_on_drop=settings.resume_on_drop)
 
 
 class Progress:

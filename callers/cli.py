@@ -26,7 +26,7 @@ from typing import Callable, Optional, Sequence
 
 import gevent
 
-from callers import events, speech
+from callers import events, speech, tls
 from callers.batch import DEFAULT_MAX_CONCURRENT, Batch, BatchPlan, CallSettings, Progress
 from callers.catalog import describe_catalog
 from callers.errors import ConfigError, ErrorCategory
@@ -111,7 +111,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     if args.list:
         return _print_catalog(args.scenarios_file)
     if args.check:
-        return _check_bridge(args.check, _bridge_token(args))
+        try:
+            return _check_bridge(args.check, _settings(args))
+        except MissingKey as error:
+            print(f"error: {error}", file=sys.stderr)
+            return EXIT_USAGE
     if args.interactive:
         return _interactive(args)
     try:
@@ -205,6 +209,7 @@ def _add_call_options(parser: argparse.ArgumentParser) -> None:
                            "with --brain realtime (the model hears for itself)")
     call.add_argument("--seed", type=int, help="make the callers' choices reproducible (call i uses seed + i)")
     call.add_argument("--verbose", action="store_true", help="debug logging on the console too")
+    _add_connection_options(parser)
     add_brain_options(parser)
 
 
@@ -247,6 +252,26 @@ def describe_brain(settings: CallSettings) -> str:
     return f"Brain: scripted (offline; --brain realtime uses OpenAI Realtime), ear {settings.ear}{judge}"
 
 
+def _add_connection_options(parser: argparse.ArgumentParser) -> None:
+    link = parser.add_argument_group("connection: TLS and dropped calls")
+    trust = link.add_mutually_exclusive_group()
+    trust.add_argument("--ca-file", type=_ca_file, metavar="PATH",
+                       help="wss://: trust the bridge certificate signed by this PEM CA file (default: the "
+                            "system's CAs)")
+    trust.add_argument("--insecure", action="store_true",
+                       help="wss://: do not verify the bridge's certificate at all (warns on every run)")
+    link.add_argument("--resume-on-drop", action="store_true",
+                      help="when the connection drops mid-call, reconnect with session.resume as AudioCodes "
+                           "does; each attempt is recorded in the call's result")
+
+
+def _ca_file(text: str) -> str:
+    try:
+        return tls.check_ca_file(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def _add_operator_options(parser: argparse.ArgumentParser) -> None:
     tools = parser.add_argument_group("operator tools")
     tools.add_argument("--list", action="store_true", help="print the personalities, scenario types, predefined "
@@ -285,9 +310,10 @@ def _print_catalog(scenarios_file: str) -> int:
     return EXIT_GOAL_MET
 
 
-def _check_bridge(url: str, token: Optional[str]) -> int:
+def _check_bridge(url: str, settings: CallSettings) -> int:
     print(f"Checking {public_url(url)}", flush=True)
-    report = BridgeProbe(url, token, on_check=lambda check: print(check.line(), flush=True)).run()
+    report = BridgeProbe(url, settings.token, sslopt=tls.client_sslopt(settings.ca_file, settings.insecure),
+                         on_check=lambda check: print(check.line(), flush=True)).run()
     print(report.verdict())
     if report.works:
         return EXIT_GOAL_MET
@@ -314,11 +340,14 @@ def _bridge_token(args: argparse.Namespace) -> Optional[str]:
 
 def _settings(args: argparse.Namespace, **extra: Optional[str]) -> CallSettings:
     token = _bridge_token(args)
+    if args.insecure:
+        print(tls.INSECURE_WARNING, file=sys.stderr, flush=True)
     realtime, judge = openai_settings(args)
     if realtime is not None or judge is not None:
         openai_client(realtime or judge.settings)  # built now: building it later would stall calls' audio
     ear = args.ear or ("none" if realtime is not None else "auto")
     return CallSettings(bridge_url=args.bridge_url, token=token, ear=ear, seed=args.seed, timeout=args.timeout,
+                        ca_file=args.ca_file, insecure=args.insecure, resume_on_drop=args.resume_on_drop,
                         realtime=realtime, judge=judge, **extra)
 
 
@@ -457,6 +486,7 @@ class LiveTranscript:
         self._listeners = [
             (events.call_connected, self.connected), (events.greeting_heard, self.greeting),
             (events.utterance, self.utterance), (events.turn_completed, self.turn),
+            (events.call_resumed, self.resumed),
         ]
 
     def attach(self) -> None:
@@ -490,6 +520,11 @@ class LiveTranscript:
             self._print(f"    {'':26} ({stopped})")
         latency = "   no answer" if turn.response_latency_ms is None else f"{turn.response_latency_ms:6.0f} ms"
         self._print(f"    AGENT  [turn {turn.index:2d} {latency}] {turn.agent_text}")
+
+    def resumed(self, call, resume: dict) -> None:
+        outcome = (f"resumed in {resume['took_ms']:.0f} ms" if resume["ok"]
+                   else f"session.resume failed: {resume['reason']}")
+        self._print(f"    --- line dropped ({resume['dropped']}); {outcome}")
 
     def summary(self, result: CallResult) -> None:
         if result.error_category in _UNREACHABLE:
