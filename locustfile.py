@@ -55,6 +55,8 @@ from callers.scenarios import ScenarioEntry, load_scenarios
 from loadtest import capacity, goals, hostcheck, users, webui
 
 log = logging.getLogger("caller_agent.locust")
+# websockets logs every handshake header at debug level, the OpenAI key of Realtime callers included.
+logging.getLogger("websockets").setLevel(logging.INFO)
 
 ALL_SCENARIOS = "all"
 TOKEN_ENV = "CALLER_BRIDGE_TOKEN"

@@ -238,3 +238,23 @@ def test_cli_realtime_calls_never_show_the_key(fake, bridge, tmp_path):
     leaks += [str(path) for path in tmp_path.rglob("*") if path.is_file() and PLANTED_KEY.encode() in path.read_bytes()]
     assert leaks == []
     assert (tmp_path / "logs" / "caller_agent.log").stat().st_size > 0
+
+
+@pytest.mark.slow
+def test_locust_realtime_run_at_debug_level_never_shows_the_key(fake, bridge, tmp_path):
+    """Locust logs at DEBUG everything its libraries say, the websockets handshake headers included."""
+    url, _ = bridge
+    env = {k: v for k, v in os.environ.items() if k not in ("OPENAI_API_KEY", "OPENAI_BASE_URL")}
+    run = subprocess.run(
+        [sys.executable, "-m", "locust", "-f", str(REPO_ROOT / "locustfile.py"), "--headless", "-u", "1", "-r", "1",
+         "-t", "6s", "--host", url, "--brain", "realtime", "--openai-base-url", fake.ws_url.replace("ws://", "http://"),
+         "--results-dir", str(tmp_path / "results"), "--logfile", str(tmp_path / "locust.log"), "--loglevel", "DEBUG",
+         "--ear", "none", "NormalCaller"],
+        cwd=tmp_path, env={**env, "OPENAI_API_KEY": PLANTED_KEY}, capture_output=True, text=True, timeout=90)
+    assert "Traceback" not in run.stderr, run.stderr[-3000:]
+    calls = [json.loads(line) for path in (tmp_path / "results").glob("*.jsonl") for line in path.read_text().splitlines()]
+    assert calls and all(call["brain"] == "realtime" for call in calls), run.stderr[-2000:]
+    leaks = [name for name, text in (("stdout", run.stdout), ("stderr", run.stderr)) if PLANTED_KEY in text]
+    leaks += [str(p) for p in tmp_path.rglob("*") if p.is_file() and PLANTED_KEY.encode() in p.read_bytes()]
+    assert leaks == []
+
