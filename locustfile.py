@@ -52,7 +52,7 @@ from callers.personality import load_personalities
 from callers.realtime_session import DEFAULT_MODEL, DEFAULT_VOICE, MissingKey, openai_client, settings_from_env
 from callers.results import CallResult, ResultWriter, TurnRecord
 from callers.scenarios import ScenarioEntry, load_scenarios
-from loadtest import capacity, goals, hostcheck, users, webui
+from loadtest import capacity, goals, hostcheck, orphans, users, webui
 
 log = logging.getLogger("caller_agent.locust")
 # websockets logs every handshake header at debug level, the OpenAI key of Realtime callers included.
@@ -355,9 +355,10 @@ def _on_init(environment, runner=None, web_ui=None, **_kwargs) -> None:
         if problem:
             sys.stderr.write(f"locust: {problem}\n")
             sys.exit(2)
-    elif isinstance(runner, WorkerRunner) and environment.host and getattr(options, "processes", None):
+    elif isinstance(runner, WorkerRunner) and getattr(options, "processes", None):
+        orphans.watch_parent()
         # A --processes child: its master checks (and reports) the same --host; leave quietly if it is bad.
-        if hostcheck.bridge_problem(environment.host):
+        if environment.host and hostcheck.bridge_problem(environment.host):
             sys.exit(2)
     if isinstance(runner, WorkerRunner):
         environment.events.report_to_master.add_listener(_on_report_to_master)
