@@ -19,7 +19,7 @@ import gevent.lock
 from callers import tls
 from callers.agent import CallerAgent
 from callers.brains.realtime import RealtimeBrain
-from callers.errors import ErrorCategory
+from callers.errors import CALLER_SIDE_ERRORS, ErrorCategory
 from callers.judge import CallJudge
 from callers.personality import get_personality
 from callers.realtime_session import RealtimeSettings
@@ -117,7 +117,7 @@ class Progress:
         self.done += 1
         if result.success:
             self.successes += 1
-        elif result.error_category == ErrorCategory.SIMULATOR_ERROR.value:
+        elif result.error_category in CALLER_SIDE_ERRORS:
             self.simulator_errors += 1
         elif result.error_category != ErrorCategory.CANCELLED.value:
             self.failures += 1

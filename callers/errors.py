@@ -24,6 +24,11 @@ class ErrorCategory(str, Enum):
     CANCELLED = "cancelled"
 
 
+# The simulated caller's own failures (its process broke or fell behind real time; its model's service
+# failed): counted, shown, and never blamed on the agent under test. An OpenAI outage is not the agent's.
+CALLER_SIDE_ERRORS = frozenset({ErrorCategory.SIMULATOR_ERROR.value, ErrorCategory.BRAIN_ERROR.value})
+
+
 class CallFailure(Exception):
     """Raised inside one call to end it with a category; CallerAgent turns it into a failed CallResult."""
 

@@ -9,9 +9,9 @@ Pure Python (no Locust, no gevent) so it can be tested on its own. The protocol 
   never double-counts and the final snapshot alone is enough to have every call of that worker.
 
 Success rate = successes / (calls - cancelled - simulator errors): a call cut off by the end of the run, or
-one where the caller itself broke or fell behind real time, is neither a success nor a failure of the agent
-(docs/metrics.md); it is counted, but only in `calls` and `cancelled` / `simulator_errors` (the batch
-reports use the same rule).
+one where the caller itself broke, fell behind real time or lost its model (`brain_error`), is neither a
+success nor a failure of the agent (docs/metrics.md); it is counted, but only in `calls` and `cancelled` /
+`simulator_errors` (the batch reports use the same rule).
 """
 from __future__ import annotations
 
@@ -20,8 +20,9 @@ import io
 from dataclasses import asdict, dataclass, fields
 from typing import Any, Iterable, Mapping, Optional
 
+from callers.errors import CALLER_SIDE_ERRORS
+
 CANCELLED = "cancelled"
-SIMULATOR_ERROR = "simulator_error"
 TOTAL = "total"
 
 
@@ -76,7 +77,7 @@ class GoalCounters:
         one = Counts(calls=1)
         if error_category == CANCELLED:
             one.cancelled = 1
-        elif error_category == SIMULATOR_ERROR:
+        elif error_category in CALLER_SIDE_ERRORS:
             one.simulator_errors = 1
         else:
             one.successes = int(bool(success))

@@ -15,7 +15,7 @@ from typing import Any, Iterable, Optional, Union
 import numpy as np
 import pandas as pd
 
-from callers.errors import ErrorCategory
+from callers.errors import CALLER_SIDE_ERRORS, ErrorCategory
 
 CALL_FILE_PATTERN = "*.jsonl"
 LOCUST_STATS_SUFFIX = "_stats.csv"
@@ -246,8 +246,10 @@ def _parse_line(line: str) -> tuple[Optional[dict], str]:
 
 def _outcome(record: dict) -> str:
     category = (record.get("error") or {}).get("category")
-    if category in (CANCELLED, SIMULATOR_ERROR):
+    if category == CANCELLED:
         return category
+    if category in CALLER_SIDE_ERRORS:
+        return SIMULATOR_ERROR
     return SUCCESS if record["success"] else FAILED
 
 

@@ -2,8 +2,8 @@
 
 Rules every table follows (docs/metrics.md):
 * a success rate counts only *judged* calls, successes and agent failures; a `cancelled` call (cut off by the
-  end of a run) and a `simulator_error` (the caller itself broke or fell behind real time) are counted in
-  their own columns and never against the agent;
+  end of a run) and a `simulator_error` or `brain_error` (the caller itself broke, fell behind real time or
+  lost its model) are counted in their own columns and never against the agent;
 * every rate carries a Wilson 95% interval, because with the handful of calls a voice test can afford a plain
   percentage hides whether two numbers really differ;
 * goal counts cover judged calls; duration figures cover every call; voice latency covers every call except

@@ -103,11 +103,12 @@ def test_csv_and_summary_show_every_group():
     assert "p95 TURN latency 12 ms" in text
 
 
-def test_simulator_errors_are_not_blamed_on_the_agent():
+@pytest.mark.parametrize("caller_side", ["simulator_error", "brain_error"])
+def test_caller_side_errors_are_not_blamed_on_the_agent(caller_side):
     counters = goals.GoalCounters()
     counters.record("angry", "complaint", True, None, 2, 2)
     counters.record("angry", "complaint", False, "no_answer", 0, 2)
-    counters.record("angry", "complaint", False, "simulator_error", 0, 2)
+    counters.record("angry", "complaint", False, caller_side, 0, 2)
     total = counters.total
     assert (total.calls, total.judged, total.simulator_errors, total.failures) == (3, 2, 1, 1)
     assert total.success_rate == 0.5

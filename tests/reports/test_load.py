@@ -130,3 +130,12 @@ def test_a_file_that_is_not_locust_json_is_refused(tmp_path):
     path.write_text('{"not": "a list"}')
     with pytest.raises(ReportInputError, match="not a Locust JSON stats file"):
         load_locust_json(path)
+
+
+def test_a_brain_error_is_the_callers_failure_not_the_agents(tmp_path):
+    """The simulated caller's model failing (brain_error) lands with simulator errors, out of the agent's rate."""
+    record = json.loads(FIXTURE.read_text().splitlines()[0])
+    record.update(success=False, error={"category": "brain_error", "message": "Realtime: 429 rate limited"})
+    path = tmp_path / "calls.jsonl"
+    path.write_text(json.dumps(record) + "\n")
+    assert list(load_calls([path]).calls["outcome"]) == ["simulator_error"]
