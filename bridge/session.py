@@ -95,6 +95,7 @@ class _Utterance:
     rate: int
     keep: bool
     speech_started: bool = False
+    voiced_ms: float = 0.0
     samples: int = 0
     kept: int = 0
     chunks: list[np.ndarray] = field(default_factory=list)
@@ -258,7 +259,7 @@ class CallSession:
         if isinstance(hint, str):
             self._truth.scenario_hint = hint
         if self._agent is None:
-            self._agent = BankAgent(self._truth.scenario_hint)
+            self._agent = BankAgent(self._truth.scenario_hint, keypad_identity=self._settings.keypad_identity)
         self._enqueue(_GREETING)
 
     async def _on_user_stream_start(self, message: protocol.Message) -> None:
@@ -271,7 +272,9 @@ class CallSession:
         pcm = audio.decode_audio(message.audio(), self._fmt)
         utterance = self._utterance
         if audio.is_voiced(pcm):
-            await self._barge_in(received)
+            utterance.voiced_ms += len(pcm) * 1000.0 / utterance.rate
+            if utterance.voiced_ms >= self._settings.barge_in_min_ms:
+                await self._barge_in(received)
             if not utterance.speech_started:
                 utterance.speech_started = True
                 await self._answer(protocol.simple(protocol.SPEECH_STARTED, self._cid))
@@ -288,6 +291,11 @@ class CallSession:
             log.debug("call %s: user stream without speech, no turn", self._cid)
             return
         await self._answer(protocol.simple(protocol.SPEECH_STOPPED, self._cid))
+        if self._is_backchannel(utterance):
+            self._call_truth().backchannels += 1
+            log.debug("call %s: %.0f ms of speech over a prompt taken as a backchannel", self._cid,
+                      utterance.voiced_ms)
+            return
         await self._answer(protocol.simple(protocol.SPEECH_COMMITTED, self._cid))
         self._enqueue(_CallerTurn(trigger="speech", ended_at=ended, pcm=utterance.pcm(), rate=utterance.rate,
                                   audio_ms=utterance.duration_ms))
@@ -313,6 +321,12 @@ class CallSession:
         assert self._truth is not None and self._agent is not None
         self._truth.barge_ins += 1
         self._agent.interrupted()
+
+    def _is_backchannel(self, utterance: _Utterance) -> bool:
+        """Too short to have stopped the prompt, which is still playing: an "uh-huh", not a turn."""
+        playback = self._playback
+        return (self._settings.barge_in_min_ms > 0 and playback is not None and not playback.stopped
+                and utterance.voiced_ms < self._settings.barge_in_min_ms)
 
     # ---- agent path --------------------------------------------------------------------------------------
 
@@ -458,7 +472,7 @@ class CallSession:
     def _call_agent(self) -> BankAgent:
         """The dialogue; a caller that talks without sending the start activity gets one without a hint."""
         if self._agent is None:
-            self._agent = BankAgent()
+            self._agent = BankAgent(keypad_identity=self._settings.keypad_identity)
         return self._agent
 
     def _new_utterance(self) -> _Utterance:

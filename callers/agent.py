@@ -16,13 +16,15 @@ from typing import Optional, Union
 
 import gevent
 
-from callers import events, phrasebook, protocol, speech
+from callers import events, phrasebook, protocol, speech, word_errors
+from callers.barge_ins import ResumeWatch
 from callers.brains.base import Brain, HeardTurn
 from callers.brains.scripted import ScriptedBrain
 from callers.errors import CallFailure, ErrorCategory
 from callers.goals import GoalTracker
 from callers.personality import CallerPersonality, get_personality
-from callers.results import CallResult, ResultWriter, TurnRecord, public_url
+from callers.results import BargeInRecord, CallResult, ResultWriter, TurnRecord, public_url
+from callers.scenario_actions import BACKCHANNEL, BargeInPlan, barge_in_plan_for
 from callers.scenarios import CallerScenario
 from callers.telephony import (DEFAULT_BRIDGE_URL, AgentStream, AgentStreamStarted, AgentStreamStopped,
                                AgentVoiceStarted, AudioCodesClient, BotActivity, BotSpeechEvent,
@@ -56,6 +58,8 @@ class AgentTurn:
     hung_up: bool = False
     transferred_to: Optional[str] = None
     interrupt_stream: Optional[AgentStream] = None
+    interrupt_prompt: int = 0
+    interrupt_plan: Optional[BargeInPlan] = None
     heard: list = field(default_factory=list)
 
     @property
@@ -120,6 +124,9 @@ class CallerAgent:
         self.client: Optional[AudioCodesClient] = None
         self.result: Optional[CallResult] = None
         self._ears_used: set[str] = set()
+        self._prompts = 0  # agent prompts so far in the call: scenario barge-ins name one by its number
+        self._last_said: Optional[TurnRecord] = None  # what the bot's next recognition result is about
+        self._resume: Optional[ResumeWatch] = None
 
     # ---- the seed's API ----------------------------------------------------------------------------------
 
@@ -186,6 +193,9 @@ class CallerAgent:
         result.goals_total = tracker.total
         result.failure_condition = tracker.failure
         result.ear = "+".join(sorted(self._ears_used)) or self.ear_mode
+        result.hearing_wer = word_errors.combined_wer((t.heard_errors, t.heard_words) for t in result.turn_records)
+        if self._resume is not None:
+            self._resume.caller_spoke()
         result.success = result.error is None and tracker.primary_met and tracker.failure is None
         if not result.end_reason:
             result.end_reason = result.error["category"] if result.error else "call ended"
@@ -218,10 +228,17 @@ class CallerAgent:
             else:
                 reply = self.brain.respond(heard, tracker)
             if reply.dtmf:
+                keyed_at = time.monotonic()
                 client.send_dtmf(reply.dtmf)
+                if not reply.text:
+                    self._watch_resume(None)
+                    self._last_said = None
+                    result.turn_records.append(TurnRecord(
+                        index=len(result.turn_records) + 1, caller_text="", dtmf=reply.dtmf,
+                        caller_speech_start=round(keyed_at - started, 4), caller_speech_end=round(keyed_at - started, 4)))
             if reply.text:
-                record = self._speak(reply.text, len(result.turn_records) + 1, started, agent_turn.interrupt_stream,
-                                     slower=reply.slower)
+                record = self._speak(reply.text, len(result.turn_records) + 1, started, agent_turn, slower=reply.slower)
+                record.dtmf = reply.dtmf
                 result.turn_records.append(record)
             if reply.hang_up:
                 result.hung_up_by, result.end_reason = "caller", reply.reason
@@ -229,7 +246,7 @@ class CallerAgent:
             if time.monotonic() >= deadline:
                 raise CallFailure(ErrorCategory.CALL_TIMEOUT, "call reached its timeout")
             agent_turn = self._listen(started, deadline, wait_s=self.personality.max_wait_s)
-            record = result.turn_records[-1] if reply.text else None
+            record = result.turn_records[-1] if reply.text or reply.dtmf else None
             if agent_turn.first_voiced_at is None and not agent_turn.hung_up:
                 if record is not None:
                     events.turn_completed.fire(call=self, turn=record)
@@ -250,9 +267,10 @@ class CallerAgent:
 
     # ---- speaking ----------------------------------------------------------------------------------------
 
-    def _speak(self, text: str, index: int, started: float, interrupting: Optional[AgentStream],
-               slower: bool = False) -> TurnRecord:
+    def _speak(self, text: str, index: int, started: float, agent_turn: AgentTurn, slower: bool = False) -> TurnRecord:
         client = self.client
+        interrupting = agent_turn.interrupt_stream
+        self._watch_resume(None)
         style = self.style
         if slower:
             style = replace(style, rate_wpm=max(speech.MIN_RATE_WPM, round(style.rate_wpm * SLOWER_RATE_FACTOR)))
@@ -262,14 +280,55 @@ class CallerAgent:
                             caller_speech_end=round(timing.ended_at - started, 4),
                             pacing_p99_ms=round(timing.p99_lateness_ms, 2),
                             pacing_max_ms=round(timing.max_lateness_ms, 2))
+        self._last_said = record
         events.utterance.fire(call=self, speaker="caller", text=text, latency_ms=None)
         if interrupting is not None:
             record.barge_in = True
-            stopped_at = self._wait_for_stop(interrupting, timing.started_at)
-            record.agent_stopped = stopped_at is not None
-            if stopped_at is not None:
-                record.barge_in_stop_ms = _round(max(0.0, stopped_at - timing.started_at) * 1000.0)
+            barge_in = self._judge_barge_in("interrupt", text, interrupting, agent_turn.interrupt_prompt,
+                                            agent_turn.interrupt_plan, timing.started_at)
+            record.agent_stopped = barge_in.agent_stopped
+            record.barge_in_stop_ms = barge_in.stop_ms
         return record
+
+    def _backchannel(self, stream: AgentStream, plan: BargeInPlan) -> None:
+        """Say a short "uh-huh" over the agent and keep listening: not a turn, so nothing awaits an answer."""
+        client = self.client
+        self._watch_resume(None)
+        self._last_said = None  # a recognition of the backchannel must not be scored against the last turn
+        frames = phrasebook.encoded_frames(plan.say, self.style, client.media_format.token, self.frame_ms)
+        timing = client.speak(frames)
+        events.utterance.fire(call=self, speaker="caller", text=plan.say, latency_ms=None)
+        self._judge_barge_in(BACKCHANNEL, plan.say, stream, self._prompts, plan, timing.started_at)
+
+    def _judge_barge_in(self, kind: str, text: str, stream: AgentStream, prompt: int, plan: Optional[BargeInPlan],
+                        spoke_at: float) -> BargeInRecord:
+        """One barge-in's record: when it came, whether and how fast the agent stopped; a stop opens the watch
+        on how the agent resumes."""
+        stopped_at = self._wait_for_stop(stream, spoke_at)
+        record = BargeInRecord(kind=kind, prompt=prompt, text=text,
+                               offset_ms=round((spoke_at - stream.started_at) * 1000.0, 2),
+                               planned_offset_ms=plan.at_ms if plan is not None else None,
+                               agent_stopped=stopped_at is not None)
+        if stopped_at is not None:
+            record.stop_ms = _round(max(0.0, stopped_at - spoke_at) * 1000.0)
+            self._resume = ResumeWatch(record, stream.alt_text, stopped_at)
+        self.result.barge_ins.append(record)
+        return record
+
+    def _watch_resume(self, text: Optional[str], started_at: Optional[float] = None) -> None:
+        """Feed the open ResumeWatch: a new prompt (`started_at`), its words (`text`), or (both None) the
+        caller speaking again, which closes it."""
+        watch = self._resume
+        if watch is None:
+            return
+        if started_at is not None:
+            watch.prompt_started(started_at)
+        elif text is not None:
+            watch.prompt_heard(text)
+        else:
+            watch.caller_spoke()
+        if watch.settled or (started_at is None and text is None):
+            self._resume = None
 
     def _wait_for_stop(self, stream: AgentStream, interrupted_at: float) -> Optional[float]:
         """When the interrupted prompt stopped (its playStream.stop, or its last chunk once chunks cease), or
@@ -294,6 +353,7 @@ class CallerAgent:
         waiting_until = min(time.monotonic() + wait_s, deadline)
         pause = self.brain.pause_before_reply()
         barge_at: Optional[float] = None
+        plan: Optional[BargeInPlan] = None
         quiet_since: Optional[float] = None
         while True:
             now = time.monotonic()
@@ -307,12 +367,18 @@ class CallerAgent:
                     quiet_since, barge_at = last_sign_of_life, None
                     continue
                 if barge_at is not None and now >= barge_at:
-                    turn.interrupt_stream = active
+                    if plan is not None and plan.kind == BACKCHANNEL:
+                        self._backchannel(active, plan)
+                        barge_at = plan = None
+                        continue
+                    turn.interrupt_stream, turn.interrupt_prompt, turn.interrupt_plan = active, self._prompts, plan
                     self._heard(turn, active, cut_off=True)
                     return turn
                 limit = min(barge_at or deadline, last_sign_of_life + allowed_quiet + 0.01)
             elif turn.streams:
-                limit = quiet_since + pause
+                # Stopped by a barge-in the caller did not mean as a turn: it waits for the agent to go on.
+                limit = quiet_since + (wait_s if self._resume is not None and self._resume.resumed_at is None
+                                       else pause)
                 if now >= limit:
                     return turn
             else:
@@ -324,7 +390,10 @@ class CallerAgent:
             event = client.next_event(max(0.0, min(limit, deadline) - now))
             if isinstance(event, AgentStreamStarted):
                 turn.streams.append(event.stream)
-                offset = self.brain.interruption_offset(event.stream.alt_text)
+                self._prompts += 1
+                self._watch_resume(None, started_at=event.at)
+                plan = barge_in_plan_for(self.scenario.barge_ins, self._prompts)
+                offset = plan.at_s if plan is not None else self.brain.interruption_offset(event.stream.alt_text)
                 barge_at = event.at + offset if offset is not None else None
             elif isinstance(event, AgentVoiceStarted):
                 if turn.first_voiced_at is None and event.stream in turn.streams:
@@ -362,14 +431,20 @@ class CallerAgent:
             log.debug("activity %r from %s ignored", event.name, self.client.shown_url)
 
     def _on_bot_heard(self, event: BotSpeechEvent) -> None:
-        if event.kind == protocol.SPEECH_RECOGNITION and self.result and self.result.turn_records:
-            self.result.turn_records[-1].bot_heard = event.text
+        """What the bot's recogniser heard of the caller's last utterance, scored against what was said."""
+        record = self._last_said
+        if event.kind == protocol.SPEECH_RECOGNITION and record is not None and event.text is not None:
+            record.bot_heard = event.text
+            heard = word_errors.score(record.caller_text, event.text)
+            record.heard_errors, record.heard_words, record.heard_wer = heard.errors, heard.words, heard.wer
 
     def _heard(self, turn: AgentTurn, stream: AgentStream, cut_off: bool) -> None:
         """What the caller understood of one prompt, by the configured ear; said on the live transcript."""
         turn.heard.append(stream)
         text, ear = self._understand(stream, cut_off)
         self._ears_used.add(ear)
+        if not cut_off:
+            self._watch_resume(stream.alt_text or text)
         turn.text = _join(turn.text, text)
         events.utterance.fire(call=self, speaker="agent", text=text, latency_ms=None)
 

@@ -7,6 +7,7 @@ traits act through probabilities and thresholds, each with an effect a test can 
 - verification_demands: chance to ask the agent to prove it is the bank before giving details;
 - patience (via max_wait_s / max_unhelpful_turns): slow or unhelpful agent turns make it hang up;
 - speaking rate, pitch and response delay shape its audio and pauses (applied by CallerAgent).
+A scenario's `dtmf` rules win over speech: asked for something it is told to key, the caller keys it.
 What it says comes from scripted_lines.toml (data), filled from the scenario's context.
 """
 from __future__ import annotations
@@ -19,6 +20,7 @@ from typing import Optional
 from callers.brains.base import Brain, HeardTurn, Reply
 from callers.goals import GoalTracker
 from callers.personality import CallerPersonality
+from callers.scenario_actions import dtmf_rule_for
 from callers.scenarios import CallerScenario
 
 LINES_FILE = Path(__file__).with_name("scripted_lines.toml")
@@ -110,6 +112,9 @@ class ScriptedBrain(Brain):
         if heard.turn >= self.scenario.goal.max_conversation_turns:
             return Reply(self._pick(self.lines["wrap_up"]["turn_limit"]), hang_up=True, reason="turn limit reached")
         self._not_understood = False
+        keyed = dtmf_rule_for(self.scenario.dtmf, heard.text)
+        if keyed is not None:
+            return Reply(None, dtmf=keyed.digits)
         line = self._next_line(text, heard, goals)
         if not self._repeating:
             self._last_said = line
