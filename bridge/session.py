@@ -244,6 +244,7 @@ class CallSession:
                 if isinstance(digits, int) and not isinstance(digits, bool):
                     digits = str(digits)
                 if isinstance(digits, str) and digits.strip():
+                    await self._barge_in(time.monotonic())  # keys over a prompt cut it short, as on an IVR
                     self._enqueue(_CallerTurn(trigger="dtmf", ended_at=time.monotonic(), digits=digits.strip()))
             else:
                 log.debug("call %s: ignoring activity %r", self._cid, activity.name)

@@ -227,15 +227,10 @@ class CallerAgent:
                 reply = self.brain.barge_in(heard, tracker)
             else:
                 reply = self.brain.respond(heard, tracker)
-            if reply.dtmf:
-                keyed_at = time.monotonic()
+            if reply.dtmf and not reply.text:
+                result.turn_records.append(self._key(reply.dtmf, len(result.turn_records) + 1, started, agent_turn))
+            elif reply.dtmf:
                 client.send_dtmf(reply.dtmf)
-                if not reply.text:
-                    self._watch_resume(None)
-                    self._last_said = None
-                    result.turn_records.append(TurnRecord(
-                        index=len(result.turn_records) + 1, caller_text="", dtmf=reply.dtmf,
-                        caller_speech_start=round(keyed_at - started, 4), caller_speech_end=round(keyed_at - started, 4)))
             if reply.text:
                 record = self._speak(reply.text, len(result.turn_records) + 1, started, agent_turn, slower=reply.slower)
                 record.dtmf = reply.dtmf
@@ -288,6 +283,23 @@ class CallerAgent:
                                             agent_turn.interrupt_plan, timing.started_at)
             record.agent_stopped = barge_in.agent_stopped
             record.barge_in_stop_ms = barge_in.stop_ms
+        return record
+
+    def _key(self, digits: str, index: int, started: float, agent_turn: AgentTurn) -> TurnRecord:
+        """Answer on the keypad: a turn without speech, timed from the DTMF event (keys over a prompt are a
+        barge-in, as on any IVR)."""
+        self._watch_resume(None)
+        self._last_said = None
+        keyed_at = time.monotonic()
+        self.client.send_dtmf(digits)
+        record = TurnRecord(index=index, caller_text="", dtmf=digits, caller_speech_start=round(keyed_at - started, 4),
+                            caller_speech_end=round(keyed_at - started, 4))
+        events.utterance.fire(call=self, speaker="caller", text=f"[keys {digits}]", latency_ms=None)
+        if agent_turn.interrupt_stream is not None:
+            record.barge_in = True
+            barge_in = self._judge_barge_in("interrupt", f"DTMF {digits}", agent_turn.interrupt_stream,
+                                            agent_turn.interrupt_prompt, agent_turn.interrupt_plan, keyed_at)
+            record.agent_stopped, record.barge_in_stop_ms = barge_in.agent_stopped, barge_in.stop_ms
         return record
 
     def _backchannel(self, stream: AgentStream, plan: BargeInPlan) -> None:

@@ -95,6 +95,8 @@ class ScriptedBrain(Brain):
         """Cut in with the personality's interjection, then say what the caller came to say."""
         reply = self.respond(heard, goals)
         self._interrupted_last = True
+        if reply.dtmf and not reply.text:
+            return reply  # keys pressed over the prompt are the interruption; nothing to say first
         interjection = self._pick(self._style["interjection"])
         text = f"{interjection} {reply.text}" if reply.text else interjection
         return Reply(text, hang_up=reply.hang_up, reason=reply.reason, dtmf=reply.dtmf, slower=reply.slower)
