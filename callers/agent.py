@@ -9,6 +9,7 @@ before the next call starts; the only exception that escapes is the run being ca
 from __future__ import annotations
 
 import logging
+import random
 import time
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
@@ -16,10 +17,11 @@ from typing import Optional, Union
 
 import gevent
 
-from callers import events, phrasebook, protocol, speech, word_errors
+from callers import events, line, phrasebook, protocol, speech, word_errors
 from callers.barge_ins import ResumeWatch
 from callers.brains.base import Brain, HeardTurn
 from callers.brains.scripted import ScriptedBrain
+from callers.delivery import Delivery, voice_for
 from callers.errors import CallFailure, ErrorCategory
 from callers.goals import GoalTracker
 from callers.personality import CallerPersonality, get_personality
@@ -116,7 +118,10 @@ class CallerAgent:
         self.brain = brain or ScriptedBrain(self.personality, scenario, seed=seed)
         self.writer = writer
         self.frame_ms = frame_ms
-        self.style = speech.SpeakingStyle(rate_wpm=self.personality.speaking_rate_wpm, pitch=self.personality.pitch)
+        self.style = speech.SpeakingStyle(rate_wpm=self.personality.speaking_rate_wpm, pitch=self.personality.pitch,
+                                          voice=voice_for(self.personality.voice, scenario.language))
+        self.delivery = Delivery(self.personality.hesitation_rate, self.personality.sentence_pause_ms)
+        self._delivery_rng = random.Random(f"{seed}:delivery") if seed is not None else random.Random()
         self._client_options = {"token": token, "caller_phone": caller_phone, "frame_ms": frame_ms,
                                 "sslopt": sslopt}
         if media_formats:
@@ -269,8 +274,8 @@ class CallerAgent:
         style = self.style
         if slower:
             style = replace(style, rate_wpm=max(speech.MIN_RATE_WPM, round(style.rate_wpm * SLOWER_RATE_FACTOR)))
-        frames = phrasebook.encoded_frames(text, style, client.media_format.token, self.frame_ms)
-        timing = client.speak(frames)
+        text = self.delivery.spoken(text, self._delivery_rng)
+        timing = client.speak(self._frames(text, style))
         record = TurnRecord(index=index, caller_text=text, caller_speech_start=round(timing.started_at - started, 4),
                             caller_speech_end=round(timing.ended_at - started, 4),
                             pacing_p99_ms=round(timing.p99_lateness_ms, 2),
@@ -284,6 +289,12 @@ class CallerAgent:
             record.agent_stopped = barge_in.agent_stopped
             record.barge_in_stop_ms = barge_in.stop_ms
         return record
+
+    def _frames(self, text: str, style: speech.SpeakingStyle) -> tuple[str, ...]:
+        """The utterance as wire frames: this caller's voice and pauses, over the scenario's phone line."""
+        return phrasebook.encoded_frames(text, style, self.client.media_format.token, self.frame_ms,
+                                         self.delivery.sentence_pause_ms, self.scenario.line,
+                                         line.utterance_seed(self.seed, text))
 
     def _key(self, digits: str, index: int, started: float, agent_turn: AgentTurn) -> TurnRecord:
         """Answer on the keypad: a turn without speech, timed from the DTMF event (keys over a prompt are a
@@ -307,8 +318,7 @@ class CallerAgent:
         client = self.client
         self._watch_resume(None)
         self._last_said = None  # a recognition of the backchannel must not be scored against the last turn
-        frames = phrasebook.encoded_frames(plan.say, self.style, client.media_format.token, self.frame_ms)
-        timing = client.speak(frames)
+        timing = client.speak(self._frames(plan.say, self.style))
         events.utterance.fire(call=self, speaker="caller", text=plan.say, latency_ms=None)
         self._judge_barge_in(BACKCHANNEL, plan.say, stream, self._prompts, plan, timing.started_at)
 

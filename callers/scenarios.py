@@ -22,6 +22,7 @@ from typing import Any, Optional, Union
 
 from callers.errors import ConfigError
 from callers.goals import CallerGoal, compile_goal
+from callers.line import CLEAN_LINE, LineConditions, parse_line
 from callers.personality import DEFAULT_PERSONALITY_DIR, find_personality_name, load_personalities
 from callers.scenario_actions import (ActionError, BargeInPlan, DtmfRule, parse_barge_ins,
                                       parse_dtmf_rules)
@@ -36,7 +37,7 @@ GOAL_FIELDS = ("primary_goal", "secondary_goals", "success_criteria", "failure_c
                "max_conversation_turns")
 GOAL_TEXT_LISTS = ("secondary_goals", "success_criteria", "failure_conditions")
 # Fields that shape a scenario wherever a scenario is described (type defaults, predefined, custom entry).
-SCENARIO_FIELDS = GOAL_FIELDS + ("context", "language", "dtmf", "barge_ins")
+SCENARIO_FIELDS = GOAL_FIELDS + ("context", "language", "dtmf", "barge_ins", "line")
 SECTIONS = ("description", "scenario_types", "predefined", "scenarios", "test_configurations")
 CONFIGURATION_FIELDS = ("description", "scenarios", "parallel", "max_concurrent")
 
@@ -71,6 +72,7 @@ class CallerScenario:
     language: str = DEFAULT_LANGUAGE
     dtmf: tuple[DtmfRule, ...] = ()  # keys to press when the agent asks (callers.scenario_actions)
     barge_ins: tuple[BargeInPlan, ...] = ()  # agent prompts to talk over, and when
+    line: LineConditions = CLEAN_LINE  # the phone line the caller is heard through (callers.line)
 
 
 @dataclass
@@ -161,6 +163,7 @@ def _resolve(template: CallerScenario, overrides: dict, name: str) -> CallerScen
         language=overrides.get("language", template.language),
         dtmf=overrides.get("dtmf", template.dtmf),
         barge_ins=overrides.get("barge_ins", template.barge_ins),
+        line=overrides.get("line", template.line),
     )
 
 
@@ -244,6 +247,12 @@ class _Reader:
                 found["barge_ins"] = parse_barge_ins(raw["barge_ins"])
         except ActionError as error:
             raise self.error(error.message, entry, error.field) from None
+        if "line" in raw:
+            try:
+                found["line"] = parse_line(raw["line"])
+            except ValueError as error:
+                field_name, _, message = str(error).partition(": ")
+                raise self.error(message, entry, field_name) from None
         return found
 
     def goal_texts(self, value: Any, entry: str, key: str) -> list[str]:
@@ -280,7 +289,8 @@ class _Reader:
             goal = CallerGoal(**{k: values[k] for k in GOAL_FIELDS if k in values})
             types[kind] = CallerScenario(kind, goal, values["context"], name=kind.value,
                                          language=values.get("language", DEFAULT_LANGUAGE),
-                                         dtmf=values.get("dtmf", ()), barge_ins=values.get("barge_ins", ()))
+                                         dtmf=values.get("dtmf", ()), barge_ins=values.get("barge_ins", ()),
+                                         line=values.get("line", CLEAN_LINE))
         return types
 
     def predefined(self, raw: Any, types: dict[ScenarioType, CallerScenario]) -> dict[str, ScenarioEntry]:

@@ -1,8 +1,9 @@
-"""End to end against the reference bridge: the agent's hearing (WER), keyed DTMF, and timed barge-ins.
+"""End to end against the reference bridge: the agent's hearing (WER), keyed DTMF, timed barge-ins, phone lines.
 
 Two bridges, both asking for the date of birth on the keypad: a good agent that talks on through an "uh-huh"
 (`--barge-in-min-ms 600`) and one that stops at the first voiced chunk (the default), for contrast. Each is
-checked against its own ground-truth log.
+checked against its own ground-truth log. A third caller places the same call to the good agent over a
+noisy telephone line, which must show in the agent's word error rate.
 """
 from __future__ import annotations
 
@@ -28,6 +29,7 @@ SCENARIO = {
     "barge_ins": [{"prompt": 2, "at_ms": BACKCHANNEL_AT_MS, "kind": "backchannel", "say": "Uh-huh."},
                   {"prompt": 3, "at_ms": 800, "kind": "interrupt"}],
 }
+NOISY_LINE = {"band_limit": True, "mulaw": True, "snr_db": 5}
 
 
 @pytest.fixture(scope="module")
@@ -35,8 +37,10 @@ def calls(tmp_path_factory):
     """One call to each bridge, both at once."""
     folder = tmp_path_factory.mktemp("operator")
     scenarios = folder / "scenarios.json"
-    scenarios.write_text(json.dumps({"scenarios": [SCENARIO]}))
-    entry = load_scenarios(scenarios).entries[0]
+    noisy = {**SCENARIO, "name": "Noisy line", "line": NOISY_LINE}
+    del noisy["barge_ins"]
+    scenarios.write_text(json.dumps({"scenarios": [SCENARIO, noisy]}))
+    entry, noisy_entry = load_scenarios(scenarios).entries
     bridges = {}
     try:
         for name, extra in (("good", ["--barge-in-min-ms", str(MIN_BARGE_IN_MS)]), ("bad", [])):
@@ -46,14 +50,17 @@ def calls(tmp_path_factory):
         jobs = {name: gevent.spawn(CallerAgent(process.url, entry.personality, entry.scenario, seed=4,
                                                ear="alttext").run, 120)
                 for name, (process, _) in bridges.items()}
+        jobs["noisy"] = gevent.spawn(CallerAgent(bridges["good"][0].url, noisy_entry.personality,
+                                                 noisy_entry.scenario, seed=4, ear="alttext").run, 120)
         gevent.joinall(list(jobs.values()), raise_error=True)
     finally:
         for process, _ in bridges.values():
             process.stop()
     results = {}
     for name, job in jobs.items():
-        (truth,) = [json.loads(line) for line in bridges[name][1].read_text().splitlines()]
-        results[name] = (job.value, truth)
+        truths = {(record := json.loads(line))["conversation_id"]: record
+                  for line in bridges["bad" if name == "bad" else "good"][1].read_text().splitlines()}
+        results[name] = (job.value, truths[job.value.call_id])
     return results
 
 
@@ -68,7 +75,7 @@ def test_keyed_digits_verify_the_caller(calls) -> None:
 
 
 def test_agent_wer_is_scored_per_turn_from_what_the_bridge_recognised(calls) -> None:
-    for name in ("good", "bad"):
+    for name in ("good", "bad", "noisy"):
         result, truth = calls[name]
         utterances = [t for t in truth["turns"] if t["trigger"] == "speech"]
         spoken = [t for t in result.turn_records if t.caller_text]
@@ -84,6 +91,13 @@ def test_agent_wer_is_scored_per_turn_from_what_the_bridge_recognised(calls) -> 
                                                                              expected.wer)
             errors, words = errors + expected.errors, words + expected.words
         assert result.hearing_wer == round(errors / words, 4)
+
+
+def test_a_noisy_telephone_line_shows_in_the_agents_wer(calls) -> None:
+    clean, _ = calls["good"]
+    noisy, _ = calls["noisy"]
+    assert sum(t.heard_words is not None for t in noisy.turn_records) >= 2
+    assert noisy.hearing_wer > clean.hearing_wer, (noisy.hearing_wer, clean.hearing_wer)
 
 
 def test_a_good_agent_talks_through_a_backchannel_and_yields_to_an_interrupt(calls) -> None:
