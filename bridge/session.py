@@ -36,6 +36,7 @@ from bridge.faults import (DROP_REASON, FLOOD_AUDIO_S, FLOOD_YIELD_FRAMES, GARBA
                            REJECT_REASON, SLOW_REPLY_DELAY_S, STALL_AFTER_SHARE, Fault, FaultPlan, garbage_frame)
 from bridge.prompts import PromptBook
 from bridge.settings import BridgeSettings
+from bridge.translations import Translation, language_code, translation_for
 from bridge.truth import CallTruth, TruthLog, TurnTruth
 from callers import audio, protocol
 from callers.speech import Ear, NullEar
@@ -142,6 +143,7 @@ class CallSession:
         self._finished_reading = False
         self._fault: Optional[Fault] = None
         self._garbage_sent = 0
+        self._translation: Optional[Translation] = None
         self._handlers: dict[str, Handler] = {
             protocol.CONNECTION_VALIDATE: self._on_validate,
             protocol.SESSION_INITIATE: self._on_initiate,
@@ -259,6 +261,12 @@ class CallSession:
         hint = parameters.get("scenarioType") if isinstance(parameters, dict) else None
         if isinstance(hint, str):
             self._truth.scenario_hint = hint
+        language = activity.data.get("language")
+        self._truth.language = language_code(language)
+        self._translation = translation_for(language)
+        if self._truth.language not in getattr(self._services.ear, "languages", ("en",)):
+            # An ear that cannot hear this language would only feed the dialogue nonsense: assume answers.
+            self._hears_words = False
         if self._agent is None:
             self._agent = BankAgent(self._truth.scenario_hint, keypad_identity=self._settings.keypad_identity)
         self._enqueue(_GREETING)
@@ -347,6 +355,8 @@ class CallSession:
                 else:
                     turn = self._new_turn(_GREETING)
                     reply = agent.greet()
+                if self._translation is not None:
+                    reply = self._translation.reply(reply)
                 self._record_reply(turn, reply)
                 await self._speak(reply, turn)
                 action = reply.action
@@ -393,7 +403,8 @@ class CallSession:
     async def _speak(self, reply: Reply, turn: TurnTruth) -> None:
         """Play one reply as a playStream, paced in real time against absolute deadlines (no drift)."""
         assert self._play_fmt is not None
-        prompt = self._services.prompts.prompt(reply.sentences, self._play_fmt)
+        voice = self._translation.voice if self._translation is not None else None
+        prompt = self._services.prompts.prompt(reply.sentences, self._play_fmt, voice)
         frame_ms = self._settings.frame_ms
         frames, voicing = prompt.frames, prompt.voiced
         if self._fault is Fault.FLOOD and turn.trigger == _GREETING:

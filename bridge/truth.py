@@ -75,6 +75,7 @@ class CallTruth:
     ended_at: Optional[float] = None
     duration_s: Optional[float] = None
     scenario_hint: Optional[str] = None  # scenarioType from the start activity, if sent
+    language: str = "en"  # the start activity's language (its two-letter code): the language the agent spoke
     scenario_type: Optional[str] = None  # what the agent understood the first request to be
     verified: bool = False
     identity_failures: int = 0

@@ -114,7 +114,10 @@ class CallerAgent:
         self.caller_name = caller_name
         self.caller_phone = caller_phone
         self.seed = seed
-        self.ear_mode = ear
+        # The bundled recogniser hears English only: in another language the caller follows the agent's
+        # altText (and says so in its results) rather than act on English-sounding nonsense.
+        language = scenario.language.split("-")[0].lower()
+        self.ear_mode = ear if ear in ("none", "alttext") or language in speech.WhisperEar.languages else "alttext"
         self.brain = brain or ScriptedBrain(self.personality, scenario, seed=seed)
         self.writer = writer
         self.frame_ms = frame_ms

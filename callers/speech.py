@@ -242,6 +242,7 @@ class WhisperEar:
     """
 
     name = "whisper"
+    languages = ("en",)  # tiny.en: other languages come out as English-sounding nonsense
 
     def __init__(self, num_workers: int = DEFAULT_EAR_WORKERS, model_dir: Optional[str] = None) -> None:
         # Belt and braces: the model comes from a local directory, and nothing may ever reach for a hub.
@@ -277,6 +278,7 @@ class NullEar:
     """For capacity runs: turn-taking then relies on VAD alone and the caller hears no words."""
 
     name = "none"
+    languages: tuple[str, ...] = ()
 
     def transcribe(self, pcm: np.ndarray, rate: int) -> str:
         return ""

@@ -3,7 +3,7 @@
 Two bridges, both asking for the date of birth on the keypad: a good agent that talks on through an "uh-huh"
 (`--barge-in-min-ms 600`) and one that stops at the first voiced chunk (the default), for contrast. Each is
 checked against its own ground-truth log. A third caller places the same call to the good agent over a
-noisy telephone line, which must show in the agent's word error rate.
+noisy telephone line, which must show in the agent's word error rate; a fourth calls in Spanish.
 """
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import json
 import gevent
 import pytest
 
-from callers import CallerAgent, load_scenarios
+from callers import CallerAgent, create_caller, load_scenarios
 from callers.word_errors import score
 from tests.reference_bridge import launch_bridge
 
@@ -50,6 +50,8 @@ def calls(tmp_path_factory):
         jobs = {name: gevent.spawn(CallerAgent(process.url, entry.personality, entry.scenario, seed=4,
                                                ear="alttext").run, 120)
                 for name, (process, _) in bridges.items()}
+        jobs["spanish"] = gevent.spawn(create_caller("spanish_card_replacement", bridges["good"][0].url, seed=3,
+                                                     ear="auto").run, 120)
         jobs["noisy"] = gevent.spawn(CallerAgent(bridges["good"][0].url, noisy_entry.personality,
                                                  noisy_entry.scenario, seed=4, ear="alttext").run, 120)
         gevent.joinall(list(jobs.values()), raise_error=True)
@@ -98,6 +100,18 @@ def test_a_noisy_telephone_line_shows_in_the_agents_wer(calls) -> None:
     noisy, _ = calls["noisy"]
     assert sum(t.heard_words is not None for t in noisy.turn_records) >= 2
     assert noisy.hearing_wer > clean.hearing_wer, (noisy.hearing_wer, clean.hearing_wer)
+
+
+def test_a_spanish_caller_is_answered_in_spanish_end_to_end(calls) -> None:
+    result, truth = calls["spanish"]
+    assert result.success, (result.error, result.goals)
+    assert result.greeting_text.startswith("Gracias por llamar")
+    assert result.turn_records[0].caller_text.startswith(("Hola", "Buenos"))
+    # Neither side's bundled recogniser hears Spanish: the caller followed the altText, and the bridge said so
+    # by assuming the caller's answers instead of sending English-sounding recognition results.
+    assert result.ear == "alttext" and result.hearing_wer is None
+    assert truth["language"] == "es" and all(t["heard"] is None and t["assumed"] for t in truth["turns"][1:])
+    assert truth["fulfilled"] == ["card_ordered", "delivery_date"]
 
 
 def test_a_good_agent_talks_through_a_backchannel_and_yields_to_an_interrupt(calls) -> None:
