@@ -13,24 +13,26 @@ import random
 import time
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import Optional, Union
 
 import gevent
 
 from callers import events, line, phrasebook, protocol, speech, word_errors
-from callers.barge_ins import ResumeWatch
+from callers.barge_ins import BargeInLog
 from callers.brains.base import Brain, HeardTurn
 from callers.brains.scripted import ScriptedBrain
 from callers.delivery import Delivery, voice_for
 from callers.errors import CallFailure, ErrorCategory
 from callers.goals import GoalTracker
 from callers.personality import CallerPersonality, get_personality
+from callers.recording import CallRecorder
 from callers.results import BargeInRecord, CallResult, ResultWriter, TurnRecord, public_url
 from callers.scenario_actions import BACKCHANNEL, BargeInPlan, barge_in_plan_for
 from callers.scenarios import CallerScenario
 from callers.telephony import (DEFAULT_BRIDGE_URL, AgentStream, AgentStreamStarted, AgentStreamStopped,
                                AgentVoiceStarted, AudioCodesClient, BotActivity, BotSpeechEvent,
-                               ConnectionClosed, ProtocolViolation, SessionRejected)
+                               ConnectionClosed, ProtocolViolation, SessionRejected, SpeechTiming)
 
 log = logging.getLogger(__name__)
 
@@ -103,7 +105,8 @@ class CallerAgent:
                  caller_phone: str = "+15551234567", *, token: Optional[str] = None,
                  brain: Optional[Brain] = None, ear: str = "auto", seed: Optional[int] = None,
                  writer: Optional[ResultWriter] = None, media_formats: Optional[tuple] = None,
-                 frame_ms: int = 20, sslopt: Optional[dict] = None) -> None:
+                 frame_ms: int = 20, sslopt: Optional[dict] = None,
+                 recordings_dir: Optional[Path] = None) -> None:
         if scenario is None:
             raise ValueError("CallerAgent needs a scenario (see callers.scenarios.load_scenarios)")
         if ear not in EAR_MODES:
@@ -129,12 +132,14 @@ class CallerAgent:
                                 "sslopt": sslopt}
         if media_formats:
             self._client_options["media_formats"] = media_formats
+        self.recorder = CallRecorder(recordings_dir) if recordings_dir is not None else None
+        if self.recorder is not None:
+            self._client_options["keep_streams"] = True
         self.client: Optional[AudioCodesClient] = None
         self.result: Optional[CallResult] = None
         self._ears_used: set[str] = set()
-        self._prompts = 0  # agent prompts so far in the call: scenario barge-ins name one by its number
         self._last_said: Optional[TurnRecord] = None  # what the bot's next recognition result is about
-        self._resume: Optional[ResumeWatch] = None
+        self._barge_ins = BargeInLog([])
 
     # ---- the seed's API ----------------------------------------------------------------------------------
 
@@ -167,6 +172,7 @@ class CallerAgent:
             started_at=datetime.now(timezone.utc).isoformat(timespec="milliseconds"),
             bridge=public_url(self.bridge_url), brain=self.brain.name, ear=self.ear_mode, seed=self.seed)
         self.result = result
+        self._barge_ins = BargeInLog(result.barge_ins)
         tracker = GoalTracker(self.scenario.goal)
         started = time.monotonic()
         result.t0_monotonic = started
@@ -202,11 +208,12 @@ class CallerAgent:
         result.failure_condition = tracker.failure
         result.ear = "+".join(sorted(self._ears_used)) or self.ear_mode
         result.hearing_wer = word_errors.combined_wer((t.heard_errors, t.heard_words) for t in result.turn_records)
-        if self._resume is not None:
-            self._resume.caller_spoke()
+        self._barge_ins.caller_spoke()
         result.success = result.error is None and tracker.primary_met and tracker.failure is None
         if not result.end_reason:
             result.end_reason = result.error["category"] if result.error else "call ended"
+        if self.recorder is not None and self.client.accepted_at is not None:
+            result.recording = self.recorder.save(result, self.client.streams)
         if self.writer is not None:
             self.writer.write(result)
         events.call_finished.fire(call=self, result=result)
@@ -271,14 +278,13 @@ class CallerAgent:
     # ---- speaking ----------------------------------------------------------------------------------------
 
     def _speak(self, text: str, index: int, started: float, agent_turn: AgentTurn, slower: bool = False) -> TurnRecord:
-        client = self.client
         interrupting = agent_turn.interrupt_stream
-        self._watch_resume(None)
+        self._barge_ins.caller_spoke()
         style = self.style
         if slower:
             style = replace(style, rate_wpm=max(speech.MIN_RATE_WPM, round(style.rate_wpm * SLOWER_RATE_FACTOR)))
         text = self.delivery.spoken(text, self._delivery_rng)
-        timing = client.speak(self._frames(text, style))
+        timing = self._say(text, style)
         record = TurnRecord(index=index, caller_text=text, caller_speech_start=round(timing.started_at - started, 4),
                             caller_speech_end=round(timing.ended_at - started, 4),
                             pacing_p99_ms=round(timing.p99_lateness_ms, 2),
@@ -287,22 +293,25 @@ class CallerAgent:
         events.utterance.fire(call=self, speaker="caller", text=text, latency_ms=None)
         if interrupting is not None:
             record.barge_in = True
-            barge_in = self._judge_barge_in("interrupt", text, interrupting, agent_turn.interrupt_prompt,
-                                            agent_turn.interrupt_plan, timing.started_at)
-            record.agent_stopped = barge_in.agent_stopped
-            record.barge_in_stop_ms = barge_in.stop_ms
+            barge_in = self._judge_barge_in("interrupt", text, agent_turn, timing.started_at)
+            record.agent_stopped, record.barge_in_stop_ms = barge_in.agent_stopped, barge_in.stop_ms
         return record
 
-    def _frames(self, text: str, style: speech.SpeakingStyle) -> tuple[str, ...]:
-        """The utterance as wire frames: this caller's voice and pauses, over the scenario's phone line."""
-        return phrasebook.encoded_frames(text, style, self.client.media_format.token, self.frame_ms,
-                                         self.delivery.sentence_pause_ms, self.scenario.line,
-                                         line.utterance_seed(self.seed, text))
+    def _say(self, text: str, style: speech.SpeakingStyle) -> SpeechTiming:
+        """One utterance on the line: this caller's voice and pauses, over the scenario's phone line."""
+        client = self.client
+        frames = phrasebook.encoded_frames(text, style, client.media_format.token, self.frame_ms,
+                                           self.delivery.sentence_pause_ms, self.scenario.line,
+                                           line.utterance_seed(self.seed, text))
+        timing = client.speak(frames)
+        if self.recorder is not None:
+            self.recorder.caller_spoke(frames, timing, client.media_format)
+        return timing
 
     def _key(self, digits: str, index: int, started: float, agent_turn: AgentTurn) -> TurnRecord:
         """Answer on the keypad: a turn without speech, timed from the DTMF event (keys over a prompt are a
         barge-in, as on any IVR)."""
-        self._watch_resume(None)
+        self._barge_ins.caller_spoke()
         self._last_said = None
         keyed_at = time.monotonic()
         self.client.send_dtmf(digits)
@@ -311,63 +320,24 @@ class CallerAgent:
         events.utterance.fire(call=self, speaker="caller", text=f"[keys {digits}]", latency_ms=None)
         if agent_turn.interrupt_stream is not None:
             record.barge_in = True
-            barge_in = self._judge_barge_in("interrupt", f"DTMF {digits}", agent_turn.interrupt_stream,
-                                            agent_turn.interrupt_prompt, agent_turn.interrupt_plan, keyed_at)
+            barge_in = self._judge_barge_in("interrupt", f"DTMF {digits}", agent_turn, keyed_at)
             record.agent_stopped, record.barge_in_stop_ms = barge_in.agent_stopped, barge_in.stop_ms
         return record
 
     def _backchannel(self, stream: AgentStream, plan: BargeInPlan) -> None:
         """Say a short "uh-huh" over the agent and keep listening: not a turn, so nothing awaits an answer."""
-        client = self.client
-        self._watch_resume(None)
+        self._barge_ins.caller_spoke()
         self._last_said = None  # a recognition of the backchannel must not be scored against the last turn
-        timing = client.speak(self._frames(plan.say, self.style))
+        timing = self._say(plan.say, self.style)
         events.utterance.fire(call=self, speaker="caller", text=plan.say, latency_ms=None)
-        self._judge_barge_in(BACKCHANNEL, plan.say, stream, self._prompts, plan, timing.started_at)
+        interrupted = AgentTurn(interrupt_stream=stream, interrupt_prompt=self._barge_ins.prompts, interrupt_plan=plan)
+        self._judge_barge_in(BACKCHANNEL, plan.say, interrupted, timing.started_at)
 
-    def _judge_barge_in(self, kind: str, text: str, stream: AgentStream, prompt: int, plan: Optional[BargeInPlan],
-                        spoke_at: float) -> BargeInRecord:
-        """One barge-in's record: when it came, whether and how fast the agent stopped; a stop opens the watch
-        on how the agent resumes."""
-        stopped_at = self._wait_for_stop(stream, spoke_at)
-        record = BargeInRecord(kind=kind, prompt=prompt, text=text,
-                               offset_ms=round((spoke_at - stream.started_at) * 1000.0, 2),
-                               planned_offset_ms=plan.at_ms if plan is not None else None,
-                               agent_stopped=stopped_at is not None)
-        if stopped_at is not None:
-            record.stop_ms = _round(max(0.0, stopped_at - spoke_at) * 1000.0)
-            self._resume = ResumeWatch(record, stream.alt_text, stopped_at)
-        self.result.barge_ins.append(record)
-        return record
-
-    def _watch_resume(self, text: Optional[str], started_at: Optional[float] = None) -> None:
-        """Feed the open ResumeWatch: a new prompt (`started_at`), its words (`text`), or (both None) the
-        caller speaking again, which closes it."""
-        watch = self._resume
-        if watch is None:
-            return
-        if started_at is not None:
-            watch.prompt_started(started_at)
-        elif text is not None:
-            watch.prompt_heard(text)
-        else:
-            watch.caller_spoke()
-        if watch.settled or (started_at is None and text is None):
-            self._resume = None
-
-    def _wait_for_stop(self, stream: AgentStream, interrupted_at: float) -> Optional[float]:
-        """When the interrupted prompt stopped (its playStream.stop, or its last chunk once chunks cease), or
-        None if it was still playing BARGE_IN_STOP_WAIT_S after the caller's first interrupting audio."""
-        give_up = interrupted_at + BARGE_IN_STOP_WAIT_S
-        while True:
-            if stream.stopped_at is not None:
-                return stream.stopped_at if stream.stopped_at <= give_up else None
-            last = stream.last_chunk_at or stream.started_at
-            if last > give_up:
-                return None
-            if time.monotonic() - last >= CHUNK_SILENCE_AS_STOP_S:
-                return last
-            gevent.sleep(0.02)
+    def _judge_barge_in(self, kind: str, text: str, interrupted: AgentTurn, spoke_at: float) -> BargeInRecord:
+        """Whether and when the prompt the caller talked over stopped, on the call's barge-in log."""
+        stream = interrupted.interrupt_stream
+        return self._barge_ins.add(kind, text, stream, interrupted.interrupt_prompt, interrupted.interrupt_plan,
+                                   spoke_at, wait_for_stop(stream, spoke_at))
 
     # ---- listening ---------------------------------------------------------------------------------------
 
@@ -396,14 +366,14 @@ class CallerAgent:
                         self._backchannel(active, plan)
                         barge_at = plan = None
                         continue
-                    turn.interrupt_stream, turn.interrupt_prompt, turn.interrupt_plan = active, self._prompts, plan
+                    turn.interrupt_stream, turn.interrupt_plan = active, plan
+                    turn.interrupt_prompt = self._barge_ins.prompts
                     self._heard(turn, active, cut_off=True)
                     return turn
                 limit = min(barge_at or deadline, last_sign_of_life + allowed_quiet + 0.01)
             elif turn.streams:
                 # Stopped by a barge-in the caller did not mean as a turn: it waits for the agent to go on.
-                limit = quiet_since + (wait_s if self._resume is not None and self._resume.resumed_at is None
-                                       else pause)
+                limit = quiet_since + (wait_s if self._barge_ins.awaiting_resume else pause)
                 if now >= limit:
                     return turn
             else:
@@ -415,9 +385,7 @@ class CallerAgent:
             event = client.next_event(max(0.0, min(limit, deadline) - now))
             if isinstance(event, AgentStreamStarted):
                 turn.streams.append(event.stream)
-                self._prompts += 1
-                self._watch_resume(None, started_at=event.at)
-                plan = barge_in_plan_for(self.scenario.barge_ins, self._prompts)
+                plan = barge_in_plan_for(self.scenario.barge_ins, self._barge_ins.prompt_started(event.at))
                 offset = plan.at_s if plan is not None else self.brain.interruption_offset(event.stream.alt_text)
                 barge_at = event.at + offset if offset is not None else None
             elif isinstance(event, AgentVoiceStarted):
@@ -469,7 +437,7 @@ class CallerAgent:
         text, ear = self._understand(stream, cut_off)
         self._ears_used.add(ear)
         if not cut_off:
-            self._watch_resume(stream.alt_text or text)
+            self._barge_ins.prompt_heard(stream.alt_text or text)
         turn.text = _join(turn.text, text)
         events.utterance.fire(call=self, speaker="agent", text=text, latency_ms=None)
 
@@ -485,6 +453,22 @@ class CallerAgent:
         # Off the event loop: the first use loads the model, which must not stall other callers' pacing.
         ear = gevent.get_hub().threadpool.apply(speech.get_ear, ("stt",))
         return speech.transcribe_in_thread(ear, stream.pcm(), stream.media_format.sample_rate), ear.name
+
+
+def wait_for_stop(stream: AgentStream, interrupted_at: float) -> Optional[float]:
+    """When the interrupted prompt stopped (its playStream.stop, or its last chunk once chunks cease), or
+    None if it was still playing BARGE_IN_STOP_WAIT_S after the caller's first interrupting audio.
+    Shared by calls and the bridge check, so both judge barge-in support the same way."""
+    give_up = interrupted_at + BARGE_IN_STOP_WAIT_S
+    while True:
+        if stream.stopped_at is not None:
+            return stream.stopped_at if stream.stopped_at <= give_up else None
+        last = stream.last_chunk_at or stream.started_at
+        if last > give_up:
+            return None
+        if time.monotonic() - last >= CHUNK_SILENCE_AS_STOP_S:
+            return last
+        gevent.sleep(0.02)
 
 
 def _heard_part(stream: AgentStream) -> str:

@@ -18,7 +18,10 @@ CALLS_FILE = "calls.jsonl"
 
 @dataclass
 class TurnRecord:
-    """One caller utterance and the agent's answer to it. Times are seconds since the call's socket opened."""
+    """One caller utterance and the agent's answer to it.
+
+    Times are seconds since the call began (before dialing), on the caller's monotonic clock.
+    """
 
     index: int
     caller_text: str
@@ -96,6 +99,8 @@ class CallResult:
     cost_usd: Optional[float] = None
     hearing_wer: Optional[float] = None  # the agent's word error rate over the turns it reported hearing
     barge_ins: list = field(default_factory=list)
+    # With --record: {"wav", "json", "txt"} paths relative to the directory holding calls.jsonl.
+    recording: Optional[dict] = None
 
     @property
     def error_category(self) -> Optional[str]:
