@@ -81,13 +81,17 @@ def test_agent_wer_is_scored_per_turn_from_what_the_bridge_recognised(calls) -> 
         result, truth = calls[name]
         utterances = [t for t in truth["turns"] if t["trigger"] == "speech"]
         spoken = [t for t in result.turn_records if t.caller_text]
-        assert len(spoken) >= 2, name
+        assert sum(t.bot_heard is not None for t in spoken) >= 2, name
         errors = words = 0
         for turn in spoken:
             # The bridge logs when each utterance ended on the same monotonic clock the caller's times count from.
             ended = result.t0_monotonic + turn.caller_speech_end
             match = min(utterances, key=lambda t: abs(t["caller_audio_end"] - ended))
-            assert abs(match["caller_audio_end"] - ended) < 0.05 and turn.bot_heard == match["heard"], name
+            if abs(match["caller_audio_end"] - ended) >= 0.05:
+                # Never recognised (e.g. said while hanging up): nothing reported, nothing scored.
+                assert turn.bot_heard is None and turn.heard_wer is None, name
+                continue
+            assert turn.bot_heard == match["heard"], name
             expected = score(turn.caller_text, turn.bot_heard)
             assert (turn.heard_errors, turn.heard_words, turn.heard_wer) == (expected.errors, expected.words,
                                                                              expected.wer)
