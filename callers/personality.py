@@ -15,6 +15,7 @@ from typing import Any, Optional, Union
 
 from callers.datafiles import read_toml
 from callers.errors import ConfigError
+from callers.speech import voice_problem
 
 DEFAULT_PERSONALITY_DIR = Path(__file__).resolve().parent.parent / "personalities"
 PERSONALITY_SUFFIX = ".toml"
@@ -94,6 +95,8 @@ def _field_problem(name: str, value: Any) -> Optional[str]:
     elif name in NON_EMPTY_TEXT:
         if not isinstance(value, str) or not value.strip():
             return f"must be a non-empty string, got {value!r}"
+        if name == "voice":
+            return voice_problem(value)
     elif name in FREE_TEXT:
         if not isinstance(value, str):
             return f"must be a string, got {value!r}"
