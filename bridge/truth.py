@@ -84,6 +84,7 @@ class CallTruth:
     transferred: bool = False
     barge_ins: int = 0
     backchannels: int = 0  # short caller utterances over a prompt, not taken as interruptions or turns
+    resumes: int = 0  # times the caller continued this call with session.resume after a drop
     hung_up_by: Optional[str] = None  # "bot" | "caller" | "drop"
     end_reason: Optional[str] = None  # session.end reasonCode / reason
     turns: list[TurnTruth] = field(default_factory=list)
