@@ -50,7 +50,7 @@ from callers.errors import ConfigError, ErrorCategory
 from callers.personality import load_personalities
 from callers.results import CallResult, ResultWriter, TurnRecord
 from callers.scenarios import ScenarioEntry, load_scenarios
-from loadtest import capacity, goals, hostcheck, users, webui
+from loadtest import capacity, goals, hostcheck, orphans, users, webui
 
 log = logging.getLogger("caller_agent.locust")
 
@@ -331,9 +331,10 @@ def _on_init(environment, runner=None, web_ui=None, **_kwargs) -> None:
         if problem:
             sys.stderr.write(f"locust: {problem}\n")
             sys.exit(2)
-    elif isinstance(runner, WorkerRunner) and environment.host and getattr(options, "processes", None):
+    elif isinstance(runner, WorkerRunner) and getattr(options, "processes", None):
+        orphans.watch_parent()
         # A --processes child: its master checks (and reports) the same --host; leave quietly if it is bad.
-        if hostcheck.bridge_problem(environment.host):
+        if environment.host and hostcheck.bridge_problem(environment.host):
             sys.exit(2)
     if isinstance(runner, WorkerRunner):
         environment.events.report_to_master.add_listener(_on_report_to_master)

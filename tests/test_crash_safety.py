@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from callers.results import CALLS_FILE, CallResult, ResultWriter, read_results
+from tests.loopback import free_port
 from tests.reference_bridge import REPO_ROOT, launch_bridge
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
@@ -131,11 +132,6 @@ LOCUST_USERS = 4
 LOCUST_WAIT_S = 120.0
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
 
 def _locust(*args: str, log: Path) -> subprocess.Popen:
     with open(log, "wb") as output:
@@ -151,7 +147,7 @@ def test_kill_9_of_a_locust_worker_keeps_its_finished_calls_and_the_run_goes_on(
     results_dir = tmp_path / "results"
     bridge = launch_bridge("--truth-log", str(truth_path), "--voice-rate", "450", ear="none",
                            stderr_path=tmp_path / "bridge.stderr")
-    port = _free_port()
+    port = free_port()
     common = ("--results-dir", str(results_dir), "--ear", "alttext")
     master = _locust("--headless", "--master", "--master-bind-host", "127.0.0.1", "--master-bind-port", str(port),
                      "--expect-workers", "2", "-u", str(LOCUST_USERS), "-r", str(LOCUST_USERS),

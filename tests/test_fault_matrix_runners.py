@@ -21,6 +21,7 @@ from typing import Iterator, Optional
 import pytest
 
 from bridge.faults import Fault, FaultPlan, FaultSpec
+from tests.loopback import locust_command
 from tests.reference_bridge import REPO_ROOT, BridgeProcess, launch_bridge
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
@@ -86,12 +87,11 @@ def runs(tmp_path_factory, request) -> Iterator[dict[str, RunnerRun]]:
             "--parallel", "--max-concurrent", str(BATCH_CALLS), "--bridge-url", bridge.url, "--ear", "alttext",
             "--seed", "3", "--results-dir", str(root / "batch" / "results"), "--output",
             str(root / "batch" / "report")])
-        started["locust"] = _start("locust", root / "locust", [
-            sys.executable, "-m", "locust", "-f", "locustfile.py", "--headless", "-u", str(LOCUST_USERS),
-            "-r", str(LOCUST_USERS), "-t", LOCUST_RUN, "--stop-timeout", LOCUST_STOP_TIMEOUT, "--processes", "2",
-            "--host", bridge.url,
+        started["locust"] = _start("locust", root / "locust", locust_command(
+            "--headless", "-u", str(LOCUST_USERS), "-r", str(LOCUST_USERS), "-t", LOCUST_RUN,
+            "--stop-timeout", LOCUST_STOP_TIMEOUT, "--processes", "2", "--host", bridge.url,
             "--test-config", "all", "--results-dir", str(root / "locust" / "results"),
-            "--json-file", str(root / "locust" / "run")])
+            "--json-file", str(root / "locust" / "run")))
         deadline = time.monotonic() + RUN_TIMEOUT_S
         for run in started.values():
             try:
