@@ -69,6 +69,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--seed", type=int, default=None, help="seed for the think-time jitter and the faulty calls")
     parser.add_argument("--barge-in", action=argparse.BooleanOptionalAction, default=True,
                         help="stop talking when the caller talks over the agent")
+    parser.add_argument("--barge-in-min-ms", type=float, default=0.0, metavar="MS",
+                        help="caller speech needed before the agent stops talking (default 0: at once); a "
+                             "shorter utterance over a prompt, e.g. 'uh-huh', is a backchannel and ignored")
+    parser.add_argument("--keypad-identity", action="store_true",
+                        help="ask callers to key their date of birth as DTMF digits instead of saying it")
     parser.add_argument("--frame-ms", type=int, default=audio.DEFAULT_FRAME_MS, help="agent audio chunk length")
     parser.add_argument("--voice-rate", type=int, default=DEFAULT_VOICE_RATE_WPM, help="agent speaking rate, wpm")
     parser.add_argument("--fault", type=_fault, action="append", default=[], metavar="MODE[:RATE]",
@@ -94,6 +99,7 @@ def parse_settings(argv: Optional[Sequence[str]] = None) -> tuple[BridgeSettings
                                   latency_mean_ms=args.latency_ms[0], latency_jitter_ms=args.latency_ms[1],
                                   ear=args.ear, play_format=args.play_format, truth_log=args.truth_log,
                                   seed=args.seed, barge_in=args.barge_in, frame_ms=args.frame_ms,
+                                  barge_in_min_ms=args.barge_in_min_ms, keypad_identity=args.keypad_identity,
                                   voice_rate_wpm=args.voice_rate, faults=tuple(args.fault),
                                   tls_cert=args.tls_cert, tls_key=args.tls_key, resume_grace_s=args.resume_grace)
         server_tls_context(settings)

@@ -26,6 +26,10 @@ REPROMPT = "I'm sorry, I didn't catch that. Could you tell me what you need help
 ASK_IDENTITY = ("Before I can help, I need to verify your identity. "
                 "Please tell me your full name and date of birth.")
 ASK_IDENTITY_AGAIN = "I still need your date of birth to verify you."
+# With keypad identity (bridge --keypad-identity): the date of birth keyed as DTMF digits; a spoken answer
+# is still accepted, as on a real IVR that listens while it waits for keys.
+ASK_IDENTITY_KEYPAD = ("Before I can help, I need to verify your identity. Please key in your date of birth "
+                       "on your keypad, as eight digits.")
 VERIFIED = "Thank you, you're verified."
 TRANSFER = "I'm transferring you to an agent who can help."
 REASSURE = (f"I understand your caution. I'm {BANK_NAME}'s virtual assistant. I will never ask for your PIN "
@@ -283,8 +287,9 @@ class BankAgent:
     `scenario_hint` is only used to invent the caller's words when nothing was heard (`expected_caller_text`).
     """
 
-    def __init__(self, scenario_hint: Optional[str] = None) -> None:
+    def __init__(self, scenario_hint: Optional[str] = None, keypad_identity: bool = False) -> None:
         self.scenario_hint = scenario_hint if scenario_hint in SCENARIO_TYPES else DEFAULT_SCENARIO
+        self.keypad_identity = keypad_identity
         self.state = State.GREETING
         self.scenario_type: Optional[str] = None  # the first request understood
         self.verified = False
@@ -365,7 +370,7 @@ class BankAgent:
         if intent in NEEDS_IDENTITY and not self.verified:
             self._pending = facts
             self.state = State.IDENTITY
-            return self._reply([ASK_IDENTITY])
+            return self._reply([ASK_IDENTITY_KEYPAD if self.keypad_identity else ASK_IDENTITY])
         self._agenda = facts + [fact for fact in self._agenda if fact not in facts]
         return self._inform(self._agenda.pop(0), [])
 
@@ -493,7 +498,7 @@ def _asked_for(heard: _Utterance, *options: tuple[_Fact, tuple[str, ...]]) -> li
 
 def agent_phrases() -> list[str]:
     """Every sentence the agent can say, each variant spelled out (for pre-rendering and speech benchmarks)."""
-    phrases = [GREETING, REPROMPT, ASK_IDENTITY, ASK_IDENTITY_AGAIN, VERIFIED, TRANSFER, REASSURE,
+    phrases = [GREETING, REPROMPT, ASK_IDENTITY, ASK_IDENTITY_AGAIN, ASK_IDENTITY_KEYPAD, VERIFIED, TRANSFER, REASSURE,
                _HOW_CAN_I_HELP, _NAME_AND_BIRTH, ANYTHING_ELSE, WHAT_ELSE, GOODBYE]
     phrases += [CARD_ORDERED.format(kind=kind) for kind in CARD_KINDS]
     phrases += [CARD_DELIVERY, CARD_EXPEDITE, BALANCE, TRANSACTIONS, LOAN_OPTIONS, LOAN_REQUIREMENTS,

@@ -8,8 +8,8 @@ same prompts, and re-encoding or re-resampling per call would cost CPU the pacin
 from __future__ import annotations
 
 from collections import OrderedDict
-from dataclasses import dataclass
-from typing import Iterable
+from dataclasses import dataclass, replace
+from typing import Iterable, Optional
 
 import numpy as np
 
@@ -34,31 +34,33 @@ class PromptBook:
         self._style = style
         self._frame_ms = frame_ms
         self._gap = np.zeros(VOICE_RATE * SENTENCE_GAP_MS // 1000, dtype=np.int16)
-        self._cache: OrderedDict[tuple[tuple[str, ...], str], Prompt] = OrderedDict()
+        self._cache: OrderedDict[tuple[tuple[str, ...], str, Optional[str]], Prompt] = OrderedDict()
 
     def warm(self, sentences: Iterable[str]) -> None:
         """Render every sentence once at start-up, so no call waits on the synthesiser."""
         for sentence in sentences:
             self._voice.render(sentence, self._style)
 
-    def prompt(self, sentences: tuple[str, ...], fmt: audio.MediaFormat) -> Prompt:
-        key = (sentences, fmt.token)
+    def prompt(self, sentences: tuple[str, ...], fmt: audio.MediaFormat, voice: Optional[str] = None) -> Prompt:
+        """The reply's audio; `voice` names another espeak voice (a call in another language)."""
+        key = (sentences, fmt.token, voice)
         cached = self._cache.get(key)
         if cached is not None:
             self._cache.move_to_end(key)
             return cached
-        prompt = self._build(sentences, fmt)
+        style = replace(self._style, voice=voice) if voice else self._style
+        prompt = self._build(sentences, fmt, style)
         self._cache[key] = prompt
         if len(self._cache) > PROMPT_CACHE_ENTRIES:
             self._cache.popitem(last=False)
         return prompt
 
-    def _build(self, sentences: tuple[str, ...], fmt: audio.MediaFormat) -> Prompt:
+    def _build(self, sentences: tuple[str, ...], fmt: audio.MediaFormat, style: SpeakingStyle) -> Prompt:
         parts: list[np.ndarray] = []
         for sentence in sentences:
             if parts:
                 parts.append(self._gap)
-            parts.append(self._voice.render(sentence, self._style))
+            parts.append(self._voice.render(sentence, style))
         pcm = np.concatenate(parts) if parts else np.zeros(0, dtype=np.int16)
         frames = audio.frames_for(pcm, VOICE_RATE, fmt, self._frame_ms)
         voiced = tuple(audio.is_voiced(audio.decode_audio(frame, fmt)) for frame in frames)

@@ -37,6 +37,7 @@ from bridge.faults import (DROP_REASON, FLOOD_AUDIO_S, FLOOD_YIELD_FRAMES, GARBA
 from bridge.prompts import PromptBook
 from bridge.resume import ParkedCall, ResumableCalls
 from bridge.settings import BridgeSettings
+from bridge.translations import Translation, language_code, translation_for
 from bridge.truth import CallTruth, TruthLog, TurnTruth
 from callers import audio, protocol
 from callers.speech import Ear, NullEar
@@ -98,6 +99,7 @@ class _Utterance:
     rate: int
     keep: bool
     speech_started: bool = False
+    voiced_ms: float = 0.0
     samples: int = 0
     kept: int = 0
     chunks: list[np.ndarray] = field(default_factory=list)
@@ -144,6 +146,7 @@ class CallSession:
         self._finished_reading = False
         self._fault: Optional[Fault] = None
         self._garbage_sent = 0
+        self._translation: Optional[Translation] = None
         self._handlers: dict[str, Handler] = {
             protocol.CONNECTION_VALIDATE: self._on_validate,
             protocol.SESSION_INITIATE: self._on_initiate,
@@ -276,6 +279,7 @@ class CallSession:
                 if isinstance(digits, int) and not isinstance(digits, bool):
                     digits = str(digits)
                 if isinstance(digits, str) and digits.strip():
+                    await self._barge_in(time.monotonic())  # keys over a prompt cut it short, as on an IVR
                     self._enqueue(_CallerTurn(trigger="dtmf", ended_at=time.monotonic(), digits=digits.strip()))
             else:
                 log.debug("call %s: ignoring activity %r", self._cid, activity.name)
@@ -290,8 +294,14 @@ class CallSession:
         hint = parameters.get("scenarioType") if isinstance(parameters, dict) else None
         if isinstance(hint, str):
             self._truth.scenario_hint = hint
+        language = activity.data.get("language")
+        self._truth.language = language_code(language)
+        self._translation = translation_for(language)
+        if self._truth.language not in getattr(self._services.ear, "languages", ("en",)):
+            # An ear that cannot hear this language would only feed the dialogue nonsense: assume answers.
+            self._hears_words = False
         if self._agent is None:
-            self._agent = BankAgent(self._truth.scenario_hint)
+            self._agent = BankAgent(self._truth.scenario_hint, keypad_identity=self._settings.keypad_identity)
         self._enqueue(_GREETING)
 
     async def _on_user_stream_start(self, message: protocol.Message) -> None:
@@ -304,7 +314,9 @@ class CallSession:
         pcm = audio.decode_audio(message.audio(), self._fmt)
         utterance = self._utterance
         if audio.is_voiced(pcm):
-            await self._barge_in(received)
+            utterance.voiced_ms += len(pcm) * 1000.0 / utterance.rate
+            if utterance.voiced_ms >= self._settings.barge_in_min_ms:
+                await self._barge_in(received)
             if not utterance.speech_started:
                 utterance.speech_started = True
                 await self._answer(protocol.simple(protocol.SPEECH_STARTED, self._cid))
@@ -321,6 +333,11 @@ class CallSession:
             log.debug("call %s: user stream without speech, no turn", self._cid)
             return
         await self._answer(protocol.simple(protocol.SPEECH_STOPPED, self._cid))
+        if self._is_backchannel(utterance):
+            self._call_truth().backchannels += 1
+            log.debug("call %s: %.0f ms of speech over a prompt taken as a backchannel", self._cid,
+                      utterance.voiced_ms)
+            return
         await self._answer(protocol.simple(protocol.SPEECH_COMMITTED, self._cid))
         self._enqueue(_CallerTurn(trigger="speech", ended_at=ended, pcm=utterance.pcm(), rate=utterance.rate,
                                   audio_ms=utterance.duration_ms))
@@ -347,6 +364,12 @@ class CallSession:
         self._truth.barge_ins += 1
         self._agent.interrupted()
 
+    def _is_backchannel(self, utterance: _Utterance) -> bool:
+        """Too short to have stopped the prompt, which is still playing: an "uh-huh", not a turn."""
+        playback = self._playback
+        return (self._settings.barge_in_min_ms > 0 and playback is not None and not playback.stopped
+                and utterance.voiced_ms < self._settings.barge_in_min_ms)
+
     # ---- agent path --------------------------------------------------------------------------------------
 
     async def _agent_loop(self) -> None:
@@ -365,6 +388,8 @@ class CallSession:
                 else:
                     turn = self._new_turn(_GREETING)
                     reply = agent.greet()
+                if self._translation is not None:
+                    reply = self._translation.reply(reply)
                 self._record_reply(turn, reply)
                 await self._speak(reply, turn)
                 action = reply.action
@@ -411,7 +436,8 @@ class CallSession:
     async def _speak(self, reply: Reply, turn: TurnTruth) -> None:
         """Play one reply as a playStream, paced in real time against absolute deadlines (no drift)."""
         assert self._play_fmt is not None
-        prompt = self._services.prompts.prompt(reply.sentences, self._play_fmt)
+        voice = self._translation.voice if self._translation is not None else None
+        prompt = self._services.prompts.prompt(reply.sentences, self._play_fmt, voice)
         frame_ms = self._settings.frame_ms
         frames, voicing = prompt.frames, prompt.voiced
         if self._fault is Fault.FLOOD and turn.trigger == _GREETING:
@@ -491,7 +517,7 @@ class CallSession:
     def _call_agent(self) -> BankAgent:
         """The dialogue; a caller that talks without sending the start activity gets one without a hint."""
         if self._agent is None:
-            self._agent = BankAgent()
+            self._agent = BankAgent(keypad_identity=self._settings.keypad_identity)
         return self._agent
 
     def _new_utterance(self) -> _Utterance:

@@ -38,6 +38,11 @@ class BridgeSettings:
     # choice of faulty calls (reproducible either way, see bridge.faults).
     seed: Optional[int] = None
     barge_in: bool = True
+    # Caller speech (voiced ms) heard over a prompt before the agent yields; 0 yields at the first voiced
+    # chunk. Above 0, a shorter utterance over a prompt ("uh-huh") is a backchannel: no stop, no turn.
+    barge_in_min_ms: float = 0.0
+    # Ask for the date of birth on the keypad (DTMF) rather than out loud.
+    keypad_identity: bool = False
     frame_ms: int = DEFAULT_FRAME_MS
     voice_rate_wpm: int = DEFAULT_VOICE_RATE_WPM
     # Injected faults and the share of calls each one spoils (bridge.faults).
@@ -54,6 +59,8 @@ class BridgeSettings:
             raise ValueError(f"path must start with '/', got {self.path!r}")
         if self.latency_mean_ms < 0 or self.latency_jitter_ms < 0:
             raise ValueError("latency mean and jitter must not be negative")
+        if self.barge_in_min_ms < 0:
+            raise ValueError("barge-in minimum speech must not be negative")
         if self.latency_jitter_ms > self.latency_mean_ms:
             raise ValueError("latency jitter must not exceed the mean (a delay cannot be negative)")
         if not MIN_FRAME_MS <= self.frame_ms <= MAX_FRAME_MS:

@@ -75,6 +75,7 @@ class CallTruth:
     ended_at: Optional[float] = None
     duration_s: Optional[float] = None
     scenario_hint: Optional[str] = None  # scenarioType from the start activity, if sent
+    language: str = "en"  # the start activity's language (its two-letter code): the language the agent spoke
     scenario_type: Optional[str] = None  # what the agent understood the first request to be
     verified: bool = False
     identity_failures: int = 0
@@ -82,6 +83,7 @@ class CallTruth:
     fulfilled: list[str] = field(default_factory=list)
     transferred: bool = False
     barge_ins: int = 0
+    backchannels: int = 0  # short caller utterances over a prompt, not taken as interruptions or turns
     resumes: int = 0  # times the caller continued this call with session.resume after a drop
     hung_up_by: Optional[str] = None  # "bot" | "caller" | "drop"
     end_reason: Optional[str] = None  # session.end reasonCode / reason

@@ -9,6 +9,7 @@ before the next call starts; the only exception that escapes is the run being ca
 from __future__ import annotations
 
 import logging
+import random
 import time
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
@@ -17,19 +18,22 @@ from typing import Optional, Union
 
 import gevent
 
-from callers import events, phrasebook, pricing, protocol, speech
+from callers import events, line, phrasebook, pricing, protocol, speech, word_errors
+from callers.barge_ins import BargeInLog
 from callers.brains.base import Brain, HeardTurn, Reply
 from callers.brains.scripted import ScriptedBrain
+from callers.delivery import Delivery, voice_for
 from callers.errors import CallFailure, ErrorCategory
 from callers.goals import GoalTracker
 from callers.judge import CallJudge
 from callers.personality import CallerPersonality, get_personality
 from callers.recording import CallRecorder
-from callers.results import CallResult, ResultWriter, TurnRecord, public_url
+from callers.results import BargeInRecord, CallResult, ResultWriter, TurnRecord, public_url
+from callers.scenario_actions import BACKCHANNEL, BargeInPlan, barge_in_plan_for
 from callers.scenarios import CallerScenario
 from callers.telephony import (DEFAULT_BRIDGE_URL, AgentStream, AgentStreamStarted, AgentStreamStopped,
                                AgentVoiceStarted, AudioCodesClient, BotActivity, BotSpeechEvent,
-                               ConnectionClosed, ProtocolViolation, SessionRejected)
+                               ConnectionClosed, ProtocolViolation, SessionRejected, SpeechTiming)
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +69,8 @@ class AgentTurn:
     hung_up: bool = False
     transferred_to: Optional[str] = None
     interrupt_stream: Optional[AgentStream] = None
+    interrupt_prompt: int = 0
+    interrupt_plan: Optional[BargeInPlan] = None
     heard: list = field(default_factory=list)
 
     @property
@@ -119,13 +125,19 @@ class CallerAgent:
         self.caller_name = caller_name
         self.caller_phone = caller_phone
         self.seed = seed
-        self.ear_mode = ear
+        # The bundled recogniser hears English only: in another language the caller follows the agent's
+        # altText (and says so in its results) rather than act on English-sounding nonsense.
+        language = scenario.language.split("-")[0].lower()
+        self.ear_mode = ear if ear in ("none", "alttext") or language in speech.WhisperEar.languages else "alttext"
         self.brain = brain or ScriptedBrain(self.personality, scenario, seed=seed)
         self.writer = writer
         self.judge = judge
         self.frame_ms = frame_ms
         self.resume_on_drop = resume_on_drop
-        self.style = speech.SpeakingStyle(rate_wpm=self.personality.speaking_rate_wpm, pitch=self.personality.pitch)
+        self.style = speech.SpeakingStyle(rate_wpm=self.personality.speaking_rate_wpm, pitch=self.personality.pitch,
+                                          voice=voice_for(self.personality.voice, scenario.language))
+        self.delivery = Delivery(self.personality.hesitation_rate, self.personality.sentence_pause_ms)
+        self._delivery_rng = random.Random(f"{seed}:delivery") if seed is not None else random.Random()
         self._client_options = {"token": token, "caller_phone": caller_phone, "frame_ms": frame_ms,
                                 "sslopt": sslopt}
         if media_formats:
@@ -136,6 +148,8 @@ class CallerAgent:
         self.client: Optional[AudioCodesClient] = None
         self.result: Optional[CallResult] = None
         self._ears_used: set[str] = set()
+        self._last_said: Optional[TurnRecord] = None  # what the bot's next recognition result is about
+        self._barge_ins = BargeInLog([])
 
     # ---- the seed's API ----------------------------------------------------------------------------------
 
@@ -168,6 +182,7 @@ class CallerAgent:
             started_at=datetime.now(timezone.utc).isoformat(timespec="milliseconds"),
             bridge=public_url(self.bridge_url), brain=self.brain.name, ear=self.ear_mode, seed=self.seed)
         self.result = result
+        self._barge_ins = BargeInLog(result.barge_ins)
         tracker = GoalTracker(self.scenario.goal)
         started = time.monotonic()
         result.t0_monotonic = started
@@ -207,6 +222,8 @@ class CallerAgent:
         if self.brain.hearing:
             self._ears_used = (self._ears_used - {"none"}) | {self.brain.hearing}
         result.ear = "+".join(sorted(self._ears_used)) or self.ear_mode
+        result.hearing_wer = word_errors.combined_wer((t.heard_errors, t.heard_words) for t in result.turn_records)
+        self._barge_ins.caller_spoke()
         result.success = result.error is None and tracker.primary_met and tracker.failure is None
         if not result.end_reason:
             result.end_reason = result.error["category"] if result.error else "call ended"
@@ -251,15 +268,18 @@ class CallerAgent:
                 reply = self.brain.barge_in(heard, tracker)
             else:
                 reply = self.brain.respond(heard, tracker)
-            if reply.dtmf:
+            if reply.dtmf and not reply.text:
+                result.turn_records.append(self._key(reply.dtmf, len(result.turn_records) + 1, started, agent_turn))
+            elif reply.dtmf:
                 client.send_dtmf(reply.dtmf)
-            interrupting = agent_turn.interrupt_stream
+            speaking_over = agent_turn
             spoke = bool(reply.text) or reply.audio is not None
             while True:  # once, or again after a dropped connection was resumed: unanswered, the caller repeats
                 try:
                     if spoke:
-                        record = self._speak(reply.text or "", len(result.turn_records) + 1, started, interrupting,
+                        record = self._speak(reply.text or "", len(result.turn_records) + 1, started, speaking_over,
                                              slower=reply.slower, reply=reply)
+                        record.dtmf = reply.dtmf
                         result.turn_records.append(record)
                     if reply.hang_up:
                         result.hung_up_by, result.end_reason = "caller", reply.reason
@@ -270,9 +290,9 @@ class CallerAgent:
                     break
                 except CallFailure as failure:
                     self._resume_or_raise(failure, result, started)
-                    interrupting = None
+                    speaking_over = AgentTurn()
             agent_turn.text = self.brain.heard_text(agent_turn.text)
-            record = result.turn_records[-1] if spoke else None
+            record = result.turn_records[-1] if spoke or reply.dtmf else None
             if agent_turn.first_voiced_at is None and not agent_turn.hung_up:
                 if record is not None:
                     events.turn_completed.fire(call=self, turn=record)
@@ -315,31 +335,77 @@ class CallerAgent:
 
     # ---- speaking ----------------------------------------------------------------------------------------
 
-    def _speak(self, text: str, index: int, started: float, interrupting: Optional[AgentStream],
-               slower: bool = False, reply: Optional[Reply] = None) -> TurnRecord:
-        client = self.client
-        style = self.style
-        if slower:
-            style = replace(style, rate_wpm=max(speech.MIN_RATE_WPM, round(style.rate_wpm * SLOWER_RATE_FACTOR)))
+    def _speak(self, text: str, index: int, started: float, agent_turn: AgentTurn, slower: bool = False,
+               reply: Optional[Reply] = None) -> TurnRecord:
+        """One caller utterance: the brain's own audio when it has a voice (a speech model), else `text`
+        rendered in this caller's voice."""
+        interrupting = agent_turn.interrupt_stream
+        self._barge_ins.caller_spoke()
         if reply is not None and reply.audio is not None:
-            frames = phrasebook.encode_frames(reply.audio, reply.audio_rate, client.media_format.token, self.frame_ms)
+            timing = self._send(phrasebook.encode_frames(reply.audio, reply.audio_rate,
+                                                         self.client.media_format.token, self.frame_ms))
         else:
-            frames = phrasebook.encoded_frames(text, style, client.media_format.token, self.frame_ms)
-        timing = client.speak(frames)
-        if self.recorder is not None:
-            self.recorder.caller_spoke(frames, timing, client.media_format)
+            style = self.style
+            if slower:
+                style = replace(style, rate_wpm=max(speech.MIN_RATE_WPM, round(style.rate_wpm * SLOWER_RATE_FACTOR)))
+            text = self.delivery.spoken(text, self._delivery_rng)
+            timing = self._say(text, style)
         record = TurnRecord(index=index, caller_text=text, caller_speech_start=round(timing.started_at - started, 4),
                             caller_speech_end=round(timing.ended_at - started, 4),
                             pacing_p99_ms=round(timing.p99_lateness_ms, 2),
                             pacing_max_ms=round(timing.max_lateness_ms, 2))
+        self._last_said = record
         events.utterance.fire(call=self, speaker="caller", text=text, latency_ms=None)
         if interrupting is not None:
             record.barge_in = True
-            stopped_at = wait_for_stop(interrupting, timing.started_at)
-            record.agent_stopped = stopped_at is not None
-            if stopped_at is not None:
-                record.barge_in_stop_ms = _round(max(0.0, stopped_at - timing.started_at) * 1000.0)
+            barge_in = self._judge_barge_in("interrupt", text, agent_turn, timing.started_at)
+            record.agent_stopped, record.barge_in_stop_ms = barge_in.agent_stopped, barge_in.stop_ms
         return record
+
+    def _say(self, text: str, style: speech.SpeakingStyle) -> SpeechTiming:
+        """One utterance on the line: this caller's voice and pauses, over the scenario's phone line."""
+        frames = phrasebook.encoded_frames(text, style, self.client.media_format.token, self.frame_ms,
+                                           self.delivery.sentence_pause_ms, self.scenario.line,
+                                           line.utterance_seed(self.seed, text))
+        return self._send(frames)
+
+    def _send(self, frames: tuple[str, ...]) -> SpeechTiming:
+        """Frames onto the line, paced in real time (and into the recording, if one is kept)."""
+        timing = self.client.speak(frames)
+        if self.recorder is not None:
+            self.recorder.caller_spoke(frames, timing, self.client.media_format)
+        return timing
+
+    def _key(self, digits: str, index: int, started: float, agent_turn: AgentTurn) -> TurnRecord:
+        """Answer on the keypad: a turn without speech, timed from the DTMF event (keys over a prompt are a
+        barge-in, as on any IVR)."""
+        self._barge_ins.caller_spoke()
+        self._last_said = None
+        keyed_at = time.monotonic()
+        self.client.send_dtmf(digits)
+        record = TurnRecord(index=index, caller_text="", dtmf=digits, caller_speech_start=round(keyed_at - started, 4),
+                            caller_speech_end=round(keyed_at - started, 4))
+        events.utterance.fire(call=self, speaker="caller", text=f"[keys {digits}]", latency_ms=None)
+        if agent_turn.interrupt_stream is not None:
+            record.barge_in = True
+            barge_in = self._judge_barge_in("interrupt", f"DTMF {digits}", agent_turn, keyed_at)
+            record.agent_stopped, record.barge_in_stop_ms = barge_in.agent_stopped, barge_in.stop_ms
+        return record
+
+    def _backchannel(self, stream: AgentStream, plan: BargeInPlan) -> None:
+        """Say a short "uh-huh" over the agent and keep listening: not a turn, so nothing awaits an answer."""
+        self._barge_ins.caller_spoke()
+        self._last_said = None  # a recognition of the backchannel must not be scored against the last turn
+        timing = self._say(plan.say, self.style)
+        events.utterance.fire(call=self, speaker="caller", text=plan.say, latency_ms=None)
+        interrupted = AgentTurn(interrupt_stream=stream, interrupt_prompt=self._barge_ins.prompts, interrupt_plan=plan)
+        self._judge_barge_in(BACKCHANNEL, plan.say, interrupted, timing.started_at)
+
+    def _judge_barge_in(self, kind: str, text: str, interrupted: AgentTurn, spoke_at: float) -> BargeInRecord:
+        """Whether and when the prompt the caller talked over stopped, on the call's barge-in log."""
+        stream = interrupted.interrupt_stream
+        return self._barge_ins.add(kind, text, stream, interrupted.interrupt_prompt, interrupted.interrupt_plan,
+                                   spoke_at, wait_for_stop(stream, spoke_at))
 
     # ---- listening ---------------------------------------------------------------------------------------
 
@@ -350,6 +416,7 @@ class CallerAgent:
         waiting_until = min(time.monotonic() + wait_s, deadline)
         pause = self.brain.pause_before_reply()
         barge_at: Optional[float] = None
+        plan: Optional[BargeInPlan] = None
         quiet_since: Optional[float] = None
         while True:
             now = time.monotonic()
@@ -369,12 +436,18 @@ class CallerAgent:
                     quiet_since, barge_at = last_sign_of_life, None
                     continue
                 if barge_at is not None and now >= barge_at:
-                    turn.interrupt_stream = active
+                    if plan is not None and plan.kind == BACKCHANNEL:
+                        self._backchannel(active, plan)
+                        barge_at = plan = None
+                        continue
+                    turn.interrupt_stream, turn.interrupt_plan = active, plan
+                    turn.interrupt_prompt = self._barge_ins.prompts
                     self._heard(turn, active, cut_off=True)
                     return turn
                 limit = min(barge_at or deadline, last_sign_of_life + allowed_quiet + 0.01)
             elif turn.streams:
-                limit = quiet_since + pause
+                # Stopped by a barge-in the caller did not mean as a turn: it waits for the agent to go on.
+                limit = quiet_since + (wait_s if self._barge_ins.awaiting_resume else pause)
                 if now >= limit:
                     return turn
             else:
@@ -388,7 +461,8 @@ class CallerAgent:
             event = client.next_event(max(0.0, min(limit, deadline) - now))
             if isinstance(event, AgentStreamStarted):
                 turn.streams.append(event.stream)
-                offset = self.brain.interruption_offset(event.stream.alt_text)
+                plan = barge_in_plan_for(self.scenario.barge_ins, self._barge_ins.prompt_started(event.at))
+                offset = plan.at_s if plan is not None else self.brain.interruption_offset(event.stream.alt_text)
                 barge_at = event.at + offset if offset is not None else None
             elif isinstance(event, AgentVoiceStarted):
                 if turn.first_voiced_at is None and event.stream in turn.streams:
@@ -426,14 +500,20 @@ class CallerAgent:
             log.debug("activity %r from %s ignored", event.name, self.client.shown_url)
 
     def _on_bot_heard(self, event: BotSpeechEvent) -> None:
-        if event.kind == protocol.SPEECH_RECOGNITION and self.result and self.result.turn_records:
-            self.result.turn_records[-1].bot_heard = event.text
+        """What the bot's recogniser heard of the caller's last utterance, scored against what was said."""
+        record = self._last_said
+        if event.kind == protocol.SPEECH_RECOGNITION and record is not None and event.text is not None:
+            record.bot_heard = event.text
+            heard = word_errors.score(record.caller_text, event.text)
+            record.heard_errors, record.heard_words, record.heard_wer = heard.errors, heard.words, heard.wer
 
     def _heard(self, turn: AgentTurn, stream: AgentStream, cut_off: bool) -> None:
         """What the caller understood of one prompt, by the configured ear; said on the live transcript."""
         turn.heard.append(stream)
         text, ear = self._understand(stream, cut_off)
         self._ears_used.add(ear)
+        if not cut_off:
+            self._barge_ins.prompt_heard(stream.alt_text or text)
         turn.text = _join(turn.text, text)
         events.utterance.fire(call=self, speaker="agent", text=text, latency_ms=None)
 

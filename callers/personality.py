@@ -15,6 +15,7 @@ from typing import Any, Optional, Union
 
 from callers.datafiles import read_toml
 from callers.errors import ConfigError
+from callers.speech import voice_problem
 
 DEFAULT_PERSONALITY_DIR = Path(__file__).resolve().parent.parent / "personalities"
 PERSONALITY_SUFFIX = ".toml"
@@ -26,18 +27,20 @@ INT_RANGES: dict[str, tuple[int, int]] = {
     "tech_comfort": (1, 10),
     "speaking_rate_wpm": (80, 450),
     "pitch": (0, 99),
+    "sentence_pause_ms": (0, 3000),
 }
 FLOAT_RANGES: dict[str, tuple[float, float]] = {
     "tendency_to_interrupt": (0.0, 1.0),
     "provides_clear_info": (0.0, 1.0),
     "response_delay_s": (0.0, 10.0),
     "verification_demands": (0.0, 1.0),
+    "hesitation_rate": (0.0, 1.0),
 }
 # Relative shares, only ever compared with each other (a personality's share of the Locust users), so any
 # finite number above zero; a zero weight would be a caller that never calls (remove its file instead), and
 # TOML's inf / nan would break the proportions.
 POSITIVE_NUMBERS = ("weight",)
-NON_EMPTY_TEXT = ("type", "communication_style")
+NON_EMPTY_TEXT = ("type", "communication_style", "voice")
 FREE_TEXT = ("prompt", "name")
 
 # Patience turned into behaviour. A caller facing silence waits MAX_WAIT_BASE_S plus MAX_WAIT_PER_PATIENCE_S
@@ -92,6 +95,8 @@ def _field_problem(name: str, value: Any) -> Optional[str]:
     elif name in NON_EMPTY_TEXT:
         if not isinstance(value, str) or not value.strip():
             return f"must be a non-empty string, got {value!r}"
+        if name == "voice":
+            return voice_problem(value)
     elif name in FREE_TEXT:
         if not isinstance(value, str):
             return f"must be a string, got {value!r}"
@@ -113,6 +118,9 @@ class CallerPersonality:
     pitch: int = 50  # TTS pitch 0..99
     response_delay_s: float = 0.6  # pause before answering
     verification_demands: float = 0.0  # 0..1 chance to ask the agent to prove it is the bank
+    voice: str = "en-us"  # espeak-ng voice, "+variant" for a timbre: "en-us+f3", "en-us+grandpa", "en-gb"
+    hesitation_rate: float = 0.0  # 0..1 chance each sentence opens with "um" / "uh"
+    sentence_pause_ms: int = 0  # silence between the caller's sentences (0: the voice's own short gap)
     weight: float = 1.0  # > 0: this caller's share of a Locust run's users, relative to the other files
     prompt: str = ""  # system-prompt text for LLM brains: the model plays this caller
     name: str = ""  # file stem; defaults to type

@@ -40,6 +40,32 @@ class TurnRecord:
     ear: str = "none"
     pacing_p99_ms: float = 0.0
     pacing_max_ms: float = 0.0
+    # The agent's hearing of this utterance (caller_text vs bot_heard, callers.word_errors), when reported.
+    heard_errors: Optional[int] = None
+    heard_words: Optional[int] = None
+    heard_wer: Optional[float] = None
+    dtmf: Optional[str] = None  # digits keyed on the phone pad instead of (or with) speaking
+
+
+@dataclass
+class BargeInRecord:
+    """The caller talking over an agent prompt, and how the agent took it.
+
+    `kind`: "interrupt" (the caller takes the turn; a good agent stops) or "backchannel" (a short "uh-huh"
+    while listening; a good agent keeps talking). Times are ms; `offset_ms` runs from the prompt's
+    playStream.start to the caller's first interrupting audio, `stop_ms` from that audio to the agent's stop.
+    """
+
+    kind: str
+    prompt: int  # the agent prompt talked over, counted from 1 (the greeting) over the call
+    text: str
+    offset_ms: float
+    planned_offset_ms: Optional[float] = None  # from the scenario, when it set the moment
+    agent_stopped: Optional[bool] = None
+    stop_ms: Optional[float] = None
+    agent_resumed: Optional[bool] = None  # after stopping: did it speak again before the caller went on?
+    resume_ms: Optional[float] = None  # stop -> next prompt start
+    repeated: Optional[bool] = None  # the prompt it resumed with re-said most of what was cut off
 
 
 @dataclass
@@ -75,6 +101,8 @@ class CallResult:
     usage: Optional[dict] = None
     cost_usd: Optional[float] = None
     judge: Optional[dict] = None
+    hearing_wer: Optional[float] = None  # the agent's word error rate over the turns it reported hearing
+    barge_ins: list = field(default_factory=list)
     # With --record: {"wav", "json", "txt"} paths relative to the directory holding calls.jsonl.
     recording: Optional[dict] = None
     # Each time the connection dropped and the caller tried session.resume (--resume-on-drop):
@@ -88,6 +116,7 @@ class CallResult:
     def to_dict(self) -> dict:
         data = asdict(self)
         data["turn_records"] = [t if isinstance(t, dict) else asdict(t) for t in self.turn_records]
+        data["barge_ins"] = [b if isinstance(b, dict) else asdict(b) for b in self.barge_ins]
         return data
 
     def to_json(self) -> str:
@@ -98,6 +127,7 @@ class CallResult:
         known = {name for name in cls.__dataclass_fields__}
         result = cls(**{k: v for k, v in data.items() if k in known})
         result.turn_records = [TurnRecord(**t) if isinstance(t, dict) else t for t in result.turn_records]
+        result.barge_ins = [BargeInRecord(**b) if isinstance(b, dict) else b for b in result.barge_ins]
         return result
 
 

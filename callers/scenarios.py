@@ -22,7 +22,10 @@ from typing import Any, Optional, Union
 
 from callers.errors import ConfigError
 from callers.goals import CallerGoal, compile_goal
+from callers.line import CLEAN_LINE, LineConditions, parse_line
 from callers.personality import DEFAULT_PERSONALITY_DIR, find_personality_name, load_personalities
+from callers.scenario_actions import (ActionError, BargeInPlan, DtmfRule, parse_barge_ins,
+                                      parse_dtmf_rules)
 
 DEFAULT_SCENARIOS_FILE = Path(__file__).resolve().parent.parent / "scenarios.json"
 DEFAULT_TIMEOUT_S = 90.0
@@ -34,7 +37,7 @@ GOAL_FIELDS = ("primary_goal", "secondary_goals", "success_criteria", "failure_c
                "max_conversation_turns")
 GOAL_TEXT_LISTS = ("secondary_goals", "success_criteria", "failure_conditions")
 # Fields that shape a scenario wherever a scenario is described (type defaults, predefined, custom entry).
-SCENARIO_FIELDS = GOAL_FIELDS + ("context", "language")
+SCENARIO_FIELDS = GOAL_FIELDS + ("context", "language", "dtmf", "barge_ins", "line")
 SECTIONS = ("description", "scenario_types", "predefined", "scenarios", "test_configurations")
 CONFIGURATION_FIELDS = ("description", "scenarios", "parallel", "max_concurrent")
 
@@ -67,6 +70,9 @@ class CallerScenario:
     context: dict = field(default_factory=dict)
     name: str = ""  # scenario id, e.g. "difficult_card_replacement" (or a custom entry's name)
     language: str = DEFAULT_LANGUAGE
+    dtmf: tuple[DtmfRule, ...] = ()  # keys to press when the agent asks (callers.scenario_actions)
+    barge_ins: tuple[BargeInPlan, ...] = ()  # agent prompts to talk over, and when
+    line: LineConditions = CLEAN_LINE  # the phone line the caller is heard through (callers.line)
 
 
 @dataclass
@@ -157,6 +163,9 @@ def _resolve(template: CallerScenario, overrides: dict, name: str) -> CallerScen
         context={**template.context, **overrides.get("context", {})},
         name=name,
         language=overrides.get("language", template.language),
+        dtmf=overrides.get("dtmf", template.dtmf),
+        barge_ins=overrides.get("barge_ins", template.barge_ins),
+        line=overrides.get("line", template.line),
     )
 
 
@@ -240,6 +249,19 @@ class _Reader:
             found["context"] = dict(context)
         if "language" in raw:
             found["language"] = self.text(raw, "language", entry)
+        try:
+            if "dtmf" in raw:
+                found["dtmf"] = parse_dtmf_rules(raw["dtmf"])
+            if "barge_ins" in raw:
+                found["barge_ins"] = parse_barge_ins(raw["barge_ins"])
+        except ActionError as error:
+            raise self.error(error.message, entry, error.field) from None
+        if "line" in raw:
+            try:
+                found["line"] = parse_line(raw["line"])
+            except ValueError as error:
+                field_name, _, message = str(error).partition(": ")
+                raise self.error(message, entry, field_name) from None
         return found
 
     def goal_texts(self, value: Any, entry: str, key: str) -> list[str]:
@@ -275,7 +297,9 @@ class _Reader:
                     raise self.error("the scripted caller needs this detail", entry, f"context.{context_key}")
             goal = CallerGoal(**{k: values[k] for k in GOAL_FIELDS if k in values})
             types[kind] = CallerScenario(kind, goal, values["context"], name=kind.value,
-                                         language=values.get("language", DEFAULT_LANGUAGE))
+                                         language=values.get("language", DEFAULT_LANGUAGE),
+                                         dtmf=values.get("dtmf", ()), barge_ins=values.get("barge_ins", ()),
+                                         line=values.get("line", CLEAN_LINE))
         return types
 
     def predefined(self, raw: Any, types: dict[ScenarioType, CallerScenario]) -> dict[str, ScenarioEntry]:

@@ -15,6 +15,8 @@ import os
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
 from typing import Optional, Protocol
 
 import numpy as np
@@ -77,6 +79,29 @@ class SpeakingStyle:
 
 
 DEFAULT_STYLE = SpeakingStyle()
+
+
+@lru_cache(maxsize=1)
+def _espeak_voices() -> tuple[frozenset, frozenset]:
+    """Language voices and "+variant" timbres shipped with the espeak-ng data (names lower-cased)."""
+    import espeakng_loader  # deferred, as for the library itself
+
+    data = Path(espeakng_loader.get_data_path())
+    languages = frozenset(path.name.lower() for path in (data / "lang").rglob("*") if path.is_file())
+    variants = frozenset(path.name.lower() for path in (data / "voices" / "!v").iterdir() if path.is_file())
+    return languages, variants
+
+
+def voice_problem(voice: str) -> Optional[str]:
+    """What is wrong with an espeak voice name, or None: caught when a personality is loaded, not as a
+    failed render in every call."""
+    languages, variants = _espeak_voices()
+    base, plus, variant = voice.partition("+")
+    if base.lower() not in languages:
+        return f"unknown espeak voice {base!r} (e.g. en-us, en, en-029, es, de)"
+    if plus and variant.lower() not in variants:
+        return f"unknown voice variant {variant!r} (e.g. f2, f3, m1, m3, m7, grandpa)"
+    return None
 
 
 class Voice(Protocol):
@@ -242,6 +267,7 @@ class WhisperEar:
     """
 
     name = "whisper"
+    languages = ("en",)  # tiny.en: other languages come out as English-sounding nonsense
 
     def __init__(self, num_workers: int = DEFAULT_EAR_WORKERS, model_dir: Optional[str] = None) -> None:
         # Belt and braces: the model comes from a local directory, and nothing may ever reach for a hub.
@@ -277,6 +303,7 @@ class NullEar:
     """For capacity runs: turn-taking then relies on VAD alone and the caller hears no words."""
 
     name = "none"
+    languages: tuple[str, ...] = ()
 
     def transcribe(self, pcm: np.ndarray, rate: int) -> str:
         return ""

@@ -45,6 +45,17 @@ def render_html(analysis: Analysis, charts: Mapping[str, bytes], directory: Opti
     parts += ["<h2>Durations (every call)</h2>", _table(_durations(analysis)),
               "<h2>Voice latency (ms)</h2>", _table(_latency(analysis)),
               '<p class="note">TURN: caller speech end to first agent audio. Simulator errors are left out.</p>']
+    if analysis.hearing:
+        overall = analysis.hearing["overall"]
+        parts += ["<h2>Agent hearing (word error rate)</h2>",
+                  f'<p class="note">What the bridge reported recognising vs what the caller said: overall '
+                  f'{percent(overall["wer"])} ({overall["errors"]} errors in {overall["words"]} words).</p>',
+                  _table(_hearing(analysis.hearing["by_personality"], "Personality")),
+                  _table(_hearing(analysis.hearing["by_scenario"], "Scenario"))]
+    if len(analysis.barge_ins):
+        parts += ["<h2>Barge-ins</h2>", _table(_barge_ins(analysis)),
+                  '<p class="note">A good agent stops for an interrupt and talks on through a backchannel '
+                  '("uh-huh"). Resumed: spoke again before the caller did; re-said: repeated what was cut off.</p>']
     if len(analysis.errors):
         parts += ["<h2>Error categories</h2>",
                   _table(analysis.errors.reset_index().rename(columns=str.capitalize))]
@@ -123,6 +134,18 @@ def _groups(table: pd.DataFrame, label: str) -> pd.DataFrame:
         "Goals met": f"{row['goals_met']}/{row['goals_total']}", "Turn p50 (ms)": ms(row["turn_p50_ms"]),
         "Turn p95 (ms)": ms(row["turn_p95_ms"]),
     } for name, row in records(table)])
+
+
+def _hearing(table: pd.DataFrame, label: str) -> pd.DataFrame:
+    return pd.DataFrame([{label: name, "Calls": row["calls"], "Turns": row["turns"], "Words": row["words"],
+                          "Errors": row["errors"], "WER": percent(row["wer"])} for name, row in records(table)])
+
+
+def _barge_ins(analysis: Analysis) -> pd.DataFrame:
+    return pd.DataFrame([{"Kind": kind, "Barge-ins": row["barge_ins"], "Agent stopped": row["stopped"],
+                          "Stop p50 (ms)": ms(row["stop_p50_ms"]), "Stop p95 (ms)": ms(row["stop_p95_ms"]),
+                          "Resumed": row["resumed"], "Re-said": row["repeated"]}
+                         for kind, row in records(analysis.barge_ins)])
 
 
 def _entries(analysis: Analysis) -> pd.DataFrame:

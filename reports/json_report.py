@@ -24,7 +24,8 @@ GROUP_FIELDS = ("calls", "successes", "failed", "simulator_errors", "cancelled",
                 "avg_duration_s", "avg_turns", "goals_met", "goals_total", "turn_p50_ms", "turn_p95_ms")
 CALL_FIELDS = ("index", "call_id", "caller_name", "personality", "scenario", "scenario_type", "outcome", "success",
                "turns", "goals_achieved", "goals_total", "unmet_goals", "failure_condition", "duration_s",
-               "connect_ms", "greeting_latency_ms", "end_reason", "seed", "source", "cost_usd", "recording")
+               "connect_ms", "greeting_latency_ms", "end_reason", "seed", "source", "cost_usd", "hearing_wer",
+               "recording")
 
 
 def report_dict(analysis: Analysis) -> dict:
@@ -40,6 +41,8 @@ def report_dict(analysis: Analysis) -> dict:
         "durations": analysis.durations,
         "latency_ms": dict(records(analysis.latency)),
         "errors": dict(records(analysis.errors)),
+        "hearing": _hearing(analysis),
+        "barge_ins": dict(records(analysis.barge_ins)),
         "load": {"skipped_lines": [vars(item) for item in analysis.data.skipped],
                  "duplicates": analysis.data.duplicates},
         "locust": _locust(analysis),
@@ -56,6 +59,14 @@ def write_json(analysis: Analysis, path: Union[str, Path]) -> Path:
 def _groups(table: pd.DataFrame) -> dict:
     return {str(name): {"n": row["judged"], **{key: row[key] for key in GROUP_FIELDS}}
             for name, row in records(table)}
+
+
+def _hearing(analysis: Analysis) -> Any:
+    """The agent's WER overall and `by_personality` / `by_scenario` (null when no bridge reported hearing)."""
+    if not analysis.hearing:
+        return None
+    return {"overall": analysis.hearing["overall"],
+            **{key: dict(records(analysis.hearing[key])) for key in ("by_personality", "by_scenario")}}
 
 
 def _entries(analysis: Analysis) -> list[dict]:

@@ -39,10 +39,12 @@ REQUIRED_NUMBER = ("duration_s",)
 CALL_COLUMNS = ("index", "call_id", "caller_name", "personality", "scenario", "scenario_type", "started_at",
                 "ended_at", "outcome", "success", "error_category", "error_message", "turns", "goals_achieved",
                 "goals_total", "unmet_goals", "failure_condition", "duration_s", "connect_ms",
-                "greeting_latency_ms", "end_reason", "seed", "source", "cost_usd", "recording")
+                "greeting_latency_ms", "end_reason", "seed", "source", "cost_usd", "hearing_wer", "recording")
 OPTIONAL_TEXT = ("error_category", "error_message", "failure_condition")
 TURN_COLUMNS = ("call_id", "personality", "scenario", "outcome", "turn", "at", "response_latency_ms",
-                "barge_in", "barge_in_stop_ms")
+                "barge_in", "barge_in_stop_ms", "heard_errors", "heard_words")
+BARGE_IN_COLUMNS = ("call_id", "personality", "scenario", "kind", "prompt", "offset_ms", "agent_stopped", "stop_ms",
+                    "agent_resumed", "resume_ms", "repeated")
 
 
 class ReportInputError(Exception):
@@ -65,6 +67,7 @@ class CallData:
     sources: list[str]
     skipped: list[SkippedLine] = field(default_factory=list)
     duplicates: int = 0
+    barge_ins: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=BARGE_IN_COLUMNS))
 
 
 @dataclass
@@ -130,8 +133,12 @@ def load_calls(paths: Iterable[Union[str, Path]]) -> CallData:
     turns = turns.drop_duplicates(["call_id", "turn"], keep="first").reset_index(drop=True)
     turns["response_latency_ms"] = pd.to_numeric(turns["response_latency_ms"], errors="coerce")
     turns["barge_in_stop_ms"] = pd.to_numeric(turns["barge_in_stop_ms"], errors="coerce")
+    for column in ("heard_errors", "heard_words"):
+        turns[column] = pd.to_numeric(turns[column], errors="coerce")
+    barge_ins = pd.DataFrame([row for record in records if record["call_id"] in kept for row in _barge_in_rows(record)],
+                             columns=BARGE_IN_COLUMNS)
     return CallData(calls=calls, turns=turns, sources=[str(path) for path in files], skipped=skipped,
-                    duplicates=before - len(calls))
+                    duplicates=before - len(calls), barge_ins=barge_ins)
 
 
 def describe_skipped(skipped: list[SkippedLine], limit: int = 20) -> list[str]:
@@ -275,6 +282,7 @@ def _call_row(record: dict) -> dict:
         "greeting_latency_ms": _number(record.get("greeting_latency_ms")),
         "end_reason": record.get("end_reason") or "", "seed": record.get("seed"), "source": record["source"],
         "cost_usd": _number(record.get("cost_usd")),
+        "hearing_wer": _number(record.get("hearing_wer")),
         "recording": _recording(record),
     }
 
@@ -304,7 +312,22 @@ def _turn_rows(record: dict) -> list[dict]:
             "at": started + pd.Timedelta(seconds=offset) if offset is not None else pd.NaT,
             "response_latency_ms": _number(turn.get("response_latency_ms")),
             "barge_in": bool(turn.get("barge_in")), "barge_in_stop_ms": _number(turn.get("barge_in_stop_ms")),
+            "heard_errors": _number(turn.get("heard_errors")), "heard_words": _number(turn.get("heard_words")),
         })
+    return rows
+
+
+def _barge_in_rows(record: dict) -> list[dict]:
+    """The call's barge-ins (callers.results.BargeInRecord as JSON); malformed entries are left out."""
+    rows = []
+    for item in record.get("barge_ins") or []:
+        if not isinstance(item, dict) or not isinstance(item.get("kind"), str):
+            continue
+        rows.append({"call_id": record["call_id"], "personality": record["personality"],
+                     "scenario": record["scenario"], "kind": item["kind"], "prompt": item.get("prompt"),
+                     "offset_ms": _number(item.get("offset_ms")), "agent_stopped": item.get("agent_stopped"),
+                     "stop_ms": _number(item.get("stop_ms")), "agent_resumed": item.get("agent_resumed"),
+                     "resume_ms": _number(item.get("resume_ms")), "repeated": item.get("repeated")})
     return rows
 
 

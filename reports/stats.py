@@ -9,12 +9,14 @@ Rules every table follows (docs/metrics.md):
 * goal counts cover judged calls; duration figures cover every call; voice latency covers every call except
   simulator errors, whose clock cannot be trusted;
 * percentiles use linear interpolation (numpy's and pandas' default); std dev is the sample standard
-  deviation (n - 1).
+  deviation (n - 1);
+* the agent's word error rate pools words (sum of errors over sum of words said) over the turns whose
+  recognition the bridge reported, so a long utterance weighs by its words.
 """
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Optional, Sequence, Union
 
 import numpy as np
@@ -29,6 +31,8 @@ RATE_COLUMNS = ("calls", "judged", "successes", "failed", "simulator_errors", "c
 COUNTED_AS = {SIMULATOR_ERROR: "simulator (not the agent)", CANCELLED: "not judged (cut off by the run's end)"}
 AGENT_FAILURE = "agent failure"
 LATENCY_METRICS = {"turn": "TURN response latency", "greeting": "greeting latency", "connect": "connect time"}
+HEARING_COLUMNS = ("calls", "turns", "words", "errors", "wer")
+BARGE_IN_COLUMNS = ("barge_ins", "stopped", "stop_p50_ms", "stop_p95_ms", "resumed", "repeated")
 
 
 @dataclass
@@ -45,6 +49,8 @@ class Analysis:
     latency: pd.DataFrame
     errors: pd.DataFrame
     locust: Optional[LocustData] = None
+    hearing: dict = field(default_factory=dict)
+    barge_ins: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=BARGE_IN_COLUMNS))
 
     @property
     def calls(self) -> pd.DataFrame:
@@ -207,12 +213,48 @@ def error_table(calls: pd.DataFrame) -> pd.DataFrame:
     return table.loc[order]
 
 
+def hearing_table(data: CallData, key: str) -> pd.DataFrame:
+    """The agent's word error rate per value of `key`, over the turns whose recognition was reported."""
+    scored = data.turns.dropna(subset=["heard_errors", "heard_words"])
+    scored = scored[scored["heard_words"] > 0]
+    table = scored.groupby(key, sort=True).agg(calls=("call_id", "nunique"), turns=("turn", "size"),
+                                               words=("heard_words", "sum"), errors=("heard_errors", "sum"))
+    table["wer"] = table["errors"] / table["words"]
+    return table[list(HEARING_COLUMNS)].astype({"calls": int, "turns": int, "words": int, "errors": int})
+
+
+def hearing_summary(data: CallData) -> dict:
+    """Overall and per personality / scenario agent WER; empty when no bridge reported what it heard."""
+    by_personality = hearing_table(data, "personality")
+    if by_personality.empty:
+        return {}
+    words, errors = int(by_personality["words"].sum()), int(by_personality["errors"].sum())
+    overall = {"calls": int(by_personality["calls"].sum()), "turns": int(by_personality["turns"].sum()),
+               "words": words, "errors": errors, "wer": errors / words}
+    return {"overall": overall, "by_personality": by_personality, "by_scenario": hearing_table(data, "scenario")}
+
+
+def barge_in_table(data: CallData) -> pd.DataFrame:
+    """Per barge-in kind (interrupt, backchannel): how often the agent stopped, how fast, and whether it
+    resumed after stopping and re-said what it was cut off in."""
+    rows = {}
+    for kind, group in data.barge_ins.groupby("kind", sort=True):
+        stops = pd.to_numeric(group["stop_ms"], errors="coerce").dropna()
+        rows[kind] = {"barge_ins": int(len(group)), "stopped": int(group["agent_stopped"].eq(True).sum()),
+                      "stop_p50_ms": float(stops.quantile(0.5)) if len(stops) else None,
+                      "stop_p95_ms": float(stops.quantile(0.95)) if len(stops) else None,
+                      "resumed": int(group["agent_resumed"].eq(True).sum()),
+                      "repeated": int(group["repeated"].eq(True).sum())}
+    return pd.DataFrame.from_dict(rows, orient="index", columns=list(BARGE_IN_COLUMNS))
+
+
 def analyse(data: CallData, locust: Optional[LocustData] = None) -> Analysis:
     entries = entry_table(data)
     return Analysis(data=data, summary=summarise(data), by_personality=rate_table(data, "personality"),
                     by_scenario=rate_table(data, "scenario"), entries=entries, pass_k=pass_k_summary(entries),
                     durations=duration_stats(data.calls), latency=latency_table(data),
-                    errors=error_table(data.calls), locust=locust)
+                    errors=error_table(data.calls), locust=locust, hearing=hearing_summary(data),
+                    barge_ins=barge_in_table(data))
 
 
 def _finite(value: float) -> Optional[float]:

@@ -26,6 +26,10 @@ def render_report(analysis: Analysis) -> str:
     if analysis.summary.get("cost"):
         sections.append(_cost(analysis))
     sections += [_durations(analysis), _latency(analysis)]
+    if analysis.hearing:
+        sections.append(_hearing(analysis))
+    if len(analysis.barge_ins):
+        sections.append(_barge_ins(analysis))
     if len(analysis.errors):
         sections.append(_errors(analysis))
     if analysis.locust is not None:
@@ -150,6 +154,26 @@ def _latency(analysis: Analysis) -> str:
     header = ["Latency (ms)", "n", "p50", "p90", "p95", "p99", "max", "unanswered"]
     return "\n".join([_title("VOICE LATENCY (caller speech end -> first agent audio; simulator errors left out)"),
                       table(header, rows, "l" + "r" * 7)])
+
+
+def _hearing(analysis: Analysis) -> str:
+    overall = analysis.hearing["overall"]
+    lines = [_title("AGENT HEARING (word error rate: what the bridge reported recognising vs what the caller said)"),
+             f"Overall WER: {percent(overall['wer'])} ({overall['errors']} errors in {overall['words']} words, "
+             f"{overall['turns']} turns of {overall['calls']} calls)"]
+    for label, key in (("Personality", "by_personality"), ("Scenario", "by_scenario")):
+        rows = [[name, row["calls"], row["turns"], row["words"], row["errors"], percent(row["wer"])]
+                for name, row in records(analysis.hearing[key])]
+        lines += ["", table([label, "Calls", "Turns", "Words", "Errors", "WER"], rows, "lrrrrr")]
+    return "\n".join(lines)
+
+
+def _barge_ins(analysis: Analysis) -> str:
+    rows = [[kind, row["barge_ins"], row["stopped"], ms(row["stop_p50_ms"]), ms(row["stop_p95_ms"]), row["resumed"],
+             row["repeated"]] for kind, row in records(analysis.barge_ins)]
+    header = ["Kind", "Barge-ins", "Agent stopped", "Stop p50 ms", "Stop p95 ms", "Resumed", "Re-said"]
+    return "\n".join([_title("BARGE-INS (a good agent stops for an interrupt and talks on through a backchannel)"),
+                      table(header, rows, "l" + "r" * 6)])
 
 
 def _errors(analysis: Analysis) -> str:

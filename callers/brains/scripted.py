@@ -7,6 +7,7 @@ traits act through probabilities and thresholds, each with an effect a test can 
 - verification_demands: chance to ask the agent to prove it is the bank before giving details;
 - patience (via max_wait_s / max_unhelpful_turns): slow or unhelpful agent turns make it hang up;
 - speaking rate, pitch and response delay shape its audio and pauses (applied by CallerAgent).
+A scenario's `dtmf` rules win over speech: asked for something it is told to key, the caller keys it.
 What it says comes from scripted_lines.toml (data), filled from the scenario's context.
 """
 from __future__ import annotations
@@ -19,9 +20,12 @@ from typing import Optional
 from callers.brains.base import Brain, HeardTurn, Reply
 from callers.goals import GoalTracker
 from callers.personality import CallerPersonality
+from callers.scenario_actions import dtmf_rule_for
 from callers.scenarios import CallerScenario
 
 LINES_FILE = Path(__file__).with_name("scripted_lines.toml")
+# Lines in another language: scripted_lines.<code>.toml, laid over the English ones section by section.
+LANGUAGE_LINES_PATTERN = "scripted_lines.{code}.toml"
 # An agent prompt with at least this many words is "long": long enough to be worth interrupting.
 LONG_PROMPT_WORDS = 12
 INTERRUPT_AFTER_S = (0.8, 1.8)
@@ -35,6 +39,18 @@ def _load_lines(path: Path = LINES_FILE) -> dict:
         return tomllib.load(source)
 
 
+def _lines_for(language: str) -> dict:
+    """The English lines, with the scenario language's file (if there is one) laid over them per section."""
+    lines = _load_lines()
+    code = language.split("-")[0].lower()
+    path = LINES_FILE.with_name(LANGUAGE_LINES_PATTERN.format(code=code))
+    if code == "en" or not path.is_file():
+        return lines
+    for section, values in _load_lines(path).items():
+        lines[section] = {**lines.get(section, {}), **values}
+    return lines
+
+
 class _Context(dict):
     """Scenario context for str.format_map: a key the scenario lacks reads as a neutral word."""
 
@@ -44,13 +60,13 @@ class _Context(dict):
 
 class ScriptedBrain(Brain):
     name = "scripted"
-    _lines_cache: Optional[dict] = None
+    _lines_cache: dict[str, dict] = {}
 
     def __init__(self, personality: CallerPersonality, scenario: CallerScenario, seed: Optional[int] = None) -> None:
         self.personality = personality
         self.scenario = scenario
         self.random = random.Random(seed)
-        self.lines = self._lines()
+        self.lines = self._lines(scenario.language)
         self.context = _Context({k: str(v) for k, v in scenario.context.items()})
         self._kind = scenario.scenario_type.value
         self._style = self.lines["style"].get(personality.type, self.lines["style"]["normal"])
@@ -68,10 +84,10 @@ class ScriptedBrain(Brain):
         self._opened = False
 
     @classmethod
-    def _lines(cls) -> dict:
-        if cls._lines_cache is None:
-            cls._lines_cache = _load_lines()
-        return cls._lines_cache
+    def _lines(cls, language: str) -> dict:
+        if language not in cls._lines_cache:
+            cls._lines_cache[language] = _lines_for(language)
+        return cls._lines_cache[language]
 
     # ---- Brain interface ---------------------------------------------------------------------------------
 
@@ -93,6 +109,8 @@ class ScriptedBrain(Brain):
         """Cut in with the personality's interjection, then say what the caller came to say."""
         reply = self.respond(heard, goals)
         self._interrupted_last = True
+        if reply.dtmf and not reply.text:
+            return reply  # keys pressed over the prompt are the interruption; nothing to say first
         interjection = self._pick(self._style["interjection"])
         text = f"{interjection} {reply.text}" if reply.text else interjection
         return Reply(text, hang_up=reply.hang_up, reason=reply.reason, dtmf=reply.dtmf, slower=reply.slower)
@@ -110,6 +128,9 @@ class ScriptedBrain(Brain):
         if heard.turn >= self.scenario.goal.max_conversation_turns:
             return Reply(self._pick(self.lines["wrap_up"]["turn_limit"]), hang_up=True, reason="turn limit reached")
         self._not_understood = False
+        keyed = dtmf_rule_for(self.scenario.dtmf, heard.text)
+        if keyed is not None:
+            return Reply(None, dtmf=keyed.digits)
         line = self._next_line(text, heard, goals)
         if not self._repeating:
             self._last_said = line

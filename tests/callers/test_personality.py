@@ -141,6 +141,10 @@ def test_dropped_in_file_is_a_new_personality(tmp_path):
     (VALID + "patience = 3\n", "patience", "unknown field"),
     (VALID + 'name = "blackbeard"\n', "name", "file name"),
     (VALID.replace("tech_comfort = 2\n", ""), "tech_comfort", "missing"),
+    (VALID + 'voice = "en-gb"\n', "voice", "unknown espeak voice"),
+    (VALID + 'voice = "en-us+pirate"\n', "voice", "unknown voice variant"),
+    (VALID + "hesitation_rate = 2\n", "hesitation_rate", "0 to 1"),
+    (VALID + "sentence_pause_ms = 5000\n", "sentence_pause_ms", "0 to 3000"),
 ])
 def test_bad_field_names_file_and_field(tmp_path, text, field, words):
     path = write(tmp_path, "pirate", text)

@@ -167,3 +167,13 @@ def test_a_caller_not_understood_says_it_again_more_slowly():
     again = b.respond(HeardTurn("I still need your date of birth to verify you.", 2), tracker)
     assert not first.slower and again.slower
     assert not b.respond(HeardTurn("Thank you, you're verified.", 3), tracker).slower
+
+
+def test_a_spanish_scenario_speaks_spanish_and_falls_back_to_english_for_what_is_missing() -> None:
+    from callers.brains.scripted import _lines_for
+
+    spanish, english = _lines_for("es-ES"), _lines_for("en-US")
+    assert spanish["wrap_up"]["done"][0].startswith("No, eso es todo")
+    assert "en qué puedo ayudarle" in spanish["cues"]["greeting"]
+    assert spanish["opening"]["card_replacement"]["clear"] != english["opening"]["card_replacement"]["clear"]
+    assert _lines_for("fr-FR") == english
