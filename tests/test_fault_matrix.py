@@ -21,6 +21,7 @@ import pytest
 from bridge.faults import REJECT_REASON, SLOW_REPLY_DELAY_S, Fault, FaultPlan, FaultSpec
 from callers.results import CallResult, read_results
 from tests.reference_bridge import REPO_ROOT, BridgeProcess, launch_bridge
+from tests.terminal import show_lines
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(400)]
 
@@ -396,14 +397,7 @@ def _print_table(config, runs: dict[str, Run], mixed: Optional[Run]) -> None:
                      f"{'~30% bridge_closed, rest success':<32} {counts:<46} "
                      f"{mixed.exit_code if mixed.exit_code is not None else '-':>4} {len(mixed.results):>4} "
                      f"{mixed.wall_s:>5.1f}")
-    reporter = config.pluginmanager.getplugin("terminalreporter")
-    capture = config.pluginmanager.getplugin("capturemanager")
-    if reporter is None or capture is None:
-        print("\n".join(lines))
-        return
-    with capture.global_and_fixture_disabled():
-        for line in lines:
-            reporter.write_line(line)
+    show_lines(config, lines)
 
 
 # ---- verdicts ---------------------------------------------------------------------------------------------

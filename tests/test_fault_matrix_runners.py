@@ -23,6 +23,7 @@ import pytest
 from bridge.faults import Fault, FaultPlan, FaultSpec
 from tests.loopback import locust_command
 from tests.reference_bridge import REPO_ROOT, BridgeProcess, launch_bridge
+from tests.terminal import show_lines
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
 
@@ -143,14 +144,7 @@ def _print_table(config, runs: dict[str, RunnerRun]) -> None:
                          f"{len(judged):>5} {len(judged) - len(mismatches(judged)):>11}  {len(group) - len(judged)}")
         lines.append(f"{run.name:<8} exit code {run.proc.returncode}, {len(calls)} calls on disk, "
                      f"{(run.ended or time.monotonic()) - run.started:.0f} s")
-    reporter = config.pluginmanager.getplugin("terminalreporter")
-    capture = config.pluginmanager.getplugin("capturemanager")
-    if reporter is None or capture is None:
-        print("\n".join(lines))
-        return
-    with capture.global_and_fixture_disabled():
-        for line in lines:
-            reporter.write_line(line)
+    show_lines(config, lines)
 
 
 def test_batch_runner_records_every_fault_with_its_category(runs) -> None:
