@@ -49,6 +49,7 @@ from callers.errors import ConfigError, ErrorCategory
 from callers.personality import load_personalities
 from callers.results import CallResult, ResultWriter, TurnRecord
 from callers.scenarios import ScenarioEntry, load_scenarios
+from callers.warmup import prepare_for_realtime
 from loadtest import capacity, goals, hostcheck, users, webui
 
 log = logging.getLogger("caller_agent.locust")
@@ -374,6 +375,7 @@ def _on_test_start(environment, **_kwargs) -> None:
     path = Path(options.results_dir) / f"calls-{socket.gethostname()}-{os.getpid()}.jsonl"
     if RUN.writer is None or RUN.writer.path != path:
         RUN.writer = ResultWriter(path)
+    prepare_for_realtime()
 
 
 @events.test_stop.add_listener

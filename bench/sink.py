@@ -10,6 +10,10 @@ enough of the bot protocol for a caller's transport to do its full work:
   (playStream.start, chunks every 20 ms, playStream.stop), back to back, whatever the caller does;
 * caller chunks are recognised by the first bytes of their payload and only counted, never parsed.
 
+With `--dialogue` it plays a turn-taking agent instead, so whole scripted calls complete (the scaling
+bench runs Locust against it): a short greeting after the `start` activity, a short reply
+DIALOGUE_REPLY_TICKS after each `userStream.stop`, and a `hangup` activity after DIALOGUE_TURNS replies.
+
 Every agent frame is built once and sent as the same bytes to every call. One process, one thread,
 epoll, non-blocking sockets. `python bench/sink.py --port 0` prints `sink listening on ws://...`; on
 SIGTERM / SIGINT it prints one JSON line of its counters and CPU time and exits.
@@ -42,6 +46,10 @@ PROMPT_FRAMES = 150  # 3 s prompts
 GAP_FRAMES = 5  # 100 ms between prompts
 TONE_HZ = 300.0
 TONE_AMPLITUDE = 4000
+DIALOGUE_PROMPT_FRAMES = 50  # 1 s greeting / reply
+DIALOGUE_REPLY_TICKS = 10  # 200 ms think time
+DIALOGUE_TURNS = 3
+DIALOGUE_TEXT = "Thank you. Is there anything else I can help you with today?"
 # Calls are spread over this many send slots per 20 ms, like independent bridges would be, instead of every
 # call receiving its chunk in the same instant.
 SLOTS = 10
@@ -88,6 +96,8 @@ class AgentFrames:
         self.chunk = _message(protocol.play_stream_chunk(cid, "p", chunk))
         self.stop = _message(protocol.play_stream_stop(cid, "p"))
         self.accepted = _message(protocol.session_accepted(cid, fmt.token))
+        self.said = _message(protocol.play_stream_start(cid, "p", fmt.token, alt_text=DIALOGUE_TEXT))
+        self.hangup = _message(protocol.bot_activity(cid, protocol.ACTIVITY_HANGUP))
         self.started = _message(protocol.simple(protocol.USER_STREAM_STARTED, cid))
         self.stopped = _message(protocol.simple(protocol.USER_STREAM_STOPPED, cid))
         self.close = server_frame(struct.pack("!H", 1000), OP_CLOSE)
@@ -95,7 +105,8 @@ class AgentFrames:
 
 
 class Connection:
-    __slots__ = ("sock", "slot", "inbuf", "out", "upgraded", "accepted", "phase", "closing")
+    __slots__ = ("sock", "slot", "inbuf", "out", "upgraded", "accepted", "phase", "closing", "reply_in", "playing",
+                 "replies")
 
     def __init__(self, sock: socket.socket, slot: int) -> None:
         self.sock = sock
@@ -106,11 +117,15 @@ class Connection:
         self.accepted = False
         self.phase = 0  # position in the prompt cycle
         self.closing = False
+        self.reply_in = 0  # dialogue: ticks until the next prompt starts (0: none pending)
+        self.playing = 0  # dialogue: frames of the current prompt still to send
+        self.replies = 0
 
 
 class Sink:
-    def __init__(self, host: str, port: int, media_format: str) -> None:
+    def __init__(self, host: str, port: int, media_format: str, dialogue: bool = False) -> None:
         self.frames = AgentFrames(media_format)
+        self.dialogue = dialogue
         self.listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self.listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self.listener.bind((host, port))
@@ -167,6 +182,9 @@ class Sink:
             self.counts["max_open"] = max(self.counts["max_open"], len(self.connections))
 
     def _tick(self, slot: int) -> None:
+        if self.dialogue:
+            self._tick_dialogue(slot)
+            return
         frames = self.frames
         cycle = PROMPT_FRAMES + GAP_FRAMES
         for conn in list(self.slots[slot]):
@@ -183,6 +201,27 @@ class Sink:
             else:
                 continue
             self.counts["agent_frames"] += 1
+
+    def _tick_dialogue(self, slot: int) -> None:
+        frames = self.frames
+        for conn in list(self.slots[slot]):
+            if not conn.accepted or conn.closing:
+                continue
+            if conn.reply_in > 0:
+                conn.reply_in -= 1
+                if conn.reply_in == 0:
+                    conn.playing = DIALOGUE_PROMPT_FRAMES
+                    self._send(conn, frames.said)
+            if conn.playing <= 0:
+                continue
+            conn.playing -= 1
+            self.counts["agent_frames"] += 1
+            if conn.playing > 0:
+                self._send(conn, frames.chunk)
+                continue
+            self._send(conn, frames.chunk + frames.stop)
+            if conn.replies > DIALOGUE_TURNS:
+                self._send(conn, frames.hangup)
 
     def _send(self, conn: Connection, data: bytes) -> None:
         if conn.out:
@@ -304,6 +343,16 @@ class Sink:
             self._send(conn, self.frames.started)
         elif kind == protocol.USER_STREAM_STOP:
             self._send(conn, self.frames.stopped)
+            if self.dialogue:
+                self._reply(conn)
+        elif kind == protocol.ACTIVITIES and self.dialogue and conn.replies == 0:
+            self._reply(conn)  # the start activity: greet
+
+    def _reply(self, conn: Connection) -> None:
+        if conn.playing > 0:
+            conn.playing = 1  # the caller talked over the prompt: it stops with the next frame
+        conn.replies += 1
+        conn.reply_in = DIALOGUE_REPLY_TICKS
 
     def _drop(self, conn: Connection) -> None:
         fd = conn.sock.fileno()
@@ -324,10 +373,11 @@ def main(argv: Optional[list] = None) -> int:
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--media-format", default=protocol.DEFAULT_MEDIA_FORMAT)
     parser.add_argument("--cpu", type=int, default=None, help="pin the sink to this CPU")
+    parser.add_argument("--dialogue", action="store_true", help="take turns and hang up (whole calls complete)")
     args = parser.parse_args(argv)
     if args.cpu is not None and hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {args.cpu})
-    sink = Sink(args.host, args.port, args.media_format)
+    sink = Sink(args.host, args.port, args.media_format, args.dialogue)
     signal.signal(signal.SIGTERM, sink.stop)
     signal.signal(signal.SIGINT, sink.stop)
     print(f"sink listening on {sink.url}", flush=True)

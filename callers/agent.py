@@ -44,6 +44,12 @@ HARD_TIMEOUT_MARGIN_S = 15.0
 _WORDS_PER_SECOND_ESTIMATE = 2.7
 # A caller asked to say something again says it at this fraction of its usual rate.
 SLOWER_RATE_FACTOR = 0.75
+# Audio pacing says how busy the simulator was while the caller spoke (its receive path shares the same
+# loop). A turn whose frames left more than OVERLOADED late at p99 is flagged `caller_overloaded`: its
+# latency includes some of our own queueing. Past FELL_BEHIND the caller's audio was no longer real time
+# (the agent heard gaps) and the call is a simulator_error, never blamed on the agent (docs/metrics.md).
+CALLER_OVERLOADED_P99_MS = 15.0
+FELL_BEHIND_P99_MS = 100.0
 
 
 @dataclass
@@ -114,7 +120,7 @@ class CallerAgent:
         self.frame_ms = frame_ms
         self.style = speech.SpeakingStyle(rate_wpm=self.personality.speaking_rate_wpm, pitch=self.personality.pitch)
         self._client_options = {"token": token, "caller_phone": caller_phone, "frame_ms": frame_ms,
-                                "sslopt": sslopt}
+                                "sslopt": sslopt, "keep_agent_audio": ear not in ("none", "alttext")}
         if media_formats:
             self._client_options["media_formats"] = media_formats
         self.client: Optional[AudioCodesClient] = None
@@ -181,6 +187,7 @@ class CallerAgent:
         result.connect_ms = _round(self.client.connect_ms)
         result.media_format = self.client.media_format.token if self.client.media_format else None
         result.turns = len(result.turn_records)
+        result.caller_overloaded = any(turn.caller_overloaded for turn in result.turn_records)
         result.goals = [status.to_dict() for status in tracker.statuses]
         result.goals_achieved = tracker.achieved
         result.goals_total = tracker.total
@@ -223,6 +230,10 @@ class CallerAgent:
                 record = self._speak(reply.text, len(result.turn_records) + 1, started, agent_turn.interrupt_stream,
                                      slower=reply.slower)
                 result.turn_records.append(record)
+                if record.pacing_p99_ms > FELL_BEHIND_P99_MS:
+                    raise CallFailure(ErrorCategory.SIMULATOR_ERROR,
+                                      f"caller fell behind real time: its audio left {record.pacing_p99_ms:g} ms late "
+                                      f"(p99 of turn {record.index}); the load generator is overloaded")
             if reply.hang_up:
                 result.hung_up_by, result.end_reason = "caller", reply.reason
                 return
@@ -256,12 +267,16 @@ class CallerAgent:
         style = self.style
         if slower:
             style = replace(style, rate_wpm=max(speech.MIN_RATE_WPM, round(style.rate_wpm * SLOWER_RATE_FACTOR)))
-        frames = phrasebook.encoded_frames(text, style, client.media_format.token, self.frame_ms)
+        # Rendering a new phrase is native work (espeak releases the GIL): off the loop, so that it does not
+        # hold up the audio every other caller of this process is pacing at that moment.
+        frames = gevent.get_hub().threadpool.apply(phrasebook.encoded_frames,
+                                                   (text, style, client.media_format.token, self.frame_ms))
         timing = client.speak(frames)
         record = TurnRecord(index=index, caller_text=text, caller_speech_start=round(timing.started_at - started, 4),
                             caller_speech_end=round(timing.ended_at - started, 4),
                             pacing_p99_ms=round(timing.p99_lateness_ms, 2),
-                            pacing_max_ms=round(timing.max_lateness_ms, 2))
+                            pacing_max_ms=round(timing.max_lateness_ms, 2),
+                            caller_overloaded=timing.p99_lateness_ms > CALLER_OVERLOADED_P99_MS)
         events.utterance.fire(call=self, speaker="caller", text=text, latency_ms=None)
         if interrupting is not None:
             record.barge_in = True

@@ -34,6 +34,7 @@ class TurnRecord:
     ear: str = "none"
     pacing_p99_ms: float = 0.0
     pacing_max_ms: float = 0.0
+    caller_overloaded: bool = False  # the simulator was too busy to pace this turn's audio on time
 
 
 @dataclass
@@ -68,6 +69,7 @@ class CallResult:
     t0_monotonic: Optional[float] = None
     usage: Optional[dict] = None
     cost_usd: Optional[float] = None
+    caller_overloaded: bool = False  # some turn's audio pacing showed an overloaded simulator
 
     @property
     def error_category(self) -> Optional[str]:
