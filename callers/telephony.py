@@ -9,7 +9,9 @@ Why this shape:
   event per 20 ms frame: the caller logic wakes up a handful of times per turn, not fifty times a second.
 - The caller's own audio is paced against absolute deadlines (start + i * frame), so sleep overshoot on a
   busy worker never accumulates into drift; every frame's lateness is kept so an overloaded simulator is
-  reported as such instead of being blamed on the agent.
+  reported as such instead of being blamed on the agent. One pacer per process sends every caller's frames
+  (callers/pacer.py), and both audio paths frame by hand (callers/wsframes.py): at 50 frames a second each
+  way per caller, per-frame overhead is what limits how many callers a core runs (bench/capacity.py).
 """
 from __future__ import annotations
 
@@ -464,11 +466,16 @@ class AudioCodesClient:
             stream = self._stream = AgentStream(stream_id=message.stream_id() or "implicit", media_format=fmt,
                                                 alt_text=None, started_at=now)
             self._emit(AgentStreamStarted(now, stream))
-        samples = audio.decode_audio(payload, stream.media_format)
-        stream.received_samples += len(samples)
+        fmt = stream.media_format
         stream.last_chunk_at = now
         if stream.first_chunk_at is None:
             stream.first_chunk_at = now
+        if not self._keep_agent_audio and stream.first_voiced_at is not None and fmt.container == "raw":
+            # Nothing left to learn from the samples: counting them is enough (most chunks take this path).
+            stream.received_samples += len(payload) // fmt.bytes_per_sample
+            return
+        samples = audio.decode_audio(payload, fmt)
+        stream.received_samples += len(samples)
         if self._keep_agent_audio:
             stream._add(samples)
         if stream.first_voiced_at is None and audio.is_voiced(samples):

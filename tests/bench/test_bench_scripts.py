@@ -32,7 +32,7 @@ def _has_machine(figures: dict) -> None:
 def test_capacity_quick_prints_both_counts_their_ratio_and_costs():
     figures = _final_json("capacity.py", timeout=110)
     assert figures["bench"] == "capacity" and figures["quick"] is True
-    for key in ("callers_per_core", "baseline_callers_per_core", "ratio", "p99_lateness_ms", "p99_drift_ms",
+    for key in ("callers_per_core", "baseline_callers_per_core", "ratio", "p99_lateness_ms", "drift_ms",
                 "cpu_ms_per_caller_s", "rss_per_caller_mb", "steps", "sink"):
         assert key in figures, key
     kinds = {step["kind"] for step in figures["steps"]}
