@@ -12,6 +12,7 @@ import logging
 import time
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import Optional, Union
 
 import gevent
@@ -22,6 +23,7 @@ from callers.brains.scripted import ScriptedBrain
 from callers.errors import CallFailure, ErrorCategory
 from callers.goals import GoalTracker
 from callers.personality import CallerPersonality, get_personality
+from callers.recording import CallRecorder
 from callers.results import CallResult, ResultWriter, TurnRecord, public_url
 from callers.scenarios import CallerScenario
 from callers.telephony import (DEFAULT_BRIDGE_URL, AgentStream, AgentStreamStarted, AgentStreamStopped,
@@ -103,7 +105,8 @@ class CallerAgent:
                  caller_phone: str = "+15551234567", *, token: Optional[str] = None,
                  brain: Optional[Brain] = None, ear: str = "auto", seed: Optional[int] = None,
                  writer: Optional[ResultWriter] = None, media_formats: Optional[tuple] = None,
-                 frame_ms: int = 20, sslopt: Optional[dict] = None) -> None:
+                 frame_ms: int = 20, sslopt: Optional[dict] = None,
+                 recordings_dir: Optional[Path] = None) -> None:
         if scenario is None:
             raise ValueError("CallerAgent needs a scenario (see callers.scenarios.load_scenarios)")
         if ear not in EAR_MODES:
@@ -123,6 +126,9 @@ class CallerAgent:
                                 "sslopt": sslopt, "keep_agent_audio": ear not in ("none", "alttext")}
         if media_formats:
             self._client_options["media_formats"] = media_formats
+        self.recorder = CallRecorder(recordings_dir) if recordings_dir is not None else None
+        if self.recorder is not None:
+            self._client_options["keep_streams"] = True
         self.client: Optional[AudioCodesClient] = None
         self.result: Optional[CallResult] = None
         self._ears_used: set[str] = set()
@@ -196,6 +202,8 @@ class CallerAgent:
         result.success = result.error is None and tracker.primary_met and tracker.failure is None
         if not result.end_reason:
             result.end_reason = result.error["category"] if result.error else "call ended"
+        if self.recorder is not None and self.client.accepted_at is not None:
+            result.recording = self.recorder.save(result, self.client.streams)
         if self.writer is not None:
             self.writer.write(result)
         events.call_finished.fire(call=self, result=result)
@@ -267,11 +275,10 @@ class CallerAgent:
         style = self.style
         if slower:
             style = replace(style, rate_wpm=max(speech.MIN_RATE_WPM, round(style.rate_wpm * SLOWER_RATE_FACTOR)))
-        # Rendering a new phrase is native work (espeak releases the GIL): off the loop, so that it does not
-        # hold up the audio every other caller of this process is pacing at that moment.
-        frames = gevent.get_hub().threadpool.apply(phrasebook.encoded_frames,
-                                                   (text, style, client.media_format.token, self.frame_ms))
+        frames = phrasebook.encoded_frames(text, style, client.media_format.token, self.frame_ms)
         timing = client.speak(frames)
+        if self.recorder is not None:
+            self.recorder.caller_spoke(frames, timing, client.media_format)
         record = TurnRecord(index=index, caller_text=text, caller_speech_start=round(timing.started_at - started, 4),
                             caller_speech_end=round(timing.ended_at - started, 4),
                             pacing_p99_ms=round(timing.p99_lateness_ms, 2),
@@ -280,25 +287,11 @@ class CallerAgent:
         events.utterance.fire(call=self, speaker="caller", text=text, latency_ms=None)
         if interrupting is not None:
             record.barge_in = True
-            stopped_at = self._wait_for_stop(interrupting, timing.started_at)
+            stopped_at = wait_for_stop(interrupting, timing.started_at)
             record.agent_stopped = stopped_at is not None
             if stopped_at is not None:
                 record.barge_in_stop_ms = _round(max(0.0, stopped_at - timing.started_at) * 1000.0)
         return record
-
-    def _wait_for_stop(self, stream: AgentStream, interrupted_at: float) -> Optional[float]:
-        """When the interrupted prompt stopped (its playStream.stop, or its last chunk once chunks cease), or
-        None if it was still playing BARGE_IN_STOP_WAIT_S after the caller's first interrupting audio."""
-        give_up = interrupted_at + BARGE_IN_STOP_WAIT_S
-        while True:
-            if stream.stopped_at is not None:
-                return stream.stopped_at if stream.stopped_at <= give_up else None
-            last = stream.last_chunk_at or stream.started_at
-            if last > give_up:
-                return None
-            if time.monotonic() - last >= CHUNK_SILENCE_AS_STOP_S:
-                return last
-            gevent.sleep(0.02)
 
     # ---- listening ---------------------------------------------------------------------------------------
 
@@ -400,6 +393,22 @@ class CallerAgent:
         # Off the event loop: the first use loads the model, which must not stall other callers' pacing.
         ear = gevent.get_hub().threadpool.apply(speech.get_ear, ("stt",))
         return speech.transcribe_in_thread(ear, stream.pcm(), stream.media_format.sample_rate), ear.name
+
+
+def wait_for_stop(stream: AgentStream, interrupted_at: float) -> Optional[float]:
+    """When the interrupted prompt stopped (its playStream.stop, or its last chunk once chunks cease), or
+    None if it was still playing BARGE_IN_STOP_WAIT_S after the caller's first interrupting audio.
+    Shared by calls and the bridge check, so both judge barge-in support the same way."""
+    give_up = interrupted_at + BARGE_IN_STOP_WAIT_S
+    while True:
+        if stream.stopped_at is not None:
+            return stream.stopped_at if stream.stopped_at <= give_up else None
+        last = stream.last_chunk_at or stream.started_at
+        if last > give_up:
+            return None
+        if time.monotonic() - last >= CHUNK_SILENCE_AS_STOP_S:
+            return last
+        gevent.sleep(0.02)
 
 
 def _heard_part(stream: AgentStream) -> str:

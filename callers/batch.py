@@ -10,6 +10,7 @@ from __future__ import annotations
 import statistics
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Callable, Optional, TextIO
 
 import gevent
@@ -36,6 +37,7 @@ class CallSettings:
     timeout: Optional[float] = None
     caller_phone: str = "+15551234567"
     caller_name: Optional[str] = None
+    recordings_dir: Optional[Path] = None  # --record: a WAV and a transcript per call go here
 
 
 @dataclass
@@ -63,7 +65,8 @@ def make_caller(entry: ScenarioEntry, settings: CallSettings, writer: Optional[R
     seed = None if settings.seed is None else settings.seed + index
     return CallerAgent(settings.bridge_url, entry.personality, entry.scenario,
                        caller_name=settings.caller_name or entry.name, caller_phone=settings.caller_phone,
-                       token=settings.token, ear=settings.ear, seed=seed, writer=writer)
+                       token=settings.token, ear=settings.ear, seed=seed, writer=writer,
+                       recordings_dir=settings.recordings_dir)
 
 
 class Progress:

@@ -5,6 +5,9 @@ Exit codes (scripts and CI rely on them), the same for both:
 0 every call met its goal; 1 some call did not (an agent failure, or a simulator error: the report tells them
 apart); 2 bad usage or configuration; 3 the bridge could not be reached or refused the handshake on every
 call; 130 interrupted (Ctrl-C or SIGTERM: calls in flight are recorded as cancelled, the rest not started).
+caller_cli.py's operator tools: `--list` exits 0 (2 for a bad file); `--check URL` 0 when the bridge works, 1
+when calls would fail, 3 when it is unreachable or refuses the upgrade; `--interactive` 0 when the operator
+quits (Ctrl-C during a call cancels that call only; at the menu it ends the session with 130).
 
 batch_caller_test.py's reports are made by the `reports` package, which the caller library must not import;
 the script hands `batch_main` a reporter instead.
@@ -25,7 +28,12 @@ import gevent
 
 from callers import events, speech
 from callers.batch import DEFAULT_MAX_CONCURRENT, Batch, BatchPlan, CallSettings, Progress
+from callers.catalog import describe_catalog
 from callers.errors import ConfigError, ErrorCategory
+from callers.interactive import InteractiveSession
+from callers.personality import load_personalities
+from callers.probe import BridgeProbe
+from callers.recording import RECORDINGS_DIR
 from callers.results import CALLS_FILE, CallResult, ResultWriter, public_url
 from callers.scenarios import DEFAULT_SCENARIOS_FILE, ScenarioEntry, load_scenarios
 from callers.telephony import DEFAULT_BRIDGE_URL
@@ -63,6 +71,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--output", help="result directory (default results/<timestamp>)")
     _add_run_options(parser)
     _add_call_options(parser)
+    _add_operator_options(parser)
     return parser
 
 
@@ -84,6 +93,7 @@ def build_batch_parser() -> argparse.ArgumentParser:
     out.add_argument("--output", metavar="NAME", help="write the report as NAME.json, NAME.txt, NAME.html and "
                                                       "NAME_<chart>.png")
     out.add_argument("--junit", metavar="FILE", help="write JUnit XML, one testcase per call")
+    _add_record_option(out)
     out.add_argument("--results-dir", metavar="DIR", help="where calls.jsonl goes; must not hold one already "
                                                           "(default results/<timestamp>)")
     return parser
@@ -94,6 +104,12 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     _setup_logging(args.verbose)
+    if args.list:
+        return _print_catalog(args.scenarios_file)
+    if args.check:
+        return _check_bridge(args.check, _settings(args).token)
+    if args.interactive:
+        return _interactive(args)
     try:
         entries = _entries(args, parser)
     except ConfigError as error:
@@ -102,19 +118,16 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     plan = _plan(args, entries, parallel=False, max_concurrent=None)
     writer = ResultWriter(Path(args.output or _default_results_dir()) / CALLS_FILE)
     settings = _settings(args, caller_phone=args.caller_phone, caller_name=args.caller_name)
+    settings.recordings_dir = _recordings_dir(args, writer)
     _prepare_ear(args.ear)
     if len(plan.calls()) == 1:
-        transcript = LiveTranscript(sys.stdout)
-        transcript.attach()
-        try:
-            batch = _run(Batch(plan, settings, writer, on_result=transcript.summary))
-        finally:
-            transcript.detach()
+        batch = _run_with_transcript(plan, settings, writer)
     else:
         batch = _run(Batch(plan, settings, writer, progress=Progress(len(plan.calls()), sys.stdout)))
     if len(batch.results) > 1:
         _print_totals(batch.results)
     print(f"Results: {writer.path}")
+    _print_recordings(settings)
     return _exit_code(batch)
 
 
@@ -137,6 +150,7 @@ def batch_main(reporter: BatchReporter, argv: Optional[Sequence[str]] = None) ->
         return EXIT_USAGE
     writer = ResultWriter(calls_file)
     settings = _settings(args)
+    settings.recordings_dir = _recordings_dir(args, writer)
     _prepare_ear(args.ear)
     calls = len(plan.calls())
     how = f"parallel, at most {plan.concurrency} at once" if plan.parallel else "one after another"
@@ -147,6 +161,7 @@ def batch_main(reporter: BatchReporter, argv: Optional[Sequence[str]] = None) ->
     if batch.cancelled:
         print(f"Interrupted: {len(batch.results)} calls recorded, {calls - batch.started} not started")
     print(f"Results: {writer.path}", flush=True)
+    _print_recordings(settings)
     if batch.results:
         try:
             reporter(writer.path, args.output, args.junit)
@@ -183,6 +198,53 @@ def _add_call_options(parser: argparse.ArgumentParser) -> None:
                            "always recognition (stt), altText only, or nothing (none)")
     call.add_argument("--seed", type=int, help="make the callers' choices reproducible (call i uses seed + i)")
     call.add_argument("--verbose", action="store_true", help="debug logging on the console too")
+
+
+def _add_operator_options(parser: argparse.ArgumentParser) -> None:
+    tools = parser.add_argument_group("operator tools")
+    tools.add_argument("--list", action="store_true", help="print the personalities, scenario types, predefined "
+                                                           "scenarios and test configurations, then exit")
+    tools.add_argument("--check", metavar="URL", help="probe a bridge (reachable, auth, connection.validate, media "
+                                                      "formats, greeting latency, barge-in, a caller turn) and exit: "
+                                                      "0 if it works, 1 if calls would fail, 3 if unreachable")
+    tools.add_argument("--interactive", action="store_true",
+                       help="a menu: pick a predefined scenario or build a custom call, watch its live transcript "
+                            "and result, choose again; q quits")
+    _add_record_option(tools)
+
+
+def _add_record_option(group: argparse._ArgumentGroup) -> None:
+    group.add_argument("--record", action="store_true",
+                       help=f"per call, a stereo WAV (caller left, agent right, real timing) and a transcript "
+                            f"(JSON and text) in {RECORDINGS_DIR}/ beside calls.jsonl; reports link to them")
+
+
+def _recordings_dir(args: argparse.Namespace, writer: ResultWriter) -> Optional[Path]:
+    return writer.path.parent / RECORDINGS_DIR if args.record else None
+
+
+def _print_recordings(settings: CallSettings) -> None:
+    if settings.recordings_dir is not None:
+        print(f"Recordings: {settings.recordings_dir}", flush=True)
+
+
+def _print_catalog(scenarios_file: str) -> int:
+    try:
+        text = describe_catalog(load_scenarios(scenarios_file), load_personalities())
+    except ConfigError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    print(text, end="")
+    return EXIT_GOAL_MET
+
+
+def _check_bridge(url: str, token: Optional[str]) -> int:
+    print(f"Checking {public_url(url)}", flush=True)
+    report = BridgeProbe(url, token, on_check=lambda check: print(check.line(), flush=True)).run()
+    print(report.verdict())
+    if report.works:
+        return EXIT_GOAL_MET
+    return EXIT_UNREACHABLE if report.unreachable else EXIT_GOAL_NOT_MET
 
 
 def _positive_int(text: str) -> int:
@@ -239,6 +301,46 @@ def _run(batch: Batch) -> Batch:
         for handler in handlers:
             handler.cancel()
     return batch
+
+
+def _run_with_transcript(plan: BatchPlan, settings: CallSettings, writer: ResultWriter) -> Batch:
+    """One call with its live transcript and verdict printed as it happens."""
+    transcript = LiveTranscript(sys.stdout)
+    transcript.attach()
+    try:
+        return _run(Batch(plan, settings, writer, on_result=transcript.summary))
+    finally:
+        transcript.detach()
+
+
+def _interactive(args: argparse.Namespace) -> int:
+    """The operator's menu; each chosen call runs like a single caller_cli.py call (Ctrl-C cancels only it)."""
+    try:
+        catalog = load_scenarios(args.scenarios_file)
+        personalities = load_personalities()
+    except ConfigError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    writer = ResultWriter(Path(args.output or _default_results_dir()) / CALLS_FILE)
+    settings = _settings(args, caller_phone=args.caller_phone, caller_name=args.caller_name)
+    settings.recordings_dir = _recordings_dir(args, writer)
+    _prepare_ear(args.ear)
+
+    def run_call(entry: ScenarioEntry) -> Optional[CallResult]:
+        batch = _run_with_transcript(BatchPlan([entry]), settings, writer)
+        return batch.results[0] if batch.results else None
+
+    header = f"bridge {public_url(settings.bridge_url)}, ear {settings.ear}, results in {writer.path.parent}"
+    session = InteractiveSession(catalog, personalities, run_call, sys.stdout, header=header)
+    try:
+        session.run()
+    except KeyboardInterrupt:
+        print("\nInterrupted.")
+        return EXIT_INTERRUPTED
+    if session.results:
+        print(f"Results: {writer.path}")
+        _print_recordings(settings)
+    return EXIT_GOAL_MET
 
 
 def _default_results_dir() -> Path:

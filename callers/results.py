@@ -18,7 +18,10 @@ CALLS_FILE = "calls.jsonl"
 
 @dataclass
 class TurnRecord:
-    """One caller utterance and the agent's answer to it. Times are seconds since the call's socket opened."""
+    """One caller utterance and the agent's answer to it.
+
+    Times are seconds since the call began (before dialing), on the caller's monotonic clock.
+    """
 
     index: int
     caller_text: str
@@ -69,6 +72,8 @@ class CallResult:
     t0_monotonic: Optional[float] = None
     usage: Optional[dict] = None
     cost_usd: Optional[float] = None
+    # With --record: {"wav", "json", "txt"} paths relative to the directory holding calls.jsonl.
+    recording: Optional[dict] = None
     caller_overloaded: bool = False  # some turn's audio pacing showed an overloaded simulator
 
     @property

@@ -77,6 +77,7 @@ class ScenarioEntry:
     personality: str
     scenario: CallerScenario
     timeout: float = DEFAULT_TIMEOUT_S
+    description: str = ""
 
 
 @dataclass
@@ -89,6 +90,7 @@ class TestConfiguration:
     entries: list[ScenarioEntry]
     parallel: bool = False
     max_concurrent: Optional[int] = None
+    description: str = ""
 
 
 def _known(names: Any) -> str:
@@ -186,6 +188,13 @@ class _Reader:
             raise self.error(f"must be a non-empty string, got {value!r}", entry, key)
         return value
 
+    def description(self, raw: dict, entry: str) -> str:
+        """Optional free text shown by `--list`; may be empty, but must be text."""
+        value = raw.get("description", "")
+        if not isinstance(value, str):
+            raise self.error(f"must be a string, got {value!r}", entry, "description")
+        return value.strip()
+
     def timeout(self, raw: dict, entry: str, default: float) -> float:
         value = raw.get("timeout", default)
         if isinstance(value, bool) or not isinstance(value, (int, float)):
@@ -278,7 +287,8 @@ class _Reader:
             personality = self.personality(spec, entry)
             kind = self.kind(spec, entry, types)
             scenario = _resolve(types[kind], self.scenario_fields(spec, entry), name)
-            found[name] = ScenarioEntry(name, personality, scenario, self.timeout(spec, entry, DEFAULT_TIMEOUT_S))
+            found[name] = ScenarioEntry(name, personality, scenario, self.timeout(spec, entry, DEFAULT_TIMEOUT_S),
+                                        self.description(spec, entry))
         return found
 
     def entries(self, raw: Any, types: dict[ScenarioType, CallerScenario],
@@ -299,7 +309,8 @@ class _Reader:
                 raise self.error(f"unknown predefined scenario '{scenario_id}' (known: {_known(predefined)})",
                                  entry, "scenario")
             chosen = copy.deepcopy(predefined[scenario_id])
-            return ScenarioEntry(name, chosen.personality, chosen.scenario, self.timeout(spec, entry, chosen.timeout))
+            return ScenarioEntry(name, chosen.personality, chosen.scenario, self.timeout(spec, entry, chosen.timeout),
+                                 self.description(spec, entry) or chosen.description)
         if kind == CUSTOM:
             self.only(spec, ("name", "type", "personality", "scenario_type", "goal", "timeout", "description")
                       + tuple(f for f in SCENARIO_FIELDS if f != "primary_goal"), entry)
@@ -309,7 +320,8 @@ class _Reader:
             if "goal" in spec:
                 overrides["primary_goal"] = self.text(spec, "goal", entry)
             scenario = _resolve(types[scenario_type], overrides, name)
-            return ScenarioEntry(name, personality, scenario, self.timeout(spec, entry, DEFAULT_TIMEOUT_S))
+            return ScenarioEntry(name, personality, scenario, self.timeout(spec, entry, DEFAULT_TIMEOUT_S),
+                                 self.description(spec, entry))
         raise self.error(f"must be one of {', '.join(ENTRY_KINDS)}, got {kind!r}", entry, "type")
 
     def configurations(self, raw: Any, entries: list[ScenarioEntry]) -> dict[str, TestConfiguration]:
@@ -338,7 +350,7 @@ class _Reader:
             limit = spec.get("max_concurrent")
             if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 1):
                 raise self.error(f"must be a whole number >= 1, got {limit!r}", entry, "max_concurrent")
-            found[name] = TestConfiguration(name, chosen, parallel, limit)
+            found[name] = TestConfiguration(name, chosen, parallel, limit, self.description(spec, entry))
         return found
 
 

@@ -112,6 +112,11 @@ class ConnectionClosed(ClientEvent):
 
 
 @dataclass
+class ConnectionValidated(ClientEvent):
+    success: bool
+
+
+@dataclass
 class ProtocolViolation(ClientEvent):
     message: str
 
@@ -130,6 +135,7 @@ class AgentStream:
     stopped_at: Optional[float] = None
     received_samples: int = 0
     _chunks: list = field(default_factory=list, repr=False)
+    _chunk_times: list = field(default_factory=list, repr=False)
     _kept_samples: int = 0
 
     @property
@@ -145,9 +151,14 @@ class AgentStream:
             return np.zeros(0, dtype=np.int16)
         return np.concatenate(self._chunks)
 
-    def _add(self, samples: np.ndarray) -> None:
+    def chunks(self) -> list[tuple[float, np.ndarray]]:
+        """The kept audio as (arrival time, samples) per chunk: how it reached the phone, for recordings."""
+        return list(zip(self._chunk_times, self._chunks))
+
+    def _add(self, samples: np.ndarray, arrived_at: float) -> None:
         if self._kept_samples < MAX_STREAM_AUDIO_S * self.media_format.sample_rate:
             self._chunks.append(samples)
+            self._chunk_times.append(arrived_at)
             self._kept_samples += len(samples)
 
 
@@ -172,7 +183,7 @@ class AudioCodesClient:
                  media_formats: Sequence[str] = DEFAULT_MEDIA_FORMATS,
                  frame_ms: int = audio.DEFAULT_FRAME_MS, conversation_id: Optional[str] = None,
                  connect_timeout: float = CONNECT_TIMEOUT_S, sslopt: Optional[dict] = None,
-                 keep_agent_audio: bool = True) -> None:
+                 keep_streams: bool = False, keep_agent_audio: bool = True) -> None:
         self.url = url
         # What messages and logs may show: no credentials or query string (a token can ride in either).
         self.shown_url = public_url(url)
@@ -184,8 +195,9 @@ class AudioCodesClient:
         self.connect_timeout = connect_timeout
         self._token = token
         self._sslopt = sslopt or {}
-        # Without an Ear that listens to the audio, keeping it only costs memory (~32 KB per agent second).
-        self._keep_agent_audio = keep_agent_audio
+        # Without an Ear that listens to the audio (or a recording), keeping it only costs memory (~32 KB per
+        # agent second).
+        self._keep_agent_audio = keep_agent_audio or keep_streams
         self._ws: Optional[websocket.WebSocket] = None
         self._receiver: Optional[gevent.Greenlet] = None
         self._events: Queue = Queue()
@@ -197,11 +209,49 @@ class AudioCodesClient:
         self.socket_open_at: Optional[float] = None
         self.accepted_at: Optional[float] = None
         self.protocol_warnings = 0
+        # Every play stream of the call, for a recording; off by default since it holds the call's agent audio.
+        self.streams: Optional[list[AgentStream]] = [] if keep_streams else None
 
     # ---- connection --------------------------------------------------------------------------------------
 
     def connect(self) -> None:
         """Open the socket and run the session handshake; every failure becomes a categorised CallFailure."""
+        self._open_socket()
+        self._send(protocol.session_initiate(self.conversation_id, self.bot_name, self.caller_phone,
+                                             self.media_formats))
+        event = self.next_event(ACCEPT_TIMEOUT_S)
+        if isinstance(event, SessionAccepted):
+            return
+        self.close()
+        if event is None:
+            raise CallFailure(ErrorCategory.HANDSHAKE_REJECTED,
+                              f"{self.shown_url}: no session.accepted within {ACCEPT_TIMEOUT_S:g} s")
+        if isinstance(event, SessionRejected):
+            raise CallFailure(ErrorCategory.HANDSHAKE_REJECTED, f"{self.shown_url}: session.error: {event.reason}")
+        if isinstance(event, ConnectionClosed):
+            raise CallFailure(ErrorCategory.HANDSHAKE_REJECTED,
+                              f"{self.shown_url}: closed before accepting ({event.reason})")
+        raise CallFailure(ErrorCategory.PROTOCOL_ERROR,
+                          f"{self.shown_url}: expected session.accepted, got {type(event).__name__}")
+
+    def validate(self, timeout: float) -> Optional[bool]:
+        """The protocol's setup-time probe on a fresh socket (no session): the bridge's `success` answer, or
+        None if it said nothing about it within `timeout` (the message is optional for bridges)."""
+        self._open_socket()
+        self._send(protocol.connection_validate())
+        deadline = time.monotonic() + timeout
+        try:
+            while (left := deadline - time.monotonic()) > 0:
+                event = self.next_event(left)
+                if isinstance(event, ConnectionValidated):
+                    return event.success
+                if event is None or isinstance(event, ConnectionClosed):
+                    return None
+            return None
+        finally:
+            self.close()
+
+    def _open_socket(self) -> None:
         headers = [f"Authorization: Bearer {self._token}"] if self._token else []
         try:
             self._ws = websocket.create_connection(
@@ -228,22 +278,6 @@ class AudioCodesClient:
         self.socket_open_at = time.monotonic()
         self._ws.settimeout(None)
         self._receiver = gevent.spawn(self._receive_loop)
-        self._send(protocol.session_initiate(self.conversation_id, self.bot_name, self.caller_phone,
-                                             self.media_formats))
-        event = self.next_event(ACCEPT_TIMEOUT_S)
-        if isinstance(event, SessionAccepted):
-            return
-        self.close()
-        if event is None:
-            raise CallFailure(ErrorCategory.HANDSHAKE_REJECTED,
-                              f"{self.shown_url}: no session.accepted within {ACCEPT_TIMEOUT_S:g} s")
-        if isinstance(event, SessionRejected):
-            raise CallFailure(ErrorCategory.HANDSHAKE_REJECTED, f"{self.shown_url}: session.error: {event.reason}")
-        if isinstance(event, ConnectionClosed):
-            raise CallFailure(ErrorCategory.HANDSHAKE_REJECTED,
-                              f"{self.shown_url}: closed before accepting ({event.reason})")
-        raise CallFailure(ErrorCategory.PROTOCOL_ERROR,
-                          f"{self.shown_url}: expected session.accepted, got {type(event).__name__}")
 
     @property
     def connect_ms(self) -> Optional[float]:
@@ -424,6 +458,8 @@ class AudioCodesClient:
                 self._emit(BotActivity(now, activity.name or activity.type, activity.params, activity.text))
         elif kind == protocol.SESSION_ACCEPTED:
             self._on_accepted(message, now)
+        elif kind == protocol.CONNECTION_VALIDATED:
+            self._emit(ConnectionValidated(now, message.success()))
         elif kind == protocol.SESSION_ERROR:
             self._emit(SessionRejected(now, message.get_str("reason") or "no reason given"))
         else:
@@ -455,7 +491,7 @@ class AudioCodesClient:
         if self._stream is not None and self._stream.open:
             self._finish_stream(now)
         self._stream = AgentStream(stream_id=stream_id, media_format=fmt, alt_text=alt_text, started_at=now)
-        self._emit(AgentStreamStarted(now, self._stream))
+        self._opened(self._stream)
 
     def _on_chunk(self, message: protocol.Message, now: float) -> None:
         payload = message.audio()
@@ -465,7 +501,7 @@ class AudioCodesClient:
             fmt = self.media_format or audio.parse_media_format(protocol.DEFAULT_MEDIA_FORMAT)
             stream = self._stream = AgentStream(stream_id=message.stream_id() or "implicit", media_format=fmt,
                                                 alt_text=None, started_at=now)
-            self._emit(AgentStreamStarted(now, stream))
+            self._opened(stream)
         fmt = stream.media_format
         stream.last_chunk_at = now
         if stream.first_chunk_at is None:
@@ -477,10 +513,15 @@ class AudioCodesClient:
         samples = audio.decode_audio(payload, fmt)
         stream.received_samples += len(samples)
         if self._keep_agent_audio:
-            stream._add(samples)
+            stream._add(samples, now)
         if stream.first_voiced_at is None and audio.is_voiced(samples):
             stream.first_voiced_at = now
             self._emit(AgentVoiceStarted(now, stream))
+
+    def _opened(self, stream: AgentStream) -> None:
+        if self.streams is not None:
+            self.streams.append(stream)
+        self._emit(AgentStreamStarted(stream.started_at, stream))
 
     def _finish_stream(self, now: float) -> None:
         stream = self._stream

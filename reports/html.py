@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import base64
 import html
-from typing import Mapping
+import os
+from pathlib import Path
+from typing import Mapping, Optional
+from urllib.parse import quote
 
 import pandas as pd
 
 from reports.load import data_problems
 from reports.stats import LATENCY_METRICS, Analysis, records
-from reports.text import HEADER, interval, ms, percent, seconds, why
+from reports.text import HEADER, interval, ms, percent, recorded_calls, seconds, why
 
 STYLE = """
 body { font-family: system-ui, sans-serif; margin: 2rem; color: #212121; max-width: 80rem; }
@@ -26,8 +29,9 @@ CHART_TITLES = {"success_by_personality": "Success rate by personality",
                 "goals_by_scenario": "Goals met per scenario", "latency_over_time": "Latency over time (Locust)"}
 
 
-def render_html(analysis: Analysis, charts: Mapping[str, bytes]) -> str:
-    """The page; `charts` maps chart keys (see reports.charts.render_charts) to PNG bytes."""
+def render_html(analysis: Analysis, charts: Mapping[str, bytes], directory: Optional[Path] = None) -> str:
+    """The page; `charts` maps chart keys (see reports.charts.render_charts) to PNG bytes. Links to recordings
+    are relative to `directory`, where the page will be written (the recordings themselves are not inlined)."""
     parts = [f"<h1>{html.escape(HEADER.title())}</h1>",
              f'<p class="note">Sources: {html.escape(", ".join(analysis.data.sources))}</p>',
              "<h2>Summary</h2>", _table(_summary(analysis)),
@@ -51,10 +55,28 @@ def render_html(analysis: Analysis, charts: Mapping[str, bytes]) -> str:
     if problems:
         parts += ["<h2>Data quality</h2>", "".join(f"<p>{html.escape(line)}</p>" for line in problems)]
     parts += ["<h2>Calls</h2>", _table(_calls(analysis))]
+    if recorded_calls(analysis):
+        parts += ["<h2>Recordings</h2>", _recordings(analysis, directory),
+                  '<p class="note">Stereo WAV: caller left, agent right, on the call\'s own timeline.</p>']
     body = "\n".join(parts)
     return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
             f"<title>{html.escape(HEADER.title())}</title><style>{STYLE}</style></head>\n"
             f"<body>\n{body}\n</body></html>\n")
+
+
+def _recordings(analysis: Analysis, directory: Optional[Path]) -> str:
+    rows = []
+    for call in recorded_calls(analysis):
+        links = " ".join(_link(call["recording"][kind], label, directory)
+                         for kind, label in (("wav", "recording"), ("txt", "transcript"), ("json", "JSON"))
+                         if kind in call["recording"])
+        rows.append(f"<tr><td>{call['index']}</td><td>{html.escape(call['call_id'])}</td><td>{links}</td></tr>")
+    return "<table><tr><th>#</th><th>Call id</th><th>Files</th></tr>" + "".join(rows) + "</table>"
+
+
+def _link(path: str, label: str, directory: Optional[Path]) -> str:
+    href = os.path.relpath(path, directory) if directory is not None else path
+    return f'<a href="{html.escape(quote(href))}">{html.escape(label)}</a>'
 
 
 def _table(frame: pd.DataFrame) -> str:

@@ -24,7 +24,7 @@ GROUP_FIELDS = ("calls", "successes", "failed", "simulator_errors", "cancelled",
                 "avg_duration_s", "avg_turns", "goals_met", "goals_total", "turn_p50_ms", "turn_p95_ms")
 CALL_FIELDS = ("index", "call_id", "caller_name", "personality", "scenario", "scenario_type", "outcome", "success",
                "turns", "goals_achieved", "goals_total", "unmet_goals", "failure_condition", "duration_s",
-               "connect_ms", "greeting_latency_ms", "end_reason", "seed", "source")
+               "connect_ms", "greeting_latency_ms", "end_reason", "seed", "source", "recording")
 
 
 def report_dict(analysis: Analysis) -> dict:

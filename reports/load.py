@@ -39,7 +39,7 @@ REQUIRED_NUMBER = ("duration_s",)
 CALL_COLUMNS = ("index", "call_id", "caller_name", "personality", "scenario", "scenario_type", "started_at",
                 "ended_at", "outcome", "success", "error_category", "error_message", "turns", "goals_achieved",
                 "goals_total", "unmet_goals", "failure_condition", "duration_s", "connect_ms",
-                "greeting_latency_ms", "end_reason", "seed", "source")
+                "greeting_latency_ms", "end_reason", "seed", "source", "recording")
 OPTIONAL_TEXT = ("error_category", "error_message", "failure_condition")
 TURN_COLUMNS = ("call_id", "personality", "scenario", "outcome", "turn", "at", "response_latency_ms",
                 "barge_in", "barge_in_stop_ms")
@@ -272,7 +272,18 @@ def _call_row(record: dict) -> dict:
         "duration_s": float(record["duration_s"]), "connect_ms": _number(record.get("connect_ms")),
         "greeting_latency_ms": _number(record.get("greeting_latency_ms")),
         "end_reason": record.get("end_reason") or "", "seed": record.get("seed"), "source": record["source"],
+        "recording": _recording(record),
     }
+
+
+def _recording(record: dict) -> Optional[dict]:
+    """A recorded call's files (caller_cli.py --record) as paths a reader can open: the file stores them
+    relative to its own directory, so a moved run directory keeps its recordings."""
+    stored = record.get("recording")
+    if not isinstance(stored, dict):
+        return None
+    base = Path(record["source"]).resolve().parent
+    return {kind: str(base / path) for kind, path in stored.items() if isinstance(path, str)} or None
 
 
 def _turn_rows(record: dict) -> list[dict]:

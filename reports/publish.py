@@ -29,7 +29,7 @@ def write_outputs(analysis: Analysis, name: Union[str, Path]) -> list[Path]:
         chart_path.write_bytes(png)
         written.append(chart_path)
     html_path = base.with_name(base.name + ".html")
-    html_path.write_text(render_html(analysis, charts), encoding="utf-8")
+    html_path.write_text(render_html(analysis, charts, html_path.parent), encoding="utf-8")
     written.append(html_path)
     return written
 

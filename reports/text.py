@@ -31,7 +31,10 @@ def render_report(analysis: Analysis) -> str:
     problems = data_problems(analysis.data)
     if problems:
         sections.append("\n".join([_title("DATA QUALITY"), *problems]))
-    sections += [_calls(analysis), _sources(analysis)]
+    sections.append(_calls(analysis))
+    if recorded_calls(analysis):
+        sections.append(_recordings(analysis))
+    sections.append(_sources(analysis))
     return "\n\n".join(sections) + "\n"
 
 
@@ -158,6 +161,18 @@ def _calls(analysis: Analysis) -> str:
                      f"{call['goals_achieved']}/{call['goals_total']}", why(call)])
     header = ["#", "Started", "Outcome", "Personality", "Scenario", "Duration", "Turns", "Goals", "Why"]
     return _title("CALLS") + "\n" + table(header, rows, "rlllllrrl")
+
+
+def recorded_calls(analysis: Analysis) -> list[dict]:
+    """Calls that have a recording and transcript (a run with --record), in report order."""
+    return [call for _, call in records(analysis.calls) if call["recording"]]
+
+
+def _recordings(analysis: Analysis) -> str:
+    rows = [[call["index"], call["recording"].get("wav", "-"), call["recording"].get("txt", "-")]
+            for call in recorded_calls(analysis)]
+    return _title("RECORDINGS (stereo WAV: caller left, agent right; transcript)") + "\n" + table(
+        ["#", "Recording", "Transcript"], rows, "rll")
 
 
 def _sources(analysis: Analysis) -> str:
