@@ -43,6 +43,7 @@ from locust.runners import (STATE_CLEANUP, STATE_MISSING, STATE_RUNNING, STATE_S
 from locust.stats import StatsEntry
 
 from callers import events as call_events
+from callers import tls
 from callers.agent import EAR_MODES, CallerAgent
 from callers.batch import CallSettings, make_caller
 from callers.errors import ConfigError, ErrorCategory
@@ -50,7 +51,7 @@ from callers.personality import load_personalities
 from callers.results import CallResult, ResultWriter, TurnRecord
 from callers.scenarios import ScenarioEntry, load_scenarios
 from callers.warmup import prepare_for_realtime
-from loadtest import capacity, goals, hostcheck, users, webui
+from loadtest import capacity, goals, hostcheck, orphans, users, webui
 
 log = logging.getLogger("caller_agent.locust")
 
@@ -109,6 +110,12 @@ def _arguments(parser, **_kwargs) -> None:
         help="make the callers' choices reproducible (distinct per call and worker)")
     add("--bridge-token", default=None, is_secret=True,
         help=f"bearer token for the bridge (default: ${TOKEN_ENV}); never logged")
+    add("--ca-file", default=None, help="wss://: trust the bridge certificate signed by this PEM CA file "
+                                        "(default: the system's CAs)")
+    add("--insecure", action="store_true", default=False,
+        help="wss://: do not verify the bridge's certificate (logged as a warning)")
+    add("--resume-on-drop", action="store_true", default=False,
+        help="when a call's connection drops, reconnect with session.resume (recorded per call)")
     # The web UI chooses shapes with --class-picker instead: an option there could not undo the choice.
     add("--shape", choices=[NO_SHAPE, CAPACITY_SHAPE], default=NO_SHAPE, include_in_web_ui=False,
         help="capacity: step the callers up (ignoring -u) until a step misses a target; prints the highest "
@@ -288,6 +295,12 @@ def _on_turn(call, turn: TurnRecord, **_kwargs) -> None:
         _fire("BARGE_IN", label, turn.barge_in_stop_ms, None if stopped else "agent did not stop")
 
 
+@call_events.call_resumed.add_listener
+def _on_resumed(call, resume: dict, **_kwargs) -> None:
+    if RUN.label(call) is not None:
+        _fire("RESUME", RUN.connect_name, resume["took_ms"], None if resume["ok"] else "session.resume failed")
+
+
 @call_events.call_finished.add_listener
 def _on_finished(call, result: CallResult, **_kwargs) -> None:
     label = RUN.label(call)
@@ -315,13 +328,14 @@ def _on_init(environment, runner=None, web_ui=None, **_kwargs) -> None:
     if not isinstance(runner, WorkerRunner):
         _choose_shape(environment)  # before the --host check: a typo in the plan needs no network to report
     if not isinstance(runner, WorkerRunner) and (options.headless or options.autostart):
-        problem = hostcheck.bridge_problem(environment.host)
+        problem = hostcheck.bridge_problem(environment.host) or _tls_problem(options)
         if problem:
             sys.stderr.write(f"locust: {problem}\n")
             sys.exit(2)
-    elif isinstance(runner, WorkerRunner) and environment.host and getattr(options, "processes", None):
+    elif isinstance(runner, WorkerRunner) and getattr(options, "processes", None):
+        orphans.watch_parent()
         # A --processes child: its master checks (and reports) the same --host; leave quietly if it is bad.
-        if hostcheck.bridge_problem(environment.host):
+        if environment.host and hostcheck.bridge_problem(environment.host):
             sys.exit(2)
     if isinstance(runner, WorkerRunner):
         environment.events.report_to_master.add_listener(_on_report_to_master)
@@ -331,6 +345,18 @@ def _on_init(environment, runner=None, web_ui=None, **_kwargs) -> None:
         environment.events.worker_report.add_listener(_on_worker_report)
     if web_ui is not None:
         webui.install(environment, lambda: _counters(environment))
+
+
+def _tls_problem(options) -> Optional[str]:
+    """What is wrong with --ca-file / --insecure, or None (the same rules as caller_cli.py's)."""
+    if options.ca_file and options.insecure:
+        return "--ca-file and --insecure contradict each other: trust a CA, or skip verification, not both"
+    if options.ca_file:
+        try:
+            tls.check_ca_file(options.ca_file)
+        except ValueError as exc:
+            return f"--ca-file: {exc}"
+    return None
 
 
 def _choose_shape(environment) -> None:
@@ -369,8 +395,11 @@ def _on_test_start(environment, **_kwargs) -> None:
     token = options.bridge_token or os.environ.get(TOKEN_ENV) or None
     RUN.seed = options.caller_seed
     RUN.seed_base = max(0, getattr(environment.runner, "worker_index", 0)) * SEED_STRIDE
+    if options.insecure:
+        log.warning(tls.INSECURE_WARNING)
     RUN.settings = CallSettings(bridge_url=environment.host or "", token=token, ear=options.ear,
-                                seed=options.caller_seed)
+                                seed=options.caller_seed, ca_file=options.ca_file or None,
+                                insecure=options.insecure, resume_on_drop=options.resume_on_drop)
     RUN.connect_name = urlsplit(environment.host or "").path or "/"
     path = Path(options.results_dir) / f"calls-{socket.gethostname()}-{os.getpid()}.jsonl"
     if RUN.writer is None or RUN.writer.path != path:

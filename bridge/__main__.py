@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Optional, Sequence
 
 from bridge.faults import Fault, FaultSpec, parse_fault
-from bridge.server import run_bridge
+from bridge.server import run_bridge, server_tls_context
 from bridge.settings import (DEFAULT_EAR, DEFAULT_HOST, DEFAULT_PATH, DEFAULT_PORT, DEFAULT_VOICE_RATE_WPM,
                              BridgeSettings)
 from callers import audio, speech
@@ -74,6 +74,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--fault", type=_fault, action="append", default=[], metavar="MODE[:RATE]",
                         help=f"spoil a share RATE (default 1) of calls: {', '.join(f.value for f in Fault)}; "
                              "repeatable, the per-call rates must add up to 1 at most (see bridge/faults.py)")
+    parser.add_argument("--tls-cert", type=Path, default=None, metavar="PEM",
+                        help="serve wss:// with this certificate (chain); needs --tls-key")
+    parser.add_argument("--tls-key", type=Path, default=None, metavar="PEM", help="the certificate's private key")
+    parser.add_argument("--resume-grace", type=float, default=0.0, metavar="SECONDS",
+                        help="keep a call whose connection dropped this long, so the caller can continue it "
+                             "with session.resume (default 0: resume is refused)")
     parser.add_argument("--log-level", default="info", choices=("debug", "info", "warning", "error"))
     return parser
 
@@ -88,7 +94,9 @@ def parse_settings(argv: Optional[Sequence[str]] = None) -> tuple[BridgeSettings
                                   latency_mean_ms=args.latency_ms[0], latency_jitter_ms=args.latency_ms[1],
                                   ear=args.ear, play_format=args.play_format, truth_log=args.truth_log,
                                   seed=args.seed, barge_in=args.barge_in, frame_ms=args.frame_ms,
-                                  voice_rate_wpm=args.voice_rate, faults=tuple(args.fault))
+                                  voice_rate_wpm=args.voice_rate, faults=tuple(args.fault),
+                                  tls_cert=args.tls_cert, tls_key=args.tls_key, resume_grace_s=args.resume_grace)
+        server_tls_context(settings)
     except ValueError as exc:
         parser.error(str(exc))
     return settings, args.log_level

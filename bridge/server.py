@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import hmac
+import ssl
 import itertools
 import logging
 from concurrent.futures import ThreadPoolExecutor
@@ -20,7 +21,8 @@ from websockets.http11 import Request, Response
 from bridge.dialogue import agent_phrases
 from bridge.faults import REFUSE_REASON, Fault, FaultPlan
 from bridge.prompts import PromptBook
-from bridge.session import BridgeServices, CallSession
+from bridge.resume import ResumableCalls
+from bridge.session import BridgeServices, CallSession, record_truth
 from bridge.settings import BridgeSettings
 from bridge.truth import CallTruth, TruthLog
 from callers import protocol, speech
@@ -62,6 +64,19 @@ def make_process_request(settings: BridgeSettings, faults: FaultPlan = FaultPlan
     return process_request
 
 
+def server_tls_context(settings: BridgeSettings) -> Optional[ssl.SSLContext]:
+    """The TLS context for wss://, or None for ws://; ValueError naming the file when it cannot be loaded."""
+    if settings.tls_cert is None or settings.tls_key is None:
+        return None
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    try:
+        context.load_cert_chain(settings.tls_cert, settings.tls_key)
+    except (OSError, ssl.SSLError) as exc:
+        raise ValueError(f"cannot load --tls-cert {settings.tls_cert} / --tls-key {settings.tls_key}: "
+                         f"{getattr(exc, 'reason', None) or exc.strerror or exc}") from None
+    return context
+
+
 def listening_line(settings: BridgeSettings, server: Server, ear: speech.Ear) -> str:
     """The start-up announcement tests and scripts wait for; it names the real port (for --port 0) and
     everything that shapes a verdict, but never the token."""
@@ -69,10 +84,11 @@ def listening_line(settings: BridgeSettings, server: Server, ear: speech.Ear) ->
     host = f"[{host}]" if ":" in host else host
     play = settings.play_format.token if settings.play_format else "call format"
     latency = f"{settings.latency_mean_ms:g}+/-{settings.latency_jitter_ms:g} ms"
-    return (f"bridge listening on ws://{host}:{port}{settings.path} (ear={ear.name}, play={play}, "
+    resume = f"{settings.resume_grace_s:g} s" if settings.resume_grace_s else "off"
+    return (f"bridge listening on {settings.scheme}://{host}:{port}{settings.path} (ear={ear.name}, play={play}, "
             f"frame={settings.frame_ms} ms, latency={latency}, barge-in={'on' if settings.barge_in else 'off'}, "
             f"auth={'bearer' if settings.token else 'none'}, truth-log={settings.truth_log or 'off'}, "
-            f"faults={FaultPlan(settings.faults).describe()})")
+            f"faults={FaultPlan(settings.faults).describe()}, resume={resume})")
 
 
 async def run_bridge(settings: BridgeSettings, stop: asyncio.Event, on_listening: Callable[[str], None]) -> None:
@@ -84,8 +100,12 @@ async def run_bridge(settings: BridgeSettings, stop: asyncio.Event, on_listening
     executor = ThreadPoolExecutor(max_workers=STT_THREADS, thread_name_prefix="bridge-stt")
     truth_log = TruthLog(settings.truth_log) if settings.truth_log is not None else None
     faults = FaultPlan(settings.faults, settings.seed)
+    resumable = None
+    if settings.resume_grace_s > 0:
+        resumable = ResumableCalls(settings.resume_grace_s,
+                                   lambda call: record_truth(call.truth, call.agent, truth_log))
     services = BridgeServices(settings=settings, ear=ear, executor=executor, prompts=prompts, truth_log=truth_log,
-                              faults=faults)
+                              faults=faults, resumable=resumable)
 
     def refused(index: int) -> None:
         log.info("connection %d refused by fault injection", index)
@@ -101,11 +121,14 @@ async def run_bridge(settings: BridgeSettings, stop: asyncio.Event, on_listening
         # No permessage-deflate: base64 audio barely compresses and deflate would cost CPU on every frame.
         async with serve(handle, settings.host, settings.port,
                          process_request=make_process_request(settings, faults, refused),
-                         compression=None, max_size=protocol.MAX_MESSAGE_BYTES) as server:
+                         compression=None, max_size=protocol.MAX_MESSAGE_BYTES,
+                         ssl=server_tls_context(settings)) as server:
             on_listening(listening_line(settings, server, ear))
             await stop.wait()
             log.info("stopping: closing %d open connection(s)", len(server.connections))
     finally:
         executor.shutdown(wait=False, cancel_futures=True)
+        if resumable is not None:
+            resumable.expire_all()  # the calls just closed were parked too: every one is over now
         if truth_log is not None:
             truth_log.close()

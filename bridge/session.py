@@ -35,6 +35,7 @@ from bridge.dialogue import Action, BankAgent, Reply
 from bridge.faults import (DROP_REASON, FLOOD_AUDIO_S, FLOOD_YIELD_FRAMES, GARBAGE, GARBAGE_EVERY_FRAMES,
                            REJECT_REASON, SLOW_REPLY_DELAY_S, STALL_AFTER_SHARE, Fault, FaultPlan, garbage_frame)
 from bridge.prompts import PromptBook
+from bridge.resume import ParkedCall, ResumableCalls
 from bridge.settings import BridgeSettings
 from bridge.truth import CallTruth, TruthLog, TurnTruth
 from callers import audio, protocol
@@ -52,7 +53,8 @@ HANGUP_GRACE_S = 2.0
 RECOGNITION_CONFIDENCE = 0.9
 TRANSFER_TARGET = "tel:+18005550100"
 REFUSED_NO_FORMAT = "none of the offered media formats is supported"
-REFUSED_RESUME = "session.resume is not supported: this bridge keeps no state after a drop"
+REFUSED_RESUME = "session.resume is not supported: this bridge keeps no call after a drop (no --resume-grace)"
+UNKNOWN_RESUME = "conversation not found: not dropped here, or dropped longer ago than the resume grace"
 
 
 @dataclass
@@ -66,6 +68,7 @@ class BridgeServices:
     prompts: PromptBook
     truth_log: Optional[TruthLog] = None
     faults: FaultPlan = field(default_factory=FaultPlan)
+    resumable: Optional[ResumableCalls] = None  # dropped calls kept for session.resume; None: resume refused
 
 
 @dataclass
@@ -231,8 +234,38 @@ class CallSession:
         self._finished_reading = True
 
     async def _on_resume(self, message: protocol.Message) -> None:
-        await self._answer(protocol.session_error(_conversation_id(message), REFUSED_RESUME))
-        self._finished_reading = True
+        """Continue a dropped call on this connection (bridge.resume), or refuse with session.error."""
+        cid = _conversation_id(message)
+        store = self._services.resumable
+        parked = store.claim(cid) if store is not None and self._truth is None else None
+        if parked is None:
+            log.info("call %s: session.resume refused", cid)
+            await self._answer(protocol.session_error(cid, REFUSED_RESUME if store is None else UNKNOWN_RESUME))
+            self._finished_reading = True
+            return
+        self._cid, self._truth, self._agent, self._rng = cid, parked.truth, parked.agent, parked.rng
+        self._fmt, self._play_fmt = parked.fmt, parked.play_fmt
+        self._stream_ids, self._garbage_sent = parked.stream_ids, parked.garbage_sent
+        # A fault strikes a call once: a dropped call that is resumed is not dropped again.
+        self._fault = None if parked.fault is Fault.DROP else parked.fault
+        self._truth.resumes += 1
+        self._truth.hung_up_by = self._truth.end_reason = None
+        self._utterance = self._new_utterance()
+        await self._answer(protocol.session_accepted(cid, self._truth.media_format or self._fmt.token))
+        self._agent_task = asyncio.create_task(self._agent_loop(), name=f"agent {cid}")
+        log.info("call %s resumed (%d)", cid, self._truth.resumes)
+
+    def _park(self) -> bool:
+        """Keep a dropped call for session.resume, if this bridge does; whether it was kept."""
+        truth, store = self._truth, self._services.resumable
+        if (store is None or truth is None or truth.hung_up_by != "drop" or truth.accepted_at is None
+                or self._fmt is None or self._play_fmt is None):
+            return False
+        store.park(ParkedCall(conversation_id=self._cid, truth=truth, agent=self._agent, fmt=self._fmt,
+                              play_fmt=self._play_fmt, rng=self._rng, fault=self._fault,
+                              stream_ids=self._stream_ids, garbage_sent=self._garbage_sent))
+        log.info("call %s dropped; kept %g s for session.resume", self._cid, store.grace_s)
+        return True
 
     async def _on_activities(self, message: protocol.Message) -> None:
         for activity in message.activities():
@@ -519,18 +552,23 @@ class CallSession:
             truth.duration_s = round(truth.ended_at - truth.accepted_at, 3)
         if truth.hung_up_by is None:
             truth.hung_up_by = "drop"
-        if self._agent is not None:
-            agent = self._agent
-            truth.scenario_type = agent.scenario_type
-            truth.verified = agent.verified
-            truth.identity_failures = agent.identity_failures
-            truth.reprompts = agent.reprompts
-            truth.fulfilled = list(agent.fulfilled)
-            truth.transferred = agent.transferred
-        log.info("call %s ended: hung up by %s after %d turns, fulfilled %s", self._cid, truth.hung_up_by,
-                 len(truth.turns), ",".join(truth.fulfilled) or "nothing")
-        if self._services.truth_log is not None:
-            self._services.truth_log.write(truth)
+        if not self._park():
+            record_truth(truth, self._agent, self._services.truth_log)
+
+
+def record_truth(truth: CallTruth, agent: Optional[BankAgent], truth_log: Optional[TruthLog]) -> None:
+    """A call is over (ended here, or dropped and not resumed in time): its summary, logged and written."""
+    if agent is not None:
+        truth.scenario_type = agent.scenario_type
+        truth.verified = agent.verified
+        truth.identity_failures = agent.identity_failures
+        truth.reprompts = agent.reprompts
+        truth.fulfilled = list(agent.fulfilled)
+        truth.transferred = agent.transferred
+    log.info("call %s ended: hung up by %s after %d turns, fulfilled %s", truth.conversation_id, truth.hung_up_by,
+             len(truth.turns), ",".join(truth.fulfilled) or "nothing")
+    if truth_log is not None:
+        truth_log.write(truth)
 
 
 def _conversation_id(message: protocol.Message) -> str:

@@ -42,6 +42,11 @@ class BridgeSettings:
     voice_rate_wpm: int = DEFAULT_VOICE_RATE_WPM
     # Injected faults and the share of calls each one spoils (bridge.faults).
     faults: tuple[FaultSpec, ...] = ()
+    # Serve wss:// with this certificate chain and key (PEM); both or neither.
+    tls_cert: Optional[Path] = None
+    tls_key: Optional[Path] = None
+    # How long a call whose connection dropped is kept for session.resume; 0 refuses every resume.
+    resume_grace_s: float = 0.0
 
     def __post_init__(self) -> None:
         check_faults(self.faults)
@@ -53,8 +58,16 @@ class BridgeSettings:
             raise ValueError("latency jitter must not exceed the mean (a delay cannot be negative)")
         if not MIN_FRAME_MS <= self.frame_ms <= MAX_FRAME_MS:
             raise ValueError(f"frame must be {MIN_FRAME_MS}..{MAX_FRAME_MS} ms, got {self.frame_ms}")
+        if (self.tls_cert is None) != (self.tls_key is None):
+            raise ValueError("--tls-cert and --tls-key go together: give both to serve wss://, or neither")
+        if self.resume_grace_s < 0:
+            raise ValueError(f"resume grace must not be negative, got {self.resume_grace_s:g}")
         if not 0 <= self.port <= 65535:
             raise ValueError(f"port must be 0..65535, got {self.port}")
+
+    @property
+    def scheme(self) -> str:
+        return "wss" if self.tls_cert is not None else "ws"
 
     def __repr__(self) -> str:
         # The dataclass default would print the token into any log line or traceback that shows settings.

@@ -82,6 +82,7 @@ class CallTruth:
     fulfilled: list[str] = field(default_factory=list)
     transferred: bool = False
     barge_ins: int = 0
+    resumes: int = 0  # times the caller continued this call with session.resume after a drop
     hung_up_by: Optional[str] = None  # "bot" | "caller" | "drop"
     end_reason: Optional[str] = None  # session.end reasonCode / reason
     turns: list[TurnTruth] = field(default_factory=list)

@@ -41,6 +41,10 @@ CHUNK_SILENCE_AS_STOP_S = 0.5
 # merely ran to its end later is not counted as stopping, whatever the length of the interjection.
 BARGE_IN_STOP_WAIT_S = 2.0
 HANGUP_GRACE_S = 3.0
+# A bridge that keeps dropping the same call is not resumed forever.
+MAX_RESUMES_PER_CALL = 3
+# A send that failed on a lost connection can precede the receive path noticing the loss by a moment.
+DROP_NOTICE_WAIT_S = 1.0
 # Beyond the call's own timeout, a hard stop catches a wedged call (it should never trigger).
 HARD_TIMEOUT_MARGIN_S = 15.0
 _WORDS_PER_SECOND_ESTIMATE = 2.7
@@ -106,7 +110,7 @@ class CallerAgent:
                  brain: Optional[Brain] = None, ear: str = "auto", seed: Optional[int] = None,
                  writer: Optional[ResultWriter] = None, media_formats: Optional[tuple] = None,
                  frame_ms: int = 20, sslopt: Optional[dict] = None,
-                 recordings_dir: Optional[Path] = None) -> None:
+                 recordings_dir: Optional[Path] = None, resume_on_drop: bool = False) -> None:
         if scenario is None:
             raise ValueError("CallerAgent needs a scenario (see callers.scenarios.load_scenarios)")
         if ear not in EAR_MODES:
@@ -121,6 +125,7 @@ class CallerAgent:
         self.brain = brain or ScriptedBrain(self.personality, scenario, seed=seed)
         self.writer = writer
         self.frame_ms = frame_ms
+        self.resume_on_drop = resume_on_drop
         self.style = speech.SpeakingStyle(rate_wpm=self.personality.speaking_rate_wpm, pitch=self.personality.pitch)
         self._client_options = {"token": token, "caller_phone": caller_phone, "frame_ms": frame_ms,
                                 "sslopt": sslopt, "keep_agent_audio": ear not in ("none", "alttext")}
@@ -214,7 +219,12 @@ class CallerAgent:
         events.call_connected.fire(call=self, connect_ms=client.connect_ms)
         client.start_conversation(self.caller_name, language=self.scenario.language,
                                   extra_parameters={"scenarioType": self.scenario.scenario_type.value})
-        greeting = self._listen(started, deadline, wait_s=max(GREETING_WAIT_S, self.personality.max_wait_s))
+        while True:  # once, or again after a dropped connection was resumed
+            try:
+                greeting = self._listen(started, deadline, wait_s=max(GREETING_WAIT_S, self.personality.max_wait_s))
+                break
+            except CallFailure as failure:
+                self._resume_or_raise(failure, result, started)
         if greeting.first_voiced_at is None:
             if greeting.hung_up:
                 raise CallFailure(ErrorCategory.BRIDGE_CLOSED, "agent hung up before greeting")
@@ -234,20 +244,27 @@ class CallerAgent:
                 reply = self.brain.respond(heard, tracker)
             if reply.dtmf:
                 client.send_dtmf(reply.dtmf)
-            if reply.text:
-                record = self._speak(reply.text, len(result.turn_records) + 1, started, agent_turn.interrupt_stream,
-                                     slower=reply.slower)
-                result.turn_records.append(record)
-                if record.pacing_p99_ms > FELL_BEHIND_P99_MS:
-                    raise CallFailure(ErrorCategory.SIMULATOR_ERROR,
-                                      f"caller fell behind real time: its audio left {record.pacing_p99_ms:g} ms late "
-                                      f"(p99 of turn {record.index}); the load generator is overloaded")
-            if reply.hang_up:
-                result.hung_up_by, result.end_reason = "caller", reply.reason
-                return
-            if time.monotonic() >= deadline:
-                raise CallFailure(ErrorCategory.CALL_TIMEOUT, "call reached its timeout")
-            agent_turn = self._listen(started, deadline, wait_s=self.personality.max_wait_s)
+            interrupting = agent_turn.interrupt_stream
+            while True:  # once, or again after a dropped connection was resumed: unanswered, the caller repeats
+                try:
+                    if reply.text:
+                        record = self._speak(reply.text, len(result.turn_records) + 1, started, interrupting,
+                                             slower=reply.slower)
+                        result.turn_records.append(record)
+                        if record.pacing_p99_ms > FELL_BEHIND_P99_MS:
+                            raise CallFailure(ErrorCategory.SIMULATOR_ERROR,
+                                              f"caller fell behind real time: its audio left {record.pacing_p99_ms:g} "
+                                              f"ms late (p99 of turn {record.index}); the load generator is overloaded")
+                    if reply.hang_up:
+                        result.hung_up_by, result.end_reason = "caller", reply.reason
+                        return
+                    if time.monotonic() >= deadline:
+                        raise CallFailure(ErrorCategory.CALL_TIMEOUT, "call reached its timeout")
+                    agent_turn = self._listen(started, deadline, wait_s=self.personality.max_wait_s)
+                    break
+                except CallFailure as failure:
+                    self._resume_or_raise(failure, result, started)
+                    interrupting = None
             record = result.turn_records[-1] if reply.text else None
             if agent_turn.first_voiced_at is None and not agent_turn.hung_up:
                 if record is not None:
@@ -266,6 +283,28 @@ class CallerAgent:
             heard = HeardTurn(text=agent_turn.text, turn=index, response_latency_ms=latency,
                               new_goals_met=len(tracker.observe(index, agent_turn.text)),
                               was_cut_off=agent_turn.interrupt_stream is not None)
+
+    def _resume_or_raise(self, failure: CallFailure, result: CallResult, started: float) -> None:
+        """After a call-ending failure: if it was a dropped connection and resuming is on (and not used up),
+        continue the call with session.resume and record how that went; otherwise, or if the bridge will not
+        resume, the call ends as bridge_closed with the reason."""
+        if failure.category is not ErrorCategory.BRIDGE_CLOSED or not self.resume_on_drop:
+            raise failure
+        self.client.wait_closed(DROP_NOTICE_WAIT_S)
+        dropped = self.client.dropped
+        if dropped is None or len(result.resumes) >= MAX_RESUMES_PER_CALL:
+            raise failure
+        at = time.monotonic()
+        outcome = self.client.resume()
+        resume = {"at": round(at - started, 3), "after_turn": len(result.turn_records), "dropped": dropped,
+                  "ok": outcome.ok, "reason": outcome.reason, "attempts": outcome.attempts,
+                  "took_ms": round(outcome.took_s * 1000.0, 1)}
+        result.resumes.append(resume)
+        log.info("call %s: connection dropped (%s); resume %s: %s", self.client.conversation_id, dropped,
+                 "succeeded" if outcome.ok else "failed", outcome.reason)
+        events.call_resumed.fire(call=self, resume=resume)
+        if not outcome.ok:
+            raise CallFailure(ErrorCategory.BRIDGE_CLOSED, f"{dropped}; session.resume failed: {outcome.reason}")
 
     # ---- speaking ----------------------------------------------------------------------------------------
 

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import statistics
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Optional, TextIO
 
 import gevent
 import gevent.lock
 
+from callers import tls
 from callers.agent import CallerAgent
 from callers.errors import ErrorCategory
 from callers.results import CallResult, ResultWriter
@@ -31,13 +32,18 @@ class CallSettings:
     """Everything about how to dial that is the same for every call of a run."""
 
     bridge_url: str
-    token: Optional[str] = None
+    token: Optional[str] = field(default=None, repr=False)  # never shown
     ear: str = "auto"
     seed: Optional[int] = None
     timeout: Optional[float] = None
     caller_phone: str = "+15551234567"
     caller_name: Optional[str] = None
     recordings_dir: Optional[Path] = None  # --record: a WAV and a transcript per call go here
+    # wss:// trust (callers.tls): a CA file to trust instead of the system's, or no verification at all.
+    ca_file: Optional[str] = None
+    insecure: bool = False
+    # After an unexpected drop, reconnect with session.resume (recorded in CallResult.resumes).
+    resume_on_drop: bool = False
 
 
 @dataclass
@@ -66,7 +72,9 @@ def make_caller(entry: ScenarioEntry, settings: CallSettings, writer: Optional[R
     return CallerAgent(settings.bridge_url, entry.personality, entry.scenario,
                        caller_name=settings.caller_name or entry.name, caller_phone=settings.caller_phone,
                        token=settings.token, ear=settings.ear, seed=seed, writer=writer,
-                       recordings_dir=settings.recordings_dir)
+                       recordings_dir=settings.recordings_dir,
+                       sslopt=tls.client_sslopt(settings.ca_file, settings.insecure),
+                       resume_on_drop=settings.resume_on_drop)
 
 
 class Progress:

@@ -26,7 +26,7 @@ from typing import Callable, Optional, Sequence
 
 import gevent
 
-from callers import events, speech
+from callers import events, speech, tls
 from callers.batch import DEFAULT_MAX_CONCURRENT, Batch, BatchPlan, CallSettings, Progress
 from callers.catalog import describe_catalog
 from callers.errors import ConfigError, ErrorCategory
@@ -107,7 +107,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     if args.list:
         return _print_catalog(args.scenarios_file)
     if args.check:
-        return _check_bridge(args.check, _settings(args).token)
+        return _check_bridge(args.check, _settings(args))
     if args.interactive:
         return _interactive(args)
     try:
@@ -198,6 +198,27 @@ def _add_call_options(parser: argparse.ArgumentParser) -> None:
                            "always recognition (stt), altText only, or nothing (none)")
     call.add_argument("--seed", type=int, help="make the callers' choices reproducible (call i uses seed + i)")
     call.add_argument("--verbose", action="store_true", help="debug logging on the console too")
+    _add_connection_options(parser)
+
+
+def _add_connection_options(parser: argparse.ArgumentParser) -> None:
+    link = parser.add_argument_group("connection: TLS and dropped calls")
+    trust = link.add_mutually_exclusive_group()
+    trust.add_argument("--ca-file", type=_ca_file, metavar="PATH",
+                       help="wss://: trust the bridge certificate signed by this PEM CA file (default: the "
+                            "system's CAs)")
+    trust.add_argument("--insecure", action="store_true",
+                       help="wss://: do not verify the bridge's certificate at all (warns on every run)")
+    link.add_argument("--resume-on-drop", action="store_true",
+                      help="when the connection drops mid-call, reconnect with session.resume as AudioCodes "
+                           "does; each attempt is recorded in the call's result")
+
+
+def _ca_file(text: str) -> str:
+    try:
+        return tls.check_ca_file(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _add_operator_options(parser: argparse.ArgumentParser) -> None:
@@ -238,9 +259,10 @@ def _print_catalog(scenarios_file: str) -> int:
     return EXIT_GOAL_MET
 
 
-def _check_bridge(url: str, token: Optional[str]) -> int:
+def _check_bridge(url: str, settings: CallSettings) -> int:
     print(f"Checking {public_url(url)}", flush=True)
-    report = BridgeProbe(url, token, on_check=lambda check: print(check.line(), flush=True)).run()
+    report = BridgeProbe(url, settings.token, sslopt=tls.client_sslopt(settings.ca_file, settings.insecure),
+                         on_check=lambda check: print(check.line(), flush=True)).run()
     print(report.verdict())
     if report.works:
         return EXIT_GOAL_MET
@@ -263,8 +285,10 @@ def _positive_float(text: str) -> float:
 
 def _settings(args: argparse.Namespace, **extra: Optional[str]) -> CallSettings:
     token = args.token or os.environ.get(BRIDGE_TOKEN_ENV) or None
+    if args.insecure:
+        print(tls.INSECURE_WARNING, file=sys.stderr, flush=True)
     return CallSettings(bridge_url=args.bridge_url, token=token, ear=args.ear, seed=args.seed, timeout=args.timeout,
-                        **extra)
+                        ca_file=args.ca_file, insecure=args.insecure, resume_on_drop=args.resume_on_drop, **extra)
 
 
 def _plan(args: argparse.Namespace, entries: list[ScenarioEntry], parallel: bool,
@@ -396,6 +420,7 @@ class LiveTranscript:
         self._listeners = [
             (events.call_connected, self.connected), (events.greeting_heard, self.greeting),
             (events.utterance, self.utterance), (events.turn_completed, self.turn),
+            (events.call_resumed, self.resumed),
         ]
 
     def attach(self) -> None:
@@ -429,6 +454,11 @@ class LiveTranscript:
             self._print(f"    {'':26} ({stopped})")
         latency = "   no answer" if turn.response_latency_ms is None else f"{turn.response_latency_ms:6.0f} ms"
         self._print(f"    AGENT  [turn {turn.index:2d} {latency}] {turn.agent_text}")
+
+    def resumed(self, call, resume: dict) -> None:
+        outcome = (f"resumed in {resume['took_ms']:.0f} ms" if resume["ok"]
+                   else f"session.resume failed: {resume['reason']}")
+        self._print(f"    --- line dropped ({resume['dropped']}); {outcome}")
 
     def summary(self, result: CallResult) -> None:
         if result.error_category in _UNREACHABLE:

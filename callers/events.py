@@ -39,5 +39,7 @@ greeting_heard = EventHook("greeting_heard")
 """(call, latency_ms, text): the agent's first prompt ended; latency from acceptance to its first audio."""
 turn_completed = EventHook("turn_completed")
 """(call, turn): a TurnRecord is final (the agent answered, or did not)."""
+call_resumed = EventHook("call_resumed")
+"""(call, resume): the connection dropped and session.resume was tried; `resume` is the CallResult.resumes entry."""
 call_finished = EventHook("call_finished")
 """(call, result): the CallResult is on disk."""

@@ -6,12 +6,15 @@ starts, so a killed run loses at most the calls in flight and concurrent writers
 from __future__ import annotations
 
 import json
+import logging
 import os
 import threading
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Iterator, Optional, Union
 from urllib.parse import urlsplit, urlunsplit
+
+log = logging.getLogger(__name__)
 
 CALLS_FILE = "calls.jsonl"
 
@@ -74,6 +77,9 @@ class CallResult:
     cost_usd: Optional[float] = None
     # With --record: {"wav", "json", "txt"} paths relative to the directory holding calls.jsonl.
     recording: Optional[dict] = None
+    # Each time the connection dropped and the caller tried session.resume (--resume-on-drop):
+    # {"at": s since call start, "after_turn", "dropped": why, "ok", "reason": bridge's answer, "attempts", "took_ms"}
+    resumes: list = field(default_factory=list)
     caller_overloaded: bool = False  # some turn's audio pacing showed an overloaded simulator
 
     @property
@@ -128,14 +134,15 @@ class ResultWriter:
 def read_results(path: Union[str, Path]) -> Iterator[CallResult]:
     """Yield the calls in a calls.jsonl; a torn last line (a killed writer) is skipped, not fatal."""
     with open(path, encoding="utf-8") as source:
-        for line in source:
+        for number, line in enumerate(source, start=1):
             line = line.strip()
             if not line:
                 continue
             try:
                 yield CallResult.from_dict(json.loads(line))
-            except (ValueError, TypeError):
-                continue
+            except (ValueError, TypeError) as exc:
+                log.warning("%s line %d skipped: not a call result (a torn or corrupt line: %s)", path, number,
+                            type(exc).__name__)
 
 
 def _json_default(value: Any) -> Any:

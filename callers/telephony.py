@@ -34,6 +34,7 @@ from callers import audio, protocol, wsframes
 from callers.errors import CallFailure, ErrorCategory
 from callers.pacer import Utterance, get_pacer
 from callers.results import public_url
+from callers.tls import UNTRUSTED_HINT
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +53,10 @@ MAX_PENDING_EVENTS = 10_000
 RECV_BYTES = 65536
 # Frames past this are a broken peer, not a message: the call ends instead of buffering without bound.
 MAX_FRAME_BYTES = 4 * protocol.MAX_MESSAGE_BYTES
+# After a drop: how many times to dial again for session.resume, pausing RESUME_BACKOFF_S * (try - 1) before
+# each retry (the bridge may be restarting; a few seconds is what a phone caller would wait on a silent line).
+RESUME_ATTEMPTS = 3
+RESUME_BACKOFF_S = 0.5
 
 
 # ---- events (bot -> caller), each stamped with the monotonic time it arrived -------------------------------
@@ -163,6 +168,16 @@ class AgentStream:
 
 
 @dataclass
+class ResumeOutcome:
+    """How a session.resume went: resumed or not, the bridge's answer or why it could not be asked."""
+
+    ok: bool
+    reason: str
+    attempts: int
+    took_s: float
+
+
+@dataclass
 class SpeechTiming:
     """When one caller utterance went out: first and last audio frame on the socket, and pacing health."""
 
@@ -211,6 +226,9 @@ class AudioCodesClient:
         self.protocol_warnings = 0
         # Every play stream of the call, for a recording; off by default since it holds the call's agent audio.
         self.streams: Optional[list[AgentStream]] = [] if keep_streams else None
+        # Why the connection was lost, when it was lost without a close frame while the call was up: the
+        # case session.resume exists for. None otherwise (never lost, closed by us, or closed deliberately).
+        self.dropped: Optional[str] = None
 
     # ---- connection --------------------------------------------------------------------------------------
 
@@ -251,10 +269,44 @@ class AudioCodesClient:
         finally:
             self.close()
 
+    def wait_closed(self, timeout: float) -> bool:
+        """Whether the receive path has seen the connection end within `timeout` seconds (a failed send can
+        come first; `dropped` is known once it has)."""
+        return self._closed.wait(timeout)
+
+    def resume(self, attempts: int = RESUME_ATTEMPTS) -> ResumeOutcome:
+        """After a drop (`dropped`), dial again and ask the bridge to continue this conversation with
+        session.resume, as the AudioCodes side does. Dialling is retried `attempts` times with a growing
+        pause; a session.error is the bridge's final answer and is not retried."""
+        began = time.monotonic()
+        problem = "not tried"
+        for attempt in range(1, attempts + 1):
+            if attempt > 1:
+                gevent.sleep(RESUME_BACKOFF_S * (attempt - 1))
+            self._forget_connection()
+            try:
+                self._open_socket()
+                self._send(protocol.session_resume(self.conversation_id))
+            except CallFailure as failure:
+                problem = failure.message
+                continue
+            event = self.next_event(ACCEPT_TIMEOUT_S)
+            if isinstance(event, SessionAccepted):
+                return ResumeOutcome(True, "session.accepted", attempt, time.monotonic() - began)
+            self.close()
+            if isinstance(event, SessionRejected):
+                return ResumeOutcome(False, f"session.error: {event.reason}", attempt, time.monotonic() - began)
+            problem = (event.reason if isinstance(event, ConnectionClosed) else
+                       f"no session.accepted within {ACCEPT_TIMEOUT_S:g} s" if event is None else
+                       f"expected session.accepted, got {type(event).__name__}")
+        return ResumeOutcome(False, problem, attempts, time.monotonic() - began)
+
     def _open_socket(self) -> None:
+        """The WebSocket upgrade (with the Bearer token, over TLS for wss://), then the receive greenlet;
+        failures named by URL and why."""
         headers = [f"Authorization: Bearer {self._token}"] if self._token else []
         try:
-            self._ws = websocket.create_connection(
+            ws = websocket.create_connection(
                 self.url, timeout=self.connect_timeout, header=headers, enable_multithread=True,
                 skip_utf8_validation=True, sslopt=self._sslopt, sockopt=((socket.IPPROTO_TCP, socket.TCP_NODELAY, 1),))
         except websocket.WebSocketBadStatusException as exc:
@@ -264,6 +316,10 @@ class AudioCodesClient:
         except (websocket.WebSocketAddressException, socket.gaierror) as exc:
             raise CallFailure(ErrorCategory.CONNECT_FAILED,
                               f"{self.shown_url}: cannot resolve host ({_first_line(exc)})") from None
+        except ssl.SSLCertVerificationError as exc:
+            raise CallFailure(ErrorCategory.CONNECT_FAILED,
+                              f"{self.shown_url}: TLS certificate verify failed "
+                              f"({exc.verify_message or exc.reason}); {UNTRUSTED_HINT}") from None
         except ssl.SSLError as exc:
             raise CallFailure(ErrorCategory.CONNECT_FAILED,
                               f"{self.shown_url}: TLS failed ({_first_line(exc)})") from None
@@ -275,9 +331,24 @@ class AudioCodesClient:
                               f"{self.shown_url}: no answer within {self.connect_timeout:g} s") from None
         except (OSError, websocket.WebSocketException, ValueError) as exc:
             raise CallFailure(ErrorCategory.CONNECT_FAILED, f"{self.shown_url}: {_first_line(exc)}") from None
-        self.socket_open_at = time.monotonic()
-        self._ws.settimeout(None)
+        if self.socket_open_at is None:  # the call's socket, not a resumption's: connect_ms is measured from it
+            self.socket_open_at = time.monotonic()
+        self._ws = ws
+        ws.settimeout(None)
         self._receiver = gevent.spawn(self._receive_loop)
+
+    def _forget_connection(self) -> None:
+        """Drop everything tied to the previous socket, so a resumed connection starts clean."""
+        if self._ws is not None:
+            self._ws.shutdown()
+        if self._receiver is not None:
+            self._receiver.kill(block=False)
+        self._ws = self._receiver = self._stream = None
+        self._events = Queue()
+        self._user_stream_ack = Event()
+        self._closing = False
+        self._closed = Event()
+        self.dropped = None
 
     @property
     def connect_ms(self) -> Optional[float]:
@@ -421,6 +492,8 @@ class AudioCodesClient:
             self._emit_final(ProtocolViolation(time.monotonic(), reason))
         except (OSError, websocket.WebSocketException, wsframes.FrameError, AttributeError) as exc:
             reason, expected = f"connection lost ({_first_line(exc) or type(exc).__name__})", self._closing
+            if not expected:
+                self.dropped = reason
         finally:
             self._user_stream_ack.set()
             self._closed.set()
@@ -466,7 +539,9 @@ class AudioCodesClient:
             log.debug("ignored message type %r from %s", kind, self.shown_url)
 
     def _on_accepted(self, message: protocol.Message, now: float) -> None:
-        token = message.get_str("mediaFormat") or protocol.DEFAULT_MEDIA_FORMAT
+        # A resumed call keeps its format when the bridge's session.accepted does not repeat it.
+        kept = self.media_format.token if self.media_format is not None else protocol.DEFAULT_MEDIA_FORMAT
+        token = message.get_str("mediaFormat") or kept
         try:
             fmt = audio.parse_media_format(token)
         except ValueError as exc:
@@ -474,7 +549,8 @@ class AudioCodesClient:
         if fmt.token not in {audio.parse_media_format(t).token for t in self.media_formats}:
             raise protocol.ProtocolError(f"session.accepted chose {token!r}, which we did not offer")
         self.media_format = fmt
-        self.accepted_at = now
+        if self.accepted_at is None:  # the call's acceptance, not a resumption's
+            self.accepted_at = now
         self._emit(SessionAccepted(now, fmt.token))
 
     def _on_stream_start(self, message: protocol.Message, now: float) -> None:

@@ -18,7 +18,7 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 # Loading Whisper and rendering every agent sentence happens before the listening line.
 START_TIMEOUT_S = 90.0
 STOP_TIMEOUT_S = 15.0
-LISTENING = re.compile(r"^bridge listening on (ws://\S+)")
+LISTENING = re.compile(r"^bridge listening on (wss?://\S+)")
 
 
 @dataclass

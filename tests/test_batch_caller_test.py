@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import json
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -17,6 +16,7 @@ from callers.batch import BatchPlan, Progress
 from callers.cli import batch_plan, build_batch_parser
 from callers.results import CallResult
 from callers.scenarios import load_scenarios
+from tests.loopback import free_port
 from tests.reference_bridge import REPO_ROOT, launch_bridge
 from tests.reports.test_json_report import SEED_CI_SNIPPET
 
@@ -32,11 +32,6 @@ def run_batch(*args, cwd, timeout=90) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, str(SCRIPT), *map(str, args)], cwd=cwd, capture_output=True, text=True,
                           timeout=timeout)
 
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def result(name: str, success: bool, category: str = None) -> CallResult:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -16,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from callers.results import CALLS_FILE, CallResult, ResultWriter, read_results
+from tests.loopback import free_port
 from tests.reference_bridge import REPO_ROOT, launch_bridge
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
@@ -102,7 +104,7 @@ def test_kill_9_mid_batch_loses_only_the_calls_in_flight(tmp_path: Path) -> None
         assert ended > killed_at - WRITE_GRACE_S, f"call {call_id} ended {killed_at - ended:.1f} s before the kill"
 
 
-def test_read_results_skips_a_torn_last_line(tmp_path: Path) -> None:
+def test_read_results_skips_a_torn_last_line(tmp_path: Path, caplog) -> None:
     """What a writer cut off inside os.write (a full disk, a power cut before fsync) leaves: the complete lines
     are read, the torn one skipped. Lines are pure ASCII (non-ASCII text is \\u-escaped), so a tear can never
     split a UTF-8 sequence and make the whole file undecodable."""
@@ -117,6 +119,73 @@ def test_read_results_skips_a_torn_last_line(tmp_path: Path) -> None:
     for cut in (1, len(last) // 2, len(last) - 2):  # torn anywhere, with or without the closing brace
         torn = tmp_path / f"torn-{cut}.jsonl"
         torn.write_bytes(whole + last[:cut])
+        caplog.clear()
         read = list(read_results(torn))
         assert [r.call_id for r in read] == ["call-0", "call-1", "call-2"], cut
+        assert [record.getMessage() for record in caplog.records] == [
+            f"{torn} line 4 skipped: not a call result (a torn or corrupt line: JSONDecodeError)"], cut
         assert read[0].caller_name == "Jos\u00e9 Mu\u00f1oz"
+
+
+LOCUST_RUN_S = 30
+LOCUST_USERS = 4
+LOCUST_WAIT_S = 120.0
+
+
+
+def _locust(*args: str, log: Path) -> subprocess.Popen:
+    with open(log, "wb") as output:
+        return subprocess.Popen([sys.executable, "-m", "locust", "-f", "locustfile.py", *args], cwd=REPO_ROOT,
+                                stdout=output, stderr=subprocess.STDOUT)
+
+
+def test_kill_9_of_a_locust_worker_keeps_its_finished_calls_and_the_run_goes_on(tmp_path: Path) -> None:
+    """A distributed run (master + 2 worker processes); once a worker has calls on disk it is killed with
+    SIGKILL. Its calls-<host>-<pid>.jsonl keeps every call it finished (checked against the bridge's log),
+    the other worker goes on calling, and the master ends the run by itself and writes goals.json."""
+    truth_path = tmp_path / "truth.jsonl"
+    results_dir = tmp_path / "results"
+    bridge = launch_bridge("--truth-log", str(truth_path), "--voice-rate", "450", ear="none",
+                           stderr_path=tmp_path / "bridge.stderr")
+    port = free_port()
+    common = ("--results-dir", str(results_dir), "--ear", "alttext")
+    master = _locust("--headless", "--master", "--master-bind-host", "127.0.0.1", "--master-bind-port", str(port),
+                     "--expect-workers", "2", "-u", str(LOCUST_USERS), "-r", str(LOCUST_USERS),
+                     "-t", f"{LOCUST_RUN_S}s", "--stop-timeout", "5", "--host", bridge.url, *common,
+                     log=tmp_path / "master.log")
+    workers = [_locust("--worker", "--master-host", "127.0.0.1", "--master-port", str(port), *common,
+                       log=tmp_path / f"worker-{index}.log") for index in range(2)]
+    victim, survivor = workers
+    victim_file = results_dir / f"calls-{socket.gethostname()}-{victim.pid}.jsonl"
+    survivor_file = results_dir / f"calls-{socket.gethostname()}-{survivor.pid}.jsonl"
+    try:
+        deadline = time.monotonic() + LOCUST_WAIT_S
+        while not lines_on_disk(victim_file):
+            assert master.poll() is None and victim.poll() is None, (tmp_path / "master.log").read_text()[-3000:]
+            assert time.monotonic() < deadline, "the worker finished no call"
+            time.sleep(0.05)
+        time.sleep(KILL_DELAY_S)
+        killed_at = time.monotonic()
+        os.kill(victim.pid, signal.SIGKILL)
+        assert victim.wait(10) == -signal.SIGKILL
+        on_disk = lines_on_disk(victim_file)
+        master.wait(LOCUST_WAIT_S)
+        truth = settled_truth(truth_path)
+    finally:
+        for proc in (master, *workers):
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+        bridge.stop()
+
+    master_log = (tmp_path / "master.log").read_text()
+    assert master.returncode in (0, 1) and "Traceback" not in master_log, master_log[-3000:]
+    assert (results_dir / "goals.json").exists()
+    kept = list(read_results(victim_file))
+    assert len(kept) == len(on_disk) == len(lines_on_disk(victim_file)), "a line on disk is torn or unreadable"
+    survived = list(read_results(survivor_file))
+    assert any(r.started_at for r in survived), "the other worker placed no call"
+    on_file = {r.call_id for r in kept} | {r.call_id for r in survived}
+    finished_before_kill = {call_id for call_id, call in truth.items()
+                            if call["hung_up_by"] in ("bot", "caller") and call["ended_at"] < killed_at - WRITE_GRACE_S}
+    assert finished_before_kill <= on_file, f"finished calls missing from disk: {finished_before_kill - on_file}"

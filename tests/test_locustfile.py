@@ -7,7 +7,6 @@ from __future__ import annotations
 import csv
 import json
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -17,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.loopback import free_port, locust_command
 from tests.reference_bridge import launch_bridge
 
 REPO = Path(__file__).resolve().parents[1]
@@ -24,7 +24,7 @@ NEEDED_TYPES = {"CONNECT", "GREETING", "TURN", "CALL"}
 
 
 def _locust(*args: str, timeout: float) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "locust", "-f", "locustfile.py", *args], cwd=REPO,
+    return subprocess.run(locust_command(*args), cwd=REPO,
                           capture_output=True, text=True, timeout=timeout)
 
 
@@ -43,11 +43,6 @@ def _stats_rows(prefix: Path) -> list[dict]:
     with open(f"{prefix}_stats.csv", encoding="utf-8") as source:
         return list(csv.DictReader(source))
 
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -137,7 +132,7 @@ def _get(url: str, method: str = "GET") -> tuple[str, str]:
 @pytest.mark.slow
 @pytest.mark.timeout(90)
 def test_web_ui_goals_tab_and_csv(bridge, tmp_path):
-    port = _free_port()
+    port = free_port()
     base = f"http://127.0.0.1:{port}"
     proc = subprocess.Popen(
         [sys.executable, "-m", "locust", "-f", "locustfile.py", "--web-host", "127.0.0.1", "--web-port", str(port),

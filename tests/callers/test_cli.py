@@ -2,12 +2,12 @@
 from __future__ import annotations
 
 import json
-import socket
 import subprocess
 import sys
 
 import pytest
 
+from tests.loopback import free_port
 from tests.reference_bridge import REPO_ROOT
 
 pytestmark = pytest.mark.timeout(120)
@@ -17,11 +17,6 @@ def run_cli(*args: str, cwd=REPO_ROOT) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, str(REPO_ROOT / "caller_cli.py"), *args], cwd=cwd,
                           capture_output=True, text=True, timeout=90)
 
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def test_unreachable_bridge_exits_3_naming_url_and_reason(tmp_path):

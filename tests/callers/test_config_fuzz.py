@@ -10,7 +10,6 @@ from __future__ import annotations
 import copy
 import json
 import math
-import socket
 import subprocess
 import sys
 import tomllib
@@ -24,6 +23,7 @@ from hypothesis import strategies as st
 from callers.errors import ConfigError
 from callers.personality import DEFAULT_PERSONALITY_DIR, load_personality
 from callers.scenarios import DEFAULT_SCENARIOS_FILE, load_scenarios
+from tests.loopback import free_port
 from tests.reference_bridge import REPO_ROOT, launch_bridge
 
 pytestmark = pytest.mark.timeout(300)
@@ -300,11 +300,6 @@ def test_cli_error_stays_one_line_for_a_field_name_with_a_newline(tmp_path) -> N
     run = run_cli(tmp_path, "--batch", str(path))
     assert run.returncode == 2 and len(run.stderr.strip().splitlines()) == 1, run.stderr
 
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
