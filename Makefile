@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 SCENARIO ?= difficult_card_replacement
 
-.PHONY: setup demo test bench clean
+.PHONY: setup demo test bench bench-quick clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -21,8 +21,17 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
 
+# Each script prints its figures last as one JSON line; bench/RESULTS.md records them with the machine.
 bench: $(STAMP)
 	$(BIN)/python bench/ear_accuracy.py
+	$(BIN)/python bench/capacity.py
+	$(BIN)/python bench/fidelity.py
+	$(BIN)/python bench/scaling.py
+
+bench-quick: $(STAMP)
+	$(BIN)/python bench/capacity.py --quick
+	$(BIN)/python bench/fidelity.py --quick
+	$(BIN)/python bench/scaling.py --quick
 
 clean:
 	rm -rf $(VENV) results logs

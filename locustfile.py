@@ -52,6 +52,7 @@ from callers.personality import load_personalities
 from callers.realtime_session import DEFAULT_MODEL, DEFAULT_VOICE, MissingKey, openai_client, settings_from_env
 from callers.results import CallResult, ResultWriter, TurnRecord
 from callers.scenarios import ScenarioEntry, load_scenarios
+from callers.warmup import prepare_for_realtime
 from loadtest import capacity, goals, hostcheck, orphans, users, webui
 
 log = logging.getLogger("caller_agent.locust")
@@ -439,6 +440,7 @@ def _on_test_start(environment, **_kwargs) -> None:
     path = Path(options.results_dir) / f"calls-{socket.gethostname()}-{os.getpid()}.jsonl"
     if RUN.writer is None or RUN.writer.path != path:
         RUN.writer = ResultWriter(path)
+    prepare_for_realtime()
 
 
 @events.test_stop.add_listener

@@ -57,6 +57,12 @@ _WORDS_PER_SECOND_ESTIMATE = 2.7
 SLOWER_RATE_FACTOR = 0.75
 # How often a live brain (its own turn detection) is asked whether it wants the floor.
 LIVE_POLL_S = 0.05
+# Audio pacing says how busy the simulator was while the caller spoke (its receive path shares the same
+# loop). A turn whose frames left more than OVERLOADED late at p99 is flagged `caller_overloaded`: its
+# latency includes some of our own queueing. Past FELL_BEHIND the caller's audio was no longer real time
+# (the agent heard gaps) and the call is a simulator_error, never blamed on the agent (docs/metrics.md).
+CALLER_OVERLOADED_P99_MS = 15.0
+FELL_BEHIND_P99_MS = 100.0
 
 
 @dataclass
@@ -139,7 +145,7 @@ class CallerAgent:
         self.delivery = Delivery(self.personality.hesitation_rate, self.personality.sentence_pause_ms)
         self._delivery_rng = random.Random(f"{seed}:delivery") if seed is not None else random.Random()
         self._client_options = {"token": token, "caller_phone": caller_phone, "frame_ms": frame_ms,
-                                "sslopt": sslopt}
+                                "sslopt": sslopt, "keep_agent_audio": ear not in ("none", "alttext") or self.brain.live}
         if media_formats:
             self._client_options["media_formats"] = media_formats
         self.recorder = CallRecorder(recordings_dir) if recordings_dir is not None else None
@@ -215,6 +221,7 @@ class CallerAgent:
         result.connect_ms = _round(self.client.connect_ms)
         result.media_format = self.client.media_format.token if self.client.media_format else None
         result.turns = len(result.turn_records)
+        result.caller_overloaded = any(turn.caller_overloaded for turn in result.turn_records)
         result.goals = [status.to_dict() for status in tracker.statuses]
         result.goals_achieved = tracker.achieved
         result.goals_total = tracker.total
@@ -281,6 +288,10 @@ class CallerAgent:
                                              slower=reply.slower, reply=reply)
                         record.dtmf = reply.dtmf
                         result.turn_records.append(record)
+                        if record.pacing_p99_ms > FELL_BEHIND_P99_MS:
+                            raise CallFailure(ErrorCategory.SIMULATOR_ERROR,
+                                              f"caller fell behind real time: its audio left {record.pacing_p99_ms:g} "
+                                              f"ms late (p99 of turn {record.index}); the load generator is overloaded")
                     if reply.hang_up:
                         result.hung_up_by, result.end_reason = "caller", reply.reason
                         return
@@ -353,7 +364,8 @@ class CallerAgent:
         record = TurnRecord(index=index, caller_text=text, caller_speech_start=round(timing.started_at - started, 4),
                             caller_speech_end=round(timing.ended_at - started, 4),
                             pacing_p99_ms=round(timing.p99_lateness_ms, 2),
-                            pacing_max_ms=round(timing.max_lateness_ms, 2))
+                            pacing_max_ms=round(timing.max_lateness_ms, 2),
+                            caller_overloaded=timing.p99_lateness_ms > CALLER_OVERLOADED_P99_MS)
         self._last_said = record
         events.utterance.fire(call=self, speaker="caller", text=text, latency_ms=None)
         if interrupting is not None:

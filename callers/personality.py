@@ -19,6 +19,8 @@ from callers.speech import voice_problem
 
 DEFAULT_PERSONALITY_DIR = Path(__file__).resolve().parent.parent / "personalities"
 PERSONALITY_SUFFIX = ".toml"
+# Personalities as last parsed, per directory, with the file names, times and sizes they were parsed from.
+_LOADED: dict = {}
 
 # Inclusive ranges. Speech rate and pitch are espeak-ng's own limits (it clamps silently outside them, which
 # would hide a typo); a response delay beyond 10 s reads as a dead line rather than a slow caller.
@@ -202,9 +204,29 @@ def load_personalities(directory: Union[str, Path] = DEFAULT_PERSONALITY_DIR) ->
     return found
 
 
+def _current_personalities(directory: Union[str, Path]) -> dict[str, CallerPersonality]:
+    """load_personalities, parsed again only when a file of the directory was added, removed or changed.
+
+    Every call looks up its caller's personality; parsing the files each time is blocking file I/O that, on a
+    busy worker, delays the audio of every other call of the process by tens of milliseconds."""
+    directory = Path(directory)
+    try:
+        signature = tuple((path.name, path.stat().st_mtime_ns, path.stat().st_size)
+                          for path in sorted(directory.glob(f"*{PERSONALITY_SUFFIX}")))
+    except OSError:
+        signature = None
+    cached = _LOADED.get(directory)
+    if signature is not None and cached is not None and cached[0] == signature:
+        return cached[1]
+    personalities = load_personalities(directory)
+    if signature is not None:
+        _LOADED[directory] = (signature, personalities)
+    return personalities
+
+
 def get_personality(name: str, directory: Union[str, Path] = DEFAULT_PERSONALITY_DIR) -> CallerPersonality:
     """The personality called `name` ("tech-savvy" and "tech_savvy" both work); unknown names list the known."""
-    personalities = load_personalities(directory)
+    personalities = _current_personalities(directory)
     found = find_personality_name(name, list(personalities))
     if found is not None:
         return personalities[found]

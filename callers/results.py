@@ -45,6 +45,7 @@ class TurnRecord:
     heard_words: Optional[int] = None
     heard_wer: Optional[float] = None
     dtmf: Optional[str] = None  # digits keyed on the phone pad instead of (or with) speaking
+    caller_overloaded: bool = False  # the simulator was too busy to pace this turn's audio on time
 
 
 @dataclass
@@ -108,6 +109,7 @@ class CallResult:
     # Each time the connection dropped and the caller tried session.resume (--resume-on-drop):
     # {"at": s since call start, "after_turn", "dropped": why, "ok", "reason": bridge's answer, "attempts", "took_ms"}
     resumes: list = field(default_factory=list)
+    caller_overloaded: bool = False  # some turn's audio pacing showed an overloaded simulator
 
     @property
     def error_category(self) -> Optional[str]:

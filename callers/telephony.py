@@ -9,7 +9,9 @@ Why this shape:
   event per 20 ms frame: the caller logic wakes up a handful of times per turn, not fifty times a second.
 - The caller's own audio is paced against absolute deadlines (start + i * frame), so sleep overshoot on a
   busy worker never accumulates into drift; every frame's lateness is kept so an overloaded simulator is
-  reported as such instead of being blamed on the agent.
+  reported as such instead of being blamed on the agent. One pacer per process sends every caller's frames
+  (callers/pacer.py), and both audio paths frame by hand (callers/wsframes.py): at 50 frames a second each
+  way per caller, per-frame overhead is what limits how many callers a core runs (bench/capacity.py).
 """
 from __future__ import annotations
 
@@ -28,8 +30,9 @@ import websocket
 from gevent.event import Event
 from gevent.queue import Empty, Queue
 
-from callers import audio, protocol
+from callers import audio, protocol, wsframes
 from callers.errors import CallFailure, ErrorCategory
+from callers.pacer import Utterance, get_pacer
 from callers.results import public_url
 from callers.tls import UNTRUSTED_HINT
 
@@ -46,6 +49,10 @@ CLOSE_WAIT_S = 1.0
 MAX_STREAM_AUDIO_S = 120.0
 # Events waiting for the caller logic; a bridge that floods messages is cut off rather than buffered.
 MAX_PENDING_EVENTS = 10_000
+# One read takes every frame that has arrived (agent chunks are ~1 KB; a burst is read in one go).
+RECV_BYTES = 65536
+# Frames past this are a broken peer, not a message: the call ends instead of buffering without bound.
+MAX_FRAME_BYTES = 4 * protocol.MAX_MESSAGE_BYTES
 # After a drop: how many times to dial again for session.resume, pausing RESUME_BACKOFF_S * (try - 1) before
 # each retry (the bridge may be restarting; a few seconds is what a phone caller would wait on a silent line).
 RESUME_ATTEMPTS = 3
@@ -184,6 +191,7 @@ class SpeechTiming:
     max_lateness_ms: float
     p99_lateness_ms: float
     interrupted: bool = False
+    lateness_ms: Optional[np.ndarray] = field(default=None, repr=False)  # per frame sent, for benchmarks
 
 
 class AudioCodesClient:
@@ -194,7 +202,7 @@ class AudioCodesClient:
                  media_formats: Sequence[str] = DEFAULT_MEDIA_FORMATS,
                  frame_ms: int = audio.DEFAULT_FRAME_MS, conversation_id: Optional[str] = None,
                  connect_timeout: float = CONNECT_TIMEOUT_S, sslopt: Optional[dict] = None,
-                 keep_streams: bool = False) -> None:
+                 keep_streams: bool = False, keep_agent_audio: bool = True) -> None:
         self.url = url
         # What messages and logs may show: no credentials or query string (a token can ride in either).
         self.shown_url = public_url(url)
@@ -206,6 +214,9 @@ class AudioCodesClient:
         self.connect_timeout = connect_timeout
         self._token = token
         self._sslopt = sslopt or {}
+        # Without an Ear that listens to the audio (or a recording), keeping it only costs memory (~32 KB per
+        # agent second).
+        self._keep_agent_audio = keep_agent_audio or keep_streams
         self._ws: Optional[websocket.WebSocket] = None
         self._receiver: Optional[gevent.Greenlet] = None
         self._events: Queue = Queue()
@@ -417,32 +428,27 @@ class AudioCodesClient:
         return timing
 
     def _send_paced(self, frames_b64: Sequence[str], stop_when: Optional[Event]) -> SpeechTiming:
-        frame_s = self.frame_ms / 1000.0
-        lateness = np.zeros(len(frames_b64), dtype=np.float64)
+        if self._ws is None or self._ws.sock is None:
+            raise CallFailure(ErrorCategory.BRIDGE_CLOSED, "bridge closed the call")
         conversation_id = self.conversation_id
-        start = time.monotonic()
-        sent_at = start
-        first_sent = start
-        sent = 0
-        for index, frame in enumerate(frames_b64):
-            if stop_when is not None and stop_when.is_set():
-                break
-            deadline = start + index * frame_s
-            delay = deadline - time.monotonic()
-            if delay > 0:
-                gevent.sleep(delay)
-            now = time.monotonic()
-            lateness[index] = max(0.0, now - deadline)
-            self._send_text(protocol.user_stream_chunk_frame(conversation_id, frame))
-            sent_at = time.monotonic()
-            if index == 0:
-                first_sent = sent_at
-            sent += 1
-        used = lateness[:sent] * 1000.0
-        return SpeechTiming(started_at=first_sent, ended_at=sent_at, frames=sent,
+
+        def build(index: int) -> bytes:
+            return wsframes.client_frame(protocol.user_stream_chunk_frame(conversation_id, frames_b64[index]).encode())
+
+        utterance = Utterance(self._ws.sock, self._ws.lock, build, len(frames_b64), self.frame_ms / 1000.0, stop_when)
+        get_pacer().play(utterance)
+        if utterance.error is not None:
+            if isinstance(utterance.error, OSError):
+                raise CallFailure(ErrorCategory.BRIDGE_CLOSED,
+                                  f"bridge closed the call ({_first_line(utterance.error)})") from None
+            raise utterance.error
+        sent = utterance.sent
+        used = utterance.lateness_ms[:sent]
+        first = utterance.first_sent_at if utterance.first_sent_at is not None else utterance.start
+        return SpeechTiming(started_at=first, ended_at=utterance.last_sent_at or first, frames=sent,
                             max_lateness_ms=float(used.max()) if sent else 0.0,
                             p99_lateness_ms=float(np.percentile(used, 99)) if sent else 0.0,
-                            interrupted=sent < len(frames_b64))
+                            interrupted=sent < len(frames_b64), lateness_ms=used)
 
     # ---- wire --------------------------------------------------------------------------------------------
 
@@ -464,21 +470,31 @@ class AudioCodesClient:
 
     def _receive_loop(self) -> None:
         reason, expected = "connection closed", False
+        reader = wsframes.FrameReader(MAX_FRAME_BYTES)
         try:
             while True:
-                opcode, data = self._ws.recv_data()
+                data = self._ws.sock.recv(RECV_BYTES)
                 now = time.monotonic()
-                if opcode == websocket.ABNF.OPCODE_CLOSE:
-                    code = struct.unpack("!H", data[:2])[0] if len(data) >= 2 else None
-                    reason, expected = f"bridge closed the socket (code {code})", self._closing
+                if not data:
+                    raise websocket.WebSocketConnectionClosedException("Connection to remote host was lost.")
+                closed = False
+                for opcode, payload in reader.feed(data):
+                    if opcode == wsframes.OPCODE_TEXT or opcode == wsframes.OPCODE_BINARY:
+                        self._handle_frame(payload, now)
+                    elif opcode == wsframes.OPCODE_PING:
+                        self._ws.pong(payload)
+                    elif opcode == wsframes.OPCODE_CLOSE:
+                        self._ws.send_close()
+                        code = struct.unpack("!H", payload[:2])[0] if len(payload) >= 2 else None
+                        reason, expected = f"bridge closed the socket (code {code})", self._closing
+                        closed = True
+                        break
+                if closed:
                     break
-                if opcode not in (websocket.ABNF.OPCODE_TEXT, websocket.ABNF.OPCODE_BINARY):
-                    continue
-                self._handle_frame(data, now)
         except _Overflow:
             reason = f"bridge sent more than {MAX_PENDING_EVENTS} unread events"
             self._emit_final(ProtocolViolation(time.monotonic(), reason))
-        except (OSError, websocket.WebSocketException, AttributeError) as exc:
+        except (OSError, websocket.WebSocketException, wsframes.FrameError, AttributeError) as exc:
             reason, expected = f"connection lost ({_first_line(exc) or type(exc).__name__})", self._closing
             if not expected:
                 self.dropped = reason
@@ -566,12 +582,18 @@ class AudioCodesClient:
             stream = self._stream = AgentStream(stream_id=message.stream_id() or "implicit", media_format=fmt,
                                                 alt_text=None, started_at=now)
             self._opened(stream)
-        samples = audio.decode_audio(payload, stream.media_format)
-        stream.received_samples += len(samples)
+        fmt = stream.media_format
         stream.last_chunk_at = now
         if stream.first_chunk_at is None:
             stream.first_chunk_at = now
-        stream._add(samples, now)
+        if not self._keep_agent_audio and stream.first_voiced_at is not None and fmt.container == "raw":
+            # Nothing left to learn from the samples: counting them is enough (most chunks take this path).
+            stream.received_samples += len(payload) // fmt.bytes_per_sample
+            return
+        samples = audio.decode_audio(payload, fmt)
+        stream.received_samples += len(samples)
+        if self._keep_agent_audio:
+            stream._add(samples, now)
         if stream.first_voiced_at is None and audio.is_voiced(samples):
             stream.first_voiced_at = now
             self._emit(AgentVoiceStarted(now, stream))

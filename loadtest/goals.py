@@ -35,6 +35,7 @@ class Counts:
     simulator_errors: int = 0
     goals_met: int = 0
     goals_total: int = 0
+    caller_overloaded: int = 0  # calls whose own pacing showed an overloaded simulator (counted, still judged)
 
     @property
     def judged(self) -> int:
@@ -73,8 +74,8 @@ class GoalCounters:
         self.by_scenario: dict[str, Counts] = {}
 
     def record(self, personality: str, scenario: str, success: bool, error_category: Optional[str],
-               goals_achieved: int = 0, goals_total: int = 0) -> None:
-        one = Counts(calls=1)
+               goals_achieved: int = 0, goals_total: int = 0, caller_overloaded: bool = False) -> None:
+        one = Counts(calls=1, caller_overloaded=int(bool(caller_overloaded)))
         if error_category == CANCELLED:
             one.cancelled = 1
         elif error_category in CALLER_SIDE_ERRORS:
@@ -92,7 +93,8 @@ class GoalCounters:
         """Count a callers.results.CallResult (or anything with the same attributes)."""
         error = getattr(result, "error", None)
         self.record(result.personality, scenario or result.scenario, bool(result.success),
-                    error.get("category") if error else None, result.goals_achieved, result.goals_total)
+                    error.get("category") if error else None, result.goals_achieved, result.goals_total,
+                    bool(getattr(result, "caller_overloaded", False)))
 
     def merge(self, other: "GoalCounters") -> None:
         self.total.add(other.total)
@@ -122,7 +124,7 @@ class GoalCounters:
 
 
 ROW_COLUMNS = ("group", "name", "calls", "successes", "failures", "cancelled", "simulator_errors",
-               "success_rate", "goals_met", "goals_total", "goal_rate")
+               "success_rate", "goals_met", "goals_total", "goal_rate", "caller_overloaded")
 
 
 def _row(group: str, name: str, counts: Counts) -> dict:
@@ -130,7 +132,8 @@ def _row(group: str, name: str, counts: Counts) -> dict:
     return {"group": group, "name": name, "calls": counts.calls, "successes": counts.successes,
             "failures": counts.failures, "cancelled": counts.cancelled,
             "simulator_errors": counts.simulator_errors, "success_rate": "" if rate is None else f"{rate:.1%}", "goals_met": counts.goals_met,
-            "goals_total": counts.goals_total, "goal_rate": "" if goal_rate is None else f"{goal_rate:.1%}"}
+            "goals_total": counts.goals_total, "goal_rate": "" if goal_rate is None else f"{goal_rate:.1%}",
+            "caller_overloaded": counts.caller_overloaded}
 
 
 def to_csv(counters: GoalCounters) -> str:
@@ -242,6 +245,9 @@ def summary_text(counters: GoalCounters, p95_turn_ms: Optional[float] = None) ->
     if total.simulator_errors:
         line += f"; {total.simulator_errors} simulator errors, not counted against the agent"
     line += ")"
+    if total.caller_overloaded:
+        line += (f"\nCALLER OVERLOADED in {total.caller_overloaded} calls: the load generator paced their audio late, "
+                 "so their latencies include its own delay; run fewer callers per worker or more workers")
     if p95_turn_ms is not None:
         line += f"; p95 TURN latency {p95_turn_ms:g} ms"
     lines.append(line)

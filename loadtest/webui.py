@@ -16,7 +16,7 @@ from loadtest.goals import ROW_COLUMNS, GoalCounters, to_csv
 TAB_KEY = "goals"
 TITLES = {"group": "Group", "name": "Name", "calls": "Calls", "successes": "Successes", "failures": "Failures",
           "cancelled": "Cancelled", "simulator_errors": "Simulator errors", "success_rate": "Success rate", "goals_met": "Goals met",
-          "goals_total": "Goals total", "goal_rate": "Goal rate"}
+          "goals_total": "Goals total", "goal_rate": "Goal rate", "caller_overloaded": "Caller overloaded"}
 
 
 def install(environment, counters: Callable[[], GoalCounters]) -> None:

@@ -8,6 +8,7 @@ import subprocess
 import sys
 
 import gevent
+import gevent.monkey
 import pytest
 
 from callers import CallerAgent, ResultWriter, create_caller, load_scenarios
@@ -95,6 +96,29 @@ def test_seed_api_with_and_async_with(bridge):
     background = gevent.spawn(with_style)
     assert asyncio.run(async_style()) is True
     assert background.get() is True
+
+
+def test_a_caller_whose_process_cannot_keep_real_time_is_a_simulator_error(bridge):
+    """Something hogging the process (here: blocking sleeps on the loop) delays the caller's own audio;
+    the call says so instead of blaming the agent for the latency it would then measure."""
+    url, _ = bridge
+    blocking_sleep = gevent.monkey.get_original("time", "sleep")
+
+    def hog() -> None:
+        while True:
+            blocking_sleep(0.15)
+            gevent.sleep(0.1)
+
+    caller = create_caller("normal_account_inquiry", url, seed=5, ear="alttext")
+    hogging = gevent.spawn_later(0.5, hog)
+    try:
+        result = caller.run(timeout=60)
+    finally:
+        hogging.kill()
+    assert result.error["category"] == "simulator_error", result.error
+    assert "fell behind real time" in result.error["message"]
+    assert result.caller_overloaded and result.turn_records[-1].caller_overloaded
+    assert result.success is False
 
 
 def test_interrupting_personality_barges_in_more(bridge):

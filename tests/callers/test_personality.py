@@ -186,3 +186,13 @@ def test_empty_or_missing_directory(tmp_path):
 def test_default_directory_is_the_repo_personalities():
     assert DEFAULT_PERSONALITY_DIR.name == "personalities"
     assert (DEFAULT_PERSONALITY_DIR / "normal.toml").is_file()
+
+
+def test_lookups_reuse_the_parsed_files_until_one_changes(tmp_path):
+    write(tmp_path, "pirate", VALID)
+    first = get_personality("pirate", tmp_path)
+    assert get_personality("pirate", tmp_path) is first  # not parsed again for every call
+    write(tmp_path, "pirate", VALID.replace("patience_level = 4", "patience_level = 9 "))
+    assert get_personality("pirate", tmp_path).patience_level == 9
+    write(tmp_path, "parrot", VALID.replace("pirate", "parrot"))
+    assert get_personality("parrot", tmp_path).name == "parrot"

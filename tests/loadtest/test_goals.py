@@ -113,3 +113,16 @@ def test_caller_side_errors_are_not_blamed_on_the_agent(caller_side):
     assert (total.calls, total.judged, total.simulator_errors, total.failures) == (3, 2, 1, 1)
     assert total.success_rate == 0.5
     assert "1 simulator errors" in goals.summary_text(counters)
+
+
+def test_calls_with_an_overloaded_caller_are_counted_shown_and_still_judged():
+    counters = goals.GoalCounters()
+    counters.record("normal", "balance", True, None, 1, 1, caller_overloaded=True)
+    counters.record("normal", "balance", True, None, 1, 1)
+    total = counters.total
+    assert (total.calls, total.judged, total.caller_overloaded) == (2, 2, 1)
+    assert counters.rows()[0]["caller_overloaded"] == 1
+    assert "CALLER OVERLOADED in 1 calls" in goals.summary_text(counters)
+    assert "CALLER OVERLOADED" not in goals.summary_text(_counters(("normal", "a", True, None, 1, 1)))
+    restored = goals.GoalCounters.from_dict(json.loads(json.dumps(counters.to_dict())))
+    assert restored.by_scenario["balance"].caller_overloaded == 1

@@ -1,0 +1,198 @@
+"""How many full-duplex callers one worker process (one core) keeps in real time, against a naive caller.
+
+A step runs N callers in a fresh process (bench/step.py) against a cheap full-duplex sink (bench/sink.py,
+its own process): every caller speaks phrase after phrase, paced at 20 ms, while the sink streams agent
+audio at it. A step holds real time when every caller connected, the p99 lateness of the frames sent in the
+window is at most 5 ms, there is no drift (mean lateness in the window's last third is at most 1 ms above
+its first third's: no backlog building up), and the callers kept reading the agent's audio (at least 90 % of the sink's rate). The search
+doubles N until a step fails, then bisects. The same search runs for this project's caller
+(callers.telephony.AudioCodesClient) and for the naive baseline (bench/naive_caller.py).
+
+    python bench/capacity.py            # full search, both callers (about 3-4 minutes)
+    python bench/capacity.py --quick    # smoke run: two small steps per caller, no search (~30 s)
+
+Figures are printed last as one JSON line. One worker process is one core: the step is single-threaded
+(gevent), so it never uses more than one, pinned or not (`--pin` pins it to CPU 0 and the sink to CPU 1,
+which helps on a quiet machine and hurts on a shared one).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Optional
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a plain script from anywhere
+
+from bench import machine  # noqa: E402
+
+BENCH_DIR = Path(__file__).resolve().parent
+MAX_LATENESS_P99_MS = 5.0
+MAX_DRIFT_MS = 1.0
+MIN_AGENT_SHARE = 0.9
+# The sink plays 150-frame prompts with 5-frame gaps: the rate a caller that keeps up reads at.
+AGENT_FRAMES_PER_S = 50.0 * 150 / 155
+START_TIMEOUT_S = 20.0
+STEP_OVERHEAD_S = 40.0  # process start, phrase rendering, connecting, joining: beyond ramp + warm-up + window
+KINDS = ("caller", "naive")
+STARTS = {"caller": 200, "naive": 100}
+QUICK_CALLERS = (10, 30)
+
+
+def start_sink(pin: bool) -> tuple[subprocess.Popen, str]:
+    command = [sys.executable, str(BENCH_DIR / "sink.py"), "--port", "0"] + (["--cpu", "1"] if pin else [])
+    sink = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
+    line = sink.stdout.readline() if sink.stdout else ""
+    if not line.startswith("sink listening on "):
+        sink.kill()
+        raise SystemExit(f"capacity: the sink did not start (said {line!r})")
+    return sink, line.split()[-1]
+
+
+def stop_sink(sink: subprocess.Popen) -> dict:
+    sink.send_signal(signal.SIGTERM)
+    try:
+        out, _ = sink.communicate(timeout=10)
+    except subprocess.TimeoutExpired:
+        sink.kill()
+        return {}
+    lines = [line for line in out.splitlines() if line.startswith("{")]
+    return json.loads(lines[-1]) if lines else {}
+
+
+def run_step(url: str, kind: str, callers: int, timing: dict, pin: bool) -> dict:
+    command = [sys.executable, str(BENCH_DIR / "step.py"), "--url", url, "--kind", kind, "--callers", str(callers),
+               "--ramp-s", str(timing["ramp_s"]), "--warmup-s", str(timing["warmup_s"]),
+               "--window-s", str(timing["window_s"])] + (["--cpu", "0"] if pin else [])
+    limit = timing["ramp_s"] + timing["warmup_s"] + timing["window_s"] + STEP_OVERHEAD_S
+    try:
+        done = subprocess.run(command, capture_output=True, text=True, timeout=limit)
+    except subprocess.TimeoutExpired:
+        return {"kind": kind, "callers": callers, "error": f"step did not finish within {limit:g} s"}
+    lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
+    if done.returncode != 0 or not lines:
+        tail = (done.stderr.strip().splitlines() or ["no output"])[-1]
+        return {"kind": kind, "callers": callers, "error": f"step exited {done.returncode}: {tail[:200]}"}
+    return json.loads(lines[-1])
+
+
+def judge(step: dict) -> tuple[bool, list[str]]:
+    """Whether a step held real time, and if not, why."""
+    if "error" in step:
+        return False, [step["error"]]
+    reasons = []
+    if step["failed"]:
+        reasons.append(f"{step['failed']} callers failed ({'; '.join(step['errors'])})")
+    p99 = step["p99_lateness_ms"]
+    if p99 is None or p99 > MAX_LATENESS_P99_MS:
+        reasons.append(f"p99 lateness {p99} ms > {MAX_LATENESS_P99_MS:g} ms")
+    drift = step["drift_ms"]
+    if drift is not None and drift > MAX_DRIFT_MS:
+        reasons.append(f"drift {drift} ms > {MAX_DRIFT_MS:g} ms")
+    if step["agent_frames_per_caller_s"] < MIN_AGENT_SHARE * AGENT_FRAMES_PER_S:
+        reasons.append(f"read only {step['agent_frames_per_caller_s']} agent frames/s per caller")
+    return not reasons, reasons
+
+
+def search(url: str, kind: str, timing: dict, pin: bool, max_callers: int, max_steps: int,
+           fixed: Optional[tuple] = None) -> tuple[Optional[dict], list]:
+    """The largest passing step (doubling, then bisecting), and every step run."""
+    steps: list = []
+    best: Optional[dict] = None
+
+    def attempt(callers: int) -> bool:
+        nonlocal best
+        step = run_step(url, kind, callers, timing, pin)
+        passed, reasons = judge(step)
+        step.update(passed=passed, reasons=reasons, loadavg=machine.load_average())
+        steps.append(step)
+        print(f"  {kind:<7}{callers:>6} callers: p99 lateness {step.get('p99_lateness_ms')} ms, drift "
+              f"{step.get('drift_ms')} ms, cpu {step.get('cpu_ms_per_caller_s')} ms/caller-s, "
+              f"rss {step.get('rss_per_caller_mb')} MB/caller: {'held' if passed else 'missed: ' + '; '.join(reasons)}",
+              flush=True)
+        if passed and (best is None or callers > best["callers"]):
+            best = step
+        return passed
+
+    if fixed:
+        for callers in fixed:
+            attempt(callers)
+        return best, steps
+    low, high = 0, None
+    callers = STARTS[kind]
+    while len(steps) < max_steps:
+        if attempt(callers):
+            low = callers
+            if callers >= max_callers:
+                break
+            callers = min(max_callers, callers * 2) if high is None else (low + high) // 2
+        else:
+            high = callers
+            callers = (low + high) // 2 if low else max(1, callers // 2)
+        if high is not None and (high - low) <= max(10, high * 0.1):
+            break
+    return best, steps
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="smoke run: a couple of small steps, no search")
+    parser.add_argument("--window-s", type=float, default=5.0, help="measured seconds per step")
+    parser.add_argument("--max-callers", type=int, default=4000)
+    parser.add_argument("--max-steps", type=int, default=7, help="steps per caller kind")
+    parser.add_argument("--kinds", default=",".join(KINDS), help="caller,naive or one of them")
+    parser.add_argument("--pin", action="store_true", help="pin steps to CPU 0 and the sink to CPU 1")
+    args = parser.parse_args()
+    kinds = [kind for kind in args.kinds.split(",") if kind]
+    unknown = set(kinds) - set(KINDS)
+    if unknown:
+        parser.error(f"--kinds: unknown {', '.join(sorted(unknown))}; choose from {', '.join(KINDS)}")
+    timing = ({"ramp_s": 0.5, "warmup_s": 0.5, "window_s": 1.0} if args.quick
+              else {"ramp_s": 3.0, "warmup_s": 2.0, "window_s": args.window_s})
+    started = time.monotonic()
+    before = machine.describe()
+    print(f"capacity on {before['cpu_model']} ({before['cores']} cores), load {before['loadavg']}; "
+          f"real time = p99 lateness <= {MAX_LATENESS_P99_MS:g} ms, drift <= {MAX_DRIFT_MS:g} ms", flush=True)
+    sink, url = start_sink(args.pin)
+    results = {}
+    try:
+        for kind in kinds:
+            results[kind] = search(url, kind, timing, args.pin, args.max_callers, args.max_steps,
+                                   QUICK_CALLERS if args.quick else None)
+    finally:
+        sink_stats = stop_sink(sink)
+    best, steps = results.get("caller", (None, []))
+    baseline, baseline_steps = results.get("naive", (None, []))
+    count = best["callers"] if best else 0
+    baseline_count = baseline["callers"] if baseline else 0
+    ratio = round(count / baseline_count, 2) if baseline_count else None
+    print(f"caller: {count} callers per core in real time; naive baseline: {baseline_count}; ratio {ratio}")
+    if best:
+        print(f"at {count}: p99 lateness {best['p99_lateness_ms']} ms, CPU {best['cpu_ms_per_caller_s']} ms per "
+              f"caller-second, RSS {best['rss_per_caller_mb']} MB per caller")
+    print(json.dumps({
+        "bench": "capacity", "quick": args.quick, "callers_per_core": count,
+        "baseline_callers_per_core": baseline_count, "ratio": ratio,
+        "p99_lateness_ms": best["p99_lateness_ms"] if best else None,
+        "drift_ms": best["drift_ms"] if best else None,
+        "cpu_ms_per_caller_s": best["cpu_ms_per_caller_s"] if best else None,
+        "rss_per_caller_mb": best["rss_per_caller_mb"] if best else None,
+        "baseline_p99_lateness_ms": baseline["p99_lateness_ms"] if baseline else None,
+        "baseline_cpu_ms_per_caller_s": baseline["cpu_ms_per_caller_s"] if baseline else None,
+        "baseline_rss_per_caller_mb": baseline["rss_per_caller_mb"] if baseline else None,
+        "criteria": {"max_p99_lateness_ms": MAX_LATENESS_P99_MS, "max_drift_ms": MAX_DRIFT_MS,
+                     "min_agent_frames_share": MIN_AGENT_SHARE},
+        "timing": timing, "pinned": args.pin, "steps": steps + baseline_steps, "sink": sink_stats,
+        "machine": before, "loadavg_end": machine.load_average(),
+        "duration_s": round(time.monotonic() - started, 1),
+    }), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,181 @@
+"""One timer for the audio of every caller in the process, instead of a sleep per caller per frame.
+
+A greenlet sleeping 20 ms per frame costs a timer, two switches and a pass through the hub each time:
+at a thousand callers that is 50 000 wake-ups a second, and they, not the bytes, are what falls behind
+real time first. The pacer keeps every utterance being spoken in one heap ordered by the next frame's
+absolute deadline (start + i * frame, so lateness never accumulates into drift) and one greenlet sends
+every frame that is due, whichever call it belongs to, waking once per batch.
+
+The pacer never waits on a socket: a frame the kernel will not take whole right away (send buffer full,
+another greenlet writing to that socket) is finished by a helper greenlet, and that utterance resumes
+once it is out, so one stuck bridge connection cannot delay anyone else's audio.
+"""
+from __future__ import annotations
+
+import heapq
+import itertools
+import ssl
+import time
+import weakref
+from typing import Callable, Optional
+
+import gevent
+import gevent.socket
+import gevent.ssl
+import numpy as np
+from gevent.event import Event
+
+# Frames due within this much are sent in the same wake-up: one switch for a batch of callers.
+EARLY_S = 0.0005
+_GEVENT_SOCKETS = (gevent.socket.socket, gevent.ssl.SSLSocket)
+
+
+class Utterance:
+    """One caller utterance being paced: which frames, where to, and what happened to each."""
+
+    def __init__(self, sock, lock, build: Callable[[int], bytes], count: int, frame_s: float,
+                 stop_when: Optional[Event]) -> None:
+        self.sock = sock
+        self.lock = lock
+        self.build = build
+        self.count = count
+        self.frame_s = frame_s
+        self.stop_when = stop_when
+        self.lateness_ms = np.zeros(count, dtype=np.float64)
+        self.start = 0.0
+        self.sent = 0
+        self.first_sent_at: Optional[float] = None
+        self.last_sent_at: Optional[float] = None
+        self.error: Optional[BaseException] = None
+        self.cancelled = False
+        self.done = Event()
+        self._nonblocking = isinstance(sock, _GEVENT_SOCKETS)
+
+    def next_deadline(self) -> float:
+        return self.start + self.sent * self.frame_s
+
+    def send_due(self, now: float, pacer: "Pacer") -> Optional[float]:
+        """Send the frame due now; the next frame's deadline, or None when finished or handed to a helper."""
+        if self.cancelled:
+            return None
+        if self.sent >= self.count or (self.stop_when is not None and self.stop_when.is_set()):
+            self._finish()
+            return None
+        index = self.sent
+        self.lateness_ms[index] = max(0.0, now - (self.start + index * self.frame_s)) * 1000.0
+        data = self.build(index)
+        if not self.lock.acquire(False):
+            gevent.spawn(self._send_slowly, data, pacer, False)
+            return None
+        try:
+            written = self._send_now(data)
+        except OSError as exc:
+            self.lock.release()
+            self.error = exc
+            self._finish()
+            return None
+        if written < len(data):
+            gevent.spawn(self._send_slowly, data[written:], pacer, True)
+            return None
+        self.lock.release()
+        return self._sent()
+
+    def _send_now(self, data: bytes) -> int:
+        if not self._nonblocking:  # a plain socket (no gevent patching): nothing cooperative to protect
+            self.sock.sendall(data)
+            return len(data)
+        try:
+            return self.sock.send(data, 0, 0.0)
+        except (BlockingIOError, ssl.SSLWantWriteError):
+            return 0
+
+    def _send_slowly(self, data: bytes, pacer: "Pacer", locked: bool) -> None:
+        try:
+            if not locked:
+                self.lock.acquire()
+            self.sock.sendall(data)
+        except OSError as exc:
+            self.error = exc
+            self._finish()
+            return
+        finally:
+            self.lock.release()
+        following = self._sent()
+        if following is not None and not self.cancelled:
+            pacer.schedule(self, following)
+
+    def _sent(self) -> Optional[float]:
+        now = time.monotonic()
+        if self.first_sent_at is None:
+            self.first_sent_at = now
+        self.last_sent_at = now
+        self.sent += 1
+        if self.sent >= self.count:
+            self._finish()
+            return None
+        return self.next_deadline()
+
+    def _finish(self) -> None:
+        self.done.set()
+
+
+class Pacer:
+    """The heap of utterances and the greenlet that sends their frames on time."""
+
+    def __init__(self) -> None:
+        self._heap: list = []
+        self._order = itertools.count()
+        self._wake = Event()
+        self._greenlet: Optional[gevent.Greenlet] = None
+
+    def play(self, utterance: Utterance) -> None:
+        """Pace `utterance` from now on and return when it is finished, stopped or failed."""
+        utterance.start = time.monotonic()
+        self.schedule(utterance, utterance.start)
+        try:
+            utterance.done.wait()
+        finally:
+            if not utterance.done.is_set():
+                utterance.cancelled = True  # the speaker was killed: the heap drops it when it comes up
+
+    def schedule(self, utterance: Utterance, deadline: float) -> None:
+        heapq.heappush(self._heap, (deadline, next(self._order), utterance))
+        if self._greenlet is None or self._greenlet.dead:
+            self._greenlet = gevent.spawn(self._run)
+        self._wake.set()
+
+    def _run(self) -> None:
+        heap = self._heap
+        clock = time.monotonic
+        while True:
+            if not heap:
+                self._wake.clear()
+                self._wake.wait()
+                continue
+            now = clock()
+            wait = heap[0][0] - now
+            if wait > EARLY_S:
+                self._wake.clear()
+                self._wake.wait(wait)
+                continue
+            _, _, utterance = heapq.heappop(heap)
+            try:
+                following = utterance.send_due(now, self)
+            except Exception as exc:  # noqa: BLE001 - one broken utterance fails its caller, not the pacer
+                utterance.error = exc
+                utterance.done.set()
+                continue
+            if following is not None:
+                heapq.heappush(heap, (following, next(self._order), utterance))
+
+
+_PACERS: "weakref.WeakKeyDictionary[object, Pacer]" = weakref.WeakKeyDictionary()
+
+
+def get_pacer() -> Pacer:
+    """The pacer of the current gevent hub (one per thread that runs callers)."""
+    hub = gevent.get_hub()
+    pacer = _PACERS.get(hub)
+    if pacer is None:
+        pacer = _PACERS[hub] = Pacer()
+    return pacer

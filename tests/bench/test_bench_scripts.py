@@ -1,0 +1,68 @@
+"""Each bench script in its smoke mode: it runs to the end and prints its figures as one JSON line.
+
+Behaviour only: the figures themselves depend on the machine and its load, so no threshold is checked.
+"""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _final_json(script: str, timeout: float) -> dict:
+    run = subprocess.run([sys.executable, str(REPO / "bench" / script), "--quick"], cwd=REPO, capture_output=True,
+                         text=True, timeout=timeout)
+    assert run.returncode == 0, run.stderr[-3000:]
+    last = run.stdout.strip().splitlines()[-1]
+    return json.loads(last)
+
+
+def _has_machine(figures: dict) -> None:
+    assert figures["machine"]["cpu_model"] and figures["machine"]["cores"] >= 1
+    assert len(figures["machine"]["loadavg"]) == 3 and len(figures["loadavg_end"]) == 3
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(120)
+def test_capacity_quick_prints_both_counts_their_ratio_and_costs():
+    figures = _final_json("capacity.py", timeout=110)
+    assert figures["bench"] == "capacity" and figures["quick"] is True
+    for key in ("callers_per_core", "baseline_callers_per_core", "ratio", "p99_lateness_ms", "drift_ms",
+                "cpu_ms_per_caller_s", "rss_per_caller_mb", "steps", "sink"):
+        assert key in figures, key
+    kinds = {step["kind"] for step in figures["steps"]}
+    assert kinds == {"caller", "naive"}
+    assert all("error" not in step for step in figures["steps"]), figures["steps"]
+    assert figures["sink"]["caller_chunks"] > 0 and figures["sink"]["agent_frames"] > 0
+    _has_machine(figures)
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(150)
+def test_fidelity_quick_compares_caller_latency_with_bridge_truth_at_two_loads():
+    figures = _final_json("fidelity.py", timeout=140)
+    assert figures["bench"] == "fidelity"
+    for key in ("light_p50_error_ms", "light_p99_error_ms", "loaded_p50_error_ms", "loaded_p99_error_ms",
+                "overloaded_turns_light", "overloaded_turns_loaded"):
+        assert key in figures, key
+    for level in figures["levels"].values():
+        assert level["turns"] > 0, level  # caller turns were matched with the bridge's ground truth
+    _has_machine(figures)
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(150)
+def test_scaling_quick_runs_locust_with_one_and_two_processes():
+    figures = _final_json("scaling.py", timeout=140)
+    assert figures["bench"] == "scaling"
+    for key in ("calls_per_s_1", "calls_per_s_2", "calls_per_s_scaling", "concurrent_callers_1",
+                "concurrent_callers_2", "concurrent_scaling"):
+        assert key in figures, key
+    assert [run["processes"] for run in figures["runs"]] == [1, 2]
+    assert all(run["error"] is None and run["calls_on_disk"] > 0 for run in figures["runs"]), figures["runs"]
+    _has_machine(figures)

@@ -1,0 +1,89 @@
+"""callers/pacer.py: every utterance of the process paced by one greenlet, on real sockets."""
+from __future__ import annotations
+
+import socket
+import threading
+
+import gevent
+import numpy as np
+from gevent.event import Event
+
+from callers.pacer import Utterance, get_pacer
+
+FRAME_S = 0.02
+
+
+def _reader(sock: socket.socket, received: list) -> None:
+    while True:
+        data = sock.recv(65536)
+        if not data:
+            return
+        received.append(len(data))
+
+
+def test_frames_leave_on_absolute_deadlines():
+    ours, theirs = socket.socketpair()
+    received: list = []
+    reading = gevent.spawn(_reader, theirs, received)
+    utterance = Utterance(ours, threading.Lock(), lambda index: b"x" * 640, 25, FRAME_S, None)
+    get_pacer().play(utterance)
+    assert utterance.sent == 25 and utterance.error is None and utterance.done.is_set()
+    span = utterance.last_sent_at - utterance.first_sent_at
+    assert abs(span - 24 * FRAME_S) < 0.015  # no drift: the 25th frame left 480 ms after the first
+    assert float(np.percentile(utterance.lateness_ms, 50)) < 5.0
+    ours.close()
+    reading.join(2)
+    assert sum(received) == 25 * 640
+
+
+def test_a_stuck_socket_does_not_delay_another_callers_audio():
+    stuck, never_read = socket.socketpair()
+    stuck.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)
+    big = b"y" * 200_000  # the stuck peer's buffers fill on the first frame
+    blocked = Utterance(stuck, threading.Lock(), lambda index: big, 50, FRAME_S, None)
+    ours, theirs = socket.socketpair()
+    received: list = []
+    reading = gevent.spawn(_reader, theirs, received)
+    healthy = Utterance(ours, threading.Lock(), lambda index: b"x" * 640, 25, FRAME_S, None)
+    stuck_speaker = gevent.spawn(get_pacer().play, blocked)
+    gevent.sleep(0.05)
+    get_pacer().play(healthy)
+    assert healthy.sent == 25 and healthy.error is None
+    assert float(healthy.lateness_ms.max()) < 15.0
+    assert not blocked.done.is_set() and blocked.sent == 0  # still waiting for its peer, alone
+    never_read.close()  # the peer goes away: the blocked utterance ends with the socket error
+    stuck_speaker.join(5)
+    assert blocked.done.is_set() and isinstance(blocked.error, OSError)
+    for sock in (stuck, ours):
+        sock.close()
+    reading.join(2)
+
+
+def test_setting_stop_when_ends_the_utterance_early():
+    ours, theirs = socket.socketpair()
+    received: list = []
+    reading = gevent.spawn(_reader, theirs, received)
+    stop = Event()
+    utterance = Utterance(ours, threading.Lock(), lambda index: b"x" * 640, 100, FRAME_S, stop)
+    gevent.spawn_later(0.1, stop.set)
+    get_pacer().play(utterance)
+    assert 3 <= utterance.sent <= 8
+    ours.close()
+    reading.join(2)
+
+
+def test_a_killed_speaker_leaves_the_pacer_running_for_the_others():
+    ours, theirs = socket.socketpair()
+    received: list = []
+    reading = gevent.spawn(_reader, theirs, received)
+    first = Utterance(ours, threading.Lock(), lambda index: b"x" * 640, 100, FRAME_S, None)
+    speaker = gevent.spawn(get_pacer().play, first)
+    gevent.sleep(0.05)
+    speaker.kill()
+    assert first.cancelled
+    sent_when_killed = first.sent
+    second = Utterance(ours, threading.Lock(), lambda index: b"z" * 640, 5, FRAME_S, None)
+    get_pacer().play(second)
+    assert second.sent == 5 and first.sent == sent_when_killed
+    ours.close()
+    reading.join(2)
