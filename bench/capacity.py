@@ -43,13 +43,14 @@ STARTS = {"caller": 200, "naive": 100}
 QUICK_CALLERS = (10, 30)
 
 
-def start_sink(pin: bool) -> tuple[subprocess.Popen, str]:
-    command = [sys.executable, str(BENCH_DIR / "sink.py"), "--port", "0"] + (["--cpu", "1"] if pin else [])
+def start_sink(*sink_options: str) -> tuple[subprocess.Popen, str]:
+    """The stand-in bridge (bench/sink.py with these options) and its URL, for every bench that needs one."""
+    command = [sys.executable, str(BENCH_DIR / "sink.py"), "--port", "0", *sink_options]
     sink = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
     line = sink.stdout.readline() if sink.stdout else ""
     if not line.startswith("sink listening on "):
         sink.kill()
-        raise SystemExit(f"capacity: the sink did not start (said {line!r})")
+        raise SystemExit(f"bench: the sink did not start (said {line!r})")
     return sink, line.split()[-1]
 
 
@@ -157,7 +158,7 @@ def main() -> int:
     before = machine.describe()
     print(f"capacity on {before['cpu_model']} ({before['cores']} cores), load {before['loadavg']}; "
           f"real time = p99 lateness <= {MAX_LATENESS_P99_MS:g} ms, drift <= {MAX_DRIFT_MS:g} ms", flush=True)
-    sink, url = start_sink(args.pin)
+    sink, url = start_sink(*(["--cpu", "1"] if args.pin else []))
     results = {}
     try:
         for kind in kinds:

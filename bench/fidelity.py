@@ -169,7 +169,7 @@ def main() -> int:
     before = machine.describe()
     print(f"fidelity on {before['cpu_model']} ({before['cores']} cores), load {before['loadavg']}; injected "
           f"think time {LATENCY} ms; loaded level: {loaded_total} callers in the caller process", flush=True)
-    sink, sink_url = start_sink(pin=False)
+    sink, sink_url = start_sink()
     levels = {}
     try:
         with tempfile.TemporaryDirectory(prefix="fidelity-") as tmp:

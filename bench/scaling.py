@@ -31,6 +31,8 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a plain script from anywhere
 
 from bench import machine  # noqa: E402
+from bench.capacity import start_sink, stop_sink  # noqa: E402
+from bench.fidelity import read_jsonl  # noqa: E402
 
 BENCH_DIR = Path(__file__).resolve().parent
 REPO_ROOT = BENCH_DIR.parent
@@ -42,25 +44,8 @@ TARGET_SCALING = 1.8
 LOCUST_MARGIN_S = 60.0
 
 
-def start_dialogue_sink() -> tuple[subprocess.Popen, str]:
-    sink = subprocess.Popen([sys.executable, str(BENCH_DIR / "sink.py"), "--port", "0", "--dialogue"],
-                            stdout=subprocess.PIPE, text=True)
-    line = sink.stdout.readline() if sink.stdout else ""
-    if not line.startswith("sink listening on "):
-        sink.kill()
-        raise SystemExit(f"scaling: the sink did not start (said {line!r})")
-    return sink, line.split()[-1]
-
-
 def calls_on_disk(results_dir: Path) -> list[dict]:
-    rows = []
-    for path in results_dir.glob("calls-*.jsonl"):
-        for line in path.read_text(encoding="utf-8").splitlines():
-            try:
-                rows.append(json.loads(line))
-            except ValueError:
-                continue
-    return rows
+    return [row for path in results_dir.glob("calls-*.jsonl") for row in read_jsonl(path)]
 
 
 def completed_calls(csv_prefix: Path) -> int:
@@ -129,7 +114,7 @@ def main() -> int:
     before = machine.describe()
     print(f"scaling on {before['cpu_model']} ({before['cores']} cores), load {before['loadavg']}; "
           f"{per_process} callers per worker process, {run_s} s per run", flush=True)
-    sink, url = start_dialogue_sink()
+    sink, url = start_sink("--dialogue")
     runs = {}
     try:
         with tempfile.TemporaryDirectory(prefix="scaling-") as tmp:
@@ -142,8 +127,7 @@ def main() -> int:
                       f"{run['ramp_overloaded_turns']} of {run['ramp_turns']}){'; ' + run['error'] if run['error'] else ''}",
                       flush=True)
     finally:
-        sink.terminate()
-        sink.communicate(timeout=10)
+        stop_sink(sink)
     one, two = runs[1], runs[2]
     concurrent_one = one["users"] if one["held_real_time"] else None
     concurrent_two = two["users"] if two["held_real_time"] else None
