@@ -1,10 +1,14 @@
 """AudioCodesClient: the phone side of one call to a bridge, over a synchronous websocket-client socket.
 
 Why this shape:
-- websocket-client is synchronous; under gevent (Locust monkey-patches, our CLI does too) a blocking
-  `recv()` parks only its own greenlet. One receive greenlet per call reads every frame, timestamps it with
-  the monotonic clock at the moment it arrives, and turns it into a few typed events. Timing is taken here,
-  once, and carried in the events; nothing downstream re-times.
+- websocket-client is synchronous; it does the upgrade and the closing, under gevent (Locust monkey-patches,
+  our CLI does too). Receiving does not park a greenlet per call: the hub's own loop calls `_on_readable`
+  whenever the call's socket has bytes, and it reads them once, timestamps them with the monotonic clock
+  at the moment they arrived and turns them into a few typed events, without ever blocking. A greenlet
+  parked in `recv()` per call costs two switches and a second, empty `recv` per agent frame, which at a
+  thousand callers is most of a core (bench/capacity.py). TLS sockets keep a receive greenlet: a TLS
+  record can be readable on the socket but not yet whole. Timing is taken here, once, and carried in the
+  events; nothing downstream re-times.
 - Agent audio is tracked per play stream (first voiced chunk, last chunk, stop) instead of surfacing one
   event per 20 ms frame: the caller logic wakes up a handful of times per turn, not fifty times a second.
 - The caller's own audio is paced against absolute deadlines (start + i * frame), so sleep overshoot on a
@@ -16,6 +20,7 @@ Why this shape:
 from __future__ import annotations
 
 import logging
+import os
 import socket
 import ssl
 import struct
@@ -25,6 +30,7 @@ from dataclasses import dataclass, field
 from typing import Optional, Sequence
 
 import gevent
+import gevent.ssl
 import numpy as np
 import websocket
 from gevent.event import Event
@@ -51,6 +57,8 @@ MAX_STREAM_AUDIO_S = 120.0
 MAX_PENDING_EVENTS = 10_000
 # One read takes every frame that has arrived (agent chunks are ~1 KB; a burst is read in one go).
 RECV_BYTES = 65536
+_TLS_SOCKETS = (ssl.SSLSocket, gevent.ssl.SSLSocket)
+_READABLE = 1  # libev's EV_READ
 # Frames past this are a broken peer, not a message: the call ends instead of buffering without bound.
 MAX_FRAME_BYTES = 4 * protocol.MAX_MESSAGE_BYTES
 # After a drop: how many times to dial again for session.resume, pausing RESUME_BACKOFF_S * (try - 1) before
@@ -218,7 +226,9 @@ class AudioCodesClient:
         # agent second).
         self._keep_agent_audio = keep_agent_audio or keep_streams
         self._ws: Optional[websocket.WebSocket] = None
-        self._receiver: Optional[gevent.Greenlet] = None
+        self._receiver: Optional[gevent.Greenlet] = None  # TLS only; plain sockets are read by `_watcher`
+        self._watcher = None
+        self._reader = wsframes.FrameReader(MAX_FRAME_BYTES)
         self._events: Queue = Queue()
         self._stream: Optional[AgentStream] = None
         self._user_stream_ack = Event()
@@ -339,15 +349,19 @@ class AudioCodesClient:
             self.socket_open_at = time.monotonic()
         self._ws = ws
         ws.settimeout(None)
-        self._receiver = gevent.spawn(self._receive_loop)
+        self._reader = wsframes.FrameReader(MAX_FRAME_BYTES)
+        if isinstance(ws.sock, _TLS_SOCKETS):
+            self._receiver = gevent.spawn(self._receive_loop)
+        else:
+            self._watcher = gevent.get_hub().loop.io(ws.sock.fileno(), _READABLE)
+            self._watcher.start(self._on_readable, ws.sock.fileno())
 
     def _forget_connection(self) -> None:
         """Drop everything tied to the previous socket, so a resumed connection starts clean."""
+        self._stop_receiving()
         if self._ws is not None:
             self._ws.shutdown()
-        if self._receiver is not None:
-            self._receiver.kill(block=False)
-        self._ws = self._receiver = self._stream = None
+        self._ws = self._stream = None
         self._events = Queue()
         self._user_stream_ack = Event()
         self._closing = False
@@ -378,7 +392,7 @@ class AudioCodesClient:
         self.close()
 
     def close(self) -> None:
-        """Close frame, then wait briefly for the receive greenlet to see the peer's close."""
+        """Close frame, then wait briefly for the peer's close frame before the socket goes."""
         if self._ws is None or self._closing:
             return
         self._closing = True
@@ -388,9 +402,9 @@ class AudioCodesClient:
                 ws.send(struct.pack("!H", websocket.STATUS_NORMAL), websocket.ABNF.OPCODE_CLOSE)
         except (OSError, websocket.WebSocketException):
             pass
-        if self._receiver is not None and gevent.getcurrent() is not self._receiver:
+        if gevent.getcurrent() is not self._receiver:
             self._closed.wait(CLOSE_WAIT_S)
-            self._receiver.kill(block=False)
+            self._stop_receiving()
         ws.shutdown()
 
     # ---- events ------------------------------------------------------------------------------------------
@@ -468,40 +482,89 @@ class AudioCodesClient:
             raise _Overflow()
         self._events.put(event)
 
-    def _receive_loop(self) -> None:
-        reason, expected = "connection closed", False
-        reader = wsframes.FrameReader(MAX_FRAME_BYTES)
+    def _on_readable(self, fd: int) -> None:
+        """Called by the hub when the socket has bytes: one read, never a wait (nothing may block the hub)."""
         try:
-            while True:
+            data = os.read(fd, RECV_BYTES)
+        except BlockingIOError:
+            return
+        except OSError as exc:
+            self._end_receiving(*self._lost(exc))
+            return
+        self._take(data, time.monotonic())
+
+    def _receive_loop(self) -> None:
+        """The TLS socket's reader: a greenlet, since only the TLS layer knows when a record is whole."""
+        ended = False
+        while not ended:
+            try:
                 data = self._ws.sock.recv(RECV_BYTES)
-                now = time.monotonic()
-                if not data:
-                    raise websocket.WebSocketConnectionClosedException("Connection to remote host was lost.")
-                closed = False
-                for opcode, payload in reader.feed(data):
-                    if opcode == wsframes.OPCODE_TEXT or opcode == wsframes.OPCODE_BINARY:
-                        self._handle_frame(payload, now)
-                    elif opcode == wsframes.OPCODE_PING:
-                        self._ws.pong(payload)
-                    elif opcode == wsframes.OPCODE_CLOSE:
-                        self._ws.send_close()
-                        code = struct.unpack("!H", payload[:2])[0] if len(payload) >= 2 else None
-                        reason, expected = f"bridge closed the socket (code {code})", self._closing
-                        closed = True
-                        break
-                if closed:
-                    break
+            except (OSError, websocket.WebSocketException, AttributeError) as exc:
+                self._end_receiving(*self._lost(exc))
+                return
+            ended = self._take(data, time.monotonic())
+
+    def _take(self, data: bytes, now: float) -> bool:
+        """Turn bytes that arrived at `now` into events; whether the connection is over."""
+        try:
+            ended = self._frames(data, now)
         except _Overflow:
             reason = f"bridge sent more than {MAX_PENDING_EVENTS} unread events"
             self._emit_final(ProtocolViolation(time.monotonic(), reason))
-        except (OSError, websocket.WebSocketException, wsframes.FrameError, AttributeError) as exc:
-            reason, expected = f"connection lost ({_first_line(exc) or type(exc).__name__})", self._closing
-            if not expected:
-                self.dropped = reason
-        finally:
-            self._user_stream_ack.set()
-            self._closed.set()
-            self._emit_final(ConnectionClosed(time.monotonic(), reason, expected))
+            ended = (reason, False)
+        except (OSError, websocket.WebSocketException, wsframes.FrameError) as exc:
+            ended = self._lost(exc)
+        if ended is None:
+            return False
+        self._end_receiving(*ended)
+        return True
+
+    def _frames(self, data: bytes, now: float) -> Optional[tuple[str, bool]]:
+        """Handle every message in `data`; (reason, expected) once the connection has ended."""
+        if not data:
+            raise websocket.WebSocketConnectionClosedException("Connection to remote host was lost.")
+        for opcode, payload in self._reader.feed(data):
+            if opcode == wsframes.OPCODE_TEXT or opcode == wsframes.OPCODE_BINARY:
+                self._handle_frame(payload, now)
+            elif opcode == wsframes.OPCODE_PING:
+                gevent.spawn(self._reply, self._ws.pong, payload)
+            elif opcode == wsframes.OPCODE_CLOSE:
+                gevent.spawn(self._reply, self._ws.send_close)
+                code = struct.unpack("!H", payload[:2])[0] if len(payload) >= 2 else None
+                return f"bridge closed the socket (code {code})", self._closing
+        return None
+
+    def _lost(self, exc: BaseException) -> tuple[str, bool]:
+        reason, expected = f"connection lost ({_first_line(exc) or type(exc).__name__})", self._closing
+        if not expected:
+            self.dropped = reason
+        return reason, expected
+
+    @staticmethod
+    def _reply(send, *args) -> None:
+        """A pong or close reply, from its own greenlet: a send may wait for the socket, the hub may not."""
+        try:
+            send(*args)
+        except (OSError, websocket.WebSocketException):
+            pass
+
+    def _stop_receiving(self) -> None:
+        """Stop reading (before the socket is closed: its descriptor may be reused for another call); if
+        the connection had not ended yet (the peer never answered our close frame), it ends here."""
+        reading = self._watcher is not None or self._receiver is not None
+        if self._receiver is not None:
+            self._receiver.kill(block=False)
+            self._receiver = None
+        if reading and not self._closed.is_set():
+            self._end_receiving("connection closed", False)
+
+    def _end_receiving(self, reason: str, expected: bool) -> None:
+        if self._watcher is not None:
+            self._watcher.stop()
+            self._watcher = None
+        self._user_stream_ack.set()
+        self._closed.set()
+        self._emit_final(ConnectionClosed(time.monotonic(), reason, expected))
 
     def _emit_final(self, event: ClientEvent) -> None:
         self._events.put(event)

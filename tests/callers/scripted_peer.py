@@ -67,6 +67,15 @@ async def handler(ws) -> None:
         elif message.type == protocol.ACTIVITIES and message.activities()[0].name == protocol.ACTIVITY_START:
             if mode == "silent":
                 continue
+            if mode == "ping":  # the greeting names whether the caller answered a WebSocket ping in time
+                answered = await ws.ping(b"are you there")
+                try:
+                    await asyncio.wait_for(answered, 5)
+                    heard = "pong"
+                except asyncio.TimeoutError:
+                    heard = "no pong"
+                await play(ws, cid, fmt, heard)
+                continue
             if mode == "garbage":
                 for junk in ("not json", "[1,2]", '{"type": 5}', '{"type":"playStream.chunk","audioChunk":"@@"}',
                              '{"type":"mystery.event","x":1}', '{"type":"activities","activities":"x"}'):

@@ -157,3 +157,24 @@ def test_bot_hangup_and_drop_are_events(peer):
     with pytest.raises(CallFailure) as failure:
         client.speak(tone_frames(0.2))
     assert failure.value.category is ErrorCategory.BRIDGE_CLOSED
+
+
+def test_a_ping_from_the_bridge_is_answered(peer):
+    client = AudioCodesClient(f"{peer}/ping")
+    client.connect()
+    client.start_conversation("Tester")
+    stream = events_until(client, AgentStreamStopped, timeout=10.0)[-1].stream
+    assert stream.alt_text == "pong"
+    client.hang_up()
+
+
+def test_a_hang_up_leaves_no_reader_on_the_socket(peer):
+    """The socket's descriptor goes back to the OS at hang-up, so nothing may still be watching it."""
+    client = AudioCodesClient(f"{peer}/normal")
+    client.connect()
+    client.start_conversation("Tester")
+    events_until(client, AgentStreamStopped)
+    client.hang_up()
+    assert client._watcher is None and client._receiver is None
+    closed = events_until(client, ConnectionClosed)[-1]
+    assert closed.expected
