@@ -316,8 +316,8 @@ class AudioCodesClient:
         return ResumeOutcome(False, problem, attempts, time.monotonic() - began)
 
     def _open_socket(self) -> None:
-        """The WebSocket upgrade (with the Bearer token, over TLS for wss://), then the receive greenlet;
-        failures named by URL and why."""
+        """The WebSocket upgrade (with the Bearer token, over TLS for wss://), then the reader (a hub
+        watcher, or a greenlet for TLS); failures named by URL and why."""
         headers = [f"Authorization: Bearer {self._token}"] if self._token else []
         try:
             ws = websocket.create_connection(
@@ -514,6 +514,9 @@ class AudioCodesClient:
             ended = (reason, False)
         except (OSError, websocket.WebSocketException, wsframes.FrameError) as exc:
             ended = self._lost(exc)
+        except Exception:  # noqa: BLE001 - a bug of ours ends this call's connection, never the hub's loop
+            log.exception("receiving from %s failed", self.shown_url)
+            ended = ("connection closed", False)
         if ended is None:
             return False
         self._end_receiving(*ended)
@@ -552,6 +555,9 @@ class AudioCodesClient:
         """Stop reading (before the socket is closed: its descriptor may be reused for another call); if
         the connection had not ended yet (the peer never answered our close frame), it ends here."""
         reading = self._watcher is not None or self._receiver is not None
+        if self._watcher is not None:
+            self._watcher.stop()
+            self._watcher = None
         if self._receiver is not None:
             self._receiver.kill(block=False)
             self._receiver = None
