@@ -56,6 +56,7 @@ from callers.warmup import prepare_for_realtime
 from loadtest import capacity, goals, hostcheck, orphans, users, webui
 
 log = logging.getLogger("caller_agent.locust")
+orphans.follow_parent_after_fork()  # --processes children: Locust forks them after importing this file
 # websockets logs every handshake header at debug level, the OpenAI key of Realtime callers included.
 logging.getLogger("websockets").setLevel(logging.INFO)
 
@@ -357,7 +358,6 @@ def _on_init(environment, runner=None, web_ui=None, **_kwargs) -> None:
             sys.stderr.write(f"locust: {problem}\n")
             sys.exit(2)
     elif isinstance(runner, WorkerRunner) and getattr(options, "processes", None):
-        orphans.watch_parent()
         # A --processes child: its master checks (and reports) the same --host; leave quietly if it is bad.
         if environment.host and hostcheck.bridge_problem(environment.host):
             sys.exit(2)

@@ -104,9 +104,16 @@ def test_gate_fails_when_the_bridge_rejects_every_call(tmp_path):
     assert "CI gate FAILED: success rate 0.0%" in run.stderr
     assert "below the threshold 50.0%" in run.stderr
     calls = _calls_on_disk(tmp_path / "res")
-    assert calls and all(_category(call) == "handshake_rejected" for call in calls)
+    # A call the run's end cuts off mid-upgrade is `cancelled` (docs/metrics.md: neither success nor failure),
+    # at most one per user.
+    categories = [_category(call) for call in calls]
+    assert "handshake_rejected" in categories, categories
+    assert set(categories) <= {"handshake_rejected", "cancelled"}, [call.get("error") for call in calls]
+    assert categories.count("cancelled") <= 4, categories
     report = json.loads((tmp_path / "res" / "goals.json").read_text(encoding="utf-8"))
-    assert report["total"]["calls"] == len(calls) and report["total"]["failures"] == len(calls)
+    assert report["total"]["calls"] == len(calls)
+    assert report["total"]["failures"] == categories.count("handshake_rejected")
+    assert report["total"]["cancelled"] == categories.count("cancelled")
 
 
 @pytest.mark.timeout(60)
