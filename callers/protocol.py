@@ -17,6 +17,8 @@ from typing import Any, Iterable, Optional, Union
 
 DEFAULT_MEDIA_FORMAT = "raw/lpcm16"
 DEFAULT_LANGUAGE = "en-US"
+_BASE64_ALPHABET = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+_BASE64_PADDINGS = (b"", b"=", b"==")
 
 # Caller (AudioCodes side) -> bot.
 SESSION_INITIATE = "session.initiate"
@@ -131,6 +133,18 @@ class Message:
             return base64.b64decode(chunk, validate=True)
         except (binascii.Error, ValueError) as exc:
             raise ProtocolError(f"{self.type}: field 'audioChunk' is not valid base64 ({exc})") from None
+
+    def audio_size(self) -> int:
+        """`len(self.audio())`, and the same ProtocolError, without decoding: most agent chunks are only
+        counted, and decoding them was ~8% of a caller's CPU (a check by `bytes.translate` costs a fifth).
+        Plain canonical base64 takes the quick path; anything else is decoded to get `audio`'s answer."""
+        chunk = self.data.get("audioChunk")
+        if isinstance(chunk, str) and chunk.isascii():
+            text = chunk.encode("ascii")
+            padding = text.translate(None, _BASE64_ALPHABET)
+            if len(text) % 4 == 0 and padding in _BASE64_PADDINGS and text.endswith(padding):
+                return len(text) // 4 * 3 - len(padding)
+        return len(self.audio())
 
     def activities(self) -> list[Activity]:
         raw = self.data.get("activities")

@@ -643,8 +643,14 @@ class AudioCodesClient:
         self._opened(self._stream)
 
     def _on_chunk(self, message: protocol.Message, now: float) -> None:
-        payload = message.audio()
         stream = self._stream
+        if (stream is not None and stream.open and stream.first_voiced_at is not None
+                and not self._keep_agent_audio and stream.media_format.container == "raw"):
+            # Nothing left to learn from the samples: counting them is enough (most chunks take this path).
+            stream.received_samples += message.audio_size() // stream.media_format.bytes_per_sample
+            stream.last_chunk_at = now
+            return
+        payload = message.audio()
         if stream is None or not stream.open:
             # Lenient: a bridge that streams without playStream.start still gets its audio timed.
             fmt = self.media_format or audio.parse_media_format(protocol.DEFAULT_MEDIA_FORMAT)
@@ -655,10 +661,6 @@ class AudioCodesClient:
         stream.last_chunk_at = now
         if stream.first_chunk_at is None:
             stream.first_chunk_at = now
-        if not self._keep_agent_audio and stream.first_voiced_at is not None and fmt.container == "raw":
-            # Nothing left to learn from the samples: counting them is enough (most chunks take this path).
-            stream.received_samples += len(payload) // fmt.bytes_per_sample
-            return
         samples = audio.decode_audio(payload, fmt)
         stream.received_samples += len(samples)
         if self._keep_agent_audio:

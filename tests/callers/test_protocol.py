@@ -123,3 +123,29 @@ def test_random_frames_never_raise_anything_but_protocol_error(raw):
         parse_message(raw)
     except ProtocolError:
         pass
+
+
+def _audio_answer(message: protocol.Message, accessor):
+    try:
+        return accessor(message)
+    except ProtocolError as exc:
+        return ("ProtocolError", str(exc))
+
+
+_BASE64_ISH = st.text(alphabet="ABCXYZabcxyz0189+/=-_ \n\u00e9", max_size=24)
+
+
+@settings(max_examples=3000, deadline=None)
+@given(st.one_of(st.binary(max_size=40).map(lambda raw: base64.b64encode(raw).decode()), _BASE64_ISH,
+                 st.integers(), st.none()))
+def test_audio_size_answers_as_decoding_would(chunk):
+    message = protocol.Message("playStream.chunk", {"audioChunk": chunk})
+    decoded = _audio_answer(message, lambda m: len(m.audio()))
+    assert _audio_answer(message, protocol.Message.audio_size) == decoded
+
+
+@pytest.mark.parametrize("chunk", ["", "AA==", "AAA=", "AAAA", "A===", "====", "AA=A", "A=A=", "AAAA=", "AA==AA==",
+                                   "AAA", " AAAA", "AA\nAA", "ÀAAA"])
+def test_audio_size_edge_cases_answer_as_decoding_would(chunk):
+    message = protocol.Message("playStream.chunk", {"audioChunk": chunk})
+    assert _audio_answer(message, protocol.Message.audio_size) == _audio_answer(message, lambda m: len(m.audio()))
