@@ -24,6 +24,7 @@ import gevent.socket
 import gevent.ssl
 import numpy as np
 from gevent.event import Event
+from gevent.hub import Waiter
 
 # Frames due within this much are sent in the same wake-up: one switch for a batch of callers.
 EARLY_S = 0.0005
@@ -64,30 +65,40 @@ class Utterance:
         index = self.sent
         self.lateness_ms[index] = max(0.0, now - (self.start + index * self.frame_s)) * 1000.0
         data = self.build(index)
-        if not self.lock.acquire(False):
+        if not self._nonblocking:
+            return self._send_blocking(data, pacer)
+        if self.lock.locked():  # another greenlet is part-way through a frame on this socket
             gevent.spawn(self._send_slowly, data, pacer, False)
             return None
+        # No one can take the lock before this returns: a send that never waits never yields to the hub.
         try:
-            written = self._send_now(data)
+            written = self.sock.send(data, 0, 0.0)
+        except (BlockingIOError, ssl.SSLWantWriteError):
+            written = 0
         except OSError as exc:
-            self.lock.release()
             self.error = exc
             self._finish()
             return None
         if written < len(data):
+            self.lock.acquire()  # free, as just seen: the rest of this frame goes out before anyone else's
             gevent.spawn(self._send_slowly, data[written:], pacer, True)
             return None
-        self.lock.release()
         return self._sent()
 
-    def _send_now(self, data: bytes) -> int:
-        if not self._nonblocking:  # a plain socket (no gevent patching): nothing cooperative to protect
-            self.sock.sendall(data)
-            return len(data)
+    def _send_blocking(self, data: bytes, pacer: "Pacer") -> Optional[float]:
+        """A plain socket (no gevent patching): nothing cooperative to protect, but threads may share it."""
+        if not self.lock.acquire(False):
+            gevent.spawn(self._send_slowly, data, pacer, False)
+            return None
         try:
-            return self.sock.send(data, 0, 0.0)
-        except (BlockingIOError, ssl.SSLWantWriteError):
-            return 0
+            self.sock.sendall(data)
+        except OSError as exc:
+            self.error = exc
+            self._finish()
+            return None
+        finally:
+            self.lock.release()
+        return self._sent()
 
     def _send_slowly(self, data: bytes, pacer: "Pacer", locked: bool) -> None:
         try:
@@ -125,7 +136,8 @@ class Pacer:
     def __init__(self) -> None:
         self._heap: list = []
         self._order = itertools.count()
-        self._wake = Event()
+        self._hub = gevent.get_hub()
+        self._waiter: Optional[Waiter] = None  # set while the pacer sleeps: schedule() wakes it through it
         self._greenlet: Optional[gevent.Greenlet] = None
 
     def play(self, utterance: Utterance) -> None:
@@ -142,21 +154,37 @@ class Pacer:
         heapq.heappush(self._heap, (deadline, next(self._order), utterance))
         if self._greenlet is None or self._greenlet.dead:
             self._greenlet = gevent.spawn(self._run)
-        self._wake.set()
+        waiter, self._waiter = self._waiter, None
+        if waiter is not None:
+            self._hub.loop.run_callback(waiter.switch, None)
+
+    def _sleep(self, seconds: Optional[float]) -> None:
+        """Until `seconds` pass (None: until woken) or schedule() wakes the pacer. A bare libev timer and a
+        Waiter: Event.wait with a timeout builds a Timeout each time, and the pacer sleeps up to 2,000
+        times a second."""
+        waiter = self._waiter = Waiter(self._hub)
+        timer = None if seconds is None else self._hub.loop.timer(seconds)
+        try:
+            if timer is not None:
+                self._hub.loop.update_now()
+                timer.start(waiter.switch, None)
+            waiter.get()
+        finally:
+            self._waiter = None
+            if timer is not None:
+                timer.close()
 
     def _run(self) -> None:
         heap = self._heap
         clock = time.monotonic
         while True:
             if not heap:
-                self._wake.clear()
-                self._wake.wait()
+                self._sleep(None)
                 continue
             now = clock()
             wait = heap[0][0] - now
             if wait > EARLY_S:
-                self._wake.clear()
-                self._wake.wait(wait)
+                self._sleep(wait)
                 continue
             _, _, utterance = heapq.heappop(heap)
             try:

@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Iterable, Optional, Union
 
+import orjson
+
 DEFAULT_MEDIA_FORMAT = "raw/lpcm16"
 DEFAULT_LANGUAGE = "en-US"
 _BASE64_ALPHABET = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
@@ -64,6 +66,7 @@ KNOWN_ACTIVITY_NAMES = (
     ACTIVITY_START, ACTIVITY_DTMF, ACTIVITY_HANGUP, ACTIVITY_TRANSFER, ACTIVITY_CONFIG, ACTIVITY_SEND_DTMF,
     ACTIVITY_PLAY_URL,
 )
+_KNOWN_TYPES = frozenset(KNOWN_MESSAGE_TYPES)
 _CANONICAL_TYPE = {name.lower(): name for name in KNOWN_MESSAGE_TYPES}
 _CANONICAL_ACTIVITY = {name.lower(): name for name in KNOWN_ACTIVITY_NAMES}
 
@@ -98,7 +101,7 @@ class Activity:
         return text if isinstance(text, str) else None
 
 
-@dataclass
+@dataclass(slots=True)
 class Message:
     """A parsed frame: `type` in canonical spelling when known, otherwise as received."""
 
@@ -107,7 +110,7 @@ class Message:
 
     @property
     def known(self) -> bool:
-        return self.type in KNOWN_MESSAGE_TYPES
+        return self.type in _KNOWN_TYPES
 
     def get_str(self, key: str, default: Optional[str] = None) -> Optional[str]:
         """A string field; a present field of another type is a protocol error, absence gives default."""
@@ -179,26 +182,60 @@ class Message:
 
 
 def parse_message(raw: Union[str, bytes]) -> Message:
-    """Parse one text frame. Raises ProtocolError for anything that is not a JSON object with a string type."""
-    if isinstance(raw, (bytes, bytearray)):
-        if len(raw) > MAX_MESSAGE_BYTES:
-            raise ProtocolError(f"frame of {len(raw)} bytes exceeds the {MAX_MESSAGE_BYTES}-byte limit")
+    """Parse one text frame. Raises ProtocolError for anything that is not a JSON object with a string type.
+
+    Every agent chunk (50 a second per call) comes through here, and the stdlib's ~2.7 µs per chunk was
+    the largest Python cost of receiving. orjson takes ~0.6 µs and reads the UTF-8 bytes directly. Where
+    its answer could differ from the stdlib's (it refuses NaN, lone surrogates and very deep nesting, and
+    turns integers past 64 bits into floats), the frame goes the stdlib way: anything orjson refuses, and
+    anything holding a float. So the answers and the errors are the stdlib's.
+    """
+    is_bytes = isinstance(raw, (bytes, bytearray))
+    if len(raw) > MAX_MESSAGE_BYTES:
+        unit = "bytes" if is_bytes else "characters"
+        raise ProtocolError(f"frame of {len(raw)} {unit} exceeds the {MAX_MESSAGE_BYTES}-byte limit")
+    try:
+        data = orjson.loads(raw)
+        same = type(data) is dict and _floatless(data)
+    except (orjson.JSONDecodeError, RecursionError):  # deep nesting: the stdlib decides, as it always did
+        same = False
+    if same:
+        return _message(data)
+    if is_bytes:
         try:
             raw = raw.decode("utf-8")
         except UnicodeDecodeError:
             raise ProtocolError("binary frame is not UTF-8 JSON") from None
-    if len(raw) > MAX_MESSAGE_BYTES:
-        raise ProtocolError(f"frame of {len(raw)} characters exceeds the {MAX_MESSAGE_BYTES}-byte limit")
     try:
         data = json.loads(raw)
     except (ValueError, RecursionError) as exc:
         raise ProtocolError(f"frame is not JSON ({str(exc)[:80]})") from None
+    return _message(data)
+
+
+def _floatless(value: Any) -> bool:
+    """Whether a parsed value holds no float anywhere (a flat message's values are checked inline)."""
+    kind = type(value)
+    if kind is dict:
+        for item in value.values():
+            kind = type(item)
+            if kind is float or ((kind is dict or kind is list) and not _floatless(item)):
+                return False
+        return True
+    if kind is list:
+        return all(map(_floatless, value))
+    return kind is not float
+
+
+def _message(data: Any) -> Message:
     if not isinstance(data, dict):
         raise ProtocolError("frame is not a JSON object")
     kind = data.get("type")
     if not isinstance(kind, str) or not kind:
         raise ProtocolError("frame has no string 'type'")
-    return Message(type=_CANONICAL_TYPE.get(kind.lower(), kind), data=data)
+    if kind not in _KNOWN_TYPES:
+        kind = _CANONICAL_TYPE.get(kind.lower(), kind)
+    return Message(type=kind, data=data)
 
 
 def encode(message: dict) -> str:

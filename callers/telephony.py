@@ -147,6 +147,9 @@ class AgentStream:
     last_chunk_at: Optional[float] = None
     stopped_at: Optional[float] = None
     received_samples: int = 0
+    # Once nothing is left to learn from the samples (voice heard, no Ear or recording keeping them, raw
+    # audio): the bytes per sample, so later chunks are only counted. 0 while chunks are decoded.
+    _counted_bytes_per_sample: int = field(default=0, repr=False)
     _chunks: list = field(default_factory=list, repr=False)
     _chunk_times: list = field(default_factory=list, repr=False)
     _kept_samples: int = 0
@@ -528,7 +531,11 @@ class AudioCodesClient:
             raise websocket.WebSocketConnectionClosedException("Connection to remote host was lost.")
         for opcode, payload in self._reader.feed(data):
             if opcode == wsframes.OPCODE_TEXT or opcode == wsframes.OPCODE_BINARY:
-                self._handle_frame(payload, now)
+                try:
+                    self._dispatch(protocol.parse_message(payload), now)
+                except protocol.ProtocolError as exc:
+                    self.protocol_warnings += 1
+                    log.debug("ignored bad frame from %s: %s", self.shown_url, exc)
             elif opcode == wsframes.OPCODE_PING:
                 gevent.spawn(self._reply, self._ws.pong, payload)
             elif opcode == wsframes.OPCODE_CLOSE:
@@ -574,14 +581,6 @@ class AudioCodesClient:
 
     def _emit_final(self, event: ClientEvent) -> None:
         self._events.put(event)
-
-    def _handle_frame(self, data: bytes, now: float) -> None:
-        try:
-            message = protocol.parse_message(data)
-            self._dispatch(message, now)
-        except protocol.ProtocolError as exc:
-            self.protocol_warnings += 1
-            log.debug("ignored bad frame from %s: %s", self.shown_url, exc)
 
     def _dispatch(self, message: protocol.Message, now: float) -> None:
         kind = message.type
@@ -644,10 +643,9 @@ class AudioCodesClient:
 
     def _on_chunk(self, message: protocol.Message, now: float) -> None:
         stream = self._stream
-        if (stream is not None and stream.open and stream.first_voiced_at is not None
-                and not self._keep_agent_audio and stream.media_format.container == "raw"):
-            # Nothing left to learn from the samples: counting them is enough (most chunks take this path).
-            stream.received_samples += message.audio_size() // stream.media_format.bytes_per_sample
+        if stream is not None and stream._counted_bytes_per_sample and stream.stopped_at is None:
+            # Most chunks take this path: see AgentStream._counted_bytes_per_sample.
+            stream.received_samples += message.audio_size() // stream._counted_bytes_per_sample
             stream.last_chunk_at = now
             return
         payload = message.audio()
@@ -667,6 +665,8 @@ class AudioCodesClient:
             stream._add(samples, now)
         if stream.first_voiced_at is None and audio.is_voiced(samples):
             stream.first_voiced_at = now
+            if not self._keep_agent_audio and fmt.container == "raw":
+                stream._counted_bytes_per_sample = fmt.bytes_per_sample
             self._emit(AgentVoiceStarted(now, stream))
 
     def _opened(self, stream: AgentStream) -> None:

@@ -12,7 +12,9 @@ import os
 import struct
 from typing import Optional
 
-import numpy as np
+# websockets' C masking (its pure-Python version where the wheel has no compiled speedups): ~0.13 µs for a
+# 950-byte audio frame, against ~1.9 µs with numpy; it runs once for every frame a caller sends.
+from websockets.frames import apply_mask
 
 OPCODE_CONTINUATION = 0x0
 OPCODE_TEXT = 0x1
@@ -22,6 +24,8 @@ OPCODE_PING = 0x9
 OPCODE_PONG = 0xA
 _FIN = 0x80
 _MASKED = 0x80
+# First bytes of a final, unfragmented text / binary frame: nearly every frame a bridge sends.
+_WHOLE_DATA_FRAMES = (_FIN | OPCODE_TEXT, _FIN | OPCODE_BINARY)
 # Mask keys come from the OS entropy source (RFC 6455 5.3), fetched in blocks: one syscall per 1024 frames.
 _KEY_BLOCK_BYTES = 4096
 
@@ -47,14 +51,8 @@ _KEYS = _MaskKeys()
 
 
 def mask(payload: bytes, key: bytes) -> bytes:
-    """XOR `payload` with the 4-byte `key` repeated (masking and unmasking are the same operation).
-
-    numpy's byte-wise XOR of a ~950-byte audio frame takes ~1.8 µs, a big-int XOR ~3.1 µs."""
-    size = len(payload)
-    if size == 0:
-        return b""
-    keys = np.frombuffer(key * (size // 4 + 1), dtype=np.uint8, count=size)
-    return (np.frombuffer(payload, dtype=np.uint8) ^ keys).tobytes()
+    """XOR `payload` with the 4-byte `key` repeated (masking and unmasking are the same operation)."""
+    return apply_mask(payload, key)
 
 
 def client_frame(payload: bytes, opcode: int = OPCODE_TEXT) -> bytes:
@@ -101,7 +99,7 @@ class FrameReader:
             if size == 126:
                 if end - at < 2:
                     break
-                size = int.from_bytes(view[at:at + 2], "big")
+                size = view[at] << 8 | view[at + 1]
                 at += 2
             elif size == 127:
                 if end - at < 8:
@@ -122,7 +120,10 @@ class FrameReader:
             pos = at + size
             if key is not None:
                 payload = mask(payload, key)
-            self._frame(first & _FIN, first & 0x0F, payload, messages)
+            if first in _WHOLE_DATA_FRAMES and self._fragments is None:
+                messages.append((first & 0x0F, payload))
+            else:
+                self._frame(first & _FIN, first & 0x0F, payload, messages)
         if pos:
             if view is buffer:
                 del buffer[:pos]

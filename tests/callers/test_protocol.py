@@ -149,3 +149,63 @@ def test_audio_size_answers_as_decoding_would(chunk):
 def test_audio_size_edge_cases_answer_as_decoding_would(chunk):
     message = protocol.Message("playStream.chunk", {"audioChunk": chunk})
     assert _audio_answer(message, protocol.Message.audio_size) == _audio_answer(message, lambda m: len(m.audio()))
+
+
+def _parse_answer(raw):
+    try:
+        message = parse_message(raw)
+    except ProtocolError as exc:
+        return ("ProtocolError", str(exc))
+    return (message.type, repr(message.data))  # repr tells 1 from 1.0 and -0.0 from 0.0, and nan equals nan
+
+
+def _stdlib_answer(raw):
+    """What parse_message answered when it parsed with the stdlib alone."""
+    try:
+        text = raw.decode("utf-8") if isinstance(raw, bytes) else raw
+    except UnicodeDecodeError:
+        return ("ProtocolError", "binary frame is not UTF-8 JSON")
+    try:
+        data = json.loads(text)
+    except (ValueError, RecursionError) as exc:
+        return ("ProtocolError", f"frame is not JSON ({str(exc)[:80]})")
+    if not isinstance(data, dict):
+        return ("ProtocolError", "frame is not a JSON object")
+    kind = data.get("type")
+    if not isinstance(kind, str) or not kind:
+        return ("ProtocolError", "frame has no string 'type'")
+    return (protocol._CANONICAL_TYPE.get(kind.lower(), kind), repr(data))
+
+
+# Values where orjson and the stdlib disagree: integers past 64 bits, NaN and infinities, lone surrogates.
+_awkward_leaves = (st.none() | st.booleans() | st.integers() | st.integers(min_value=2**63 - 2, max_value=2**70)
+                   | st.integers(min_value=-2**70, max_value=-2**63 + 2) | st.floats()
+                   | st.text(max_size=12) | st.sampled_from(["\ud800", "a\udfffb", "\x00", "é😀"]))
+_awkward_values = st.recursive(
+    _awkward_leaves,
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4),
+    max_leaves=16)
+
+
+@settings(max_examples=1500, deadline=None)
+@given(st.sampled_from(["playStream.chunk", "PLAYSTREAM.CHUNK", "activities", "", "x"]) | _awkward_leaves,
+       st.dictionaries(st.sampled_from(["audioChunk", "streamId", "activities", "alternatives", "n", "type2"]),
+                       _awkward_values, max_size=4),
+       st.booleans(), st.booleans())
+def test_parse_answers_as_the_stdlib_would(kind, fields, ascii_only, as_bytes):
+    text = json.dumps({"type": kind, **fields}, ensure_ascii=ascii_only)
+    raw = text.encode("utf-8", "surrogatepass") if as_bytes else text
+    assert _parse_answer(raw) == _stdlib_answer(raw)
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.binary(max_size=200) | st.text(max_size=200) | _awkward_values.map(json.dumps))
+def test_parse_of_anything_answers_as_the_stdlib_would(raw):
+    assert _parse_answer(raw) == _stdlib_answer(raw)
+
+
+@pytest.mark.parametrize("depth", [10, 500, 900, 990, 1020, 1100, 5000])
+def test_deep_nesting_answers_as_the_stdlib_would(depth):
+    raw = '{"type":"x","n":' + "[" * depth + "]" * depth + "}"
+    assert _parse_answer(raw) == _stdlib_answer(raw)
+    assert _parse_answer(raw.encode()) == _stdlib_answer(raw.encode())

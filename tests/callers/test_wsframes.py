@@ -77,3 +77,11 @@ def test_reader_unmasks_a_masked_server_frame():
 def test_broken_framing_is_a_frame_error(data):
     with pytest.raises(wsframes.FrameError):
         wsframes.FrameReader(1024).feed(data)
+
+
+@pytest.mark.parametrize("size", [0, 1, 3, 4, 5, 950, 4097])
+def test_mask_is_the_rfc_xor_with_the_key_repeated(size):
+    payload, key = os.urandom(size), os.urandom(4)
+    expected = bytes(byte ^ key[i % 4] for i, byte in enumerate(payload))
+    assert wsframes.mask(payload, key) == expected
+    assert wsframes.mask(expected, key) == payload
