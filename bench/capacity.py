@@ -109,12 +109,12 @@ def search(url: str, kind: str, timing: dict, pin: bool, max_callers: int, max_s
         nonlocal best
         step = run_step(url, kind, callers, timing, pin)
         passed, reasons = judge(step)
-        step.update(passed=passed, reasons=reasons, loadavg=machine.load_average())
+        step.update(passed=passed, reasons=reasons, loadavg=machine.load_average(), speed_ms=machine.speed_ms())
         steps.append(step)
         print(f"  {kind:<7}{callers:>6} callers: p99 lateness {step.get('p99_lateness_ms')} ms, drift "
               f"{step.get('drift_ms')} ms, cpu {step.get('cpu_ms_per_caller_s')} ms/caller-s, "
-              f"rss {step.get('rss_per_caller_mb')} MB/caller: {'held' if passed else 'missed: ' + '; '.join(reasons)}",
-              flush=True)
+              f"rss {step.get('rss_per_caller_mb')} MB/caller, speed {step['speed_ms']} ms: "
+              f"{'held' if passed else 'missed: ' + '; '.join(reasons)}", flush=True)
         if passed and (best is None or callers > best["callers"]):
             best = step
         return passed
@@ -156,7 +156,8 @@ def main() -> int:
               else {"ramp_s": 3.0, "warmup_s": 2.0, "window_s": args.window_s})
     started = time.monotonic()
     before = machine.describe()
-    print(f"capacity on {before['cpu_model']} ({before['cores']} cores), load {before['loadavg']}; "
+    print(f"capacity on {before['cpu_model']} ({before['cores']} cores), load {before['loadavg']}, "
+          f"speed {before['speed_ms']} ms (machine.speed_ms: lower is faster); "
           f"real time = p99 lateness <= {MAX_LATENESS_P99_MS:g} ms, drift <= {MAX_DRIFT_MS:g} ms", flush=True)
     sink, url = start_sink(*(["--cpu", "1"] if args.pin else []))
     results = {}

@@ -52,9 +52,6 @@ class Utterance:
         self.done = Event()
         self._nonblocking = isinstance(sock, _GEVENT_SOCKETS)
 
-    def next_deadline(self) -> float:
-        return self.start + self.sent * self.frame_s
-
     def send_due(self, now: float, pacer: "Pacer") -> Optional[float]:
         """Send the frame due now; the next frame's deadline, or None when finished or handed to a helper."""
         if self.cancelled:
@@ -63,7 +60,8 @@ class Utterance:
             self._finish()
             return None
         index = self.sent
-        self.lateness_ms[index] = max(0.0, now - (self.start + index * self.frame_s)) * 1000.0
+        late = now - (self.start + index * self.frame_s)
+        self.lateness_ms[index] = late * 1000.0 if late > 0.0 else 0.0
         data = self.build(index)
         if not self._nonblocking:
             return self._send_blocking(data, pacer)
@@ -120,11 +118,11 @@ class Utterance:
         if self.first_sent_at is None:
             self.first_sent_at = now
         self.last_sent_at = now
-        self.sent += 1
-        if self.sent >= self.count:
+        sent = self.sent = self.sent + 1
+        if sent >= self.count:
             self._finish()
             return None
-        return self.next_deadline()
+        return self.start + sent * self.frame_s  # absolute: lateness never adds up into drift
 
     def _finish(self) -> None:
         self.done.set()

@@ -65,7 +65,7 @@ def client_frame(payload: bytes, opcode: int = OPCODE_TEXT) -> bytes:
     else:
         header = struct.pack("!BBQ", _FIN | opcode, _MASKED | 127, size)
     key = _KEYS.next()
-    return header + key + mask(payload, key)
+    return header + key + apply_mask(payload, key)
 
 
 class FrameReader:

@@ -25,6 +25,7 @@ def _final_json(script: str, timeout: float) -> dict:
 def _has_machine(figures: dict) -> None:
     assert figures["machine"]["cpu_model"] and figures["machine"]["cores"] >= 1
     assert len(figures["machine"]["loadavg"]) == 3 and len(figures["loadavg_end"]) == 3
+    assert figures["machine"]["speed_ms"] > 0
 
 
 @pytest.mark.slow
@@ -39,6 +40,7 @@ def test_capacity_quick_prints_both_counts_their_ratio_and_costs():
     assert kinds == {"caller", "naive"}
     assert all("error" not in step for step in figures["steps"]), figures["steps"]
     assert figures["sink"]["caller_chunks"] > 0 and figures["sink"]["agent_frames"] > 0
+    assert all(step["speed_ms"] > 0 for step in figures["steps"])  # the host's speed beside every step
     _has_machine(figures)
 
 
