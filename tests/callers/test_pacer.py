@@ -5,6 +5,7 @@ import socket
 import threading
 
 import gevent
+import gevent.monkey
 import numpy as np
 from gevent.event import Event
 
@@ -87,3 +88,47 @@ def test_a_killed_speaker_leaves_the_pacer_running_for_the_others():
     assert second.sent == 5 and first.sent == sent_when_killed
     ours.close()
     reading.join(2)
+
+
+def _read_all(sock, size: int) -> bytes:
+    data = b""
+    while len(data) < size:
+        chunk = sock.recv(65536)
+        if not chunk:
+            break
+        data += chunk
+    return data
+
+
+def test_a_frame_waits_for_another_greenlet_that_is_part_way_through_its_own():
+    ours, theirs = socket.socketpair()
+    lock = threading.Lock()
+
+    def other_sender() -> None:  # e.g. websocket-client sending a control message in two writes
+        with lock:
+            ours.sendall(b"<part one>")
+            gevent.sleep(0.1)
+            ours.sendall(b"<part two>")
+
+    holder = gevent.spawn(other_sender)
+    gevent.sleep(0.01)
+    utterance = Utterance(ours, lock, lambda index: b"%d" % index, 3, FRAME_S, None)
+    get_pacer().play(utterance)
+    holder.join(2)
+    assert utterance.sent == 3 and utterance.error is None
+    assert _read_all(theirs, 23) == b"<part one><part two>012"
+    ours.close()
+
+
+def test_plain_blocking_sockets_are_paced_too():
+    """Without gevent's patching (a library user's own threads), frames go out with a blocking sendall."""
+    plain_socketpair = gevent.monkey.get_original("socket", "socketpair")
+    plain_lock = gevent.monkey.get_original("threading", "Lock")
+    ours, theirs = plain_socketpair()
+    utterance = Utterance(ours, plain_lock(), lambda index: b"x" * 640, 10, FRAME_S, None)
+    get_pacer().play(utterance)
+    assert utterance.sent == 10 and utterance.error is None
+    assert abs((utterance.last_sent_at - utterance.first_sent_at) - 9 * FRAME_S) < 0.015
+    assert _read_all(theirs, 6400) == b"x" * 6400
+    ours.close()
+    theirs.close()
