@@ -8,7 +8,7 @@ plus filler callers on the sink, bench/sink.py). Each caller turn is matched to 
 `userStream.stop` arrived when the caller's last chunk left, and the caller's `response_latency_ms` is
 compared with the bridge's. Turns the caller flagged `caller_overloaded` are counted and shown.
 
-    python bench/fidelity.py [--capacity 500]     # light + 80 % of 500 callers (about 3 minutes)
+    python bench/fidelity.py [--capacity 750]     # light + 80 % of 750 callers (about 3 minutes)
     python bench/fidelity.py --quick              # smoke run: a few calls, small filler (~40 s)
 
 Figures are printed last as one JSON line.
@@ -34,7 +34,7 @@ from bench.capacity import start_sink, stop_sink  # noqa: E402
 BENCH_DIR = Path(__file__).resolve().parent
 REPO_ROOT = BENCH_DIR.parent
 # Default capacity of one worker core for the 80 % level (bench/RESULTS.md); pass the figure you measured.
-DEFAULT_CAPACITY = 500
+DEFAULT_CAPACITY = 750
 LOADED_SHARE = 0.8
 LATENCY = "300:150"  # injected think time, ms: mean and uniform jitter
 MATCH_WINDOW_S = 0.25  # a caller's last chunk and the bridge's userStream.stop arrival are this close at most
