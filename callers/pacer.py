@@ -88,6 +88,17 @@ class Utterance:
         if not self.lock.acquire(False):
             gevent.spawn(self._send_slowly, data, pacer, False)
             return None
+        return self._send_holding_lock(data)
+
+    def _send_slowly(self, data: bytes, pacer: "Pacer", locked: bool) -> None:
+        if not locked:
+            self.lock.acquire()
+        following = self._send_holding_lock(data)
+        if following is not None and not self.cancelled:
+            pacer.schedule(self, following)
+
+    def _send_holding_lock(self, data: bytes) -> Optional[float]:
+        """Write all of `data` (waiting for the socket if need be), release the lock; the next deadline."""
         try:
             self.sock.sendall(data)
         except OSError as exc:
@@ -97,21 +108,6 @@ class Utterance:
         finally:
             self.lock.release()
         return self._sent()
-
-    def _send_slowly(self, data: bytes, pacer: "Pacer", locked: bool) -> None:
-        try:
-            if not locked:
-                self.lock.acquire()
-            self.sock.sendall(data)
-        except OSError as exc:
-            self.error = exc
-            self._finish()
-            return
-        finally:
-            self.lock.release()
-        following = self._sent()
-        if following is not None and not self.cancelled:
-            pacer.schedule(self, following)
 
     def _sent(self) -> Optional[float]:
         now = time.monotonic()
