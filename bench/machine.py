@@ -1,8 +1,8 @@
 """What a figure was measured on: CPU model, cores, load, date, speed. Every bench prints it with its figures,
 because a capacity or latency number means nothing without the machine and how busy it was.
 
-The speed is a fixed piece of pure-Python work, timed: on a shared VM the same code ran a third slower
-from one minute to the next (the load average does not show a noisy neighbour), so a figure is read
+The speed is a fixed piece of pure-Python work, timed: on a shared VM the same code ran at half speed
+for seconds at a time, and under sustained load (the load average shows none of it), so a figure is read
 against the speed measured beside it."""
 from __future__ import annotations
 
@@ -33,8 +33,8 @@ def load_average() -> list[float]:
 
 
 def speed_ms() -> float:
-    """Milliseconds for a fixed interpreter workload (calls, attributes, dicts, bytes; ~30 ms on a quiet
-    2026 Xeon core), best of a few tries: lower is faster."""
+    """Milliseconds for a fixed interpreter workload (calls, attributes, dicts, bytes; 35-40 ms on an
+    idle 2026 Xeon VM core, 65-80 ms when its host is busy), best of a few tries: lower is faster."""
     class Counter:
         def __init__(self) -> None:
             self.total = 0

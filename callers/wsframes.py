@@ -50,9 +50,8 @@ class _MaskKeys:
 _KEYS = _MaskKeys()
 
 
-def mask(payload: bytes, key: bytes) -> bytes:
-    """XOR `payload` with the 4-byte `key` repeated (masking and unmasking are the same operation)."""
-    return apply_mask(payload, key)
+# mask(payload, key): XOR `payload` with the 4-byte `key` repeated (masking and unmasking are the same).
+mask = apply_mask
 
 
 def client_frame(payload: bytes, opcode: int = OPCODE_TEXT) -> bytes:
@@ -65,7 +64,7 @@ def client_frame(payload: bytes, opcode: int = OPCODE_TEXT) -> bytes:
     else:
         header = struct.pack("!BBQ", _FIN | opcode, _MASKED | 127, size)
     key = _KEYS.next()
-    return header + key + apply_mask(payload, key)
+    return header + key + mask(payload, key)
 
 
 class FrameReader:
