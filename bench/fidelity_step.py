@@ -30,6 +30,7 @@ from callers import phrasebook, speech  # noqa: E402
 from callers.batch import CallSettings, make_caller  # noqa: E402
 from callers.results import ResultWriter  # noqa: E402
 from callers.scenarios import load_scenarios  # noqa: E402
+from callers.warmup import prepare_for_realtime  # noqa: E402
 
 FILLER_RAMP_S = 3.0
 
@@ -48,6 +49,7 @@ def main() -> int:
 
     entries = load_scenarios().entries
     settings = CallSettings(bridge_url=args.bridge_url, ear="alttext", seed=args.seed)
+    prepare_for_realtime()  # as a Locust worker does before its first call
     writer = ResultWriter(args.results)
     numbers = itertools.count()
     t0 = time.monotonic()

@@ -376,9 +376,9 @@ class CallerAgent:
 
     def _say(self, text: str, style: speech.SpeakingStyle) -> SpeechTiming:
         """One utterance on the line: this caller's voice and pauses, over the scenario's phone line."""
-        frames = phrasebook.encoded_frames(text, style, self.client.media_format.token, self.frame_ms,
-                                           self.delivery.sentence_pause_ms, self.scenario.line,
-                                           line.utterance_seed(self.seed, text))
+        frames = phrasebook.encoded_frames_in_thread(text, style, self.client.media_format.token, self.frame_ms,
+                                                     self.delivery.sentence_pause_ms, self.scenario.line,
+                                                     line.utterance_seed(self.seed, text))
         return self._send(frames)
 
     def _send(self, frames: tuple[str, ...]) -> SpeechTiming:

@@ -25,6 +25,7 @@ from callers.personality import get_personality
 from callers.realtime_session import RealtimeSettings
 from callers.results import CallResult, ResultWriter
 from callers.scenarios import ScenarioEntry
+from callers.warmup import prepare_for_realtime
 
 DEFAULT_MAX_CONCURRENT = 5
 STATUS_REFRESH_S = 1.0
@@ -200,6 +201,7 @@ class Batch:
         calls = self.plan.calls()
         self._results = [None] * len(calls)
         slots = gevent.lock.BoundedSemaphore(self.plan.concurrency)
+        prepare_for_realtime()
         if self.progress is not None:
             self.progress.open()
         try:

@@ -35,11 +35,16 @@ class Utterance:
     """One caller utterance being paced: which frames, where to, and what happened to each."""
 
     def __init__(self, sock, lock, build: Callable[[int], bytes], count: int, frame_s: float,
-                 stop_when: Optional[Event]) -> None:
+                 stop_when: Optional[Event], tail: Optional[bytes] = None) -> None:
         self.sock = sock
         self.lock = lock
         self.build = build
         self.count = count
+        # Sent right after the last frame (or at once when stop_when ends the audio), in the same pass of
+        # the pacer: the end-of-speech message, so the bridge sees speech end when the audio ended, not
+        # when the speaking greenlet next gets the loop (a wait that would count as the agent's latency).
+        self.tail = tail
+        self.tail_sent = False
         self.frame_s = frame_s
         self.stop_when = stop_when
         self.lateness_ms = np.zeros(count, dtype=np.float64)
@@ -56,13 +61,18 @@ class Utterance:
         """Send the frame due now; the next frame's deadline, or None when finished or handed to a helper."""
         if self.cancelled:
             return None
-        if self.sent >= self.count or (self.stop_when is not None and self.stop_when.is_set()):
+        index = self.sent
+        if index < self.count and self.stop_when is not None and self.stop_when.is_set():
+            self.count = index  # no more audio; the tail still goes
+        if index < self.count:
+            late = now - (self.start + index * self.frame_s)
+            self.lateness_ms[index] = late * 1000.0 if late > 0.0 else 0.0
+            data = self.build(index)
+        elif self.tail is not None and not self.tail_sent:
+            data = self.tail
+        else:
             self._finish()
             return None
-        index = self.sent
-        late = now - (self.start + index * self.frame_s)
-        self.lateness_ms[index] = late * 1000.0 if late > 0.0 else 0.0
-        data = self.build(index)
         if not self._nonblocking:
             return self._send_blocking(data, pacer)
         if self.lock.locked():  # another greenlet is part-way through a frame on this socket
@@ -110,15 +120,21 @@ class Utterance:
         return self._sent()
 
     def _sent(self) -> Optional[float]:
+        if self.sent >= self.count:  # that was the tail
+            self.tail_sent = True
+            self._finish()
+            return None
         now = time.monotonic()
         if self.first_sent_at is None:
             self.first_sent_at = now
         self.last_sent_at = now
         sent = self.sent = self.sent + 1
-        if sent >= self.count:
-            self._finish()
-            return None
-        return self.start + sent * self.frame_s  # absolute: lateness never adds up into drift
+        if sent < self.count:
+            return self.start + sent * self.frame_s  # absolute: lateness never adds up into drift
+        if self.tail is not None:
+            return now  # due at once: the pacer sends it before it sleeps
+        self._finish()
+        return None
 
     def _finish(self) -> None:
         self.done.set()

@@ -1,31 +1,59 @@
 """Caller phrases rendered once per process and kept as wire-ready frames, shared by every caller.
 
-Rendering is cheap; re-encoding and base64-ing 50 frames a second per caller is not. A phrase in a given
-voice style, sentence pause, line condition and media format is turned into base64 frames once and reused
-read-only by all calls. A degraded line's noise is seeded per utterance (callers.line.utterance_seed), so
-its frames are as deterministic, and as cacheable, as clean ones.
+Re-encoding and base64-ing 50 frames a second per caller would cost more than the calls themselves, so a
+phrase in a given voice style, sentence pause, line condition and media format is turned into base64
+frames once and reused read-only by all calls. A degraded line's noise is seeded per utterance
+(callers.line.utterance_seed), so its frames are as deterministic, and as cacheable, as clean ones.
+
+A first rendering is not free either: espeak and the resampler take 1-3 ms of CPU per second of speech.
+On the gevent loop that stalls every other caller in the process, and the stall lands in their audio as
+pacing lateness and in their turns as latency the agent never caused. Callers therefore render through
+`encoded_frames_in_thread`, which does the work on a native thread (both libraries release the GIL).
 """
 from __future__ import annotations
 
 import base64
+import weakref
 from functools import lru_cache
 
+import gevent
 import numpy as np
+from gevent.threadpool import ThreadPool
 
 from callers import audio, line, speech
 from callers.delivery import split_sentences
 
 CACHE_PHRASES = 2048
+# libespeak-ng renders one phrase at a time (one process-global state), so one thread is enough; it is
+# the loop's own, so renders never queue behind the hub pool's Whisper passes.
+RENDER_THREADS = 1
+
+_RENDER_POOLS: "weakref.WeakKeyDictionary[object, ThreadPool]" = weakref.WeakKeyDictionary()
 
 
-@lru_cache(maxsize=CACHE_PHRASES)
 def encoded_frames(text: str, style: speech.SpeakingStyle, media_format: str,
                    frame_ms: int = audio.DEFAULT_FRAME_MS, pause_ms: int = 0,
                    conditions: line.LineConditions = line.CLEAN_LINE, seed: int = 0) -> tuple[str, ...]:
     """Base64 frames of `text` spoken in `style` (sentences `pause_ms` apart) over a line with `conditions`
     (noise drawn from `seed`), in `media_format`, `frame_ms` each."""
-    pcm = line.degrade(_render(text, style, pause_ms), speech.VOICE_RATE, conditions, seed)
-    return encode_frames(pcm, speech.VOICE_RATE, media_format, frame_ms)
+    # Always the same call shape: lru_cache keys keyword and positional spellings of one call apart.
+    return _cached_frames(text, style, media_format, frame_ms, pause_ms, conditions, seed)
+
+
+def encoded_frames_in_thread(text: str, style: speech.SpeakingStyle, media_format: str,
+                             frame_ms: int = audio.DEFAULT_FRAME_MS, pause_ms: int = 0,
+                             conditions: line.LineConditions = line.CLEAN_LINE, seed: int = 0) -> tuple[str, ...]:
+    """`encoded_frames`, from a greenlet, without stalling the other greenlets while a new phrase renders
+    (a cached phrase costs one hand-off to the thread, ~40 µs)."""
+    return _render_pool().apply(_cached_frames, (text, style, media_format, frame_ms, pause_ms, conditions, seed))
+
+
+def _render_pool() -> ThreadPool:
+    hub = gevent.get_hub()
+    pool = _RENDER_POOLS.get(hub)
+    if pool is None:
+        pool = _RENDER_POOLS[hub] = ThreadPool(RENDER_THREADS, hub=hub)
+    return pool
 
 
 def encode_frames(pcm: np.ndarray, rate: int, media_format: str,
@@ -33,6 +61,13 @@ def encode_frames(pcm: np.ndarray, rate: int, media_format: str,
     """Base64 frames of audio that is not a cached phrase (a speech model's own voice), ready to send."""
     fmt = audio.parse_media_format(media_format)
     return tuple(base64.b64encode(frame).decode("ascii") for frame in audio.frames_for(pcm, rate, fmt, frame_ms))
+
+
+@lru_cache(maxsize=CACHE_PHRASES)
+def _cached_frames(text: str, style: speech.SpeakingStyle, media_format: str, frame_ms: int, pause_ms: int,
+                   conditions: line.LineConditions, seed: int) -> tuple[str, ...]:
+    pcm = line.degrade(_render(text, style, pause_ms), speech.VOICE_RATE, conditions, seed)
+    return encode_frames(pcm, speech.VOICE_RATE, media_format, frame_ms)
 
 
 def _render(text: str, style: speech.SpeakingStyle, pause_ms: int) -> np.ndarray:

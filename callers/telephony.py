@@ -440,11 +440,10 @@ class AudioCodesClient:
                 raise CallFailure(ErrorCategory.BRIDGE_CLOSED, "bridge closed the call")
             raise CallFailure(ErrorCategory.PROTOCOL_ERROR,
                               f"no userStream.started within {STREAM_ACK_TIMEOUT_S:g} s of userStream.start")
-        timing = self._send_paced(frames_b64, stop_when)
-        self._send(protocol.user_stream_stop(self.conversation_id))
-        return timing
+        return self._send_paced(frames_b64, stop_when)
 
     def _send_paced(self, frames_b64: Sequence[str], stop_when: Optional[Event]) -> SpeechTiming:
+        """The frames, then userStream.stop straight after the last one (the pacer sends both)."""
         if self._ws is None or self._ws.sock is None:
             raise CallFailure(ErrorCategory.BRIDGE_CLOSED, "bridge closed the call")
         conversation_id = self.conversation_id
@@ -452,7 +451,9 @@ class AudioCodesClient:
         def build(index: int) -> bytes:
             return wsframes.client_frame(protocol.user_stream_chunk_frame(conversation_id, frames_b64[index]).encode())
 
-        utterance = Utterance(self._ws.sock, self._ws.lock, build, len(frames_b64), self.frame_ms / 1000.0, stop_when)
+        stop = wsframes.client_frame(protocol.encode(protocol.user_stream_stop(conversation_id)).encode())
+        utterance = Utterance(self._ws.sock, self._ws.lock, build, len(frames_b64), self.frame_ms / 1000.0, stop_when,
+                              tail=stop)
         get_pacer().play(utterance)
         if utterance.error is not None:
             if isinstance(utterance.error, OSError):

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import socket
 import threading
+import time
 
 import gevent
 import gevent.monkey
@@ -132,3 +133,64 @@ def test_plain_blocking_sockets_are_paced_too():
     assert _read_all(theirs, 6400) == b"x" * 6400
     ours.close()
     theirs.close()
+
+
+def _read_until(sock, tail: bytes, arrivals: list) -> bytes:
+    """Everything up to and including `tail`, noting when each piece arrived."""
+    data = b""
+    while not data.endswith(tail):
+        chunk = sock.recv(65536)
+        if not chunk:
+            break
+        arrivals.append((time.monotonic(), chunk))
+        data += chunk
+    return data
+
+
+def test_the_tail_follows_the_last_frame_at_once():
+    """userStream.stop rides on the pacer: it leaves right after the last frame, not a frame later and not
+    when the speaking greenlet next gets the loop."""
+    ours, theirs = socket.socketpair()
+    arrivals: list = []
+    reading = gevent.spawn(_read_until, theirs, b"<stop>", arrivals)
+    utterance = Utterance(ours, threading.Lock(), lambda index: b"%d," % index, 10, FRAME_S, None, tail=b"<stop>")
+    get_pacer().play(utterance)
+    assert utterance.sent == 10 and utterance.tail_sent and utterance.error is None
+    assert reading.get(timeout=2) == b"0,1,2,3,4,5,6,7,8,9,<stop>"
+    last_frame_at = max(at for at, chunk in arrivals if b"9," in chunk)
+    stop_at = max(at for at, chunk in arrivals if chunk.endswith(b"<stop>"))
+    assert stop_at - last_frame_at < FRAME_S / 2
+    ours.close()
+
+
+def test_the_tail_goes_out_when_stop_when_ends_the_audio_early():
+    ours, theirs = socket.socketpair()
+    arrivals: list = []
+    reading = gevent.spawn(_read_until, theirs, b"<stop>", arrivals)
+    stop = Event()
+    utterance = Utterance(ours, threading.Lock(), lambda index: b"x", 100, FRAME_S, stop, tail=b"<stop>")
+    gevent.spawn_later(0.1, stop.set)
+    get_pacer().play(utterance)
+    assert 3 <= utterance.sent <= 8 and utterance.tail_sent
+    assert reading.get(timeout=2) == b"x" * utterance.sent + b"<stop>"
+    ours.close()
+
+
+def test_a_frame_handed_to_a_helper_is_still_followed_by_the_tail():
+    ours, theirs = socket.socketpair()
+    lock = threading.Lock()
+
+    def other_sender() -> None:
+        with lock:
+            ours.sendall(b"<part one>")
+            gevent.sleep(0.1)
+            ours.sendall(b"<part two>")
+
+    holder = gevent.spawn(other_sender)
+    gevent.sleep(0.01)
+    utterance = Utterance(ours, lock, lambda index: b"%d" % index, 2, FRAME_S, None, tail=b"<stop>")
+    get_pacer().play(utterance)
+    holder.join(2)
+    assert utterance.sent == 2 and utterance.tail_sent and utterance.error is None
+    assert _read_all(theirs, 28) == b"<part one><part two>01<stop>"
+    ours.close()

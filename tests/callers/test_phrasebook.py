@@ -1,0 +1,65 @@
+"""Phrase rendering for callers: shared frames, and new phrases rendered without freezing the gevent loop."""
+from __future__ import annotations
+
+import itertools
+
+import gevent
+import pytest
+
+from callers import phrasebook, speech
+
+MEDIA_FORMAT = "raw/lpcm16"
+# Long enough that a first rendering takes tens of milliseconds of espeak and resampling.
+LONG_PHRASE = ("Hello, I am calling about the replacement card I ordered last week, because it has still "
+               "not arrived and I need it before I travel on Friday morning. Can you tell me where it is?")
+_fresh = itertools.count()
+
+
+def fresh_phrase() -> str:
+    """A phrase no earlier test rendered, so the render really happens (the caches are process-wide)."""
+    return f"Number {next(_fresh) + 7301}. {LONG_PHRASE}"
+
+
+def ticks_while(render) -> int:
+    """How many times another greenlet ran while `render` rendered one fresh phrase."""
+    ticks = 0
+
+    def tick() -> None:
+        nonlocal ticks
+        while True:
+            gevent.sleep(0.0005)
+            ticks += 1
+
+    ticker = gevent.spawn(tick)
+    gevent.sleep(0.01)  # the ticker is running
+    before = ticks
+    render(fresh_phrase())
+    during = ticks - before
+    ticker.kill()
+    return during
+
+
+def test_thread_rendering_returns_the_shared_cached_frames() -> None:
+    style = speech.SpeakingStyle()
+    text = fresh_phrase()
+    in_thread = phrasebook.encoded_frames_in_thread(text, style, MEDIA_FORMAT)
+    assert in_thread
+    assert phrasebook.encoded_frames(text, style, MEDIA_FORMAT) is in_thread
+    assert phrasebook.encoded_frames_in_thread(text, style, MEDIA_FORMAT) is in_thread
+
+
+def test_other_greenlets_run_while_a_new_phrase_renders() -> None:
+    style = speech.SpeakingStyle()
+    speech.get_voice().render("warm up", style)  # the library's one-off load stays out of the count
+    assert ticks_while(lambda text: phrasebook.encoded_frames_in_thread(text, style, MEDIA_FORMAT)) >= 3
+
+
+def test_the_control_inline_rendering_freezes_the_loop() -> None:
+    """Without the thread nothing else runs during a render: otherwise the test above would prove nothing."""
+    style = speech.SpeakingStyle()
+    assert ticks_while(lambda text: phrasebook.encoded_frames(text, style, MEDIA_FORMAT)) == 0
+
+
+def test_a_rendering_error_reaches_the_caller() -> None:
+    with pytest.raises(ValueError, match="media format"):
+        phrasebook.encoded_frames_in_thread(fresh_phrase(), speech.SpeakingStyle(), "no/such-format")
