@@ -53,10 +53,11 @@ from callers.realtime_session import DEFAULT_MODEL, DEFAULT_VOICE, MissingKey, o
 from callers.results import CallResult, ResultWriter, TurnRecord
 from callers.scenarios import ScenarioEntry, load_scenarios
 from callers.warmup import prepare_for_realtime
-from loadtest import capacity, goals, hostcheck, orphans, users, webui
+from loadtest import capacity, goals, hostcheck, orphans, spawn_messages, users, webui
 
 log = logging.getLogger("caller_agent.locust")
 orphans.follow_parent_after_fork()  # --processes children: Locust forks them after importing this file
+spawn_messages.keep_default_args()  # a worker's spawn message would otherwise stall its calls ~0.1 s
 # websockets logs every handshake header at debug level, the OpenAI key of Realtime callers included.
 logging.getLogger("websockets").setLevel(logging.INFO)
 

@@ -3,10 +3,13 @@
 A reply is a tuple of fixed sentences (see dialogue.agent_phrases), so rendering per sentence makes the
 voice's phrase cache hold a small finite set, and joining them with a short pause gives any reply. The
 encoded frames and their voiced flags are cached per (reply, format): at load, hundreds of calls play the
-same prompts, and re-encoding or re-resampling per call would cost CPU the pacing loop needs.
+same prompts, and re-encoding or re-resampling per call would cost CPU the pacing loop needs. A reply's
+first playing still costs a few milliseconds per second of audio, so the bridge builds it on a thread
+(`cached` first, then `prompt` off the loop): the cache is shared with that thread.
 """
 from __future__ import annotations
 
+import threading
 from collections import OrderedDict
 from dataclasses import dataclass, replace
 from typing import Iterable, Optional
@@ -35,24 +38,34 @@ class PromptBook:
         self._frame_ms = frame_ms
         self._gap = np.zeros(VOICE_RATE * SENTENCE_GAP_MS // 1000, dtype=np.int16)
         self._cache: OrderedDict[tuple[tuple[str, ...], str, Optional[str]], Prompt] = OrderedDict()
+        self._lock = threading.Lock()
 
     def warm(self, sentences: Iterable[str]) -> None:
         """Render every sentence once at start-up, so no call waits on the synthesiser."""
         for sentence in sentences:
             self._voice.render(sentence, self._style)
 
+    def cached(self, sentences: tuple[str, ...], fmt: audio.MediaFormat, voice: Optional[str] = None
+               ) -> Optional[Prompt]:
+        """The reply's audio if it was built before, else None (then build it with `prompt`, off the loop)."""
+        key = (sentences, fmt.token, voice)
+        with self._lock:
+            cached = self._cache.get(key)
+            if cached is not None:
+                self._cache.move_to_end(key)
+            return cached
+
     def prompt(self, sentences: tuple[str, ...], fmt: audio.MediaFormat, voice: Optional[str] = None) -> Prompt:
         """The reply's audio; `voice` names another espeak voice (a call in another language)."""
-        key = (sentences, fmt.token, voice)
-        cached = self._cache.get(key)
+        cached = self.cached(sentences, fmt, voice)
         if cached is not None:
-            self._cache.move_to_end(key)
             return cached
         style = replace(self._style, voice=voice) if voice else self._style
         prompt = self._build(sentences, fmt, style)
-        self._cache[key] = prompt
-        if len(self._cache) > PROMPT_CACHE_ENTRIES:
-            self._cache.popitem(last=False)
+        with self._lock:
+            self._cache[(sentences, fmt.token, voice)] = prompt
+            if len(self._cache) > PROMPT_CACHE_ENTRIES:
+                self._cache.popitem(last=False)
         return prompt
 
     def _build(self, sentences: tuple[str, ...], fmt: audio.MediaFormat, style: SpeakingStyle) -> Prompt:

@@ -98,14 +98,17 @@ async def run_bridge(settings: BridgeSettings, stop: asyncio.Event, on_listening
                          settings.frame_ms)
     prompts.warm(agent_phrases())
     executor = ThreadPoolExecutor(max_workers=STT_THREADS, thread_name_prefix="bridge-stt")
+    # One thread: libespeak-ng renders one phrase at a time, and a build is a few milliseconds.
+    prompt_executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="bridge-prompts")
     truth_log = TruthLog(settings.truth_log) if settings.truth_log is not None else None
     faults = FaultPlan(settings.faults, settings.seed)
     resumable = None
     if settings.resume_grace_s > 0:
         resumable = ResumableCalls(settings.resume_grace_s,
                                    lambda call: record_truth(call.truth, call.agent, truth_log))
-    services = BridgeServices(settings=settings, ear=ear, executor=executor, prompts=prompts, truth_log=truth_log,
-                              faults=faults, resumable=resumable)
+    services = BridgeServices(settings=settings, ear=ear, executor=executor, prompts=prompts,
+                              prompt_executor=prompt_executor, truth_log=truth_log, faults=faults,
+                              resumable=resumable)
 
     def refused(index: int) -> None:
         log.info("connection %d refused by fault injection", index)
@@ -128,6 +131,7 @@ async def run_bridge(settings: BridgeSettings, stop: asyncio.Event, on_listening
             log.info("stopping: closing %d open connection(s)", len(server.connections))
     finally:
         executor.shutdown(wait=False, cancel_futures=True)
+        prompt_executor.shutdown(wait=False, cancel_futures=True)
         if resumable is not None:
             resumable.expire_all()  # the calls just closed were parked too: every one is over now
         if truth_log is not None:

@@ -67,6 +67,7 @@ class BridgeServices:
     ear: Ear
     executor: Executor
     prompts: PromptBook
+    prompt_executor: Executor  # builds a reply's audio the first time it plays, off the loop
     truth_log: Optional[TruthLog] = None
     faults: FaultPlan = field(default_factory=FaultPlan)
     resumable: Optional[ResumableCalls] = None  # dropped calls kept for session.resume; None: resume refused
@@ -437,7 +438,11 @@ class CallSession:
         """Play one reply as a playStream, paced in real time against absolute deadlines (no drift)."""
         assert self._play_fmt is not None
         voice = self._translation.voice if self._translation is not None else None
-        prompt = self._services.prompts.prompt(reply.sentences, self._play_fmt, voice)
+        prompts = self._services.prompts
+        prompt = prompts.cached(reply.sentences, self._play_fmt, voice)
+        if prompt is None:  # on the loop, its milliseconds would land in every other call's timing
+            prompt = await self._loop.run_in_executor(self._services.prompt_executor, prompts.prompt,
+                                                      reply.sentences, self._play_fmt, voice)
         frame_ms = self._settings.frame_ms
         frames, voicing = prompt.frames, prompt.voiced
         if self._fault is Fault.FLOOD and turn.trigger == _GREETING:

@@ -150,6 +150,10 @@ class AgentStream:
     # Once nothing is left to learn from the samples (voice heard, no Ear or recording keeping them, raw
     # audio): the bytes per sample, so later chunks are only counted. 0 while chunks are decoded.
     _counted_bytes_per_sample: int = field(default=0, repr=False)
+    # While counting: the first counted chunk's bytes around its audio, so later ones skip parsing too
+    # (protocol.ChunkTemplate). Learnt once per stream, whether or not the bridge's framing allows it.
+    _template: Optional[protocol.ChunkTemplate] = field(default=None, repr=False)
+    _template_learnt: bool = field(default=False, repr=False)
     _chunks: list = field(default_factory=list, repr=False)
     _chunk_times: list = field(default_factory=list, repr=False)
     _kept_samples: int = 0
@@ -532,11 +536,24 @@ class AudioCodesClient:
             raise websocket.WebSocketConnectionClosedException("Connection to remote host was lost.")
         for opcode, payload in self._reader.feed(data):
             if opcode == wsframes.OPCODE_TEXT or opcode == wsframes.OPCODE_BINARY:
+                stream = self._stream
+                if stream is not None and stream._template is not None and stream.stopped_at is None:
+                    size = stream._template.audio_size(payload)
+                    if size is not None:  # most agent chunks end here
+                        stream.received_samples += size // stream._counted_bytes_per_sample
+                        stream.last_chunk_at = now
+                        continue
                 try:
-                    self._dispatch(protocol.parse_message(payload), now)
+                    message = protocol.parse_message(payload)
+                    self._dispatch(message, now)
                 except protocol.ProtocolError as exc:
                     self.protocol_warnings += 1
                     log.debug("ignored bad frame from %s: %s", self.shown_url, exc)
+                    continue
+                if (stream is not None and stream is self._stream and stream._counted_bytes_per_sample
+                        and not stream._template_learnt and message.type == protocol.PLAY_STREAM_CHUNK):
+                    stream._template_learnt = True
+                    stream._template = protocol.ChunkTemplate.learn(payload, message)
             elif opcode == wsframes.OPCODE_PING:
                 gevent.spawn(self._reply, self._ws.pong, payload)
             elif opcode == wsframes.OPCODE_CLOSE:

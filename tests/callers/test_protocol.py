@@ -209,3 +209,56 @@ def test_deep_nesting_answers_as_the_stdlib_would(depth):
     raw = '{"type":"x","n":' + "[" * depth + "]" * depth + "}"
     assert _parse_answer(raw) == _stdlib_answer(raw)
     assert _parse_answer(raw.encode()) == _stdlib_answer(raw.encode())
+
+
+def _bridge_chunk(audio_b64: str, spaced: bool = False, stream_id="1") -> bytes:
+    message = {"type": "playStream.chunk", "conversationId": "c-1", "streamId": stream_id, "audioChunk": audio_b64}
+    return json.dumps(message, separators=None if spaced else (",", ":")).encode()
+
+
+@pytest.mark.parametrize("spaced", [False, True])
+def test_a_chunk_template_counts_later_chunks_as_parsing_would(spaced):
+    first = _bridge_chunk(base64.b64encode(b"\x01" * 640).decode(), spaced)
+    template = protocol.ChunkTemplate.learn(first, parse_message(first))
+    assert template is not None
+    for size in (0, 1, 2, 3, 640, 641, 1000):
+        later = _bridge_chunk(base64.b64encode(b"\x02" * size).decode(), spaced)
+        assert template.audio_size(later) == parse_message(later).audio_size() == size
+
+
+@pytest.mark.parametrize("payload", [
+    b'{"type":"playStream.chunk","audioChunk":"AAAA","x":{"audioChunk":"BBBB"}}',  # the key twice
+    b'{"type":"playStream.chunk","x":"AAAA","audioChunk":"AAAA"}',  # the audio twice
+    b'{"type":"playStream.chunk","audioChunk":"\\u0041AAA"}',  # escaped: not written plainly
+    b'{"type":"playStream.chunk","audioChunk":"AA AA"}',  # not plain base64
+    b'{"type":"playStream.chunk","audioChunk":""}',  # nothing to find
+    b'{"type":"playStream.chunk","audioChunk":7}',
+])
+def test_a_chunk_template_is_only_learnt_from_plainly_written_audio(payload):
+    assert protocol.ChunkTemplate.learn(payload, parse_message(payload)) is None
+
+
+@pytest.mark.parametrize("other", [
+    _bridge_chunk("AAAA", stream_id="2"),  # another stream's framing
+    b'{"type":"playStream.stop","conversationId":"c-1","streamId":"1"}',
+    _bridge_chunk("AA\\nA"), _bridge_chunk('AA\\"A'), _bridge_chunk("AAA"), _bridge_chunk("A=AA"),
+    _bridge_chunk("AAAA")[:-1],
+])
+def test_a_chunk_template_refuses_what_it_cannot_vouch_for(other):
+    first = _bridge_chunk("AAAA")
+    assert protocol.ChunkTemplate.learn(first, parse_message(first)).audio_size(other) is None
+
+
+@settings(max_examples=3000, deadline=None)
+@given(st.binary(max_size=64) | st.text(alphabet='ABCab01+/="\\ \n}{,:', max_size=24).map(str.encode),
+       st.booleans())
+def test_whatever_a_chunk_template_counts_parses_to_the_same_chunk(middle, spaced):
+    first = _bridge_chunk("QUJD", spaced)
+    template = protocol.ChunkTemplate.learn(first, parse_message(first))
+    payload = template.prefix + middle + template.suffix
+    size = template.audio_size(payload)
+    if size is None:
+        return
+    message = parse_message(payload)
+    assert message.type == "playStream.chunk" and message.audio_size() == size == len(message.audio())
+    assert {**message.data, "audioChunk": "QUJD"} == parse_message(first).data

@@ -178,3 +178,44 @@ def test_a_hang_up_leaves_no_reader_on_the_socket(peer):
     assert client._watcher is None and client._receiver is None
     closed = events_until(client, ConnectionClosed)[-1]
     assert closed.expected
+
+
+def _server_frame(payload: bytes) -> bytes:
+    """One unmasked text frame, as a bridge sends it."""
+    size = len(payload)
+    header = bytes([0x81, size]) if size < 126 else bytes([0x81, 126]) + size.to_bytes(2, "big")
+    return header + payload
+
+
+def _agent_prompt_frames() -> list[bytes]:
+    """A prompt as a bridge streams it, with the odd frames a quick path must not get wrong in between."""
+    def chunk(audio_b64: str, stream_id: str = "p1", spaced: bool = False) -> bytes:
+        message = {"type": "playStream.chunk", "conversationId": "c", "streamId": stream_id, "audioChunk": audio_b64}
+        return _server_frame(json.dumps(message, separators=None if spaced else (",", ":")).encode())
+
+    frames = [_server_frame(json.dumps({"type": "playStream.start", "conversationId": "c", "streamId": "p1",
+                                        "mediaFormat": "raw/lpcm16"}).encode())]
+    frames += [chunk(b64) for b64 in tone_frames(0.2)]
+    frames += [chunk(base64.b64encode(b"\x00\x01" * 7).decode()), chunk(tone_frames(0.02)[0], spaced=True),
+               chunk("not base64!"), chunk(tone_frames(0.02)[0], stream_id="p2"), _server_frame(b"{broken"),
+               chunk("AAAA" * 3), chunk("AAA=")]
+    frames += [_server_frame(json.dumps({"type": "playStream.stop", "conversationId": "c",
+                                         "streamId": "p1"}).encode())]
+    return frames
+
+
+def test_chunks_that_are_only_counted_add_up_as_decoded_ones():
+    """Once the agent's voice is heard, chunks are counted without decoding (and most without parsing):
+    the stream's figures must be the ones full decoding gives."""
+    outcomes = []
+    for keep_audio in (True, False):
+        client = AudioCodesClient("ws://127.0.0.1:9/never-dialled", keep_agent_audio=keep_audio)
+        for at, frame in enumerate(_agent_prompt_frames()):
+            assert not client._take(frame, float(at))
+        stream = events_until(client, AgentStreamStarted)[-1].stream
+        outcomes.append((stream.received_samples, stream.first_voiced_at, stream.last_chunk_at, stream.stopped_at,
+                         client.protocol_warnings))
+        assert (stream._template is not None) is not keep_audio  # the quick path really was taken
+    decoded, counted = outcomes
+    assert counted == decoded
+    assert decoded[0] == 3200 + 7 + 320 + 320 + 9 // 2 + 1 and decoded[4] == 2  # two bad frames ignored
