@@ -8,7 +8,8 @@ frames once and reused read-only by all calls. A degraded line's noise is seeded
 A first rendering is not free either: espeak and the resampler take 1-3 ms of CPU per second of speech.
 On the gevent loop that stalls every other caller in the process, and the stall lands in their audio as
 pacing lateness and in their turns as latency the agent never caused. Callers therefore render through
-`encoded_frames_in_thread`, which does the work on a native thread (both libraries release the GIL).
+`encoded_frames_in_thread`, which does the work on a native thread (most of it is native code that
+runs without the GIL: other greenlets keep running meanwhile, as tests/callers/test_phrasebook.py checks).
 """
 from __future__ import annotations
 
