@@ -8,6 +8,7 @@ import time
 import gevent
 import gevent.monkey
 import numpy as np
+import pytest
 from gevent.event import Event
 
 from callers.pacer import Utterance, get_pacer
@@ -101,7 +102,9 @@ def _read_all(sock, size: int) -> bytes:
     return data
 
 
-def test_a_frame_waits_for_another_greenlet_that_is_part_way_through_its_own():
+@pytest.mark.parametrize("tail", [None, b"<stop>"])
+def test_a_frame_waits_for_another_greenlet_that_is_part_way_through_its_own(tail):
+    """The first frame is handed to a helper until the other write is done; the tail still follows last."""
     ours, theirs = socket.socketpair()
     lock = threading.Lock()
 
@@ -113,11 +116,12 @@ def test_a_frame_waits_for_another_greenlet_that_is_part_way_through_its_own():
 
     holder = gevent.spawn(other_sender)
     gevent.sleep(0.01)
-    utterance = Utterance(ours, lock, lambda index: b"%d" % index, 3, FRAME_S, None)
+    utterance = Utterance(ours, lock, lambda index: b"%d" % index, 3, FRAME_S, None, tail=tail)
     get_pacer().play(utterance)
     holder.join(2)
-    assert utterance.sent == 3 and utterance.error is None
-    assert _read_all(theirs, 23) == b"<part one><part two>012"
+    assert utterance.sent == 3 and utterance.error is None and utterance.tail_sent is (tail is not None)
+    expected = b"<part one><part two>012" + (tail or b"")
+    assert _read_all(theirs, len(expected)) == expected
     ours.close()
 
 
@@ -173,24 +177,4 @@ def test_the_tail_goes_out_when_stop_when_ends_the_audio_early():
     get_pacer().play(utterance)
     assert 3 <= utterance.sent <= 8 and utterance.tail_sent
     assert reading.get(timeout=2) == b"x" * utterance.sent + b"<stop>"
-    ours.close()
-
-
-def test_a_frame_handed_to_a_helper_is_still_followed_by_the_tail():
-    ours, theirs = socket.socketpair()
-    lock = threading.Lock()
-
-    def other_sender() -> None:
-        with lock:
-            ours.sendall(b"<part one>")
-            gevent.sleep(0.1)
-            ours.sendall(b"<part two>")
-
-    holder = gevent.spawn(other_sender)
-    gevent.sleep(0.01)
-    utterance = Utterance(ours, lock, lambda index: b"%d" % index, 2, FRAME_S, None, tail=b"<stop>")
-    get_pacer().play(utterance)
-    holder.join(2)
-    assert utterance.sent == 2 and utterance.tail_sent and utterance.error is None
-    assert _read_all(theirs, 28) == b"<part one><part two>01<stop>"
     ours.close()
