@@ -13,6 +13,7 @@ runs without the GIL: other greenlets keep running meanwhile, as tests/callers/t
 """
 from __future__ import annotations
 
+import atexit
 import base64
 import weakref
 from functools import lru_cache
@@ -54,7 +55,18 @@ def _render_pool() -> ThreadPool:
     pool = _RENDER_POOLS.get(hub)
     if pool is None:
         pool = _RENDER_POOLS[hub] = ThreadPool(RENDER_THREADS, hub=hub)
+        atexit.register(_stop_render_pool, weakref.ref(hub))
     return pool
+
+
+def _stop_render_pool(hub_ref: "weakref.ref") -> None:
+    """At exit: let a render in flight finish and end the thread before the interpreter is torn down under
+    it. A thread still inside espeak or the resampler then crashed the process on its way out (seen as
+    "terminate called without an active exception" and segfaults after a call cancelled mid-render)."""
+    hub = hub_ref()
+    pool = _RENDER_POOLS.get(hub) if hub is not None else None
+    if pool is not None and gevent.get_hub() is hub:  # a pool is stopped from its own loop's thread
+        pool.kill()
 
 
 def encode_frames(pcm: np.ndarray, rate: int, media_format: str,

@@ -118,7 +118,8 @@ def test_operator_runs_a_predefined_call_cancels_a_custom_one_and_quits(bridge, 
         terminal.expect(r"What next\?[\s\S]*> ")
         terminal.send("q")
         terminal.expect(r"Results: " + re.escape(str(out / "calls.jsonl")))
-        assert terminal.finish() == 0
+        code = terminal.finish()
+        assert code == 0, terminal.seen[-3000:]  # a crash on the way out shows its message
     finally:
         terminal.close()
     assert "Traceback" not in terminal.seen
