@@ -179,6 +179,11 @@ class AgentStream:
         """The kept audio as (arrival time, samples) per chunk: how it reached the phone, for recordings."""
         return list(zip(self._chunk_times, self._chunks))
 
+    def _count(self, audio_bytes: int, arrived_at: float) -> None:
+        """A chunk that is only counted (see _counted_bytes_per_sample), whichever way its size was read."""
+        self.received_samples += audio_bytes // self._counted_bytes_per_sample
+        self.last_chunk_at = arrived_at
+
     def _add(self, samples: np.ndarray, arrived_at: float) -> None:
         if self._kept_samples < MAX_STREAM_AUDIO_S * self.media_format.sample_rate:
             self._chunks.append(samples)
@@ -540,8 +545,7 @@ class AudioCodesClient:
                 if stream is not None and stream._template is not None and stream.stopped_at is None:
                     size = stream._template.audio_size(payload)
                     if size is not None:  # most agent chunks end here
-                        stream.received_samples += size // stream._counted_bytes_per_sample
-                        stream.last_chunk_at = now
+                        stream._count(size, now)
                         continue
                 try:
                     message = protocol.parse_message(payload)
@@ -663,8 +667,7 @@ class AudioCodesClient:
         stream = self._stream
         if stream is not None and stream._counted_bytes_per_sample and stream.stopped_at is None:
             # Most chunks take this path: see AgentStream._counted_bytes_per_sample.
-            stream.received_samples += message.audio_size() // stream._counted_bytes_per_sample
-            stream.last_chunk_at = now
+            stream._count(message.audio_size(), now)
             return
         payload = message.audio()
         if stream is None or not stream.open:
