@@ -19,7 +19,7 @@ demo: $(STAMP)
 	$(BIN)/python demo.py --scenario $(SCENARIO)
 
 test: $(STAMP)
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m tests.shards -q
 
 # Each script prints its figures last as one JSON line; bench/RESULTS.md records them with the machine.
 bench: $(STAMP)

@@ -2,3 +2,6 @@
 from gevent import monkey
 
 monkey.patch_all()
+
+# `make test` runs the suite as several processes sharing its modules (tests/shards.py); these are its hooks.
+from tests.shards import pytest_addoption, pytest_runtestloop  # noqa: E402,F401
