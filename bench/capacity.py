@@ -175,13 +175,15 @@ def main() -> int:
     print(f"caller: {count} callers per core in real time; naive baseline: {baseline_count}; ratio {ratio}")
     if best:
         print(f"at {count}: p99 lateness {best['p99_lateness_ms']} ms, CPU {best['cpu_ms_per_caller_s']} ms per "
-              f"caller-second, RSS {best['rss_per_caller_mb']} MB per caller")
+              f"caller-second ({best['kernel_share_of_cpu']} of it in the kernel), RSS {best['rss_per_caller_mb']} MB "
+              "per caller")
     print(json.dumps({
         "bench": "capacity", "quick": args.quick, "callers_per_core": count,
         "baseline_callers_per_core": baseline_count, "ratio": ratio,
         "p99_lateness_ms": best["p99_lateness_ms"] if best else None,
         "drift_ms": best["drift_ms"] if best else None,
         "cpu_ms_per_caller_s": best["cpu_ms_per_caller_s"] if best else None,
+        "kernel_share_of_cpu": best["kernel_share_of_cpu"] if best else None,
         "rss_per_caller_mb": best["rss_per_caller_mb"] if best else None,
         "baseline_p99_lateness_ms": baseline["p99_lateness_ms"] if baseline else None,
         "baseline_cpu_ms_per_caller_s": baseline["cpu_ms_per_caller_s"] if baseline else None,

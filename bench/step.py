@@ -48,9 +48,11 @@ def rss_bytes() -> int:
         return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
 
 
-def cpu_seconds() -> float:
+def cpu_seconds() -> tuple[float, float]:
+    """(user, kernel) CPU seconds of this process: the kernel's share is the send/recv floor no Python
+    change can lower."""
     usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
+    return usage.ru_utime, usage.ru_stime
 
 
 class Tally:
@@ -139,7 +141,9 @@ def run_step(url: str, kind: str, callers: int, ramp_s: float, warmup_s: float, 
     gevent.sleep(max(0.0, window[0] - time.monotonic()))
     cpu_start, rss_peak, wall_start = cpu_seconds(), rss_bytes(), time.monotonic()
     gevent.sleep(max(0.0, window[1] - time.monotonic()))
-    cpu_used, measured_s = cpu_seconds() - cpu_start, time.monotonic() - wall_start
+    (user_end, kernel_end), measured_s = cpu_seconds(), time.monotonic() - wall_start
+    kernel_used = kernel_end - cpu_start[1]
+    cpu_used = user_end - cpu_start[0] + kernel_used
     rss_peak = max(rss_peak, rss_bytes())
     connected = counts["connected"]
     stop.set()
@@ -159,6 +163,7 @@ def run_step(url: str, kind: str, callers: int, ramp_s: float, warmup_s: float, 
         "agent_frames_per_caller_s": round(counts["agent_frames"] / max(1, callers) / connected_s, 2),
         "cpu_share": round(cpu_used / measured_s, 3),
         "cpu_ms_per_caller_s": round(cpu_used * 1000.0 / (callers * measured_s), 4),
+        "kernel_share_of_cpu": round(kernel_used / cpu_used, 3) if cpu_used else None,
         "rss_per_caller_mb": round((rss_peak - rss_before) / callers / 2**20, 4),
         "rss_mb": round(rss_peak / 2**20, 1),
     }

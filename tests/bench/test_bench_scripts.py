@@ -34,8 +34,10 @@ def test_capacity_quick_prints_both_counts_their_ratio_and_costs():
     figures = _final_json("capacity.py", timeout=110)
     assert figures["bench"] == "capacity" and figures["quick"] is True
     for key in ("callers_per_core", "baseline_callers_per_core", "ratio", "p99_lateness_ms", "drift_ms",
-                "cpu_ms_per_caller_s", "rss_per_caller_mb", "steps", "sink"):
+                "cpu_ms_per_caller_s", "kernel_share_of_cpu", "rss_per_caller_mb", "steps", "sink"):
         assert key in figures, key
+    if figures["kernel_share_of_cpu"] is not None:
+        assert 0 < figures["kernel_share_of_cpu"] < 1  # sends and reads cost some kernel time, never all
     kinds = {step["kind"] for step in figures["steps"]}
     assert kinds == {"caller", "naive"}
     assert all("error" not in step for step in figures["steps"]), figures["steps"]
