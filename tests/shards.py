@@ -12,17 +12,20 @@ claims the next. Modules with slow tests are offered first, so the last ones han
 processes finish close together.
 
 `python -m tests.shards [--processes N] [pytest args...]` runs the processes, prints each one's output when
-it ends, and exits non-zero if any of them did. A plain `pytest` run is untouched.
+it ends, and exits non-zero if any of them did, or if any test collected was not run exactly once (each
+process leaves a ledger of what it collected and ran). A plain `pytest` run is untouched.
 """
 from __future__ import annotations
 
 import argparse
 import hashlib
+import json
 import os
 import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from pathlib import Path
 from typing import Optional
 
@@ -32,6 +35,7 @@ CLAIMS_OPTION = "--claims-dir"
 # Beyond this, the suite's few longest tests set its wall time and more processes only contend.
 MAX_PROCESSES = 4
 SLOW_MARK = "slow"
+LEDGER_GLOB = "ledger-*.json"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -77,6 +81,16 @@ def pytest_runtestloop(session: pytest.Session) -> Optional[bool]:
                 return group
         return []
 
+    ran: list[str] = []
+    try:
+        _run_claimed(session, claim_next, ran)
+    finally:
+        ledger = {"collected": [item.nodeid for item in session.items], "ran": ran}
+        (claims / LEDGER_GLOB.replace("*", str(os.getpid()))).write_text(json.dumps(ledger))
+    return True
+
+
+def _run_claimed(session: pytest.Session, claim_next, ran: list[str]) -> None:
     group = claim_next()
     while group:
         following: list = []
@@ -87,12 +101,26 @@ def pytest_runtestloop(session: pytest.Session) -> Optional[bool]:
                 following = claim_next()
                 next_item = following[0] if following else None
             item.config.hook.pytest_runtest_protocol(item=item, nextitem=next_item)
+            ran.append(item.nodeid)
             if session.shouldfail:
                 raise session.Failed(session.shouldfail)
             if session.shouldstop:
                 raise session.Interrupted(session.shouldstop)
         group = following
-    return True
+
+
+def check_ledgers(claims: Path) -> tuple[int, list[str]]:
+    """How many tests ran, and what is wrong: a test no process ran, or one that ran twice."""
+    ledgers = [json.loads(path.read_text()) for path in sorted(claims.glob(LEDGER_GLOB))]
+    if not ledgers:
+        return 0, ["no pytest process left a ledger"]
+    collected = set(ledgers[0]["collected"])
+    ran = [nodeid for ledger in ledgers for nodeid in ledger["ran"]]
+    problems = [f"collected differently by two processes ({len(collected)} and {len(ledger['collected'])} tests)"
+                for ledger in ledgers[1:] if set(ledger["collected"]) != collected]
+    problems += [f"not run: {nodeid}" for nodeid in sorted(collected - set(ran))]
+    problems += [f"run {times} times: {nodeid}" for nodeid, times in Counter(ran).items() if times > 1]
+    return len(ran), problems
 
 
 def main(argv: Optional[list[str]] = None) -> int:
@@ -130,10 +158,19 @@ def main(argv: Optional[list[str]] = None) -> int:
             for process in running:
                 process.wait()
             return 130
-    failed = [code for code in codes.values() if code != 0]
-    print(f"\n===== {processes} pytest processes done in {time.monotonic() - started:.0f} s: "
-          f"{'all passed' if not failed else f'{len(failed)} failed'} =====")
-    return failed[0] if failed else 0
+        failed = [code for code in codes.values() if code != 0]
+        ran, problems = check_ledgers(claims)
+    elapsed = time.monotonic() - started
+    if failed:
+        print(f"\n===== {processes} pytest processes done in {elapsed:.0f} s: {len(failed)} failed =====")
+        return failed[0]
+    if problems:
+        print(f"\n===== {processes} pytest processes passed, but the tests were not shared out exactly once: "
+              f"=====\n" + "\n".join(problems[:50]))
+        return 1
+    print(f"\n===== {processes} pytest processes done in {elapsed:.0f} s: {ran} tests, each run once, "
+          "all passed =====")
+    return 0
 
 
 if __name__ == "__main__":

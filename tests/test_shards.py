@@ -1,11 +1,14 @@
 """The suite's parallel runner, on a small suite of its own: every test runs once, fixtures are not rebuilt."""
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
 import textwrap
 from pathlib import Path
+
+from tests.shards import check_ledgers
 
 REPO = Path(__file__).resolve().parents[1]
 MODULE = '''
@@ -59,7 +62,7 @@ def test_two_processes_share_the_modules_and_run_each_test_once(tmp_path: Path) 
                         for pid in pids}
     assert "test_slow:0" in first_by_process.values()  # the module with slow tests is handed out first
     assert done.stdout.count(" passed in ") == 2
-    assert "2 pytest processes done" in done.stdout and "all passed" in done.stdout
+    assert "2 pytest processes done" in done.stdout and "12 tests, each run once, all passed" in done.stdout
 
 
 def test_a_failure_in_one_process_fails_the_run_and_is_shown(tmp_path: Path) -> None:
@@ -68,3 +71,24 @@ def test_a_failure_in_one_process_fails_the_run_and_is_shown(tmp_path: Path) -> 
     assert done.returncode == 1
     assert "test_b.py::test_case[1]" in done.stdout and "1 failed" in done.stdout
     assert len([entry for entry in entries if entry[0] == "ran"]) == 12  # the other tests still ran
+
+
+def _ledger(claims: Path, pid: int, collected: list[str], ran: list[str]) -> None:
+    (claims / f"ledger-{pid}.json").write_text(json.dumps({"collected": collected, "ran": ran}))
+
+
+def test_the_ledgers_catch_a_test_nobody_ran_and_one_run_twice(tmp_path: Path) -> None:
+    suite = ["m.py::a", "m.py::b", "n.py::c"]
+    _ledger(tmp_path, 1, suite, ["m.py::a", "m.py::b"])
+    _ledger(tmp_path, 2, suite, ["m.py::b"])
+    ran, problems = check_ledgers(tmp_path)
+    assert ran == 3
+    assert problems == ["not run: n.py::c", "run 2 times: m.py::b"]
+    _ledger(tmp_path, 2, suite, ["n.py::c"])
+    assert check_ledgers(tmp_path) == (3, [])
+    _ledger(tmp_path, 3, suite[:2], [])
+    assert check_ledgers(tmp_path)[1] == ["collected differently by two processes (3 and 2 tests)"]
+
+
+def test_no_ledger_at_all_is_a_problem(tmp_path: Path) -> None:
+    assert check_ledgers(tmp_path) == (0, ["no pytest process left a ledger"])
