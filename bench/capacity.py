@@ -5,8 +5,8 @@ its own process): every caller speaks phrase after phrase, paced at 20 ms, while
 audio at it. A step holds real time when every caller connected, the p99 lateness of the frames sent in the
 window is at most 5 ms, there is no drift (mean lateness in the window's last third is at most 1 ms above
 its first third's: no backlog building up), and the callers kept reading the agent's audio (at least 90 %
-of the sink's rate). The search doubles N until a step fails, then bisects. The same search runs for this project's caller
-(callers.telephony.AudioCodesClient) and for the naive baseline (bench/naive_caller.py).
+of the sink's rate). The search doubles N until a step fails, then bisects. The same search runs for this
+project's caller (callers.telephony.AudioCodesClient) and for the naive baseline (bench/naive_caller.py).
 
     python bench/capacity.py            # full search, both callers (about 3-4 minutes)
     python bench/capacity.py --quick    # smoke run: two small steps per caller, no search (~30 s)
