@@ -54,7 +54,9 @@ DIALOGUE_TEXT = "Thank you. Is there anything else I can help you with today?"
 # call receiving its chunk in the same instant.
 SLOTS = 10
 MAX_PENDING_OUT = 256 * 1024  # a call that stops reading loses agent frames beyond this, the sink never blocks
-RECV_BYTES = 256 * 1024
+# A 256 KiB receive buffer costs more to allocate and give back than the ~1 KB a read brings: with it the
+# sink spent 60-80 % more CPU on the same 600-800 callers than with 64 KiB.
+RECV_BYTES = 64 * 1024
 WS_GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 CHUNK_MARK = b'{"type":"' + protocol.USER_STREAM_CHUNK.encode() + b'"'
 PEEK_BYTES = len(CHUNK_MARK)
