@@ -34,20 +34,17 @@ class FrameError(ValueError):
     """The peer broke the framing (a control frame split or too long, a message past the size limit)."""
 
 
-class _MaskKeys:
-    def __init__(self) -> None:
-        self._block = b""
-        self._at = 0
-
-    def next(self) -> bytes:
-        if self._at >= len(self._block):
-            self._block, self._at = os.urandom(_KEY_BLOCK_BYTES), 0
-        key = self._block[self._at:self._at + 4]
-        self._at += 4
-        return key
+# Keys not yet used, taken from the end; refilled from one os.urandom block when empty. A forked process
+# (Locust's --processes workers) starts empty: the rest of its parent's block is its siblings' keys too.
+_keys: list[bytes] = []
+os.register_at_fork(after_in_child=_keys.clear)
 
 
-_KEYS = _MaskKeys()
+def _refill_keys() -> bytes:
+    """One new key, after filling `_keys` with the rest of a fresh block (a list pop is the cheap way out)."""
+    block = os.urandom(_KEY_BLOCK_BYTES)
+    _keys.extend([block[at:at + 4] for at in range(0, _KEY_BLOCK_BYTES, 4)])
+    return _keys.pop()
 
 
 # mask(payload, key): XOR `payload` with the 4-byte `key` repeated (masking and unmasking are the same).
@@ -63,7 +60,7 @@ def client_frame(payload: bytes, opcode: int = OPCODE_TEXT) -> bytes:
         header = struct.pack("!BBH", _FIN | opcode, _MASKED | 126, size)
     else:
         header = struct.pack("!BBQ", _FIN | opcode, _MASKED | 127, size)
-    key = _KEYS.next()
+    key = _keys.pop() if _keys else _refill_keys()
     return header + key + mask(payload, key)
 
 
@@ -84,6 +81,11 @@ class FrameReader:
 
     def feed(self, data: bytes) -> list[tuple[int, bytes]]:
         buffer = self._buffer
+        if not buffer and self._fragments is None and len(data) > 4 and data[0] in _WHOLE_DATA_FRAMES:
+            # Most reads hold exactly one whole, unmasked data frame: an agent chunk with a 16-bit length.
+            size = data[2] << 8 | data[3]
+            if data[1] == 126 and len(data) == 4 + size and size <= self.max_message_bytes:
+                return [(data[0] & 0x0F, data[4:])]
         if buffer:
             buffer += data
             view = buffer

@@ -45,6 +45,20 @@ def test_every_frame_gets_a_fresh_mask_key():
     assert len(keys) > 190
 
 
+def test_a_forked_process_does_not_reuse_its_parents_mask_keys():
+    """Locust's --processes forks workers: each must draw its own keys, not the rest of the parent's block."""
+    wsframes.client_frame(b"fills the parent's keys")
+    read_end, write_end = os.pipe()
+    child = os.fork()
+    if child == 0:
+        os.write(write_end, wsframes.client_frame(b"child")[2:6])
+        os._exit(0)
+    os.close(write_end)
+    child_key = os.read(read_end, 4)
+    os.waitpid(child, 0)
+    assert len(child_key) == 4 and child_key != wsframes.client_frame(b"parent")[2:6]
+
+
 def test_reader_joins_messages_split_anywhere_across_reads():
     payloads = [os.urandom(n) for n in (0, 5, 125, 126, 1000, 70000)]
     stream = b"".join(_server_frame(p, wsframes.OPCODE_BINARY) for p in payloads)
@@ -54,6 +68,28 @@ def test_reader_joins_messages_split_anywhere_across_reads():
         for at in range(0, len(stream), step):
             out += reader.feed(stream[at:at + step])
         assert [payload for _, payload in out] == payloads
+
+
+@pytest.mark.parametrize("size", [0, 1, 125, 126, 950, 65535, 65536])
+@pytest.mark.parametrize("opcode", [wsframes.OPCODE_TEXT, wsframes.OPCODE_BINARY])
+def test_a_read_of_one_whole_frame_gives_what_byte_by_byte_reads_give(size, opcode):
+    frame = _server_frame(os.urandom(size), opcode)
+    whole = wsframes.FrameReader(1 << 20).feed(frame)
+    reader = wsframes.FrameReader(1 << 20)
+    piecewise = [message for at in range(len(frame)) for message in reader.feed(frame[at:at + 1])]
+    assert whole == piecewise and len(whole) == 1
+
+
+def test_a_16_bit_length_for_a_short_payload_is_read_too():
+    assert wsframes.FrameReader(1 << 20).feed(struct.pack("!BBH", 0x81, 126, 5) + b"hello") == [
+        (wsframes.OPCODE_TEXT, b"hello")]
+
+
+def test_a_whole_data_frame_inside_a_fragmented_message_is_a_frame_error():
+    reader = wsframes.FrameReader(1 << 20)
+    assert reader.feed(_server_frame(b'{"type":', wsframes.OPCODE_TEXT, fin=False)) == []
+    with pytest.raises(wsframes.FrameError):
+        reader.feed(_server_frame(b"x" * 950, wsframes.OPCODE_TEXT))
 
 
 def test_reader_reassembles_fragments_with_control_frames_between_them():
