@@ -55,6 +55,7 @@ def test_a_forked_process_does_not_reuse_its_parents_mask_keys():
         os._exit(0)
     os.close(write_end)
     child_key = os.read(read_end, 4)
+    os.close(read_end)
     os.waitpid(child, 0)
     assert len(child_key) == 4 and child_key != wsframes.client_frame(b"parent")[2:6]
 
