@@ -43,18 +43,16 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                      help="share the suite's modules with other pytest processes through this directory")
 
 
-def _modules_slowest_first(items: list) -> list[list]:
-    """The items grouped by module (collection order inside each), modules with more slow tests first."""
+def _modules_slowest_first(items: list) -> list[tuple[str, list]]:
+    """(module, its items in collection order), modules with more slow tests first."""
     modules: dict[str, list] = {}
     for item in items:
         modules.setdefault(item.nodeid.split("::", 1)[0], []).append(item)
-    ordered = sorted(enumerate(modules.values()),
-                     key=lambda pair: (-sum(1 for item in pair[1] if item.get_closest_marker(SLOW_MARK)), pair[0]))
-    return [group for _, group in ordered]
+    return sorted(modules.items(),
+                  key=lambda module: -sum(1 for item in module[1] if item.get_closest_marker(SLOW_MARK)))
 
 
-def _claim(claims: Path, group: list) -> bool:
-    module = group[0].nodeid.split("::", 1)[0]
+def _claim(claims: Path, module: str) -> bool:
     name = hashlib.sha1(module.encode()).hexdigest()
     try:
         os.close(os.open(claims / name, os.O_CREAT | os.O_EXCL | os.O_WRONLY))
@@ -76,8 +74,8 @@ def pytest_runtestloop(session: pytest.Session) -> Optional[bool]:
     offered = iter(_modules_slowest_first(session.items))
 
     def claim_next() -> list:
-        for group in offered:
-            if _claim(claims, group):
+        for module, group in offered:
+            if _claim(claims, module):
                 return group
         return []
 
