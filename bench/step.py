@@ -139,11 +139,11 @@ def run_step(url: str, kind: str, callers: int, ramp_s: float, warmup_s: float, 
 
     greenlets = [gevent.spawn(one, index) for index in range(callers)]
     gevent.sleep(max(0.0, window[0] - time.monotonic()))
-    cpu_start, rss_peak, wall_start = cpu_seconds(), rss_bytes(), time.monotonic()
+    (user_start, kernel_start), rss_peak, wall_start = cpu_seconds(), rss_bytes(), time.monotonic()
     gevent.sleep(max(0.0, window[1] - time.monotonic()))
     (user_end, kernel_end), measured_s = cpu_seconds(), time.monotonic() - wall_start
-    kernel_used = kernel_end - cpu_start[1]
-    cpu_used = user_end - cpu_start[0] + kernel_used
+    kernel_used = kernel_end - kernel_start
+    cpu_used = user_end - user_start + kernel_used
     rss_peak = max(rss_peak, rss_bytes())
     connected = counts["connected"]
     stop.set()
