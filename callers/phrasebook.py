@@ -38,8 +38,7 @@ def encoded_frames(text: str, style: speech.SpeakingStyle, media_format: str,
                    conditions: line.LineConditions = line.CLEAN_LINE, seed: int = 0) -> tuple[str, ...]:
     """Base64 frames of `text` spoken in `style` (sentences `pause_ms` apart) over a line with `conditions`
     (noise drawn from `seed`), in `media_format`, `frame_ms` each."""
-    # Always the same call shape: lru_cache keys keyword and positional spellings of one call apart.
-    return _cached_frames(text, style, media_format, frame_ms, pause_ms, conditions, seed)
+    return _cached_frames(*_cache_key(text, style, media_format, frame_ms, pause_ms, conditions, seed))
 
 
 def encoded_frames_in_thread(text: str, style: speech.SpeakingStyle, media_format: str,
@@ -47,7 +46,17 @@ def encoded_frames_in_thread(text: str, style: speech.SpeakingStyle, media_forma
                              conditions: line.LineConditions = line.CLEAN_LINE, seed: int = 0) -> tuple[str, ...]:
     """`encoded_frames`, from a greenlet, without stalling the other greenlets while a new phrase renders
     (a cached phrase costs one hand-off to the thread, ~40 µs)."""
-    return _render_pool().apply(_cached_frames, (text, style, media_format, frame_ms, pause_ms, conditions, seed))
+    return _render_pool().apply(_cached_frames, _cache_key(text, style, media_format, frame_ms, pause_ms, conditions,
+                                                           seed))
+
+
+def _cache_key(text: str, style: speech.SpeakingStyle, media_format: str, frame_ms: int, pause_ms: int,
+               conditions: line.LineConditions, seed: int) -> tuple:
+    """`_cached_frames`' arguments, always positional (lru_cache keys keyword and positional spellings of one
+    call apart). A clean line draws no noise, so its seed is no part of the frames and is left out: every
+    call then shares one rendering of a phrase instead of rendering it again for its own seed, which made
+    espeak and the resampler most of a scripted caller's CPU."""
+    return text, style, media_format, frame_ms, pause_ms, conditions, 0 if conditions.clean else seed
 
 
 def _render_pool() -> ThreadPool:

@@ -6,7 +6,7 @@ import itertools
 import gevent
 import pytest
 
-from callers import phrasebook, speech
+from callers import line, phrasebook, speech
 
 MEDIA_FORMAT = "raw/lpcm16"
 # Long enough that a first rendering takes tens of milliseconds of espeak and resampling.
@@ -63,3 +63,19 @@ def test_the_control_inline_rendering_freezes_the_loop() -> None:
 def test_a_rendering_error_reaches_the_caller() -> None:
     with pytest.raises(ValueError, match="media format"):
         phrasebook.encoded_frames_in_thread(fresh_phrase(), speech.SpeakingStyle(), "no/such-format")
+
+
+def test_a_clean_line_shares_one_rendering_whatever_the_seed() -> None:
+    """A clean line draws no noise: callers with their own seeds must not each render the phrase again."""
+    style, text = speech.SpeakingStyle(), fresh_phrase()
+    first = phrasebook.encoded_frames_in_thread(text, style, MEDIA_FORMAT, seed=1)
+    assert phrasebook.encoded_frames_in_thread(text, style, MEDIA_FORMAT, seed=2) is first
+    assert phrasebook.encoded_frames(text, style, MEDIA_FORMAT, seed=3) is first
+
+
+def test_a_noisy_line_keeps_each_seed_its_own_noise() -> None:
+    style, text, noisy = speech.SpeakingStyle(), fresh_phrase(), line.LineConditions(snr_db=20.0)
+    one = phrasebook.encoded_frames(text, style, MEDIA_FORMAT, conditions=noisy, seed=1)
+    assert phrasebook.encoded_frames(text, style, MEDIA_FORMAT, conditions=noisy, seed=1) is one
+    other = phrasebook.encoded_frames(text, style, MEDIA_FORMAT, conditions=noisy, seed=2)
+    assert len(other) == len(one) and other != one
