@@ -234,11 +234,20 @@ def load_vocabulary(path: Union[str, Path] = VOCABULARY_FILE) -> Vocabulary:
                 raise ConfigError(str(path), f"term '{term}' is also a mood or ignored word", entry=entry,
                                   field="terms")
             terms[key] = name
-        cues = tuple(_phrase(cue) for cue in _string_list(spec.get("cues"), path, entry, "cues"))
-        unless = tuple(_phrase(cue) for cue in _string_list(spec.get("unless", []), path, entry, "unless",
-                                                             required=False))
+        cues = _cue_phrases(_string_list(spec.get("cues"), path, entry, "cues"), path, entry, "cues")
+        unless = _cue_phrases(_string_list(spec.get("unless", []), path, entry, "unless", required=False), path,
+                              entry, "unless")
         concepts[name] = Concept(name, cues, unless)
     return Vocabulary(concepts, terms, moods, ignore)
+
+
+def _cue_phrases(cues: list[str], path: Path, entry: str, name: str) -> tuple[tuple[str, ...], ...]:
+    """Stemmed cues; a cue without a single word (only punctuation) could never be heard, so it is an error."""
+    phrases = tuple(_phrase(cue) for cue in cues)
+    for cue, phrase in zip(cues, phrases):
+        if not phrase:
+            raise ConfigError(str(path), f"cue '{cue}' has no words", entry=entry, field=name)
+    return phrases
 
 
 @lru_cache(maxsize=1)
@@ -249,23 +258,28 @@ def default_vocabulary() -> Vocabulary:
 
 # ---- what was heard ---------------------------------------------------------------------------------------
 
-@dataclass
+@dataclass(frozen=True)
 class _Sentence:
     """One heard sentence: its stemmed words and, per word, which moods it can support."""
 
     text: str
     stems: tuple[str, ...]
-    told: list[bool]  # a plain statement: not asked, not hedged, not negated
-    asked: list[bool]  # asked of the caller, not negated
-    said: list[bool]  # anything not negated
+    told: tuple[bool, ...]  # a plain statement: not asked, not hedged, not negated
+    asked: tuple[bool, ...]  # asked of the caller, not negated
+    said: tuple[bool, ...]  # anything not negated
+    starts: dict[str, list[int]]  # stem -> where it stands: a cue is only tried where its first word is
 
-    def ok(self, mood: str) -> list[bool]:
+    def ok(self, mood: str) -> tuple[bool, ...]:
         return {STATEMENT: self.told, REQUEST: self.asked, ANY: self.said}[mood]
 
-    def has(self, cue: tuple[str, ...], allowed: Optional[list[bool]] = None) -> bool:
+    def has(self, cue: tuple[str, ...], allowed: Optional[tuple[bool, ...]] = None) -> bool:
+        """Whether the words of `cue` (never empty) stand together here, starting on an `allowed` word."""
         width = len(cue)
-        return any(self.stems[i:i + width] == cue and (allowed is None or allowed[i])
-                   for i in range(len(self.stems) - width + 1))
+        stems = self.stems
+        for i in self.starts.get(cue[0], ()):
+            if stems[i:i + width] == cue and (allowed is None or allowed[i]):
+                return True
+        return False
 
 
 def _split_sentences(text: str) -> list[str]:
@@ -302,12 +316,24 @@ def _opens_question(words: list[str]) -> bool:
     return first in AUXILIARIES and following in SUBJECTS
 
 
-def _first_marker(words: list[str], markers: tuple[tuple[str, ...], ...],
+def _by_first_word(markers: tuple[tuple[str, ...], ...]) -> dict[str, tuple[tuple[str, ...], ...]]:
+    """Markers grouped by their first word, in their own order: a word is only tried against its markers."""
+    grouped: dict[str, list[tuple[str, ...]]] = {}
+    for marker in markers:
+        grouped.setdefault(marker[0], []).append(marker)
+    return {word: tuple(group) for word, group in grouped.items()}
+
+
+_REQUEST_MARKERS_BY_WORD = _by_first_word(REQUEST_MARKERS)
+_TENTATIVE_MARKERS_BY_WORD = _by_first_word(TENTATIVE_MARKERS)
+
+
+def _first_marker(words: list[str], markers_by_word: dict[str, tuple[tuple[str, ...], ...]],
                   exceptions: Optional[dict[tuple[str, ...], frozenset[str]]] = None) -> int:
     """Index of the first word of the earliest marker in the sentence, or len(words) if none."""
     exceptions = exceptions or {}
-    for index in range(len(words)):
-        for marker in markers:
+    for index, word in enumerate(words):
+        for marker in markers_by_word.get(word, ()):
             if _starts_with(words, index, marker):
                 after = index + len(marker)
                 if after < len(words) and words[after] in exceptions.get(marker, ()):
@@ -338,20 +364,25 @@ def _analyse(text: str) -> _Sentence:
         questioning[number] = in_question
     if ends_in_question:
         questioning[clause_of[-1] if words else 0] = True
-    request_from = _first_marker(words, REQUEST_MARKERS)
-    hedge_from = _first_marker(words, TENTATIVE_MARKERS, TENTATIVE_EXCEPTIONS)
+    request_from = _first_marker(words, _REQUEST_MARKERS_BY_WORD)
+    hedge_from = _first_marker(words, _TENTATIVE_MARKERS_BY_WORD, TENTATIVE_EXCEPTIONS)
     negated: list[bool] = []
     for index, word in enumerate(words):
         starts_clause = index == 0 or clause_of[index] != clause_of[index - 1]
         carried = not starts_clause and negated[index - 1]
         negated.append(carried or word in NEGATIONS or word.endswith(NEGATION_SUFFIX))
     asked = [questioning[clause_of[i]] or i >= request_from for i in range(len(words))]
+    stems = tuple(stem(word) for word in words)
+    starts: dict[str, list[int]] = {}
+    for index, word_stem in enumerate(stems):
+        starts.setdefault(word_stem, []).append(index)
     return _Sentence(
         text=text.strip(),
-        stems=tuple(stem(word) for word in words),
-        told=[not (asked[i] or negated[i] or i >= hedge_from) for i in range(len(words))],
-        asked=[asked[i] and not negated[i] for i in range(len(words))],
-        said=[not negated[i] for i in range(len(words))],
+        stems=stems,
+        told=tuple(not (asked[i] or negated[i] or i >= hedge_from) for i in range(len(words))),
+        asked=tuple(asked[i] and not negated[i] for i in range(len(words))),
+        said=tuple(not negated[i] for i in range(len(words))),
+        starts=starts,
     )
 
 
@@ -372,7 +403,7 @@ class GoalPattern:
                    for alternative in self.alternatives)
 
     @staticmethod
-    def _concept_heard(concept: Concept, sentence: _Sentence, allowed: list[bool]) -> bool:
+    def _concept_heard(concept: Concept, sentence: _Sentence, allowed: tuple[bool, ...]) -> bool:
         if any(sentence.has(cue) for cue in concept.unless):
             return False
         return any(sentence.has(cue, allowed) for cue in concept.cues)
