@@ -8,8 +8,14 @@ its first third's: no backlog building up), and the callers kept reading the age
 of the sink's rate). The search doubles N until a step fails, then bisects. The same search runs for this
 project's caller (callers.telephony.AudioCodesClient) and for the naive baseline (bench/naive_caller.py).
 
+`--kinds conversation` searches the same way with whole calls of the caller a Locust worker runs (offline
+brain, altText ear) against the sink's turn-taking `--dialogue` mode: what a worker core carries in a real
+run, with everything a call does besides sending and reading audio. There a step holds when, besides the
+pacing criteria, no call ended in error or flagged itself overloaded.
+
     python bench/capacity.py            # full search, both callers (about 3-4 minutes)
     python bench/capacity.py --quick    # smoke run: two small steps per caller, no search (~30 s)
+    python bench/capacity.py --kinds conversation   # whole scripted calls (about 3-4 minutes)
 
 Figures are printed last as one JSON line. One worker process is one core: the step is single-threaded
 (gevent), so it never uses more than one, pinned or not (`--pin` pins it to CPU 0 and the sink to CPU 1,
@@ -38,8 +44,12 @@ MIN_AGENT_SHARE = 0.9
 AGENT_FRAMES_PER_S = 50.0 * 150 / 155
 START_TIMEOUT_S = 20.0
 STEP_OVERHEAD_S = 40.0  # process start, phrase rendering, connecting, joining: beyond ramp + warm-up + window
-KINDS = ("caller", "naive")
-STARTS = {"caller": 200, "naive": 100}
+KINDS = ("caller", "naive", "conversation")
+DEFAULT_KINDS = ("caller", "naive")  # together about 3-4 minutes; conversation is a run of its own
+STARTS = {"caller": 200, "naive": 100, "conversation": 200}
+# Calls take a few seconds to reach their first utterance (greeting, reply) and to spread out.
+WARMUP_S = {"conversation": 8.0}
+QUICK_WARMUP_S = {"conversation": 3.0}
 QUICK_CALLERS = (10, 30)
 
 
@@ -66,10 +76,11 @@ def stop_sink(sink: subprocess.Popen) -> dict:
 
 
 def run_step(url: str, kind: str, callers: int, timing: dict, pin: bool) -> dict:
+    warmup_s = timing["warmup_s"].get(kind, timing["warmup_s"]["default"])
     command = [sys.executable, str(BENCH_DIR / "step.py"), "--url", url, "--kind", kind, "--callers", str(callers),
-               "--ramp-s", str(timing["ramp_s"]), "--warmup-s", str(timing["warmup_s"]),
+               "--ramp-s", str(timing["ramp_s"]), "--warmup-s", str(warmup_s),
                "--window-s", str(timing["window_s"])] + (["--cpu", "0"] if pin else [])
-    limit = timing["ramp_s"] + timing["warmup_s"] + timing["window_s"] + STEP_OVERHEAD_S
+    limit = timing["ramp_s"] + warmup_s + timing["window_s"] + STEP_OVERHEAD_S
     try:
         done = subprocess.run(command, capture_output=True, text=True, timeout=limit)
     except subprocess.TimeoutExpired:
@@ -94,7 +105,8 @@ def judge(step: dict) -> tuple[bool, list[str]]:
     drift = step["drift_ms"]
     if drift is not None and drift > MAX_DRIFT_MS:
         reasons.append(f"drift {drift} ms > {MAX_DRIFT_MS:g} ms")
-    if step["agent_frames_per_caller_s"] < MIN_AGENT_SHARE * AGENT_FRAMES_PER_S:
+    agent_frames = step["agent_frames_per_caller_s"]
+    if agent_frames is not None and agent_frames < MIN_AGENT_SHARE * AGENT_FRAMES_PER_S:
         reasons.append(f"read only {step['agent_frames_per_caller_s']} agent frames/s per caller")
     return not reasons, reasons
 
@@ -145,38 +157,51 @@ def main() -> int:
     parser.add_argument("--window-s", type=float, default=5.0, help="measured seconds per step")
     parser.add_argument("--max-callers", type=int, default=4000)
     parser.add_argument("--max-steps", type=int, default=7, help="steps per caller kind")
-    parser.add_argument("--kinds", default=",".join(KINDS), help="caller,naive or one of them")
+    parser.add_argument("--kinds", default=",".join(DEFAULT_KINDS), help=f"any of {','.join(KINDS)}")
     parser.add_argument("--pin", action="store_true", help="pin steps to CPU 0 and the sink to CPU 1")
     args = parser.parse_args()
     kinds = [kind for kind in args.kinds.split(",") if kind]
     unknown = set(kinds) - set(KINDS)
     if unknown:
         parser.error(f"--kinds: unknown {', '.join(sorted(unknown))}; choose from {', '.join(KINDS)}")
-    timing = ({"ramp_s": 0.5, "warmup_s": 0.5, "window_s": 1.0} if args.quick
-              else {"ramp_s": 3.0, "warmup_s": 2.0, "window_s": args.window_s})
+    timing = ({"ramp_s": 0.5, "warmup_s": {"default": 0.5, **QUICK_WARMUP_S}, "window_s": 1.0} if args.quick
+              else {"ramp_s": 3.0, "warmup_s": {"default": 2.0, **WARMUP_S}, "window_s": args.window_s})
     started = time.monotonic()
     before = machine.describe()
     print(f"capacity on {before['cpu_model']} ({before['cores']} cores), load {before['loadavg']}, "
           f"speed {before['speed_ms']} ms (machine.speed_ms: lower is faster); "
           f"real time = p99 lateness <= {MAX_LATENESS_P99_MS:g} ms, drift <= {MAX_DRIFT_MS:g} ms", flush=True)
-    sink, url = start_sink(*(["--cpu", "1"] if args.pin else []))
+    pinned = ["--cpu", "1"] if args.pin else []
     results = {}
-    try:
-        for kind in kinds:
-            results[kind] = search(url, kind, timing, args.pin, args.max_callers, args.max_steps,
-                                   QUICK_CALLERS if args.quick else None)
-    finally:
-        sink_stats = stop_sink(sink)
+    sink_stats = {}
+    for sink_mode, sink_kinds in (([], [k for k in kinds if k != "conversation"]),
+                                  (["--dialogue"], [k for k in kinds if k == "conversation"])):
+        if not sink_kinds:
+            continue
+        sink, url = start_sink(*pinned, *sink_mode)
+        try:
+            for kind in sink_kinds:
+                results[kind] = search(url, kind, timing, args.pin, args.max_callers, args.max_steps,
+                                       QUICK_CALLERS if args.quick else None)
+        finally:
+            sink_stats["dialogue" if sink_mode else "duplex"] = stop_sink(sink)
     best, steps = results.get("caller", (None, []))
     baseline, baseline_steps = results.get("naive", (None, []))
-    count = best["callers"] if best else 0
-    baseline_count = baseline["callers"] if baseline else 0
-    ratio = round(count / baseline_count, 2) if baseline_count else None
-    print(f"caller: {count} callers per core in real time; naive baseline: {baseline_count}; ratio {ratio}")
+    conversation, conversation_steps = results.get("conversation", (None, []))
+    count = (best["callers"] if best else 0) if "caller" in results else None  # None: not run
+    baseline_count = (baseline["callers"] if baseline else 0) if "naive" in results else None
+    ratio = round(count / baseline_count, 2) if count is not None and baseline_count else None
+    if "caller" in results or "naive" in results:
+        print(f"caller: {count} callers per core in real time; naive baseline: {baseline_count}; ratio {ratio}")
     if best:
         print(f"at {count}: p99 lateness {best['p99_lateness_ms']} ms, CPU {best['cpu_ms_per_caller_s']} ms per "
               f"caller-second ({best['kernel_share_of_cpu']} of it in the kernel), RSS {best['rss_per_caller_mb']} MB "
               "per caller")
+    if "conversation" in results:
+        conversation_count = conversation["callers"] if conversation else 0
+        print(f"conversation: {conversation_count} callers per core placing whole calls in real time"
+              + (f" (p99 lateness {conversation['p99_lateness_ms']} ms, CPU {conversation['cpu_ms_per_caller_s']} ms "
+                 "per caller-second)" if conversation else ""))
     print(json.dumps({
         "bench": "capacity", "quick": args.quick, "callers_per_core": count,
         "baseline_callers_per_core": baseline_count, "ratio": ratio,
@@ -190,7 +215,12 @@ def main() -> int:
         "baseline_rss_per_caller_mb": baseline["rss_per_caller_mb"] if baseline else None,
         "criteria": {"max_p99_lateness_ms": MAX_LATENESS_P99_MS, "max_drift_ms": MAX_DRIFT_MS,
                      "min_agent_frames_share": MIN_AGENT_SHARE},
-        "timing": timing, "pinned": args.pin, "steps": steps + baseline_steps, "sink": sink_stats,
+        "conversation": None if "conversation" not in results else {
+            key: conversation[key] if conversation else None
+            for key in ("callers", "p99_lateness_ms", "drift_ms", "cpu_ms_per_caller_s", "kernel_share_of_cpu",
+                        "rss_per_caller_mb", "calls_completed")},
+        "timing": timing, "pinned": args.pin, "steps": steps + baseline_steps + conversation_steps,
+        "sink": sink_stats.get("duplex", {}), "dialogue_sink": sink_stats.get("dialogue"),
         "machine": before, "loadavg_end": machine.load_average(),
         "duration_s": round(time.monotonic() - started, 1),
     }), flush=True)

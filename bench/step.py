@@ -1,9 +1,15 @@
 """One capacity step: N concurrent full-duplex callers in this process for a fixed window; one JSON line out.
 
 Run by bench/capacity.py in a fresh process per step (so RSS per caller is this step's own), pinned to one
-CPU. Each caller connects, then speaks one phrase after another (pre-rendered, shared frames) while the
-sink streams agent audio at it the whole time. Figures cover the frames whose send deadline fell inside the
-measurement window, after every caller has connected and warmed up.
+CPU. Figures cover the frames whose send deadline fell inside the measurement window, after every caller
+has connected and warmed up. The kinds of caller:
+
+* `caller`: this project's transport. Each caller connects, then speaks one phrase after another
+  (pre-rendered, shared frames) while the sink streams agent audio at it the whole time.
+* `naive`: the same work done the naive way (bench/naive_caller.py), the baseline.
+* `conversation`: whole calls of the caller a Locust worker runs (CallerAgent: a scenario, a personality,
+  the offline brain, the altText ear), back to back, against the sink's `--dialogue` mode. Phrases are
+  rendered as calls need them, goals are tracked, results are built: everything but the disk.
 
     python bench/step.py --url ws://127.0.0.1:PORT/ws/telephony --kind caller --callers 500
 """
@@ -15,6 +21,7 @@ monkey.patch_all()
 
 import argparse  # noqa: E402
 import base64  # noqa: E402
+import itertools  # noqa: E402
 import json  # noqa: E402
 import os  # noqa: E402
 import random  # noqa: E402
@@ -22,7 +29,7 @@ import resource  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
 from pathlib import Path  # noqa: E402
-from typing import Callable, Optional  # noqa: E402
+from typing import Callable, Iterator, Optional  # noqa: E402
 
 import gevent  # noqa: E402
 from gevent.event import Event  # noqa: E402
@@ -31,16 +38,21 @@ import numpy as np  # noqa: E402
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.naive_caller import NaiveCaller  # noqa: E402
-from callers import phrasebook, speech  # noqa: E402
-from callers.telephony import AgentStreamStarted, AudioCodesClient  # noqa: E402
+from callers import events, phrasebook, speech  # noqa: E402
+from callers.batch import CallSettings, make_caller  # noqa: E402
+from callers.scenarios import load_scenarios  # noqa: E402
+from callers.telephony import AgentStreamStarted, AudioCodesClient, SpeechTiming  # noqa: E402
+from callers.warmup import prepare_for_realtime  # noqa: E402
 
-KINDS = ("caller", "naive")
+KINDS = ("caller", "naive", "conversation")
 MEDIA_FORMAT = "raw/lpcm16"
 PHRASE = "I lost my debit card and I need a replacement, can you help me with that please"
 GAP_S = 0.3  # between a caller's utterances
 FRAME_S = 0.02
 SAMPLES_PER_FRAME = 320
 STOP_GRACE_S = 10.0
+CONVERSATION_SEED = 7
+CALL_TIMEOUT_S = 60.0
 
 
 def rss_bytes() -> int:
@@ -114,6 +126,22 @@ def naive_call(url: str, pcm_frames: list, stop: Event, tally: Tally, counts: di
         counts["agent_frames"] += caller.agent_frames
 
 
+def scripted_calls(settings: CallSettings, entries: list, numbers: Iterator[int], stop: Event, counts: dict,
+                   errors: list[str]) -> None:
+    """Whole CallerAgent calls, one after another until `stop`; a call that ends in error is counted as failed.
+    Calls still running at `stop` go on to their end, as a Locust worker's would."""
+    counts["connected"] += 1
+    while not stop.is_set():
+        number = next(numbers)
+        result = make_caller(entries[number % len(entries)], settings, None, number).run(CALL_TIMEOUT_S)
+        counts["calls"] += 1
+        if result.error is not None or result.caller_overloaded:
+            counts["failed"] += 1
+            if len(errors) < 3:
+                errors.append(f"{result.error['category']}: {result.error['message']}"[:200] if result.error
+                              else "caller overloaded: a turn's pacing p99 above the overload mark")
+
+
 def run_step(url: str, kind: str, callers: int, ramp_s: float, warmup_s: float, window_s: float) -> dict:
     frames = phrasebook.encoded_frames(PHRASE, speech.SpeakingStyle(), MEDIA_FORMAT)
     pcm_frames = [base64.b64decode(frame) for frame in frames]
@@ -123,15 +151,28 @@ def run_step(url: str, kind: str, callers: int, ramp_s: float, warmup_s: float, 
     window = (t0 + ramp_s + warmup_s, t0 + ramp_s + warmup_s + window_s)
     stop = Event()  # set at the window's end: utterances stop mid-phrase, calls hang up
     tally = Tally(window)
-    counts = {"connected": 0, "failed": 0, "agent_frames": 0}
+    counts = {"connected": 0, "failed": 0, "agent_frames": 0, "calls": 0}
     errors: list[str] = []
+    numbers = itertools.count()
     call: Callable = fast_call if kind == "caller" else naive_call
     payload = frames if kind == "caller" else pcm_frames
+
+    def spoke(call: object, timing: SpeechTiming) -> None:
+        tally.utterance(timing.started_at, timing.lateness_ms)
+
+    if kind == "conversation":
+        settings = CallSettings(bridge_url=url, ear="alttext", seed=CONVERSATION_SEED)
+        entries = load_scenarios().entries
+        prepare_for_realtime()  # as a Locust worker does before its first call
+        events.speech_sent.add_listener(spoke)
 
     def one(index: int) -> None:
         gevent.sleep(ramp_s * index / callers + random.random() * FRAME_S)
         try:
-            call(url, payload, stop, tally, counts)
+            if kind == "conversation":
+                scripted_calls(settings, entries, numbers, stop, counts, errors)
+            else:
+                call(url, payload, stop, tally, counts)
         except Exception as exc:  # noqa: BLE001 - a failed caller is counted and shown, not fatal
             counts["failed"] += 1
             if len(errors) < 3:
@@ -149,6 +190,8 @@ def run_step(url: str, kind: str, callers: int, ramp_s: float, warmup_s: float, 
     stop.set()
     connected_s = time.monotonic() - t0 - ramp_s / 2
     gevent.joinall(greenlets, timeout=STOP_GRACE_S)
+    if kind == "conversation":
+        events.speech_sent.remove_listener(spoke)
     lateness = np.concatenate(tally.lateness) if tally.lateness else np.zeros(0)
 
     def pct(values: np.ndarray, q: float) -> float | None:
@@ -160,7 +203,9 @@ def run_step(url: str, kind: str, callers: int, ramp_s: float, warmup_s: float, 
         "p50_lateness_ms": pct(lateness, 50), "p99_lateness_ms": pct(lateness, 99),
         "max_lateness_ms": round(float(lateness.max()), 3) if len(lateness) else None,
         "drift_ms": tally.drift_ms(),
-        "agent_frames_per_caller_s": round(counts["agent_frames"] / max(1, callers) / connected_s, 2),
+        "agent_frames_per_caller_s": (None if kind == "conversation"
+                                      else round(counts["agent_frames"] / max(1, callers) / connected_s, 2)),
+        "calls_completed": counts["calls"],
         "cpu_share": round(cpu_used / measured_s, 3),
         "cpu_ms_per_caller_s": round(cpu_used * 1000.0 / (callers * measured_s), 4),
         "kernel_share_of_cpu": round(kernel_used / cpu_used, 3) if cpu_used else None,

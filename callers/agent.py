@@ -386,6 +386,7 @@ class CallerAgent:
         timing = self.client.speak(frames)
         if self.recorder is not None:
             self.recorder.caller_spoke(frames, timing, self.client.media_format)
+        events.speech_sent.fire(call=self, timing=timing)
         return timing
 
     def _key(self, digits: str, index: int, started: float, agent_turn: AgentTurn) -> TurnRecord:

@@ -37,6 +37,8 @@ utterance = EventHook("utterance")
 """(call, speaker, text, latency_ms): someone finished saying something; speaker is "agent" or "caller"."""
 greeting_heard = EventHook("greeting_heard")
 """(call, latency_ms, text): the agent's first prompt ended; latency from acceptance to its first audio."""
+speech_sent = EventHook("speech_sent")
+"""(call, timing): a caller utterance has left; `timing` is its SpeechTiming, with every frame's pacing lateness."""
 turn_completed = EventHook("turn_completed")
 """(call, turn): a TurnRecord is final (the agent answered, or did not)."""
 call_resumed = EventHook("call_resumed")

@@ -14,9 +14,9 @@ import pytest
 REPO = Path(__file__).resolve().parents[2]
 
 
-def _final_json(script: str, timeout: float) -> dict:
-    run = subprocess.run([sys.executable, str(REPO / "bench" / script), "--quick"], cwd=REPO, capture_output=True,
-                         text=True, timeout=timeout)
+def _final_json(script: str, timeout: float, *options: str) -> dict:
+    run = subprocess.run([sys.executable, str(REPO / "bench" / script), "--quick", *options], cwd=REPO,
+                         capture_output=True, text=True, timeout=timeout)
     assert run.returncode == 0, run.stderr[-3000:]
     last = run.stdout.strip().splitlines()[-1]
     return json.loads(last)
@@ -43,6 +43,22 @@ def test_capacity_quick_prints_both_counts_their_ratio_and_costs():
     assert all("error" not in step for step in figures["steps"]), figures["steps"]
     assert figures["sink"]["caller_chunks"] > 0 and figures["sink"]["agent_frames"] > 0
     assert all(step["speed_ms"] > 0 for step in figures["steps"])  # the host's speed beside every step
+    _has_machine(figures)
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(120)
+def test_capacity_quick_conversation_places_whole_scripted_calls():
+    figures = _final_json("capacity.py", 110, "--kinds", "conversation")
+    assert {step["kind"] for step in figures["steps"]} == {"conversation"}
+    assert all("error" not in step for step in figures["steps"]), figures["steps"]
+    for step in figures["steps"]:
+        assert step["frames_in_window"] > 0  # every utterance's frames reached the tally (events.speech_sent)
+        assert "calls_completed" in step and step["agent_frames_per_caller_s"] is None
+    conversation = figures["conversation"]
+    assert set(conversation) >= {"callers", "p99_lateness_ms", "cpu_ms_per_caller_s", "rss_per_caller_mb"}
+    assert figures["callers_per_core"] is None and figures["ratio"] is None  # the duplex search did not run
+    assert figures["dialogue_sink"]["caller_messages"] > 0 and figures["sink"] == {}
     _has_machine(figures)
 
 

@@ -11,7 +11,7 @@ import gevent
 import gevent.monkey
 import pytest
 
-from callers import CallerAgent, ResultWriter, create_caller, load_scenarios
+from callers import CallerAgent, ResultWriter, create_caller, events, load_scenarios
 from callers.results import read_results
 from callers.scenarios import ScenarioType
 from tests.reference_bridge import REPO_ROOT, launch_bridge
@@ -61,10 +61,24 @@ def test_each_scenario_type_reaches_its_goal(bridge, tmp_path):
     writer = ResultWriter(tmp_path / "calls.jsonl")
     callers = [CallerAgent(url, entry.personality, entry.scenario, caller_name="E2E", seed=11, writer=writer)
                for entry in (catalog.custom_entry("normal", kind.value, None) for kind in ScenarioType)]
-    jobs = [gevent.spawn(caller.run, 120) for caller in callers]
-    gevent.joinall(jobs, raise_error=True)
-    for job in jobs:
+    announced = []  # events.speech_sent: each utterance with its frames' pacing, as a bench needs it
+
+    def spoke(call, timing) -> None:
+        announced.append((call, timing))
+
+    events.speech_sent.add_listener(spoke)
+    try:
+        jobs = [gevent.spawn(caller.run, 120) for caller in callers]
+        gevent.joinall(jobs, raise_error=True)
+    finally:
+        events.speech_sent.remove_listener(spoke)
+    for caller, job in zip(callers, jobs):
         result = job.value
+        timings = [timing for call, timing in announced if call is caller]
+        assert len(timings) >= result.turns
+        assert all(timing.frames == len(timing.lateness_ms) > 0 for timing in timings)
+        announced_p99s = {round(timing.p99_lateness_ms, 2) for timing in timings}
+        assert all(record.pacing_p99_ms in announced_p99s for record in result.turn_records)
         assert result.error is None, (result.scenario_type, result.error)
         assert result.success, (result.scenario_type, result.goals, [t.agent_text for t in result.turn_records])
         assert result.turns >= 3, result.scenario_type
