@@ -31,6 +31,25 @@ EARLY_S = 0.0005
 _GEVENT_SOCKETS = (gevent.socket.socket, gevent.ssl.SSLSocket)
 
 
+# Quantile of the pacing figure each utterance reports.
+LATENESS_QUANTILE = 0.99
+
+
+def lateness_p99_ms(lateness_ms: np.ndarray) -> float:
+    """`np.percentile(lateness_ms, 99)` of a non-empty array, to the last bit (its default linear method),
+    without the ~50 µs of Python around the partition: every utterance of every call computes one, and at
+    a few hundred callers np.percentile alone was ~5 % of a worker's CPU."""
+    count = len(lateness_ms)
+    index = (count - 1) * LATENESS_QUANTILE
+    below = int(index)
+    above = min(below + 1, count - 1)
+    ordered = np.partition(lateness_ms, (below, above))
+    low, high = float(ordered[below]), float(ordered[above])
+    weight = index - below
+    step = high - low
+    return high - step * (1 - weight) if weight >= 0.5 else low + step * weight
+
+
 class Utterance:
     """One caller utterance being paced: which frames, where to, and what happened to each."""
 

@@ -474,7 +474,7 @@ class AudioCodesClient:
         first = utterance.first_sent_at if utterance.first_sent_at is not None else utterance.start
         return SpeechTiming(started_at=first, ended_at=utterance.last_sent_at or first, frames=sent,
                             max_lateness_ms=float(used.max()) if sent else 0.0,
-                            p99_lateness_ms=float(np.percentile(used, 99)) if sent else 0.0,
+                            p99_lateness_ms=lateness_p99_ms(used) if sent else 0.0,
                             interrupted=sent < len(frames_b64), lateness_ms=used)
 
     # ---- wire --------------------------------------------------------------------------------------------

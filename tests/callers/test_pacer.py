@@ -10,7 +10,10 @@ import gevent.monkey
 import numpy as np
 import pytest
 from gevent.event import Event
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from callers import pacer
 from callers.pacer import Utterance, get_pacer
 
 FRAME_S = 0.02
@@ -178,3 +181,13 @@ def test_the_tail_goes_out_when_stop_when_ends_the_audio_early():
     assert 3 <= utterance.sent <= 8 and utterance.tail_sent
     assert reading.get(timeout=2) == b"x" * utterance.sent + b"<stop>"
     ours.close()
+
+
+@settings(max_examples=1000, deadline=None)
+@given(st.lists(st.floats(min_value=0.0, max_value=1e4, allow_nan=False), min_size=1, max_size=400)
+       | st.lists(st.sampled_from([0.0, 0.25, 1.0, 3.5]), min_size=1, max_size=300))
+def test_the_pacing_p99_is_numpys_percentile_to_the_bit(values):
+    lateness_ms = np.array(values, dtype=np.float64)
+    expected = float(np.percentile(lateness_ms, 99))
+    assert pacer.lateness_p99_ms(lateness_ms) == expected
+    assert np.array_equal(lateness_ms, np.array(values))  # the input is left as it was
