@@ -38,7 +38,7 @@ from gevent.queue import Empty, Queue
 
 from callers import audio, protocol, wsframes
 from callers.errors import CallFailure, ErrorCategory
-from callers.pacer import Utterance, get_pacer
+from callers.pacer import Utterance, get_pacer, lateness_p99_ms
 from callers.results import public_url
 from callers.tls import UNTRUSTED_HINT
 
