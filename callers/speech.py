@@ -56,6 +56,7 @@ _POS_CHARACTER = 1
 _CHARS_UTF8 = 1
 _EE_OK = 0
 
+_SAMPLE_BYTES = ctypes.sizeof(ctypes.c_short)
 _SynthCallback = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.POINTER(ctypes.c_short), ctypes.c_int, ctypes.c_void_p)
 
 
@@ -186,8 +187,8 @@ class _EspeakLibrary:
         self._applied_style = style
 
     def _collect(self, wav: "ctypes._Pointer[ctypes.c_short]", n_samples: int, _events: Optional[int]) -> int:
-        if n_samples > 0:
-            self._chunks.append(np.ctypeslib.as_array(wav, shape=(n_samples,)).copy())
+        if n_samples > 0:  # copied out by address: np.ctypeslib.as_array casts, which leaves a reference cycle
+            self._chunks.append(np.frombuffer(ctypes.string_at(wav, n_samples * _SAMPLE_BYTES), dtype=np.int16))
         return 0  # 0 = keep synthesising
 
 

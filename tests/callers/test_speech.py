@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 
 from callers import audio
+from tests.garbage import cyclic_garbage
 from callers.speech import (
     VOICE_RATE,
     EspeakVoice,
@@ -136,6 +137,12 @@ def test_style_settings_are_validated(voice: EspeakVoice) -> None:
 def test_empty_text_renders_empty_audio(voice: EspeakVoice) -> None:
     pcm = voice.render("")
     assert pcm.dtype == np.int16 and len(pcm) == 0
+
+
+def test_rendering_leaves_no_reference_cycles(voice: EspeakVoice) -> None:
+    with cyclic_garbage() as garbage:
+        voice.render("A sentence no other test renders, so espeak really runs.")
+    assert [type(thing).__name__ for thing in garbage] == []
 
 
 def test_cache_is_bounded_by_audio_length() -> None:

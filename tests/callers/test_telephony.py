@@ -15,6 +15,7 @@ from callers import audio
 from callers.errors import CallFailure, ErrorCategory
 from callers.telephony import (AgentStreamStarted, AgentStreamStopped, AgentVoiceStarted, AudioCodesClient,
                                BotActivity, BotSpeechEvent, ConnectionClosed, MockAudioCodesClient)
+from tests.garbage import cyclic_garbage
 
 PEER = Path(__file__).with_name("scripted_peer.py")
 pytestmark = pytest.mark.timeout(60)
@@ -178,6 +179,21 @@ def test_a_hang_up_leaves_no_reader_on_the_socket(peer):
     assert client._watcher is None and client._receiver is None
     closed = events_until(client, ConnectionClosed)[-1]
     assert closed.expected
+
+
+def test_a_finished_call_leaves_no_reference_cycles(peer):
+    def call() -> None:
+        client = AudioCodesClient(f"{peer}/normal")
+        client.connect()
+        client.start_conversation("Tester")
+        events_until(client, AgentStreamStopped)
+        client.hang_up()
+        events_until(client, ConnectionClosed)
+
+    call()  # the first call's lazy imports (gevent's own) leave one-off garbage
+    with cyclic_garbage() as garbage:
+        call()
+    assert [type(thing).__name__ for thing in garbage] == []
 
 
 def _server_frame(payload: bytes) -> bytes:
