@@ -92,6 +92,9 @@ REQUEST_MARKERS = (
     ("we'll", "need"), ("i", "just", "need"), ("i'd", "need"), ("can", "i", "have"), ("may", "i", "have"),
     ("could", "i", "have"), ("i'd", "like", "your"), ("key", "in"), ("type", "in"),
 )
+# Heard sentences whose analysis is kept: agents say the same sentences call after call ("Is there anything
+# else I can help you with?"), and a worker with hundreds of calls would analyse each one again every turn.
+ANALYSED_SENTENCES = 4096
 _TOKEN = re.compile(r"[a-z0-9]+(?:'[a-z]+)*|[,;:]")
 _DIGIT_GROUPING = re.compile(r"(?<=\d),(?=\d)")
 _VOWELS = frozenset("aeiouy")
@@ -260,7 +263,8 @@ def default_vocabulary() -> Vocabulary:
 
 @dataclass(frozen=True)
 class _Sentence:
-    """One heard sentence: its stemmed words and, per word, which moods it can support."""
+    """One heard sentence: its stemmed words and, per word, which moods it can support. Read-only: one
+    analysis is shared by every call that hears the sentence."""
 
     text: str
     stems: tuple[str, ...]
@@ -342,6 +346,7 @@ def _first_marker(words: list[str], markers_by_word: dict[str, tuple[tuple[str, 
     return len(words)
 
 
+@lru_cache(maxsize=ANALYSED_SENTENCES)
 def _analyse(text: str) -> _Sentence:
     ends_in_question = text.rstrip().endswith("?")
     words: list[str] = []

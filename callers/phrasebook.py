@@ -16,7 +16,8 @@ from __future__ import annotations
 import atexit
 import base64
 import weakref
-from functools import lru_cache
+from collections import OrderedDict
+from typing import Optional
 
 import gevent
 import numpy as np
@@ -31,6 +32,9 @@ CACHE_PHRASES = 2048
 RENDER_THREADS = 1
 
 _RENDER_POOLS: "weakref.WeakKeyDictionary[object, ThreadPool]" = weakref.WeakKeyDictionary()
+# Rendered phrases by _cache_key, least recently used first; touched only by the callers' threads (never by
+# the render thread), one dict operation at a time.
+_CACHE: "OrderedDict[tuple, tuple[str, ...]]" = OrderedDict()
 
 
 def encoded_frames(text: str, style: speech.SpeakingStyle, media_format: str,
@@ -38,25 +42,44 @@ def encoded_frames(text: str, style: speech.SpeakingStyle, media_format: str,
                    conditions: line.LineConditions = line.CLEAN_LINE, seed: int = 0) -> tuple[str, ...]:
     """Base64 frames of `text` spoken in `style` (sentences `pause_ms` apart) over a line with `conditions`
     (noise drawn from `seed`), in `media_format`, `frame_ms` each."""
-    return _cached_frames(*_cache_key(text, style, media_format, frame_ms, pause_ms, conditions, seed))
+    key = _cache_key(text, style, media_format, frame_ms, pause_ms, conditions, seed)
+    frames = _known(key)
+    return frames if frames is not None else _remember(key, _frames(*key))
 
 
 def encoded_frames_in_thread(text: str, style: speech.SpeakingStyle, media_format: str,
                              frame_ms: int = audio.DEFAULT_FRAME_MS, pause_ms: int = 0,
                              conditions: line.LineConditions = line.CLEAN_LINE, seed: int = 0) -> tuple[str, ...]:
-    """`encoded_frames`, from a greenlet, without stalling the other greenlets while a new phrase renders
-    (a cached phrase costs one hand-off to the thread, ~40 µs)."""
-    return _render_pool().apply(_cached_frames, _cache_key(text, style, media_format, frame_ms, pause_ms, conditions,
-                                                           seed))
+    """`encoded_frames`, from a greenlet, without stalling the other greenlets while a new phrase renders.
+    A phrase already rendered is answered on the spot: handing it to the thread and back cost ~40 µs and
+    two thread wake-ups per utterance."""
+    key = _cache_key(text, style, media_format, frame_ms, pause_ms, conditions, seed)
+    frames = _known(key)
+    return frames if frames is not None else _remember(key, _render_pool().apply(_frames, key))
 
 
 def _cache_key(text: str, style: speech.SpeakingStyle, media_format: str, frame_ms: int, pause_ms: int,
                conditions: line.LineConditions, seed: int) -> tuple:
-    """`_cached_frames`' arguments, always positional (lru_cache keys keyword and positional spellings of one
-    call apart). A clean line draws no noise, so its seed is no part of the frames and is left out: every
-    call then shares one rendering of a phrase instead of rendering it again for its own seed, which made
-    espeak and the resampler most of a scripted caller's CPU."""
+    """`_frames`' arguments. A clean line draws no noise, so its seed is no part of the frames and is left
+    out: every call then shares one rendering of a phrase instead of rendering it again for its own seed,
+    which made espeak and the resampler most of a scripted caller's CPU."""
     return text, style, media_format, frame_ms, pause_ms, conditions, 0 if conditions.clean else seed
+
+
+def _known(key: tuple) -> Optional[tuple[str, ...]]:
+    """The cached frames of `key`, now the most recently used; None if not cached. Each step is one atomic
+    dict operation, so callers on several threads at worst render a phrase twice."""
+    frames = _CACHE.pop(key, None)
+    if frames is not None:
+        _CACHE[key] = frames
+    return frames
+
+
+def _remember(key: tuple, frames: tuple[str, ...]) -> tuple[str, ...]:
+    _CACHE[key] = frames
+    while len(_CACHE) > CACHE_PHRASES:
+        _CACHE.popitem(last=False)
+    return frames
 
 
 def _render_pool() -> ThreadPool:
@@ -85,8 +108,7 @@ def encode_frames(pcm: np.ndarray, rate: int, media_format: str,
     return tuple(base64.b64encode(frame).decode("ascii") for frame in audio.frames_for(pcm, rate, fmt, frame_ms))
 
 
-@lru_cache(maxsize=CACHE_PHRASES)
-def _cached_frames(text: str, style: speech.SpeakingStyle, media_format: str, frame_ms: int, pause_ms: int,
+def _frames(text: str, style: speech.SpeakingStyle, media_format: str, frame_ms: int, pause_ms: int,
                    conditions: line.LineConditions, seed: int) -> tuple[str, ...]:
     pcm = line.degrade(_render(text, style, pause_ms), speech.VOICE_RATE, conditions, seed)
     return encode_frames(pcm, speech.VOICE_RATE, media_format, frame_ms)

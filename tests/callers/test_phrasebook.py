@@ -79,3 +79,26 @@ def test_a_noisy_line_keeps_each_seed_its_own_noise() -> None:
     assert phrasebook.encoded_frames(text, style, MEDIA_FORMAT, conditions=noisy, seed=1) is one
     other = phrasebook.encoded_frames(text, style, MEDIA_FORMAT, conditions=noisy, seed=2)
     assert len(other) == len(one) and other != one
+
+
+def test_a_rendered_phrase_is_answered_without_the_render_thread(monkeypatch) -> None:
+    style, text = speech.SpeakingStyle(), fresh_phrase()
+    first = phrasebook.encoded_frames_in_thread(text, style, MEDIA_FORMAT)
+
+    def no_pool():
+        raise AssertionError("a cached phrase went to the render thread")
+
+    monkeypatch.setattr(phrasebook, "_render_pool", no_pool)
+    assert phrasebook.encoded_frames_in_thread(text, style, MEDIA_FORMAT) is first
+
+
+def test_the_cache_keeps_the_most_recently_used_phrases(monkeypatch) -> None:
+    monkeypatch.setattr(phrasebook, "CACHE_PHRASES", 2)
+    style = speech.SpeakingStyle()
+    one, two, three = (f"Short phrase {next(_fresh)}." for _ in range(3))
+    kept = phrasebook.encoded_frames(one, style, MEDIA_FORMAT)
+    phrasebook.encoded_frames(two, style, MEDIA_FORMAT)
+    assert phrasebook.encoded_frames(one, style, MEDIA_FORMAT) is kept  # now the most recent
+    phrasebook.encoded_frames(three, style, MEDIA_FORMAT)  # over the bound: `two` goes
+    assert phrasebook.encoded_frames(one, style, MEDIA_FORMAT) is kept
+    assert len(phrasebook._CACHE) == 2 and all(key[0] != two for key in phrasebook._CACHE)
