@@ -109,7 +109,7 @@ def encode_frames(pcm: np.ndarray, rate: int, media_format: str,
 
 
 def _frames(text: str, style: speech.SpeakingStyle, media_format: str, frame_ms: int, pause_ms: int,
-                   conditions: line.LineConditions, seed: int) -> tuple[str, ...]:
+            conditions: line.LineConditions, seed: int) -> tuple[str, ...]:
     pcm = line.degrade(_render(text, style, pause_ms), speech.VOICE_RATE, conditions, seed)
     return encode_frames(pcm, speech.VOICE_RATE, media_format, frame_ms)
 

@@ -4,8 +4,7 @@ Two one-off costs otherwise land in the middle of some caller's utterance and sh
 lateness (or, worse, in a turn's latency): loading the espeak library on the first phrase; and the garbage
 collector's full passes over every object the start-up made (Locust, Flask, numpy, the catalogs), which
 on a worker take tens of milliseconds each. Freezing those start-up objects leaves the collector only
-the calls' own, short-lived objects to scan. (A third, numpy's first `percentile` loading its code for
-~15 ms, went with `pacer.lateness_p99_ms`, whose partition costs nothing the first time.)
+the calls' own, short-lived objects to scan.
 """
 from __future__ import annotations
 
