@@ -3,7 +3,7 @@
 Run as a subprocess (`python tests/callers/scripted_peer.py --port 0`); it prints `listening PORT`.
 Query parameters: `format` (what session.accepted names; default the first offered), `play` (the
 playStream media format; default the call's), `token` (required bearer token).
-Paths: /normal, /reject, /garbage, /nostop, /hangup, /drop, /silent, /nobarge, /flood.
+Paths: /normal, /reject, /garbage, /nostop, /hangup, /drop, /silent, /nobarge, /flood, /startonly.
 """
 from __future__ import annotations
 
@@ -66,6 +66,9 @@ async def handler(ws) -> None:
             await ws.send(protocol.encode(protocol.session_accepted(cid, fmt.token)))
         elif message.type == protocol.ACTIVITIES and message.activities()[0].name == protocol.ACTIVITY_START:
             if mode == "silent":
+                continue
+            if mode == "startonly":  # one message and nothing after it: its arrival is all a read can see
+                await ws.send(protocol.encode(protocol.play_stream_start(cid, "s1", fmt.token, "Hello.")))
                 continue
             if mode == "ping":  # the greeting names whether the caller answered a WebSocket ping in time
                 answered = await ws.ping(b"are you there")

@@ -6,8 +6,10 @@ import json
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
+import gevent.monkey
 import numpy as np
 import pytest
 
@@ -194,6 +196,21 @@ def test_a_finished_call_leaves_no_reference_cycles(peer):
     with cyclic_garbage() as garbage:
         call()
     assert [type(thing).__name__ for thing in garbage] == []
+
+
+def test_an_event_is_stamped_when_its_bytes_arrived_not_when_a_busy_loop_read_them(peer):
+    """A loop busy with other callers reads late; the kernel's arrival stamp keeps that delay out of the
+    agent's timings (here the prompt's start, before which latencies are measured)."""
+    client = AudioCodesClient(f"{peer}/startonly")
+    client.connect()
+    client.start_conversation("Tester")
+    asked_at = time.monotonic()
+    gevent.monkey.get_original("time", "sleep")(0.3)  # the loop is busy: the prompt's start waits in the socket
+    read_from = time.monotonic()
+    started = events_until(client, AgentStreamStarted)[-1]
+    assert asked_at <= started.at < read_from - 0.2
+    assert started.stream.started_at == started.at
+    client.hang_up()
 
 
 def _server_frame(payload: bytes) -> bytes:
