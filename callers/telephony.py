@@ -59,9 +59,10 @@ MAX_PENDING_EVENTS = 10_000
 RECV_BYTES = 65536
 _TLS_SOCKETS = (ssl.SSLSocket, gevent.ssl.SSLSocket)
 _READABLE = 1  # libev's EV_READ
-# Linux stamps every packet it receives with when it arrived (SO_TIMESTAMPNS; Python's socket module lacks
-# the name). Read with the bytes, the stamp says when the newest of them arrived, so a loop busy with other
-# callers does not add its own delay to the latency measured to the agent's answer.
+# Linux stamps every packet it receives with when it arrived (SO_TIMESTAMPNS: Python's socket module lacks
+# the name, 35 is its number on x86 and ARM). Read with the bytes, the stamp says when the newest of them
+# arrived, so a loop busy with other callers does not add its own delay to the latency measured to the
+# agent's answer.
 _SO_TIMESTAMPNS = getattr(socket, "SO_TIMESTAMPNS", 35)
 _TIMESPEC = struct.Struct("@ll")
 _STAMP_SPACE = socket.CMSG_SPACE(_TIMESPEC.size)
