@@ -143,8 +143,15 @@ def scripted_calls(settings: CallSettings, entries: list, numbers: Iterator[int]
 
 
 def run_step(url: str, kind: str, callers: int, ramp_s: float, warmup_s: float, window_s: float) -> dict:
-    frames = phrasebook.encoded_frames(PHRASE, speech.SpeakingStyle(), MEDIA_FORMAT)
-    pcm_frames = [base64.b64decode(frame) for frame in frames]
+    if kind == "conversation":
+        settings = CallSettings(bridge_url=url, ear="alttext", seed=CONVERSATION_SEED)
+        entries = load_scenarios().entries
+        numbers = itertools.count()
+        prepare_for_realtime()  # as a Locust worker does before its first call
+    else:
+        frames = phrasebook.encoded_frames(PHRASE, speech.SpeakingStyle(), MEDIA_FORMAT)
+        payload = frames if kind == "caller" else [base64.b64decode(frame) for frame in frames]
+        call: Callable = fast_call if kind == "caller" else naive_call
     gevent.sleep(0)
     rss_before = rss_bytes()
     t0 = time.monotonic()
@@ -153,17 +160,11 @@ def run_step(url: str, kind: str, callers: int, ramp_s: float, warmup_s: float, 
     tally = Tally(window)
     counts = {"connected": 0, "failed": 0, "agent_frames": 0, "calls": 0}
     errors: list[str] = []
-    numbers = itertools.count()
-    call: Callable = fast_call if kind == "caller" else naive_call
-    payload = frames if kind == "caller" else pcm_frames
 
     def spoke(call: object, timing: SpeechTiming) -> None:
         tally.utterance(timing.started_at, timing.lateness_ms)
 
     if kind == "conversation":
-        settings = CallSettings(bridge_url=url, ear="alttext", seed=CONVERSATION_SEED)
-        entries = load_scenarios().entries
-        prepare_for_realtime()  # as a Locust worker does before its first call
         events.speech_sent.add_listener(spoke)
 
     def one(index: int) -> None:
