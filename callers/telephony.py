@@ -6,9 +6,10 @@ Why this shape:
   whenever the call's socket has bytes, and it reads them once, timestamps them with the monotonic clock
   at the moment they arrived and turns them into a few typed events, without ever blocking. A greenlet
   parked in `recv()` per call costs two switches and a second, empty `recv` per agent frame, which at a
-  thousand callers is most of a core (bench/capacity.py). TLS sockets keep a receive greenlet: a TLS
-  record can be readable on the socket but not yet whole. Timing is taken here, once, and carried in the
-  events; nothing downstream re-times.
+  thousand callers is most of a core (bench/capacity.py). Mid-prompt, once chunks are only counted, the
+  socket is read every few chunks by one sweep for all calls instead (callers/read_sweep.py). TLS sockets
+  keep a receive greenlet: a TLS record can be readable on the socket but not yet whole. Timing is taken
+  here, once, and carried in the events; nothing downstream re-times.
 - Agent audio is tracked per play stream (first voiced chunk, last chunk, stop) instead of surfacing one
   event per 20 ms frame: the caller logic wakes up a handful of times per turn, not fifty times a second.
 - The caller's own audio is paced against absolute deadlines (start + i * frame), so sleep overshoot on a
@@ -39,6 +40,7 @@ from gevent.queue import Empty, Queue
 from callers import audio, protocol, wsframes
 from callers.errors import CallFailure, ErrorCategory
 from callers.pacer import Utterance, get_pacer, lateness_p99_ms
+from callers.read_sweep import get_read_sweep
 from callers.results import public_url
 from callers.tls import UNTRUSTED_HINT
 
@@ -249,6 +251,10 @@ class AudioCodesClient:
         self._ws: Optional[websocket.WebSocket] = None
         self._receiver: Optional[gevent.Greenlet] = None  # TLS only; plain sockets are read by `_watcher`
         self._watcher = None
+        self._raw: Optional[socket.socket] = None  # what `_watcher` reads, and the read sweep too
+        # Frames other than chunks counted against the prompt's template (messages parsed, control frames): a
+        # read that adds none held nothing but chunks of the playing prompt (see read_sweep.py).
+        self._parsed_frames = 0
         self._reader = wsframes.FrameReader(MAX_FRAME_BYTES)
         self._events: Queue = Queue()
         self._stream: Optional[AgentStream] = None
@@ -374,7 +380,7 @@ class AudioCodesClient:
         if isinstance(ws.sock, _TLS_SOCKETS):
             self._receiver = gevent.spawn(self._receive_loop)
         else:
-            raw = getattr(ws.sock, "_sock", ws.sock)  # under gevent, the OS socket: reads of it never wait
+            raw = self._raw = getattr(ws.sock, "_sock", ws.sock)  # under gevent, the OS socket: reads never wait
             if sys.platform.startswith("linux"):
                 raw.setsockopt(socket.SOL_SOCKET, _SO_TIMESTAMPNS, 1)
             self._watcher = gevent.get_hub().loop.io(ws.sock.fileno(), _READABLE)
@@ -512,8 +518,10 @@ class AudioCodesClient:
 
         Until the agent's voice is heard in a prompt, the read takes the kernel's arrival stamp too: that is
         when the latencies are measured to. Mid-prompt the chunks are only counted, and a plain read is
-        cheaper (stamping every read cost 7-22 % more CPU per caller)."""
+        cheaper (stamping every read cost 7-22 % more CPU per caller). A read that held nothing but counted
+        chunks hands the socket to the read sweep: the rest of the prompt is read a few chunks at a time."""
         stream = self._stream
+        parsed = self._parsed_frames
         try:
             if stream is not None and stream.first_voiced_at is not None and stream.stopped_at is None:
                 data, now = raw.recv(RECV_BYTES), time.monotonic()
@@ -525,7 +533,33 @@ class AudioCodesClient:
         except OSError as exc:
             self._end_receiving(*self._lost(exc))
             return
-        self._take(data, now)
+        if not self._take(data, now) and self._parsed_frames == parsed and self._counting_only():
+            self._watcher.stop()
+            get_read_sweep().add(self, self._swept_read)
+
+    def _swept_read(self) -> bool:
+        """The read sweep's read (callers/read_sweep.py); True to be woken per read again. Stamped: its
+        newest bytes may be the prompt's last chunk or its stop, whose arrival times are measured."""
+        raw = self._raw
+        parsed = self._parsed_frames
+        try:
+            data, ancillary, _, _ = raw.recvmsg(RECV_BYTES, _STAMP_SPACE)
+        except BlockingIOError:
+            return False
+        except OSError as exc:
+            self._end_receiving(*self._lost(exc))
+            return True
+        if self._take(data, _arrival_time(ancillary)):
+            return True
+        if self._parsed_frames == parsed and self._counting_only():
+            return False
+        self._watcher.start(self._on_readable, raw)
+        return True
+
+    def _counting_only(self) -> bool:
+        """Whether the prompt is playing and its chunks are counted against a template, not parsed."""
+        stream = self._stream
+        return stream is not None and stream._template is not None and stream.stopped_at is None
 
     def _receive_loop(self) -> None:
         """The TLS socket's reader: a greenlet, since only the TLS layer knows when a record is whole."""
@@ -561,13 +595,15 @@ class AudioCodesClient:
         if not data:
             raise websocket.WebSocketConnectionClosedException("Connection to remote host was lost.")
         for opcode, payload in self._reader.feed(data):
-            if opcode == wsframes.OPCODE_TEXT or opcode == wsframes.OPCODE_BINARY:
-                stream = self._stream
-                if stream is not None and stream._template is not None and stream.stopped_at is None:
-                    size = stream._template.audio_size(payload)
-                    if size is not None:  # most agent chunks end here
-                        stream._count(size, now)
-                        continue
+            data_frame = opcode == wsframes.OPCODE_TEXT or opcode == wsframes.OPCODE_BINARY
+            stream = self._stream
+            if data_frame and stream is not None and stream._template is not None and stream.stopped_at is None:
+                size = stream._template.audio_size(payload)
+                if size is not None:  # most agent chunks end here
+                    stream._count(size, now)
+                    continue
+            self._parsed_frames += 1
+            if data_frame:
                 try:
                     message = protocol.parse_message(payload)
                     self._dispatch(message, now)
@@ -605,6 +641,7 @@ class AudioCodesClient:
         """Stop reading (before the socket is closed: its descriptor may be reused for another call); if
         the connection had not ended yet (the peer never answered our close frame), it ends here."""
         reading = self._watcher is not None or self._receiver is not None
+        get_read_sweep().discard(self)
         if self._watcher is not None:
             self._watcher.stop()
             self._watcher = None
@@ -615,6 +652,7 @@ class AudioCodesClient:
             self._end_receiving("connection closed", False)
 
     def _end_receiving(self, reason: str, expected: bool) -> None:
+        get_read_sweep().discard(self)
         if self._watcher is not None:
             self._watcher.stop()
             self._watcher = None

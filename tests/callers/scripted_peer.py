@@ -3,7 +3,7 @@
 Run as a subprocess (`python tests/callers/scripted_peer.py --port 0`); it prints `listening PORT`.
 Query parameters: `format` (what session.accepted names; default the first offered), `play` (the
 playStream media format; default the call's), `token` (required bearer token).
-Paths: /normal, /reject, /garbage, /nostop, /hangup, /drop, /silent, /nobarge, /flood, /startonly.
+Paths: /normal, /reject, /garbage, /nostop, /hangup, /drop, /silent, /nobarge, /flood, /startonly, /timedstop.
 """
 from __future__ import annotations
 
@@ -69,6 +69,14 @@ async def handler(ws) -> None:
                 continue
             if mode == "startonly":  # one message and nothing after it: its arrival is all a read can see
                 await ws.send(protocol.encode(protocol.play_stream_start(cid, "s1", fmt.token, "Hello.")))
+                continue
+            if mode == "timedstop":  # the stop's send time, told in a recognition well after it
+                await play(ws, cid, fmt, "Hello.", stop=False)
+                before = time.monotonic()
+                await ws.send(protocol.encode(protocol.play_stream_stop(cid, "s1")))
+                after = time.monotonic()
+                await asyncio.sleep(0.5)
+                await ws.send(protocol.encode(protocol.speech_recognition(cid, json.dumps([before, after]))))
                 continue
             if mode == "ping":  # the greeting names whether the caller answered a WebSocket ping in time
                 answered = await ws.ping(b"are you there")

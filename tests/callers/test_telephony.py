@@ -15,6 +15,7 @@ import pytest
 
 from callers import audio
 from callers.errors import CallFailure, ErrorCategory
+from callers.read_sweep import SWEEP_S, get_read_sweep
 from callers.telephony import (AgentStreamStarted, AgentStreamStopped, AgentVoiceStarted, AudioCodesClient,
                                BotActivity, BotSpeechEvent, ConnectionClosed, MockAudioCodesClient)
 from tests.garbage import cyclic_garbage
@@ -252,3 +253,71 @@ def test_chunks_that_are_only_counted_add_up_as_decoded_ones():
     decoded, counted = outcomes
     assert counted == decoded
     assert decoded[0] == 3200 + 7 + 320 + 320 + 9 // 2 + 1 and decoded[4] == 2  # two bad frames ignored
+
+
+def test_a_playing_prompt_is_read_by_the_sweep_and_its_stop_keeps_its_arrival_time(peer):
+    """Mid-prompt the sweep reads the socket every SWEEP_S, not at every chunk; a stop it reads is still
+    timed by its arrival (here, while the loop was busy), not by when the sweep came round to it."""
+    client = AudioCodesClient(f"{peer}/timedstop", keep_agent_audio=False)
+    client.connect()
+    client.start_conversation("Tester")
+    voiced = events_until(client, AgentVoiceStarted)[-1]
+    gevent.sleep(0.4)
+    assert client in get_read_sweep() and not client._watcher.active
+    # The prompt is 1 s long: its stop arrives while the loop is busy, well before the peer's report.
+    gevent.monkey.get_original("time", "sleep")(max(0.0, voiced.at + 1.2 - time.monotonic()))
+    seen = events_until(client, BotSpeechEvent)
+    stopped = next(event for event in seen if isinstance(event, AgentStreamStopped))
+    sent_from, sent_by = json.loads(seen[-1].text)
+    assert sent_from - 0.002 <= stopped.at <= sent_by + 0.002
+    assert stopped.stream.received_samples == 16000
+    assert client not in get_read_sweep() and client._watcher.active
+    client.hang_up()
+
+
+def test_a_hang_up_mid_prompt_takes_the_call_out_of_the_sweep(peer):
+    client = AudioCodesClient(f"{peer}/nostop", keep_agent_audio=False)
+    client.connect()
+    client.start_conversation("Tester")
+    events_until(client, AgentVoiceStarted)
+    gevent.sleep(3 * SWEEP_S)
+    assert client in get_read_sweep()
+    client.hang_up()
+    assert client not in get_read_sweep() and client._watcher is None
+
+
+def test_the_sweep_gives_a_read_back_to_the_watcher_once_it_holds_more_than_chunks():
+    """Only a read of nothing but counted chunks stays in the sweep: anything else may be timed, and is
+    read as it arrives again."""
+    prompt = _agent_prompt_frames()
+    client = AudioCodesClient("ws://127.0.0.1:9/never-dialled", keep_agent_audio=False)
+    for frame in prompt[:3]:  # the start, the voice, then a parsed chunk that teaches the template
+        assert not client._take(frame, time.monotonic())
+    stream = client.current_stream
+    assert stream._template is not None
+    with socket.create_server(("127.0.0.1", 0)) as server:
+        bridge = socket.create_connection(server.getsockname())
+        raw = server.accept()[0]
+    raw.setblocking(False)
+    client._raw = raw
+    client._watcher = gevent.get_hub().loop.io(raw.fileno(), 1)
+    sweep = get_read_sweep()
+    try:
+        bridge.sendall(prompt[3] + prompt[4])
+        client._on_readable(raw)
+        assert client in sweep and not client._watcher.active
+        counted = stream.received_samples
+        bridge.sendall(b"".join(prompt[5:8]))
+        assert client._swept_read() is False
+        assert stream.received_samples == counted + 3 * 320
+        assert client._swept_read() is False  # nothing arrived meanwhile
+        started = json.dumps({"type": "userStream.speech.started", "conversationId": "c"}).encode()
+        bridge.sendall(prompt[8] + _server_frame(started) + prompt[9])
+        assert client._swept_read() is True and client._watcher.active
+        assert stream.received_samples == counted + 5 * 320
+        assert isinstance(events_until(client, BotSpeechEvent)[-1], BotSpeechEvent)
+    finally:
+        client._stop_receiving()
+        bridge.close()
+        raw.close()
+    assert client not in sweep
