@@ -81,18 +81,27 @@ class FrameReader:
 
     def feed(self, data: bytes) -> list[tuple[int, bytes]]:
         buffer = self._buffer
-        if not buffer and self._fragments is None and len(data) > 4 and data[0] in _WHOLE_DATA_FRAMES:
-            # Most reads hold exactly one whole, unmasked data frame: an agent chunk with a 16-bit length.
-            size = data[2] << 8 | data[3]
-            if data[1] == 126 and len(data) == 4 + size and size <= self.max_message_bytes:
-                return [(data[0] & 0x0F, data[4:])]
+        messages: list[tuple[int, bytes]] = []
+        pos = 0
+        if not buffer and self._fragments is None:
+            # Most reads hold whole, unmasked data frames with a 16-bit length (agent chunks), one or a few:
+            # they are split off here; whatever follows them goes the general way below.
+            end, limit = len(data), self.max_message_bytes
+            while end - pos > 4 and data[pos] in _WHOLE_DATA_FRAMES and data[pos + 1] == 126:
+                start = pos + 4
+                stop = start + (data[pos + 2] << 8 | data[pos + 3])
+                if stop > end or stop - start > limit:
+                    break
+                messages.append((data[pos] & 0x0F, data[start:stop]))
+                pos = stop
+            if pos == end:
+                return messages
         if buffer:
             buffer += data
             view = buffer
         else:
             view = data
-        messages: list[tuple[int, bytes]] = []
-        pos, end = 0, len(view)
+        end = len(view)
         while end - pos >= 2:
             first, second = view[pos], view[pos + 1]
             size = second & 0x7F

@@ -81,6 +81,29 @@ def test_a_read_of_one_whole_frame_gives_what_byte_by_byte_reads_give(size, opco
     assert whole == piecewise and len(whole) == 1
 
 
+_CHUNK = _server_frame(os.urandom(950))
+_FRAGMENT_START = _server_frame(b'{"type":', wsframes.OPCODE_TEXT, fin=False)
+_FRAGMENT_END = _server_frame(b'"x"}', wsframes.OPCODE_CONTINUATION)
+
+
+@pytest.mark.parametrize("read, rest", [
+    (_CHUNK * 3, b""),
+    (_CHUNK * 2 + _CHUNK[:500], _CHUNK[500:]),  # a read ending part-way through a frame
+    (_CHUNK + _CHUNK[:3], _CHUNK[3:]),  # ... or part-way through its header
+    (_CHUNK + _server_frame(b"hi", wsframes.OPCODE_PING) + _CHUNK, b""),
+    (_CHUNK + _server_frame(b"short") + _CHUNK, b""),
+    (_CHUNK + _FRAGMENT_START, _FRAGMENT_END + _CHUNK),
+    (_CHUNK + _server_frame(os.urandom(70000), wsframes.OPCODE_BINARY), b""),
+], ids=["three", "partial", "partial-header", "ping", "7-bit", "fragment", "64-bit"])
+def test_a_read_of_several_frames_gives_what_byte_by_byte_reads_give(read, rest):
+    """Then the rest of the stream, so a frame or message left part-way is finished the same way too."""
+    reader = wsframes.FrameReader(1 << 20)
+    whole = reader.feed(read) + reader.feed(rest)
+    stream, reader = read + rest, wsframes.FrameReader(1 << 20)
+    piecewise = [message for at in range(len(stream)) for message in reader.feed(stream[at:at + 1])]
+    assert whole == piecewise
+
+
 def test_a_16_bit_length_for_a_short_payload_is_read_too():
     assert wsframes.FrameReader(1 << 20).feed(struct.pack("!BBH", 0x81, 126, 5) + b"hello") == [
         (wsframes.OPCODE_TEXT, b"hello")]
