@@ -59,7 +59,8 @@ SLOWER_RATE_FACTOR = 0.75
 LIVE_POLL_S = 0.05
 # Audio pacing says how busy the simulator was while the caller spoke (its receive path shares the same
 # loop). A turn whose frames left more than OVERLOADED late at p99 is flagged `caller_overloaded`: its
-# latency includes some of our own queueing. Past FELL_BEHIND the caller's audio was no longer real time
+# latency includes some of our own queueing. So is a turn whose answer was read with the loop stalled by
+# more than OVERLOADED (AgentStream.voice_read_lag_ms), since its arrival stamp may be a later chunk's. Past FELL_BEHIND the caller's audio was no longer real time
 # (the agent heard gaps) and the call is a simulator_error, never blamed on the agent (docs/metrics.md).
 CALLER_OVERLOADED_P99_MS = 15.0
 FELL_BEHIND_P99_MS = 100.0
@@ -71,6 +72,7 @@ class AgentTurn:
 
     streams: list = field(default_factory=list)
     first_voiced_at: Optional[float] = None
+    first_voiced_stream: Optional[AgentStream] = None
     text: str = ""
     hung_up: bool = False
     transferred_to: Optional[str] = None
@@ -221,7 +223,8 @@ class CallerAgent:
         result.connect_ms = _round(self.client.connect_ms)
         result.media_format = self.client.media_format.token if self.client.media_format else None
         result.turns = len(result.turn_records)
-        result.caller_overloaded = any(turn.caller_overloaded for turn in result.turn_records)
+        result.caller_overloaded = (any(turn.caller_overloaded for turn in result.turn_records)
+                                    or result.greeting_read_lag_ms > CALLER_OVERLOADED_P99_MS)
         result.goals = [status.to_dict() for status in tracker.statuses]
         result.goals_achieved = tracker.achieved
         result.goals_total = tracker.total
@@ -263,6 +266,7 @@ class CallerAgent:
                 raise CallFailure(ErrorCategory.BRIDGE_CLOSED, "agent hung up before greeting")
             raise CallFailure(ErrorCategory.NO_ANSWER, "agent did not greet the caller")
         result.greeting_latency_ms = _round((greeting.first_voiced_at - client.accepted_at) * 1000.0)
+        result.greeting_read_lag_ms = round(greeting.first_voiced_stream.voice_read_lag_ms, 2)
         result.greeting_text = greeting.text
         events.greeting_heard.fire(call=self, latency_ms=result.greeting_latency_ms, text=greeting.text)
         heard = HeardTurn(text=greeting.text, turn=0, new_goals_met=len(tracker.observe(0, greeting.text)))
@@ -316,6 +320,9 @@ class CallerAgent:
                 if agent_turn.first_voiced_at is not None:
                     latency = (agent_turn.first_voiced_at - started - record.caller_speech_end) * 1000.0
                     record.response_latency_ms = _round(latency)
+                    record.answer_read_lag_ms = round(agent_turn.first_voiced_stream.voice_read_lag_ms, 2)
+                    if record.answer_read_lag_ms > CALLER_OVERLOADED_P99_MS:
+                        record.caller_overloaded = True
                 events.turn_completed.fire(call=self, turn=record)
             index = len(result.turn_records)
             heard = HeardTurn(text=agent_turn.text, turn=index, response_latency_ms=latency,
@@ -479,7 +486,7 @@ class CallerAgent:
                 barge_at = event.at + offset if offset is not None else None
             elif isinstance(event, AgentVoiceStarted):
                 if turn.first_voiced_at is None and event.stream in turn.streams:
-                    turn.first_voiced_at = event.at
+                    turn.first_voiced_at, turn.first_voiced_stream = event.at, event.stream
             elif isinstance(event, AgentStreamStopped):
                 if event.stream is active:
                     self._heard(turn, event.stream, cut_off=False)

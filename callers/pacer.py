@@ -16,7 +16,6 @@ import heapq
 import itertools
 import ssl
 import time
-import weakref
 from typing import Callable, Optional
 
 import gevent
@@ -25,6 +24,8 @@ import gevent.ssl
 import numpy as np
 from gevent.event import Event
 from gevent.hub import Waiter
+
+from callers.per_hub import one_per_hub
 
 # Frames due within this much are sent in the same wake-up: one switch for a batch of callers.
 EARLY_S = 0.0005
@@ -236,13 +237,5 @@ class Pacer:
                 heapq.heappush(heap, (following, next(self._order), utterance))
 
 
-_PACERS: "weakref.WeakKeyDictionary[object, Pacer]" = weakref.WeakKeyDictionary()
-
-
-def get_pacer() -> Pacer:
-    """The pacer of the current gevent hub (one per thread that runs callers)."""
-    hub = gevent.get_hub()
-    pacer = _PACERS.get(hub)
-    if pacer is None:
-        pacer = _PACERS[hub] = Pacer()
-    return pacer
+get_pacer = one_per_hub(Pacer)
+"""The pacer of the current gevent hub."""

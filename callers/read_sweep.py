@@ -16,15 +16,16 @@ sweep at once when a read holds anything but counted chunks.
 from __future__ import annotations
 
 import itertools
-import weakref
 from typing import Callable
 
 import gevent
 
+from callers.per_hub import one_per_hub
+
 # How often a swept socket is read: at 20 ms chunks, about three chunks per read.
 SWEEP_S = 0.06
 # The sweep's members are read in this many groups, one per tick of SWEEP_S / SLOTS.
-SLOTS = 12
+SLOTS = 30
 
 
 class ReadSweep:
@@ -71,13 +72,5 @@ class ReadSweep:
             self._timer = None
 
 
-_SWEEPS: "weakref.WeakKeyDictionary[object, ReadSweep]" = weakref.WeakKeyDictionary()
-
-
-def get_read_sweep() -> ReadSweep:
-    """The sweep of the current gevent hub (one per thread that runs callers)."""
-    hub = gevent.get_hub()
-    sweep = _SWEEPS.get(hub)
-    if sweep is None:
-        sweep = _SWEEPS[hub] = ReadSweep()
-    return sweep
+get_read_sweep = one_per_hub(ReadSweep)
+"""The read sweep of the current gevent hub."""

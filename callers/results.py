@@ -45,7 +45,10 @@ class TurnRecord:
     heard_words: Optional[int] = None
     heard_wer: Optional[float] = None
     dtmf: Optional[str] = None  # digits keyed on the phone pad instead of (or with) speaking
-    caller_overloaded: bool = False  # the simulator was too busy to pace this turn's audio on time
+    # How far the agent's answer may have arrived before its timestamp (0 when the read that timed it held
+    # nothing after it): above CALLER_OVERLOADED_P99_MS the turn is caller_overloaded.
+    answer_read_lag_ms: float = 0.0
+    caller_overloaded: bool = False  # the simulator was too busy to pace this turn's audio or read its answer on time
 
 
 @dataclass
@@ -109,7 +112,8 @@ class CallResult:
     # Each time the connection dropped and the caller tried session.resume (--resume-on-drop):
     # {"at": s since call start, "after_turn", "dropped": why, "ok", "reason": bridge's answer, "attempts", "took_ms"}
     resumes: list = field(default_factory=list)
-    caller_overloaded: bool = False  # some turn's audio pacing showed an overloaded simulator
+    greeting_read_lag_ms: float = 0.0  # as a turn's answer_read_lag_ms, for greeting_latency_ms
+    caller_overloaded: bool = False  # some turn (or the greeting) showed an overloaded simulator
 
     @property
     def error_category(self) -> Optional[str]:

@@ -39,8 +39,9 @@ from gevent.queue import Empty, Queue
 
 from callers import audio, protocol, wsframes
 from callers.errors import CallFailure, ErrorCategory
+from callers.loop_lag import get_loop_lag
 from callers.pacer import Utterance, get_pacer, lateness_p99_ms
-from callers.read_sweep import get_read_sweep
+from callers.read_sweep import SWEEP_S, get_read_sweep
 from callers.results import public_url
 from callers.tls import UNTRUSTED_HINT
 
@@ -59,6 +60,9 @@ MAX_STREAM_AUDIO_S = 120.0
 MAX_PENDING_EVENTS = 10_000
 # One read takes every frame that has arrived (agent chunks are ~1 KB; a burst is read in one go).
 RECV_BYTES = 65536
+# A read at least this big (about four times real time for the read sweep's 60 ms, at any media format)
+# means audio is coming faster than the sweep would read it: the socket is read as it comes instead.
+SWEPT_READ_MAX_BYTES = 16384
 _TLS_SOCKETS = (ssl.SSLSocket, gevent.ssl.SSLSocket)
 _READABLE = 1  # libev's EV_READ
 # Linux stamps every packet it receives with when it arrived (SO_TIMESTAMPNS: Python's socket module lacks
@@ -158,6 +162,10 @@ class AgentStream:
     last_chunk_at: Optional[float] = None
     stopped_at: Optional[float] = None
     received_samples: int = 0
+    # How far `first_voiced_at` can be off: 0 when the voiced chunk was the newest bytes of its read (the
+    # arrival stamp is its own); else how long the loop had stalled around that read (callers/loop_lag.py),
+    # or the read sweep's period for a swept read: later chunks came in the same read and share the stamp.
+    voice_read_lag_ms: float = 0.0
     # Once nothing is left to learn from the samples (voice heard, no Ear or recording keeping them, raw
     # audio): the bytes per sample, so later chunks are only counted. 0 while chunks are decoded.
     _counted_bytes_per_sample: int = field(default=0, repr=False)
@@ -251,6 +259,7 @@ class AudioCodesClient:
         self._ws: Optional[websocket.WebSocket] = None
         self._receiver: Optional[gevent.Greenlet] = None  # TLS only; plain sockets are read by `_watcher`
         self._watcher = None
+        self._voiced: Optional[AgentStream] = None  # a stream whose voice the read being handled began
         self._raw: Optional[socket.socket] = None  # what `_watcher` reads, and the read sweep too
         # Frames other than chunks counted against the prompt's template (messages parsed, control frames): a
         # read that adds none held nothing but chunks of the playing prompt (see read_sweep.py).
@@ -385,6 +394,7 @@ class AudioCodesClient:
                 raw.setsockopt(socket.SOL_SOCKET, _SO_TIMESTAMPNS, 1)
             self._watcher = gevent.get_hub().loop.io(ws.sock.fileno(), _READABLE)
             self._watcher.start(self._on_readable, raw)
+        get_loop_lag()  # probing from now on, so the answer's read has a history to be judged by
 
     def _forget_connection(self) -> None:
         """Drop everything tied to the previous socket, so a resumed connection starts clean."""
@@ -519,7 +529,8 @@ class AudioCodesClient:
         Until the agent's voice is heard in a prompt, the read takes the kernel's arrival stamp too: that is
         when the latencies are measured to. Mid-prompt the chunks are only counted, and a plain read is
         cheaper (stamping every read cost 7-22 % more CPU per caller). A read that held nothing but counted
-        chunks hands the socket to the read sweep: the rest of the prompt is read a few chunks at a time."""
+        chunks, and not many of them (SWEPT_READ_MAX_BYTES), hands the socket to the read sweep: the rest
+        of the prompt is read a few chunks at a time. Audio coming faster than that is read as it comes."""
         stream = self._stream
         parsed = self._parsed_frames
         try:
@@ -533,7 +544,8 @@ class AudioCodesClient:
         except OSError as exc:
             self._end_receiving(*self._lost(exc))
             return
-        if not self._take(data, now) and self._parsed_frames == parsed and self._counting_only():
+        if (not self._take(data, now) and len(data) < SWEPT_READ_MAX_BYTES and self._parsed_frames == parsed
+                and self._counting_only()):
             self._watcher.stop()
             get_read_sweep().add(self, self._swept_read)
 
@@ -551,7 +563,7 @@ class AudioCodesClient:
             return True
         if self._take(data, _arrival_time(ancillary)):
             return True
-        if self._parsed_frames == parsed and self._counting_only():
+        if len(data) < SWEPT_READ_MAX_BYTES and self._parsed_frames == parsed and self._counting_only():
             return False
         self._watcher.start(self._on_readable, raw)
         return True
@@ -594,7 +606,9 @@ class AudioCodesClient:
         """Handle every message in `data`; (reason, expected) once the connection has ended."""
         if not data:
             raise websocket.WebSocketConnectionClosedException("Connection to remote host was lost.")
-        for opcode, payload in self._reader.feed(data):
+        frames = self._reader.feed(data)
+        voiced_payload = None
+        for opcode, payload in frames:
             data_frame = opcode == wsframes.OPCODE_TEXT or opcode == wsframes.OPCODE_BINARY
             stream = self._stream
             if data_frame and stream is not None and stream._template is not None and stream.stopped_at is None:
@@ -611,6 +625,8 @@ class AudioCodesClient:
                     self.protocol_warnings += 1
                     log.debug("ignored bad frame from %s: %s", self.shown_url, exc)
                     continue
+                if self._voiced is not None and voiced_payload is None:
+                    voiced_payload = payload
                 if (stream is not None and stream is self._stream and stream._counted_bytes_per_sample
                         and not stream._template_learnt and message.type == protocol.PLAY_STREAM_CHUNK):
                     stream._template_learnt = True
@@ -621,7 +637,16 @@ class AudioCodesClient:
                 gevent.spawn(self._reply, self._ws.send_close)
                 code = struct.unpack("!H", payload[:2])[0] if len(payload) >= 2 else None
                 return f"bridge closed the socket (code {code})", self._closing
+        if voiced_payload is not None:
+            self._judge_voice_read(frames[-1][1] is not voiced_payload)
         return None
+
+    def _judge_voice_read(self, followed: bool) -> None:
+        """How far the stamp of the read that began a prompt's voice can be off (AgentStream.voice_read_lag_ms)."""
+        stream, self._voiced = self._voiced, None
+        if followed:
+            stream.voice_read_lag_ms = max(get_loop_lag().recent_ms(),
+                                           SWEEP_S * 1000.0 if self in get_read_sweep() else 0.0)
 
     def _lost(self, exc: BaseException) -> tuple[str, bool]:
         reason, expected = f"connection lost ({_first_line(exc) or type(exc).__name__})", self._closing
@@ -745,6 +770,7 @@ class AudioCodesClient:
             stream._add(samples, now)
         if stream.first_voiced_at is None and audio.is_voiced(samples):
             stream.first_voiced_at = now
+            self._voiced = stream
             if not self._keep_agent_audio and fmt.container == "raw":
                 stream._counted_bytes_per_sample = fmt.bytes_per_sample
             self._emit(AgentVoiceStarted(now, stream))

@@ -15,8 +15,9 @@ import pytest
 
 from callers import audio
 from callers.errors import CallFailure, ErrorCategory
+from callers.loop_lag import get_loop_lag
 from callers.read_sweep import SWEEP_S, get_read_sweep
-from callers.telephony import (AgentStreamStarted, AgentStreamStopped, AgentVoiceStarted, AudioCodesClient,
+from callers.telephony import (SWEPT_READ_MAX_BYTES, AgentStreamStarted, AgentStreamStopped, AgentVoiceStarted, AudioCodesClient,
                                BotActivity, BotSpeechEvent, ConnectionClosed, MockAudioCodesClient)
 from tests.garbage import cyclic_garbage
 
@@ -316,8 +317,39 @@ def test_the_sweep_gives_a_read_back_to_the_watcher_once_it_holds_more_than_chun
         assert client._swept_read() is True and client._watcher.active
         assert stream.received_samples == counted + 5 * 320
         assert isinstance(events_until(client, BotSpeechEvent)[-1], BotSpeechEvent)
+        # Audio much faster than the sweep reads it (a big read) is read as it comes, not swept.
+        sweep.discard(client)
+        burst = prompt[3] * (SWEPT_READ_MAX_BYTES // len(prompt[3]) + 1)
+        bridge.sendall(burst)
+        client._on_readable(raw)
+        assert client not in sweep and client._watcher.active
+        bridge.sendall(prompt[3])
+        client._on_readable(raw)  # a small read: swept from here on
+        assert client in sweep
+        bridge.sendall(burst)
+        assert client._swept_read() is True and client._watcher.active
+        assert stream.received_samples == counted + 5 * 320 + (2 * len(burst) // len(prompt[3]) + 1) * 320
     finally:
         client._stop_receiving()
         bridge.close()
         raw.close()
     assert client not in sweep
+
+
+def test_an_answer_read_behind_later_chunks_after_a_stall_says_how_far_its_stamp_may_be_off():
+    """A stalled loop reads the voiced chunk together with the chunks that followed it, and the arrival stamp
+    is the newest one's: the stall is what the time may be off by. Read alone, the voice's stamp is its own."""
+    frames = _agent_prompt_frames()
+    get_loop_lag()
+    gevent.sleep(0.05)
+    for followed in (True, False):
+        client = AudioCodesClient("ws://127.0.0.1:9/never-dialled", keep_agent_audio=False)
+        gevent.monkey.get_original("time", "sleep")(0.1)
+        read = b"".join(frames[:5] if followed else frames[:2])
+        assert not client._take(read, time.monotonic())
+        stream = client.current_stream
+        assert stream.first_voiced_at is not None
+        if followed:
+            assert stream.voice_read_lag_ms >= 80
+        else:
+            assert stream.voice_read_lag_ms == 0.0
