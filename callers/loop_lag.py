@@ -4,7 +4,8 @@ Why: the agent's answer is timed by the kernel's arrival stamp of the newest byt
 exact when the first voiced chunk is the newest, but when the loop was stalled (a busy worker), later
 chunks pile up behind it, Linux merges them, and the stamp is the last one's: the answer looks later than
 it was by up to the stall. The read cannot see how long the stall was; this probe can. A timer due every
-PROBE_S keeps the gaps between its firings: a gap well past PROBE_S is a stall of the whole loop.
+PROBE_S keeps the gaps between its firings: a gap well past PROBE_S is a stall of the whole loop, and no
+bytes waited in a socket longer than the longest gap around their read.
 """
 from __future__ import annotations
 
@@ -26,27 +27,28 @@ class LoopLag:
 
     def __init__(self) -> None:
         self._last = time.monotonic()
-        self._gaps: deque = deque(maxlen=int(LOOKBACK_S / PROBE_S) * 2)  # (fired at, lateness in s)
+        self._gaps: deque = deque(maxlen=int(LOOKBACK_S / PROBE_S) * 2)  # (fired at, gap in s) past PROBE_S
         self._timer = gevent.get_hub().loop.timer(PROBE_S, PROBE_S, ref=False)  # never keeps a loop alive
         self._timer.start(self._fire)
 
     def _fire(self) -> None:
         now = time.monotonic()
-        late = now - self._last - PROBE_S
-        if late > 0.0:
-            self._gaps.append((now, late))
+        gap = now - self._last
+        if gap > PROBE_S:
+            self._gaps.append((now, gap))
         self._last = now
 
     def recent_ms(self) -> float:
-        """The longest stall in the last LOOKBACK_S, including one still going on (the loop running a
-        callback well past the probe's due time), in ms."""
+        """The longest gap between the probe's firings in the last LOOKBACK_S, including the one still
+        open (the loop running callbacks well past the probe's due time), in ms: about PROBE_S on a loop
+        that keeps up."""
         now = time.monotonic()
         since = now - LOOKBACK_S
-        worst = max(0.0, now - self._last - PROBE_S)
-        for fired_at, late in reversed(self._gaps):
+        worst = now - self._last
+        for fired_at, gap in reversed(self._gaps):
             if fired_at < since:
                 break
-            worst = max(worst, late)
+            worst = max(worst, gap)
         return worst * 1000.0
 
 
