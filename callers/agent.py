@@ -60,8 +60,9 @@ LIVE_POLL_S = 0.05
 # Audio pacing says how busy the simulator was while the caller spoke (its receive path shares the same
 # loop). A turn whose frames left more than OVERLOADED late at p99 is flagged `caller_overloaded`: its
 # latency includes some of our own queueing. So is a turn whose answer was read with the loop stalled by
-# more than OVERLOADED (AgentStream.voice_read_lag_ms), since its arrival stamp may be a later chunk's. Past FELL_BEHIND the caller's audio was no longer real time
-# (the agent heard gaps) and the call is a simulator_error, never blamed on the agent (docs/metrics.md).
+# more than OVERLOADED (AgentStream.voice_read_lag_ms), since its arrival stamp may be a later chunk's.
+# Past FELL_BEHIND the caller's audio was no longer real time (the agent heard gaps) and the call is a
+# simulator_error, never blamed on the agent (docs/metrics.md).
 CALLER_OVERLOADED_P99_MS = 15.0
 FELL_BEHIND_P99_MS = 100.0
 

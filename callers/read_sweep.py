@@ -3,15 +3,16 @@
 Why: once a prompt's voice has been heard and nothing keeps its audio, a call only counts the chunks that
 follow, and nothing in it needs a chunk the moment it lands. Woken per chunk, every call pays a hub dispatch
 and a `recv` system call fifty times a second per prompt; read every SWEEP_S instead, one `recv` takes the
-few chunks that arrived meanwhile (about 15 % less of a worker's CPU in the full-duplex capacity step,
+few chunks that arrived meanwhile (5-6 % less of a worker's CPU in the full-duplex capacity step,
 bench/RESULTS.md). The members are spread over SLOTS ticks, so a thousand calls never make one burst that
 would delay the pacer's frames.
 
 What this costs in timing is bounded and stated: a swept read is stamped with the kernel's arrival time of
 its newest bytes, so the last chunk before the agent falls silent, and a playStream.stop that ends a read,
 keep their exact arrival times. Only a message that the same read's later bytes followed within one
-SWEEP_S (a stop with the next prompt hard behind it) can be stamped up to SWEEP_S late. A call leaves the
-sweep at once when a read holds anything but counted chunks.
+SWEEP_S (a stop with the next prompt hard behind it) can be stamped up to SWEEP_S late, and says so
+(AgentStream.voice_read_lag_ms). A call leaves the sweep at once when a read holds anything but counted
+chunks, or more of them than real-time audio brings (the AudioCodesClient decides).
 """
 from __future__ import annotations
 

@@ -155,15 +155,19 @@ def test_kill_9_of_a_locust_worker_keeps_its_finished_calls_and_the_run_goes_on(
                      log=tmp_path / "master.log")
     workers = [_locust("--worker", "--master-host", "127.0.0.1", "--master-port", str(port), *common,
                        log=tmp_path / f"worker-{index}.log") for index in range(2)]
-    victim, survivor = workers
-    victim_file = results_dir / f"calls-{socket.gethostname()}-{victim.pid}.jsonl"
-    survivor_file = results_dir / f"calls-{socket.gethostname()}-{survivor.pid}.jsonl"
+    files = [results_dir / f"calls-{socket.gethostname()}-{worker.pid}.jsonl" for worker in workers]
     try:
+        # The victim is whichever worker finishes a call first: the users' calls differ in length, and a
+        # worker whose calls outlast the run would only write them as it stops.
         deadline = time.monotonic() + LOCUST_WAIT_S
-        while not lines_on_disk(victim_file):
-            assert master.poll() is None and victim.poll() is None, (tmp_path / "master.log").read_text()[-3000:]
-            assert time.monotonic() < deadline, "the worker finished no call"
+        while not any(lines_on_disk(path) for path in files):
+            assert master.poll() is None and all(worker.poll() is None for worker in workers), (
+                (tmp_path / "master.log").read_text()[-3000:])
+            assert time.monotonic() < deadline, "no worker finished a call"
             time.sleep(0.05)
+        first = 0 if lines_on_disk(files[0]) else 1
+        victim = workers[first]
+        victim_file, survivor_file = files[first], files[1 - first]
         time.sleep(KILL_DELAY_S)
         killed_at = time.monotonic()
         os.kill(victim.pid, signal.SIGKILL)

@@ -17,8 +17,9 @@ from callers import audio
 from callers.errors import CallFailure, ErrorCategory
 from callers.loop_lag import get_loop_lag
 from callers.read_sweep import SWEEP_S, get_read_sweep
-from callers.telephony import (SWEPT_READ_MAX_BYTES, AgentStreamStarted, AgentStreamStopped, AgentVoiceStarted, AudioCodesClient,
-                               BotActivity, BotSpeechEvent, ConnectionClosed, MockAudioCodesClient)
+from callers.telephony import (SWEPT_READ_MAX_BYTES, AgentStreamStarted, AgentStreamStopped, AgentVoiceStarted,
+                               AudioCodesClient, BotActivity, BotSpeechEvent, ConnectionClosed,
+                               MockAudioCodesClient)
 from tests.garbage import cyclic_garbage
 
 PEER = Path(__file__).with_name("scripted_peer.py")
