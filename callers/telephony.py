@@ -544,8 +544,7 @@ class AudioCodesClient:
         except OSError as exc:
             self._end_receiving(*self._lost(exc))
             return
-        if (not self._take(data, now) and len(data) < SWEPT_READ_MAX_BYTES and self._parsed_frames == parsed
-                and self._counting_only()):
+        if not self._take(data, now) and self._sweepable(data, parsed):
             self._watcher.stop()
             get_read_sweep().add(self, self._swept_read)
 
@@ -563,15 +562,17 @@ class AudioCodesClient:
             return True
         if self._take(data, _arrival_time(ancillary)):
             return True
-        if len(data) < SWEPT_READ_MAX_BYTES and self._parsed_frames == parsed and self._counting_only():
+        if self._sweepable(data, parsed):
             return False
         self._watcher.start(self._on_readable, raw)
         return True
 
-    def _counting_only(self) -> bool:
-        """Whether the prompt is playing and its chunks are counted against a template, not parsed."""
+    def _sweepable(self, data: bytes, parsed: int) -> bool:
+        """Whether the read of `data` (`_parsed_frames` was `parsed` before it) held only a few chunks, all
+        counted against the playing prompt's template: the rest of the prompt can wait for the read sweep."""
         stream = self._stream
-        return stream is not None and stream._template is not None and stream.stopped_at is None
+        return (len(data) < SWEPT_READ_MAX_BYTES and self._parsed_frames == parsed and stream is not None
+                and stream._template is not None and stream.stopped_at is None)
 
     def _receive_loop(self) -> None:
         """The TLS socket's reader: a greenlet, since only the TLS layer knows when a record is whole."""
