@@ -206,8 +206,8 @@ def test_an_event_is_stamped_when_its_bytes_arrived_not_when_a_busy_loop_read_th
     agent's timings (here the prompt's start, before which latencies are measured)."""
     client = AudioCodesClient(f"{peer}/startonly")
     client.connect()
+    asked_at = time.monotonic()  # before the send: the peer may answer before the sending call returns
     client.start_conversation("Tester")
-    asked_at = time.monotonic()
     gevent.monkey.get_original("time", "sleep")(0.3)  # the loop is busy: the prompt's start waits in the socket
     read_from = time.monotonic()
     started = events_until(client, AgentStreamStarted)[-1]
