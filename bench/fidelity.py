@@ -10,6 +10,10 @@ compared with the bridge's. Turns the caller flagged `caller_overloaded` are cou
 
     python bench/fidelity.py [--capacity 750]     # light + 80 % of 750 callers (about 3 minutes)
     python bench/fidelity.py --quick              # smoke run: a few calls, small filler (~40 s)
+    python bench/fidelity.py --pin                # the caller process on CPU 0, the bridge and the sink on CPU 1
+
+`--pin` gives the caller process a core of its own, as bench/capacity.py's steps have beside the sink;
+unpinned, the bridge and the sink can take turns on the caller's core as well.
 
 Figures are printed last as one JSON line.
 """
@@ -17,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -44,12 +49,15 @@ BRIDGE_START_TIMEOUT_S = 90.0
 STEP_TIMEOUT_S = 240.0
 CALL_GRACE_S = 40.0  # after the last call starts: long enough for a scripted call to finish
 QUICK_GRACE_S = 10.0
+CALLER_CPU, SERVER_CPU = 0, 1  # with --pin
 
 
-def start_bridge(truth_log: Path) -> tuple[subprocess.Popen, str]:
+def start_bridge(truth_log: Path, cpu: Optional[int]) -> tuple[subprocess.Popen, str]:
     command = [sys.executable, "-m", "bridge", "--host", "127.0.0.1", "--port", "0", "--ear", "none",
                "--latency-ms", LATENCY, "--seed", "11", "--truth-log", str(truth_log), "--log-level", "warning"]
-    bridge = subprocess.Popen(command, cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    pin = None if cpu is None else (lambda: os.sched_setaffinity(0, {cpu}))
+    bridge = subprocess.Popen(command, cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+                              preexec_fn=pin)
     line = bridge.stdout.readline() if bridge.stdout else ""
     if not line.startswith("bridge listening on "):
         bridge.kill()
@@ -129,13 +137,13 @@ def summarise(pairs: list[dict], calls: list[dict]) -> dict:
 
 
 def run_level(name: str, calls: int, filler: int, duration_s: float, grace_s: float, sink_url: Optional[str],
-              workdir: Path) -> dict:
+              workdir: Path, pin: bool) -> dict:
     truth_log = workdir / f"truth-{name}.jsonl"
     results = workdir / f"calls-{name}.jsonl"
-    bridge, bridge_url = start_bridge(truth_log)
+    bridge, bridge_url = start_bridge(truth_log, SERVER_CPU if pin else None)
     command = [sys.executable, str(BENCH_DIR / "fidelity_step.py"), "--bridge-url", bridge_url, "--calls", str(calls),
                "--filler", str(filler), "--duration-s", str(duration_s), "--grace-s", str(grace_s),
-               "--results", str(results)]
+               "--results", str(results)] + (["--cpu", str(CALLER_CPU)] if pin else [])
     if sink_url:
         command += ["--sink-url", sink_url]
     load_before = machine.load_average()
@@ -160,6 +168,7 @@ def main() -> int:
                         help="callers per core the capacity bench measured; the loaded level runs 80 %% of it")
     parser.add_argument("--calls", type=int, default=6, help="concurrent measured calls at each level")
     parser.add_argument("--duration-s", type=float, default=45.0, help="seconds during which calls are started")
+    parser.add_argument("--pin", action="store_true", help="the caller process on CPU 0, the bridge and sink on CPU 1")
     args = parser.parse_args()
     calls = 2 if args.quick else args.calls
     duration = 5.0 if args.quick else args.duration_s
@@ -169,13 +178,13 @@ def main() -> int:
     before = machine.describe()
     print(f"fidelity on {before['cpu_model']} ({before['cores']} cores), load {before['loadavg']}; injected "
           f"think time {LATENCY} ms; loaded level: {loaded_total} callers in the caller process", flush=True)
-    sink, sink_url = start_sink()
+    sink, sink_url = start_sink(*(["--cpu", str(SERVER_CPU)] if args.pin else []))
     levels = {}
     try:
         with tempfile.TemporaryDirectory(prefix="fidelity-") as tmp:
-            levels["light"] = run_level("light", calls, 0, duration, grace, None, Path(tmp))
+            levels["light"] = run_level("light", calls, 0, duration, grace, None, Path(tmp), args.pin)
             levels["loaded"] = run_level("loaded", calls, max(0, loaded_total - calls), duration, grace, sink_url,
-                                         Path(tmp))
+                                         Path(tmp), args.pin)
     finally:
         sink_stats = stop_sink(sink)
     for name, level in levels.items():
@@ -188,7 +197,7 @@ def main() -> int:
         "bench": "fidelity", "quick": args.quick,
         "light_p50_error_ms": light["p50_abs_error_ms"], "light_p99_error_ms": light["p99_abs_error_ms"],
         "loaded_p50_error_ms": loaded["p50_abs_error_ms"], "loaded_p99_error_ms": loaded["p99_abs_error_ms"],
-        "loaded_callers": loaded_total, "capacity_assumed": args.capacity,
+        "loaded_callers": loaded_total, "capacity_assumed": args.capacity, "pinned": args.pin,
         "overloaded_turns_light": light["overloaded_turns"], "overloaded_turns_loaded": loaded["overloaded_turns"],
         "loaded_unflagged_p99_error_ms": loaded["unflagged_p99_abs_error_ms"],
         "targets": {"light_p99_error_ms": TARGET_P99_LIGHT_MS, "loaded_p99_error_ms": TARGET_P99_LOADED_MS},

@@ -15,6 +15,7 @@ monkey.patch_all()
 import argparse  # noqa: E402
 import itertools  # noqa: E402
 import json  # noqa: E402
+import os  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
 from pathlib import Path  # noqa: E402
@@ -45,7 +46,10 @@ def main() -> int:
     parser.add_argument("--grace-s", type=float, default=40.0, help="then calls still running are cut off")
     parser.add_argument("--results", type=Path, required=True)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--cpu", type=int, default=None, help="pin this process to one CPU")
     args = parser.parse_args()
+    if args.cpu is not None:
+        os.sched_setaffinity(0, {args.cpu})
 
     entries = load_scenarios().entries
     settings = CallSettings(bridge_url=args.bridge_url, ear="alttext", seed=args.seed)

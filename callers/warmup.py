@@ -4,13 +4,14 @@ Two one-off costs otherwise land in the middle of some caller's utterance and sh
 lateness (or, worse, in a turn's latency): loading the espeak library on the first phrase; and the garbage
 collector's full passes over every object the start-up made (Locust, Flask, numpy, the catalogs), which
 on a worker take tens of milliseconds each. Freezing those start-up objects leaves the collector only
-the calls' own, short-lived objects to scan.
+the calls' own objects to scan, and callers.cycle_collector scans those in small passes.
 """
 from __future__ import annotations
 
 import gc
 
 from callers import speech
+from callers.cycle_collector import collect_on_schedule
 
 WARM_UP_PHRASE = "Hello."
 
@@ -21,3 +22,4 @@ def prepare_for_realtime() -> None:
     speech.get_voice().render(WARM_UP_PHRASE)
     gc.collect()
     gc.freeze()
+    collect_on_schedule()
