@@ -2,10 +2,10 @@
 
 A step runs N callers in a fresh process (bench/step.py) against a cheap full-duplex sink (bench/sink.py,
 its own process): every caller speaks phrase after phrase, paced at 20 ms, while the sink streams agent
-audio at it. A step holds real time when every caller connected, the p99 lateness of the frames sent in the
-window is at most 5 ms, there is no drift (mean lateness in the window's last third is at most 1 ms above
-its first third's: no backlog building up), and the callers kept reading the agent's audio (at least 90 %
-of the sink's rate). The search doubles N until a step fails, then bisects. The same search runs for this
+audio at it. A step holds real time when every caller connected, the p99 lateness of the frames sent in
+the window (15 s) is at most 5 ms, there is no drift (mean lateness in the window's last third is at most
+1 ms above its first third's: no backlog building up), and the callers kept reading the agent's audio (at
+least 90 % of the sink's rate). The search doubles N until a step fails, then bisects. The same search runs for this
 project's caller (callers.telephony.AudioCodesClient) and for the naive baseline (bench/naive_caller.py).
 
 `--kinds conversation` searches the same way with whole calls of the caller a Locust worker runs (offline
@@ -13,9 +13,9 @@ brain, altText ear) against the sink's turn-taking `--dialogue` mode: what a wor
 run, with everything a call does besides sending and reading audio. There a step holds when, besides the
 pacing criteria, no call ended in error or flagged itself overloaded.
 
-    python bench/capacity.py            # full search, both callers (about 3-4 minutes)
+    python bench/capacity.py            # full search, both callers (about 4-4.5 minutes)
     python bench/capacity.py --quick    # smoke run: two small steps per caller, no search (~30 s)
-    python bench/capacity.py --kinds conversation   # whole scripted calls (about 3-4 minutes)
+    python bench/capacity.py --kinds conversation   # whole scripted calls (about 4 minutes)
 
 Figures are printed last as one JSON line. One worker process is one core: the step is single-threaded
 (gevent), so it never uses more than one, pinned or not (`--pin` pins it to CPU 0 and the sink to CPU 1,
@@ -43,9 +43,12 @@ MIN_AGENT_SHARE = 0.9
 # The sink plays 150-frame prompts with 5-frame gaps: the rate a caller that keeps up reads at.
 AGENT_FRAMES_PER_S = 50.0 * 150 / 155
 START_TIMEOUT_S = 20.0
+# Measured seconds per step. A step has to hold real time for long enough to mean it: 2,000 callers at a full
+# core held for 5 s (p99 2.5 ms) and not for 30 s (p99 21 ms); 1,600 held for 30 s (3.9 ms).
+WINDOW_S = 15.0
 STEP_OVERHEAD_S = 40.0  # process start, phrase rendering, connecting, joining: beyond ramp + warm-up + window
 KINDS = ("caller", "naive", "conversation")
-DEFAULT_KINDS = ("caller", "naive")  # together about 3-4 minutes; conversation is a run of its own
+DEFAULT_KINDS = ("caller", "naive")  # together about 4-4.5 minutes; conversation is a run of its own
 STARTS = {"caller": 200, "naive": 100, "conversation": 200}
 # Calls take a few seconds to reach their first utterance (greeting, reply) and to spread out.
 WARMUP_S = {"conversation": 8.0}
@@ -154,7 +157,7 @@ def search(url: str, kind: str, timing: dict, pin: bool, max_callers: int, max_s
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="smoke run: a couple of small steps, no search")
-    parser.add_argument("--window-s", type=float, default=5.0, help="measured seconds per step")
+    parser.add_argument("--window-s", type=float, default=WINDOW_S, help="measured seconds per step")
     parser.add_argument("--max-callers", type=int, default=4000)
     parser.add_argument("--max-steps", type=int, default=7, help="steps per caller kind")
     parser.add_argument("--kinds", default=",".join(DEFAULT_KINDS), help=f"any of {','.join(KINDS)}")
