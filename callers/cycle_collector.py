@@ -3,9 +3,9 @@
 Why: CPython's collector runs when allocations minus deallocations since its last pass reach 700. In a
 worker, calls end while others start. The objects of the ending calls cancel out the new calls' objects in
 that count, so passes come seldom, and then they find tens of thousands of young objects. At 800 whole calls
-on one core, that meant 20-33 ms pauses every 15-20 s, and 15 % of the calls flagged `caller_overloaded`
-(bench/RESULTS.md). A call makes no cyclic garbage of its own (tests check this), so nothing is lost by
-collecting on our own schedule instead:
+on one core, that meant 19-33 ms pauses every 15-20 s, and up to 17 % of the calls flagged
+`caller_overloaded` (bench/RESULTS.md). A call makes no cyclic garbage of its own (tests check this), so
+nothing is lost by collecting on our own schedule instead:
 - the young generations every YOUNG_EVERY_S, so each pass scans only what survived since the last one;
 - the whole heap only when the interpreter's allocated blocks have grown by a factor since the last full
   pass: a ramp, or cycles that do pile up (failed calls' tracebacks, say). The factor starts at
@@ -23,7 +23,7 @@ from typing import Optional
 
 import gevent
 
-# Young passes: at 800 whole calls a core, about 2,500 objects survive a tenth of a second (under 1 ms to scan).
+# Young passes: at 800 whole calls a core, each took under 3 ms (a pass every 0.5 s took 3-4 ms).
 YOUNG_EVERY_S = 0.1
 # A full pass when the heap has grown by a quarter, as CPython's own rule for its oldest generation does...
 FULL_AFTER_GROWTH = 1.25
