@@ -82,7 +82,7 @@ def run_step(url: str, kind: str, callers: int, timing: dict, pin: bool) -> dict
     warmup_s = timing["warmup_s"].get(kind, timing["warmup_s"]["default"])
     command = [sys.executable, str(BENCH_DIR / "step.py"), "--url", url, "--kind", kind, "--callers", str(callers),
                "--ramp-s", str(timing["ramp_s"]), "--warmup-s", str(warmup_s),
-               "--window-s", str(timing["window_s"])] + (["--cpu", "0"] if pin else [])
+               "--window-s", str(timing["window_s"])] + (["--cpu", str(machine.CALLER_CPU)] if pin else [])
     limit = timing["ramp_s"] + warmup_s + timing["window_s"] + STEP_OVERHEAD_S
     try:
         done = subprocess.run(command, capture_output=True, text=True, timeout=limit)
@@ -174,7 +174,7 @@ def main() -> int:
     print(f"capacity on {before['cpu_model']} ({before['cores']} cores), load {before['loadavg']}, "
           f"speed {before['speed_ms']} ms (machine.speed_ms: lower is faster); "
           f"real time = p99 lateness <= {MAX_LATENESS_P99_MS:g} ms, drift <= {MAX_DRIFT_MS:g} ms", flush=True)
-    pinned = ["--cpu", "1"] if args.pin else []
+    pinned = ["--cpu", str(machine.SERVER_CPU)] if args.pin else []
     results = {}
     sink_stats = {}
     for sink_mode, sink_kinds in (([], [k for k in kinds if k != "conversation"]),

@@ -20,8 +20,8 @@ Figures are printed last as one JSON line.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
-import os
 import subprocess
 import sys
 import tempfile
@@ -49,15 +49,13 @@ BRIDGE_START_TIMEOUT_S = 90.0
 STEP_TIMEOUT_S = 240.0
 CALL_GRACE_S = 40.0  # after the last call starts: long enough for a scripted call to finish
 QUICK_GRACE_S = 10.0
-CALLER_CPU, SERVER_CPU = 0, 1  # with --pin
 
 
 def start_bridge(truth_log: Path, cpu: Optional[int]) -> tuple[subprocess.Popen, str]:
     command = [sys.executable, "-m", "bridge", "--host", "127.0.0.1", "--port", "0", "--ear", "none",
                "--latency-ms", LATENCY, "--seed", "11", "--truth-log", str(truth_log), "--log-level", "warning"]
-    pin = None if cpu is None else (lambda: os.sched_setaffinity(0, {cpu}))
     bridge = subprocess.Popen(command, cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
-                              preexec_fn=pin)
+                              preexec_fn=None if cpu is None else functools.partial(machine.pin_to, cpu))
     line = bridge.stdout.readline() if bridge.stdout else ""
     if not line.startswith("bridge listening on "):
         bridge.kill()
@@ -140,10 +138,10 @@ def run_level(name: str, calls: int, filler: int, duration_s: float, grace_s: fl
               workdir: Path, pin: bool) -> dict:
     truth_log = workdir / f"truth-{name}.jsonl"
     results = workdir / f"calls-{name}.jsonl"
-    bridge, bridge_url = start_bridge(truth_log, SERVER_CPU if pin else None)
+    bridge, bridge_url = start_bridge(truth_log, machine.SERVER_CPU if pin else None)
     command = [sys.executable, str(BENCH_DIR / "fidelity_step.py"), "--bridge-url", bridge_url, "--calls", str(calls),
                "--filler", str(filler), "--duration-s", str(duration_s), "--grace-s", str(grace_s),
-               "--results", str(results)] + (["--cpu", str(CALLER_CPU)] if pin else [])
+               "--results", str(results)] + (["--cpu", str(machine.CALLER_CPU)] if pin else [])
     if sink_url:
         command += ["--sink-url", sink_url]
     load_before = machine.load_average()
@@ -178,7 +176,7 @@ def main() -> int:
     before = machine.describe()
     print(f"fidelity on {before['cpu_model']} ({before['cores']} cores), load {before['loadavg']}; injected "
           f"think time {LATENCY} ms; loaded level: {loaded_total} callers in the caller process", flush=True)
-    sink, sink_url = start_sink(*(["--cpu", str(SERVER_CPU)] if args.pin else []))
+    sink, sink_url = start_sink(*(["--cpu", str(machine.SERVER_CPU)] if args.pin else []))
     levels = {}
     try:
         with tempfile.TemporaryDirectory(prefix="fidelity-") as tmp:

@@ -15,7 +15,6 @@ monkey.patch_all()
 import argparse  # noqa: E402
 import itertools  # noqa: E402
 import json  # noqa: E402
-import os  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
 from pathlib import Path  # noqa: E402
@@ -26,6 +25,7 @@ from gevent.event import Event  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench import machine  # noqa: E402
 from bench.step import MEDIA_FORMAT, PHRASE, Tally, fast_call  # noqa: E402
 from callers import phrasebook, speech  # noqa: E402
 from callers.batch import CallSettings, make_caller  # noqa: E402
@@ -48,8 +48,7 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--cpu", type=int, default=None, help="pin this process to one CPU")
     args = parser.parse_args()
-    if args.cpu is not None:
-        os.sched_setaffinity(0, {args.cpu})
+    machine.pin_to(args.cpu)
 
     entries = load_scenarios().entries
     settings = CallSettings(bridge_url=args.bridge_url, ear="alttext", seed=args.seed)

@@ -9,9 +9,12 @@ from __future__ import annotations
 import os
 import platform
 import time
+from typing import Optional
 
 SPEED_LOOPS = 200_000
 SPEED_TRIES = 3
+# With `--pin`: the caller process on a core of its own, the stand-in servers (sink, bridge) on the other.
+CALLER_CPU, SERVER_CPU = 0, 1
 
 
 def cpu_model() -> str:
@@ -50,6 +53,12 @@ def speed_ms() -> float:
             counter.add(len(table[index & 1023]))
         best = min(best, time.perf_counter() - started)
     return round(best * 1000.0, 2)
+
+
+def pin_to(cpu: Optional[int]) -> None:
+    """Keep this process on one CPU (None leaves it free), where the OS can (Linux)."""
+    if cpu is not None and hasattr(os, "sched_setaffinity"):
+        os.sched_setaffinity(0, {cpu})
 
 
 def describe() -> dict:

@@ -24,7 +24,6 @@ import argparse
 import base64
 import hashlib
 import json
-import os
 import resource
 import selectors
 import signal
@@ -39,6 +38,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a plain script from anywhere
 
+from bench import machine  # noqa: E402
 from callers import audio, protocol  # noqa: E402
 
 FRAME_S = audio.DEFAULT_FRAME_MS / 1000.0
@@ -377,8 +377,7 @@ def main(argv: Optional[list] = None) -> int:
     parser.add_argument("--cpu", type=int, default=None, help="pin the sink to this CPU")
     parser.add_argument("--dialogue", action="store_true", help="take turns and hang up (whole calls complete)")
     args = parser.parse_args(argv)
-    if args.cpu is not None and hasattr(os, "sched_setaffinity"):
-        os.sched_setaffinity(0, {args.cpu})
+    machine.pin_to(args.cpu)
     sink = Sink(args.host, args.port, args.media_format, args.dialogue)
     signal.signal(signal.SIGTERM, sink.stop)
     signal.signal(signal.SIGINT, sink.stop)

@@ -37,6 +37,7 @@ import numpy as np  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench import machine  # noqa: E402
 from bench.naive_caller import NaiveCaller  # noqa: E402
 from callers import events, phrasebook, speech  # noqa: E402
 from callers.batch import CallSettings, make_caller  # noqa: E402
@@ -226,8 +227,7 @@ def main() -> int:
     parser.add_argument("--window-s", type=float, default=5.0)
     parser.add_argument("--cpu", type=int, default=None, help="pin this process to one CPU")
     args = parser.parse_args()
-    if args.cpu is not None:
-        os.sched_setaffinity(0, {args.cpu})
+    machine.pin_to(args.cpu)
     print(json.dumps(run_step(args.url, args.kind, args.callers, args.ramp_s, args.warmup_s, args.window_s)),
           flush=True)
     return 0
