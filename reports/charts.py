@@ -31,6 +31,7 @@ def render_charts(analysis: Analysis) -> dict[str, Figure]:
     """Every chart the report has data for, by the name its file gets (NAME_<key>.png)."""
     charts = {
         "success_by_personality": success_rate_chart(analysis.by_personality, "personality"),
+        "success_by_scenario_type": success_rate_chart(analysis.by_scenario_type, "scenario type"),
         "success_by_scenario": success_rate_chart(analysis.by_scenario, "scenario"),
         "turn_latency": latency_distribution_chart(timed_turns(analysis.data)["response_latency_ms"]),
         "goals_by_scenario": goals_chart(analysis.by_scenario),

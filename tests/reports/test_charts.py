@@ -14,7 +14,8 @@ PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 def test_every_chart_is_a_png(analysis):
     charts = render_charts(analysis)
-    assert set(charts) == {"success_by_personality", "success_by_scenario", "turn_latency", "goals_by_scenario"}
+    assert set(charts) == {"success_by_personality", "success_by_scenario_type", "success_by_scenario",
+                           "turn_latency", "goals_by_scenario"}
     for figure in charts.values():
         assert png_bytes(figure).startswith(PNG_SIGNATURE)
 

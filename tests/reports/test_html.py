@@ -13,10 +13,11 @@ def test_page_has_tables_and_inline_charts(analysis, tmp_path):
     written = write_outputs(analysis, tmp_path / "out" / "run1")
     names = sorted(path.name for path in written)
     assert names == sorted(["run1.json", "run1.txt", "run1.html", "run1_success_by_personality.png",
-                            "run1_success_by_scenario.png", "run1_turn_latency.png", "run1_goals_by_scenario.png"])
+                            "run1_success_by_scenario_type.png", "run1_success_by_scenario.png",
+                            "run1_turn_latency.png", "run1_goals_by_scenario.png"])
     page = (tmp_path / "out" / "run1.html").read_text()
     images = re.findall(r'src="data:image/png;base64,([A-Za-z0-9+/=]+)"', page)
-    assert len(images) == 4
+    assert len(images) == 5
     assert all(base64.b64decode(image).startswith(b"\x89PNG") for image in images)
     assert 'src="http' not in page and ".png\"" not in page  # nothing outside the file
     for heading in ("Summary", "Personality type breakdown", "Scenario breakdown", "Flakiness (pass^k)",
