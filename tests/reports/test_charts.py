@@ -56,3 +56,14 @@ def test_latency_over_time_from_locust_history():
     assert list(axes.get_lines()[0].get_xdata()) == [0, 1, 2]
     assert figure.axes[1].get_ylabel() == "Users"
     assert png_bytes(figure).startswith(PNG_SIGNATURE)
+
+
+def test_success_by_scenario_type_chart(mixed):
+    axes = render_charts(mixed)["success_by_scenario_type"].axes[0]
+    assert axes.get_xlabel() == "Scenario type"
+    assert axes.get_title() == "Success rate by scenario type (95% Wilson interval)"
+    assert [label.get_text() for label in axes.get_xticklabels()] == [
+        "account_inquiry (2/2)", "card_replacement (1/2)", "complaint (3/4)", "unknown (0/0)"]
+    assert [round(bar.get_height(), 6) for bar in axes.patches] == [100.0, 50.0, 75.0, 0.0]
+    # the empty slot of a type with no judged call says so rather than reading as 0%
+    assert [(text.get_text(), text.get_position()[0]) for text in axes.texts] == [("not judged", 3)]

@@ -32,3 +32,17 @@ def test_text_from_the_data_is_escaped(analysis):
     calls.loc[0, "scenario"] = "<script>alert(1)</script>"
     page = render_html(replace(analysis, data=replace(analysis.data, calls=calls)), {})
     assert "<script>alert(1)</script>" not in page and "&lt;script&gt;" in page
+
+
+def test_scenario_type_table(mixed):
+    page = render_html(mixed, {})
+    types = page.index("<h2>Scenario type breakdown</h2>")
+    assert page.index("<h2>Personality type breakdown</h2>") < types < page.index("<h2>Scenario breakdown</h2>")
+    section = page[types:page.index("<h2>Scenario breakdown</h2>")]
+    rows = [re.findall(r"<td>(.*?)</td>", row) for row in re.findall(r"<tr>(.*?)</tr>", section, re.DOTALL)]
+    rows = [row for row in rows if row]
+    assert [row[0] for row in rows] == ["account_inquiry", "card_replacement", "complaint", "unknown"]
+    # Calls, Judged, Successes, Success rate, 95% CI, Simulator errors, Cancelled, Avg duration
+    assert rows[2][1:9] == ["4", "4", "3", "75.0%", "30.1%-95.4%", "0", "0", "43.2s"]
+    assert rows[0][1:8] == ["3", "2", "2", "100.0%", "34.2%-100.0%", "1", "0"]
+    assert rows[3][1:8] == ["1", "0", "0", "n/a", "n/a", "0", "1"]
