@@ -50,9 +50,10 @@ def render_report(analysis: Analysis) -> str:
 
 
 def render_summary(analysis: Analysis) -> str:
-    """What the console shows after a batch: the seed's block, the breakdowns and the rate with its interval."""
+    """What the console shows after a batch (each call was already listed as it ended): the seed's block, the
+    breakdowns, the rate with its interval and the seed's duration analysis."""
     return "\n\n".join([_opening(analysis), _personalities(analysis), _scenario_types(analysis),
-                        _scenarios(analysis), _success(analysis)]) + "\n"
+                        _scenarios(analysis), _success(analysis), _durations(analysis)]) + "\n"
 
 
 # ---- sections ---------------------------------------------------------------------------------------------

@@ -67,3 +67,10 @@ def test_scenario_type_section_in_the_seed_block_shape(mixed):
         # the per-scenario table is still there, one row per scenario id
         assert any(line.startswith("billing_dispute ") for line in lines)
         assert any(line.startswith("lost_card_replacement ") for line in lines)
+
+
+def test_console_summary_has_the_seeds_duration_analysis(analysis):
+    summary = render_summary(analysis)
+    assert "\nDURATION STATISTICS (every call)\n" in summary
+    for line in ("Min: 5.0s", "Max: 70.0s", "Median: 36.5s", "Std Dev (sample): 18.7s"):
+        assert line in summary.splitlines()
