@@ -25,12 +25,14 @@ P50_COLOUR = "#ef6c00"
 P95_COLOUR = "#c62828"
 TURN = "TURN"
 AGGREGATED = "Aggregated"
+NOT_JUDGED = "not judged"
 
 
 def render_charts(analysis: Analysis) -> dict[str, Figure]:
     """Every chart the report has data for, by the name its file gets (NAME_<key>.png)."""
     charts = {
         "success_by_personality": success_rate_chart(analysis.by_personality, "personality"),
+        "success_by_scenario_type": success_rate_chart(analysis.by_scenario_type, "scenario type"),
         "success_by_scenario": success_rate_chart(analysis.by_scenario, "scenario"),
         "turn_latency": latency_distribution_chart(timed_turns(analysis.data)["response_latency_ms"]),
         "goals_by_scenario": goals_chart(analysis.by_scenario),
@@ -57,6 +59,9 @@ def success_rate_chart(table: pd.DataFrame, dimension: str) -> Figure:
     below = np.nan_to_num(rates - table["ci_low"].to_numpy(dtype=float) * 100.0)
     above = np.nan_to_num(table["ci_high"].to_numpy(dtype=float) * 100.0 - rates)
     axes.bar(positions, heights, yerr=[below, above], capsize=4, color=SUCCESS_COLOUR, ecolor="black")
+    for position in positions[np.isnan(rates)]:
+        # No judged call: without a word the empty slot reads as a 0% rate.
+        axes.text(position, 2, NOT_JUDGED, ha="center", va="bottom", fontsize=8, color="dimgrey")
     _category_ticks(axes, positions, [f"{name} ({successes}/{judged})" for name, successes, judged
                                       in zip(table.index, table["successes"], table["judged"])])
     axes.set_ylim(0, 105)

@@ -25,6 +25,7 @@ img { max-width: 100%; margin: 0.5rem 1rem 0.5rem 0; border: 1px solid #eee; }
 .note { color: #616161; font-size: 0.85rem; }
 """
 CHART_TITLES = {"success_by_personality": "Success rate by personality",
+                "success_by_scenario_type": "Success rate by scenario type",
                 "success_by_scenario": "Success rate by scenario", "turn_latency": "Voice latency distribution",
                 "goals_by_scenario": "Goals met per scenario", "latency_over_time": "Latency over time (Locust)"}
 
@@ -37,6 +38,7 @@ def render_html(analysis: Analysis, charts: Mapping[str, bytes], directory: Opti
              "<h2>Summary</h2>", _table(_summary(analysis)),
              "<h2>Charts</h2>", "".join(_image(key, png) for key, png in charts.items()),
              "<h2>Personality type breakdown</h2>", _table(_groups(analysis.by_personality, "Personality")),
+             "<h2>Scenario type breakdown</h2>", _table(_groups(analysis.by_scenario_type, "Scenario type")),
              "<h2>Scenario breakdown</h2>", _table(_groups(analysis.by_scenario, "Scenario"))]
     if analysis.pass_k["k"] > 1:
         parts += ["<h2>Flakiness (pass^k)</h2>", _table(_entries(analysis)),

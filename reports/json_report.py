@@ -1,8 +1,9 @@
 """The machine-readable report (NAME.json): what CI scripts and `python -m reports compare` read.
 
 Contract: `summary.success_rate` is a fraction 0..1 (the seed's CI snippet compares it with 0.8), next to
-`summary.total`, `summary.successful` and `summary.failed`. Breakdowns are keyed by name so a script can read
-`breakdowns.by_scenario["angry_complaint"].rate`; in every group `n` is the number of judged calls the rate
+`summary.total`, `summary.successful` and `summary.failed`. Breakdowns (`by_personality`, `by_scenario_type`,
+`by_scenario`) are keyed by name so a script can read `breakdowns.by_scenario["angry_complaint"].rate` or
+`breakdowns.by_scenario_type["complaint"].rate`; in every group `n` is the number of judged calls the rate
 and its Wilson interval (`ci_low`, `ci_high`) are computed from. Missing numbers are null, never NaN, so the
 file is strict JSON.
 """
@@ -36,6 +37,7 @@ def report_dict(analysis: Analysis) -> dict:
         "sources": analysis.data.sources,
         "summary": analysis.summary,
         "breakdowns": {"by_personality": _groups(analysis.by_personality),
+                       "by_scenario_type": _groups(analysis.by_scenario_type),
                        "by_scenario": _groups(analysis.by_scenario)},
         "flakiness": {"pass_k": analysis.pass_k, "entries": _entries(analysis)},
         "durations": analysis.durations,

@@ -32,6 +32,9 @@ SIMULATOR_ERROR = ErrorCategory.SIMULATOR_ERROR.value
 CANCELLED = ErrorCategory.CANCELLED.value
 OUTCOMES = (SUCCESS, FAILED, SIMULATOR_ERROR, CANCELLED)
 GOAL_NOT_MET = "goal not met"
+# The scenario type of a line that does not name one (written by hand or by another tool; CallResult has always
+# had the field): a group of its own in the type breakdown, never merged into a real type.
+UNKNOWN_SCENARIO_TYPE = "unknown"
 CRITERION = "criterion"
 # Fields without which a line cannot be placed in any table; the rest have defaults.
 REQUIRED_TEXT = ("call_id", "personality", "scenario", "started_at")
@@ -41,7 +44,7 @@ CALL_COLUMNS = ("index", "call_id", "caller_name", "personality", "scenario", "s
                 "goals_total", "unmet_goals", "failure_condition", "duration_s", "connect_ms",
                 "greeting_latency_ms", "end_reason", "seed", "source", "cost_usd", "hearing_wer", "recording")
 OPTIONAL_TEXT = ("error_category", "error_message", "failure_condition")
-TURN_COLUMNS = ("call_id", "personality", "scenario", "outcome", "turn", "at", "response_latency_ms",
+TURN_COLUMNS = ("call_id", "personality", "scenario", "scenario_type", "outcome", "turn", "at", "response_latency_ms",
                 "barge_in", "barge_in_stop_ms", "heard_errors", "heard_words")
 BARGE_IN_COLUMNS = ("call_id", "personality", "scenario", "kind", "prompt", "offset_ms", "agent_stopped", "stop_ms",
                     "agent_resumed", "resume_ms", "repeated")
@@ -260,6 +263,11 @@ def _outcome(record: dict) -> str:
     return SUCCESS if record["success"] else FAILED
 
 
+def _scenario_type(record: dict) -> str:
+    value = record.get("scenario_type")
+    return value if isinstance(value, str) and value else UNKNOWN_SCENARIO_TYPE
+
+
 def _unmet_goals(record: dict) -> list[str]:
     """The success criteria the agent never satisfied: what "goal not met" means for this call."""
     return [str(goal.get("description", "")) for goal in record.get("goals", [])
@@ -272,7 +280,7 @@ def _call_row(record: dict) -> dict:
     return {
         "call_id": record["call_id"], "caller_name": record.get("caller_name") or "",
         "personality": record["personality"], "scenario": record["scenario"],
-        "scenario_type": record.get("scenario_type") or "", "started_at": record["started_at"], "ended_at": None,
+        "scenario_type": _scenario_type(record), "started_at": record["started_at"], "ended_at": None,
         "outcome": _outcome(record), "success": record["success"],
         "error_category": error.get("category"), "error_message": error.get("message"),
         "turns": _whole(record.get("turns"), len(turn_records)),
@@ -308,7 +316,7 @@ def _turn_rows(record: dict) -> list[dict]:
         offset = _number(turn.get("caller_speech_end"))
         rows.append({
             "call_id": record["call_id"], "personality": record["personality"], "scenario": record["scenario"],
-            "outcome": _outcome(record), "turn": turn.get("index", position),
+            "scenario_type": _scenario_type(record), "outcome": _outcome(record), "turn": turn.get("index", position),
             "at": started + pd.Timedelta(seconds=offset) if offset is not None else pd.NaT,
             "response_latency_ms": _number(turn.get("response_latency_ms")),
             "barge_in": bool(turn.get("barge_in")), "barge_in_stop_ms": _number(turn.get("barge_in_stop_ms")),

@@ -43,6 +43,7 @@ class Analysis:
     summary: dict
     by_personality: pd.DataFrame
     by_scenario: pd.DataFrame
+    by_scenario_type: pd.DataFrame
     entries: pd.DataFrame
     pass_k: dict
     durations: dict
@@ -251,7 +252,8 @@ def barge_in_table(data: CallData) -> pd.DataFrame:
 def analyse(data: CallData, locust: Optional[LocustData] = None) -> Analysis:
     entries = entry_table(data)
     return Analysis(data=data, summary=summarise(data), by_personality=rate_table(data, "personality"),
-                    by_scenario=rate_table(data, "scenario"), entries=entries, pass_k=pass_k_summary(entries),
+                    by_scenario=rate_table(data, "scenario"), by_scenario_type=rate_table(data, "scenario_type"),
+                    entries=entries, pass_k=pass_k_summary(entries),
                     durations=duration_stats(data.calls), latency=latency_table(data),
                     errors=error_table(data.calls), locust=locust, hearing=hearing_summary(data),
                     barge_ins=barge_in_table(data))

@@ -2,12 +2,16 @@
 
 The opening block keeps the seed's lines exactly (`Total Tests:`, `Successful: n (p%)`, `Failed:`, durations,
 `PERSONALITY TYPE BREAKDOWN` with Success Rate / Avg Duration / Avg Turns). A line about calls that were not
-judged is added only when there are some, so a clean run reads exactly like the seed's example.
+judged is added only when there are some, so a clean run reads exactly like the seed's example. The seed's
+"statistics by scenario type" follow in the same block shape (`SCENARIO TYPE BREAKDOWN`), then the table per
+scenario id.
 """
 from __future__ import annotations
 
 import math
 from typing import Any, Optional, Sequence
+
+import pandas as pd
 
 from reports.load import data_problems
 from reports.stats import LATENCY_METRICS, Analysis, records
@@ -20,7 +24,8 @@ LOCUST_COLUMNS = ("Type", "Name", "Request Count", "Failure Count", "Median Resp
 
 def render_report(analysis: Analysis) -> str:
     """The whole report, as written to NAME.txt and printed by `python -m reports`."""
-    sections = [_opening(analysis), _personalities(analysis), _scenarios(analysis), _success(analysis)]
+    sections = [_opening(analysis), _personalities(analysis), _scenario_types(analysis), _scenarios(analysis),
+                _success(analysis)]
     if analysis.pass_k["k"] > 1:
         sections.append(_flakiness(analysis))
     if analysis.summary.get("cost"):
@@ -45,9 +50,10 @@ def render_report(analysis: Analysis) -> str:
 
 
 def render_summary(analysis: Analysis) -> str:
-    """What the console shows after a batch: the seed's block, both breakdowns and the rate with its interval."""
-    return "\n\n".join([_opening(analysis), _personalities(analysis), _scenarios(analysis),
-                        _success(analysis)]) + "\n"
+    """What the console shows after a batch (each call was already listed as it ended): the seed's block, the
+    breakdowns, the rate with its interval and the seed's duration analysis."""
+    return "\n\n".join([_opening(analysis), _personalities(analysis), _scenario_types(analysis),
+                        _scenarios(analysis), _success(analysis), _durations(analysis)]) + "\n"
 
 
 # ---- sections ---------------------------------------------------------------------------------------------
@@ -69,8 +75,18 @@ def _opening(analysis: Analysis) -> str:
 
 
 def _personalities(analysis: Analysis) -> str:
+    return _type_blocks("PERSONALITY TYPE BREAKDOWN", analysis.by_personality)
+
+
+def _scenario_types(analysis: Analysis) -> str:
+    """The seed promises statistics by scenario type; they take the shape of its personality blocks."""
+    return _type_blocks("SCENARIO TYPE BREAKDOWN", analysis.by_scenario_type)
+
+
+def _type_blocks(title: str, groups: pd.DataFrame) -> str:
+    """The seed's block per group (NAME, Success Rate, Avg Duration, Avg Turns), plus the rate's interval."""
     blocks = []
-    for name, row in records(analysis.by_personality):
+    for name, row in records(groups):
         blocks.append("\n".join([
             str(name).upper(),
             f"  Success Rate: {percent(row['rate'])}",
@@ -79,7 +95,7 @@ def _personalities(analysis: Analysis) -> str:
             f"  95% CI: {interval(row['ci_low'], row['ci_high'])} ({row['successes']} of {row['judged']} judged"
             f"{_not_judged(row)})",
         ]))
-    return _title("PERSONALITY TYPE BREAKDOWN") + "\n" + "\n\n".join(blocks)
+    return _title(title) + "\n" + "\n\n".join(blocks)
 
 
 def _scenarios(analysis: Analysis) -> str:

@@ -18,6 +18,7 @@ scenarios, every scenario entry placed twice (a `--repeat 2` run):
 """
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -32,3 +33,28 @@ FIXTURE = FIXTURE_DIR / "calls.jsonl"
 @pytest.fixture(scope="session")
 def analysis() -> Analysis:
     return analyse(load_calls([FIXTURE]))
+
+
+# The same ten calls as a run where scenario ids and types differ: two scenario ids share the complaint type and
+# two the card_replacement type, and the last call is a line without a scenario_type (written by hand or by an
+# older tool). Types: account_inquiry 1 5 6; card_replacement 3 8; complaint 2 4 7 9; unknown 10.
+MIXED_SCENARIOS = {"fixture04": "billing_dispute", "fixture09": "billing_dispute", "fixture08": "lost_card_replacement"}
+UNTYPED_CALL = "fixture10"
+
+
+def mixed_types_lines() -> list[str]:
+    lines = []
+    for line in FIXTURE.read_text().splitlines():
+        record = json.loads(line)
+        record["scenario"] = MIXED_SCENARIOS.get(record["call_id"], record["scenario"])
+        if record["call_id"] == UNTYPED_CALL:
+            del record["scenario_type"]
+        lines.append(json.dumps(record))
+    return lines
+
+
+@pytest.fixture(scope="session")
+def mixed(tmp_path_factory) -> Analysis:
+    path = tmp_path_factory.mktemp("mixed") / "calls.jsonl"
+    path.write_text("\n".join(mixed_types_lines()) + "\n")
+    return analyse(load_calls([path]))

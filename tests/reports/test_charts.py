@@ -14,7 +14,8 @@ PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 def test_every_chart_is_a_png(analysis):
     charts = render_charts(analysis)
-    assert set(charts) == {"success_by_personality", "success_by_scenario", "turn_latency", "goals_by_scenario"}
+    assert set(charts) == {"success_by_personality", "success_by_scenario_type", "success_by_scenario",
+                           "turn_latency", "goals_by_scenario"}
     for figure in charts.values():
         assert png_bytes(figure).startswith(PNG_SIGNATURE)
 
@@ -55,3 +56,14 @@ def test_latency_over_time_from_locust_history():
     assert list(axes.get_lines()[0].get_xdata()) == [0, 1, 2]
     assert figure.axes[1].get_ylabel() == "Users"
     assert png_bytes(figure).startswith(PNG_SIGNATURE)
+
+
+def test_success_by_scenario_type_chart(mixed):
+    axes = render_charts(mixed)["success_by_scenario_type"].axes[0]
+    assert axes.get_xlabel() == "Scenario type"
+    assert axes.get_title() == "Success rate by scenario type (95% Wilson interval)"
+    assert [label.get_text() for label in axes.get_xticklabels()] == [
+        "account_inquiry (2/2)", "card_replacement (1/2)", "complaint (3/4)", "unknown (0/0)"]
+    assert [round(bar.get_height(), 6) for bar in axes.patches] == [100.0, 50.0, 75.0, 0.0]
+    # the empty slot of a type with no judged call says so rather than reading as 0%
+    assert [(text.get_text(), text.get_position()[0]) for text in axes.texts] == [("not judged", 3)]

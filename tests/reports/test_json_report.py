@@ -52,3 +52,21 @@ def test_file_is_strict_json_and_the_seed_ci_snippet_reads_it(analysis, tmp_path
     json.loads(path.read_text(), parse_constant=lambda name: pytest.fail(f"non-JSON constant {name}"))
     run = subprocess.run([sys.executable, "-c", SEED_CI_SNIPPET], cwd=tmp_path, capture_output=True, text=True)
     assert run.returncode == 1 and run.stderr == ""  # 0.75 < 0.8: the gate fails, cleanly
+
+
+def test_breakdown_by_scenario_type(mixed):
+    breakdowns = report_dict(mixed)["breakdowns"]
+    assert list(breakdowns) == ["by_personality", "by_scenario_type", "by_scenario"]
+    types = breakdowns["by_scenario_type"]
+    assert list(types) == ["account_inquiry", "card_replacement", "complaint", "unknown"]
+    complaint = types["complaint"]
+    assert (complaint["n"], complaint["calls"], complaint["successes"], complaint["failed"]) == (4, 4, 3, 1)
+    assert complaint["rate"] == 0.75 and complaint["avg_duration_s"] == pytest.approx(43.25)
+    assert complaint["ci_low"] == pytest.approx(0.30064, abs=2e-4)
+    inquiry = types["account_inquiry"]
+    assert (inquiry["n"], inquiry["calls"], inquiry["simulator_errors"], inquiry["rate"]) == (2, 3, 1, 1.0)
+    assert types["card_replacement"]["rate"] == 0.5
+    unknown = types["unknown"]
+    assert (unknown["n"], unknown["cancelled"], unknown["rate"], unknown["ci_low"]) == (0, 1, None, None)
+    assert len(breakdowns["by_scenario"]) == 5
+    assert report_dict(mixed)["calls"][9]["scenario_type"] == "unknown"

@@ -139,3 +139,17 @@ def test_a_brain_error_is_the_callers_failure_not_the_agents(tmp_path):
     path = tmp_path / "calls.jsonl"
     path.write_text(json.dumps(record) + "\n")
     assert list(load_calls([path]).calls["outcome"]) == ["simulator_error"]
+
+
+def test_a_line_without_scenario_type_still_loads(tmp_path):
+    lines = FIXTURE.read_text().splitlines()
+    untyped = json.loads(lines[0])
+    del untyped["scenario_type"]
+    empty = json.loads(lines[1])
+    empty["scenario_type"] = ""
+    path = tmp_path / "calls.jsonl"
+    path.write_text("\n".join([json.dumps(untyped), json.dumps(empty), lines[2]]) + "\n")
+    data = load_calls([path])
+    assert not data.skipped
+    assert list(data.calls["scenario_type"]) == ["unknown", "unknown", "card_replacement"]
+    assert set(data.turns.loc[data.turns["call_id"] == "fixture01", "scenario_type"]) == {"unknown"}

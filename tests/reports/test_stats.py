@@ -112,3 +112,50 @@ def test_error_categories_say_who_is_to_blame(analysis):
     assert dict(errors["calls"]) == {"cancelled": 1, "goal not met": 1, "no_answer": 1, "simulator_error": 1}
     assert errors.loc["no_answer", "counted_as"] == errors.loc["goal not met", "counted_as"] == "agent failure"
     assert "not the agent" in errors.loc["simulator_error", "counted_as"]
+
+
+def test_scenario_type_breakdown_pools_the_scenarios_of_a_type(mixed):
+    table = mixed.by_scenario_type
+    assert list(table.index) == ["account_inquiry", "card_replacement", "complaint", "unknown"]
+    # complaint: angry_complaint (calls 2, 7) and billing_dispute (4, 9); 3 of 4 judged succeeded.
+    complaint = table.loc["complaint"]
+    assert (complaint["calls"], complaint["judged"], complaint["successes"], complaint["failed"]) == (4, 4, 3, 1)
+    assert complaint["rate"] == 0.75
+    # 3/4: centre = (0.75 + 3.8416/8) / (1 + 3.8416/4) = 0.62753; half = 1.96 * sqrt(0.046875 + 0.060025) / 1.9604
+    # = 0.32689
+    assert complaint["ci_low"] == pytest.approx(0.62753 - 0.32689, abs=2e-4)
+    assert complaint["ci_high"] == pytest.approx(0.62753 + 0.32689, abs=2e-4)
+    assert complaint["avg_duration_s"] == pytest.approx((50 + 40 + 45 + 38) / 4)
+    assert complaint["avg_turns"] == pytest.approx((3 + 2 + 2 + 1) / 4)
+    assert (complaint["goals_met"], complaint["goals_total"]) == (2 + 3 + 1 + 2, 4 + 4 + 4 + 4)
+    # turns 250 350 450 | 150 250 | 800 900 | 180, sorted 150 180 250 250 350 450 800 900: p95 at 6.65
+    assert complaint["turn_p95_ms"] == pytest.approx(800 + 0.65 * 100)
+    # card_replacement: confused_elderly_card_replacement (call 3, success) and lost_card_replacement (8, failed).
+    card = table.loc["card_replacement"]
+    assert (card["calls"], card["judged"], card["successes"], card["rate"]) == (2, 2, 1, 0.5)
+    assert card["avg_duration_s"] == pytest.approx((70 + 25) / 2)
+    # account_inquiry: calls 1 and 6 succeeded, call 5 is a simulator error: counted, not judged, turns untrusted.
+    inquiry = table.loc["account_inquiry"]
+    assert (inquiry["calls"], inquiry["judged"], inquiry["simulator_errors"], inquiry["rate"]) == (3, 2, 1, 1.0)
+    assert inquiry["avg_duration_s"] == pytest.approx((30 + 12 + 35) / 3)
+    assert (inquiry["goals_met"], inquiry["goals_total"]) == (5, 6)
+    # 200 300 400 500 220 320 (call 5's 9000 left out), sorted: p50 = (300 + 320) / 2
+    assert inquiry["turn_p50_ms"] == pytest.approx(310.0)
+    # unknown: call 10, cancelled, whose line has no scenario_type: nothing judged, so no rate.
+    unknown = table.loc["unknown"]
+    assert (unknown["calls"], unknown["judged"], unknown["cancelled"]) == (1, 0, 1)
+    assert math.isnan(unknown["rate"]) and math.isnan(unknown["ci_low"])
+
+
+def test_type_groups_add_up_to_the_run(mixed):
+    table, summary = mixed.by_scenario_type, mixed.summary
+    assert (int(table["calls"].sum()), int(table["successes"].sum()), int(table["failed"].sum())) == (
+        summary["total"], summary["successful"], summary["failed"])
+    assert int(table["judged"].sum()) == summary["judged"]
+    assert len(mixed.by_scenario) == 5  # the per-scenario table keeps every scenario id
+
+
+def test_one_type_per_scenario_gives_the_scenario_numbers(analysis):
+    # The plain fixture has one scenario id per type: each type row is its scenario's row.
+    assert analysis.by_scenario_type.loc["complaint"].equals(analysis.by_scenario.loc["angry_complaint"])
+    assert analysis.by_scenario_type.loc["account_inquiry"].equals(analysis.by_scenario.loc["normal_account_inquiry"])

@@ -45,3 +45,32 @@ def test_clean_run_reads_exactly_like_the_seed(analysis):
     summary = render_summary(analysis)
     assert summary.startswith(SEED_BLOCK)
     assert "CALLS" not in summary and "SUCCESS RATE" in summary
+
+
+def test_scenario_type_section_in_the_seed_block_shape(mixed):
+    for render in (render_report, render_summary):
+        report = render(mixed)
+        lines = report.splitlines()
+        start = lines.index("SCENARIO TYPE BREAKDOWN")
+        assert lines.index("PERSONALITY TYPE BREAKDOWN") < start < lines.index("SCENARIO BREAKDOWN")
+        assert lines[start + 1] == "-" * len("SCENARIO TYPE BREAKDOWN")
+        complaint = lines.index("COMPLAINT", start)
+        assert lines[complaint:complaint + 5] == ["COMPLAINT", "  Success Rate: 75.0%", "  Avg Duration: 43.2s",
+                                                  "  Avg Turns: 2.0", "  95% CI: 30.1%-95.4% (3 of 4 judged)"]
+        inquiry = lines.index("ACCOUNT_INQUIRY", start)
+        assert lines[inquiry + 2:inquiry + 5] == [
+            "  Avg Duration: 25.7s", "  Avg Turns: 2.3",
+            "  95% CI: 34.2%-100.0% (2 of 2 judged; not judged: 1 simulator error)"]
+        unknown = lines.index("UNKNOWN", start)
+        assert lines[unknown + 1] == "  Success Rate: n/a"
+        assert lines[unknown + 4] == "  95% CI: n/a (0 of 0 judged; not judged: 1 cancelled)"
+        # the per-scenario table is still there, one row per scenario id
+        assert any(line.startswith("billing_dispute ") for line in lines)
+        assert any(line.startswith("lost_card_replacement ") for line in lines)
+
+
+def test_console_summary_has_the_seeds_duration_analysis(analysis):
+    summary = render_summary(analysis)
+    assert "\nDURATION STATISTICS (every call)\n" in summary
+    for line in ("Min: 5.0s", "Max: 70.0s", "Median: 36.5s", "Std Dev (sample): 18.7s"):
+        assert line in summary.splitlines()
