@@ -1,21 +1,24 @@
 """The command line behind caller_cli.py (one call, a custom call, or a file of calls, with a live transcript)
 and batch_caller_test.py (a test configuration or a whole scenarios file, with progress and reports).
 
-Exit codes (scripts and CI rely on them), the same for both:
-0 every call met its goal; 1 some call did not (an agent failure, or a simulator error: the report tells them
-apart); 2 bad usage or configuration; 3 the bridge could not be reached or refused the handshake on every
-call; 130 interrupted (Ctrl-C or SIGTERM: calls in flight are recorded as cancelled, the rest not started).
+Exit codes (scripts and CI rely on them; the rule is callers/gate.py's): a batch (batch_caller_test.py, or
+caller_cli.py --batch) exits 0 once it has run and reported, however many calls failed, and 1 only when a gate
+asked for with --success-threshold / --max-p95-turn-ms is missed; a one-off call (--scenario, a custom call)
+also exits 1 when its goal was not met. Both: 2 bad usage or configuration; 3 the bridge could not be reached
+or refused the handshake on every call; 130 interrupted (Ctrl-C or SIGTERM: calls in flight are recorded as
+cancelled, the rest not started).
 caller_cli.py's operator tools: `--list` exits 0 (2 for a bad file); `--check URL` 0 when the bridge works, 1
 when calls would fail, 3 when it is unreachable or refuses the upgrade; `--interactive` 0 when the operator
 quits (Ctrl-C during a call cancels that call only; at the menu it ends the session with 130).
 
-batch_caller_test.py's reports are made by the `reports` package, which the caller library must not import;
-the script hands `batch_main` a reporter instead.
+Batch reports are made by the `reports` package, which the caller library must not import; the scripts
+hand `batch_main` and `main` a reporter instead.
 """
 from __future__ import annotations
 
 import argparse
 import logging
+import math
 import os
 import signal
 import statistics
@@ -29,7 +32,10 @@ import gevent
 from callers import events, speech, tls
 from callers.batch import DEFAULT_MAX_CONCURRENT, Batch, BatchPlan, CallSettings, Progress
 from callers.catalog import describe_catalog
-from callers.errors import ConfigError, ErrorCategory
+from callers.errors import ConfigError
+from callers.gate import (EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_UNREACHABLE, EXIT_USAGE, UNREACHABLE, Gate,
+                          exit_code)
+from callers.goals import criterion_problem
 from callers.judge import DEFAULT_JUDGE_MODEL, CallJudge
 from callers.realtime_session import (API_KEY_ENV, DEFAULT_MODEL, DEFAULT_VOICE, MissingKey, RealtimeSettings,
                                       openai_client, settings_from_env)
@@ -41,18 +47,16 @@ from callers.results import CALLS_FILE, CallResult, ResultWriter, public_url
 from callers.scenarios import DEFAULT_SCENARIOS_FILE, ScenarioEntry, load_scenarios
 from callers.telephony import DEFAULT_BRIDGE_URL
 
-EXIT_GOAL_MET = 0
-EXIT_GOAL_NOT_MET = 1
-EXIT_USAGE = 2
-EXIT_UNREACHABLE = 3
-EXIT_INTERRUPTED = 130
+EXIT_GOAL_MET = EXIT_OK
+EXIT_GOAL_NOT_MET = EXIT_FAILED
 BRIDGE_URL_ENV = "CALLER_BRIDGE_URL"
 BRIDGE_TOKEN_ENV = "CALLER_BRIDGE_TOKEN"
 LOG_FILE = Path("logs") / "caller_agent.log"
 RESULTS_ROOT = Path("results")
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 BRAINS = ("scripted", "realtime")
-_UNREACHABLE = {ErrorCategory.CONNECT_FAILED.value, ErrorCategory.HANDSHAKE_REJECTED.value}
+# caller_cli.py --batch: the report files, beside calls.jsonl (batch_caller_test.py names them with --output).
+BATCH_REPORT_NAME = "report"
 
 # (calls file, --output NAME or None, --junit FILE or None): prints the summary and writes the report files.
 BatchReporter = Callable[[Path, Optional[str], Optional[str]], None]
@@ -65,7 +69,12 @@ def build_parser() -> argparse.ArgumentParser:
     what.add_argument("--scenario", help="a predefined scenario id, e.g. difficult_card_replacement")
     what.add_argument("--personality", help="custom call: personality name (normal, angry, ...)")
     what.add_argument("--scenario-type", help="custom call: card_replacement, account_inquiry, ...")
-    what.add_argument("--goal", help="custom call: the caller's primary goal, in words")
+    what.add_argument("--goal",
+                      help="custom call: the caller's primary goal, in words; unless --criterion is given, the "
+                           "call succeeds when the agent is heard delivering it (not the type's default criteria)")
+    what.add_argument("--criterion", action="append", type=_criterion_text, metavar="TEXT",
+                      help="custom call: a success criterion, e.g. \"fee refunded\" (repeatable; all must be "
+                           "met); replaces the goal's words and the type's defaults as what is judged")
     what.add_argument("--batch", metavar="FILE", help="run every entry of a scenarios file (one after another "
                                                       "unless --parallel)")
     parser.add_argument("--caller-name", help="name the caller gives (default: the scenario's name)")
@@ -74,6 +83,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help="scenario catalog (default: scenarios.json)")
     parser.add_argument("--output", help="result directory (default results/<timestamp>)")
     _add_run_options(parser)
+    _add_gate_options(parser)
     _add_call_options(parser)
     _add_operator_options(parser)
     return parser
@@ -84,14 +94,16 @@ def build_batch_parser() -> argparse.ArgumentParser:
         prog="batch_caller_test.py",
         description="Run a test configuration or a whole scenarios file as real calls, then report: success "
                     "rates with 95% intervals by personality and scenario, durations, voice latency.",
-        epilog="Exit codes: 0 every call met its goal, 1 some call did not, 2 bad usage or configuration, "
-               "3 bridge unreachable on every call, 130 interrupted.")
+        epilog="Exit codes: 0 the run completed and its reports are written (however many calls failed), 1 a "
+               "gate (--success-threshold, --max-p95-turn-ms) was missed, 2 bad usage or configuration, 3 bridge "
+               "unreachable on every call, 130 interrupted.")
     what = parser.add_argument_group("what to run")
     what.add_argument("--scenarios", metavar="FILE", help="every entry of this scenarios file; with --config, "
                                                           "the file the configuration is taken from")
     what.add_argument("--config", metavar="NAME", help="a test configuration (test_configurations of "
                                                        "scenarios.json, or of --scenarios FILE)")
     _add_run_options(parser)
+    _add_gate_options(parser)
     _add_call_options(parser)
     out = parser.add_argument_group("output")
     out.add_argument("--output", metavar="NAME", help="write the report as NAME.json, NAME.txt, NAME.html and "
@@ -103,8 +115,10 @@ def build_batch_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: Optional[Sequence[str]] = None) -> int:
-    """caller_cli.py: a single call shows its live transcript; several show the batch progress."""
+def main(argv: Optional[Sequence[str]] = None, reporter: Optional[BatchReporter] = None) -> int:
+    """caller_cli.py: a single call shows its live transcript; several show the batch progress. A --batch
+    run is reported by `reporter` (files named BATCH_REPORT_NAME beside calls.jsonl) and exits as
+    batch_caller_test.py does; a one-off call exits with its verdict."""
     parser = build_parser()
     args = parser.parse_args(argv)
     _setup_logging(args.verbose)
@@ -135,9 +149,12 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         batch = _run(Batch(plan, settings, writer, progress=Progress(len(plan.calls()), sys.stdout)))
     if len(batch.results) > 1:
         _print_totals(batch.results)
-    print(f"Results: {writer.path}")
+    print(f"Results: {writer.path}", flush=True)
     _print_recordings(settings)
-    return _exit_code(batch)
+    report = None
+    if args.batch and reporter is not None:
+        report = lambda: reporter(writer.path, str(writer.path.parent / BATCH_REPORT_NAME), None)  # noqa: E731
+    return _conclude(batch, _gate(args), one_off=not args.batch, report=report)
 
 
 def batch_main(reporter: BatchReporter, argv: Optional[Sequence[str]] = None) -> int:
@@ -172,13 +189,24 @@ def batch_main(reporter: BatchReporter, argv: Optional[Sequence[str]] = None) ->
         print(f"Interrupted: {len(batch.results)} calls recorded, {calls - batch.started} not started")
     print(f"Results: {writer.path}", flush=True)
     _print_recordings(settings)
-    if batch.results:
+    return _conclude(batch, _gate(args), one_off=False,
+                     report=lambda: reporter(writer.path, args.output, args.junit))
+
+
+def _conclude(batch: Batch, gate: Gate, one_off: bool, report: Optional[Callable[[], None]] = None) -> int:
+    """After the calls: the report (when there is one to make), the gate's verdict, the exit code."""
+    if report is not None and batch.results:
         try:
-            reporter(writer.path, args.output, args.junit)
+            report()
         except OSError as error:
             print(f"error: cannot write the report: {error}", file=sys.stderr)
             return EXIT_USAGE
-    return _exit_code(batch)
+    reasons = gate.reasons(batch.results) if gate.asked and not batch.cancelled else []
+    for reason in reasons:
+        print(f"CI gate FAILED: {reason}", file=sys.stderr, flush=True)
+    if gate.asked and not batch.cancelled and not reasons:
+        print("CI gate passed", flush=True)
+    return exit_code(batch.results, batch.cancelled, reasons, one_off=one_off)
 
 
 # ---- options shared by both faces -------------------------------------------------------------------------
@@ -193,6 +221,19 @@ def _add_run_options(parser: argparse.ArgumentParser) -> None:
                           f"else {DEFAULT_MAX_CONCURRENT})")
     run.add_argument("--repeat", type=_positive_int, default=1, metavar="K",
                      help="place every entry K times; reports then show pass^k (all K succeeded) per entry")
+
+
+def _add_gate_options(parser: argparse.ArgumentParser) -> None:
+    gate = parser.add_argument_group("CI gate (exit 1 when missed; failed calls alone never fail a batch)")
+    gate.add_argument("--success-threshold", type=_fraction, default=0.0, metavar="FRACTION",
+                      help="exit 1 when successes / judged calls (cancelled calls and simulator errors left out) "
+                           "is below this, e.g. 0.8 (default 0: off)")
+    gate.add_argument("--max-p95-turn-ms", type=_non_negative_float, default=0.0, metavar="MS",
+                      help="exit 1 when the p95 of TURN latency is above this many ms (default 0: off)")
+
+
+def _gate(args: argparse.Namespace) -> Gate:
+    return Gate(args.success_threshold, args.max_p95_turn_ms)
 
 
 def _add_call_options(parser: argparse.ArgumentParser) -> None:
@@ -327,6 +368,34 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _fraction(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError(f"must be a fraction from 0 to 1 (0.8 for 80%), got {text}")
+    return value
+
+
+def _non_negative_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value >= 0):
+        raise argparse.ArgumentTypeError(f"must be a number of ms >= 0 (0: off), got {text}")
+    return value
+
+
+def _criterion_text(text: str) -> str:
+    """A goal or criterion from the command line, refused at once when goal tracking could never hear it."""
+    problem = criterion_problem(text)
+    if problem is not None:
+        raise argparse.ArgumentTypeError(problem)
+    return text
+
+
 def _positive_float(text: str) -> float:
     value = float(text)
     if value <= 0:
@@ -441,6 +510,12 @@ def _entries(args: argparse.Namespace, parser: argparse.ArgumentParser) -> list[
     if sum(chosen) != 1:
         parser.error("choose one of --scenario NAME, --personality P --scenario-type T [--goal TEXT], "
                      "or --batch FILE")
+    if (args.goal or args.criterion) and not chosen[1]:
+        parser.error("--goal and --criterion describe a custom call (--personality P --scenario-type T)")
+    if args.goal and not args.criterion:
+        problem = criterion_problem(args.goal)
+        if problem is not None:  # the goal's own words are what will be judged
+            parser.error(f"argument --goal: {problem}")
     if args.batch:
         return load_scenarios(args.batch).entries
     catalog = load_scenarios(args.scenarios_file)
@@ -448,16 +523,8 @@ def _entries(args: argparse.Namespace, parser: argparse.ArgumentParser) -> list[
         return [catalog.predefined_entry(args.scenario)]
     if not (args.personality and args.scenario_type):
         parser.error("a custom call needs both --personality and --scenario-type")
-    return [catalog.custom_entry(args.personality, args.scenario_type, args.goal, name=args.caller_name)]
-
-
-def _exit_code(batch: Batch) -> int:
-    results = batch.results
-    if batch.cancelled:
-        return EXIT_INTERRUPTED
-    if results and all(r.error_category in _UNREACHABLE for r in results):
-        return EXIT_UNREACHABLE
-    return EXIT_GOAL_MET if results and all(r.success for r in results) else EXIT_GOAL_NOT_MET
+    return [catalog.custom_entry(args.personality, args.scenario_type, args.goal, name=args.caller_name,
+                                 criteria=args.criterion or ())]
 
 
 def _setup_logging(verbose: bool) -> None:
@@ -527,7 +594,7 @@ class LiveTranscript:
         self._print(f"    --- line dropped ({resume['dropped']}); {outcome}")
 
     def summary(self, result: CallResult) -> None:
-        if result.error_category in _UNREACHABLE:
+        if result.error_category in UNREACHABLE:
             self._print(f"--- FAILED ({result.error_category}): {result.error['message']}")
             return
         verdict = "SUCCESS" if result.success else "FAILED"

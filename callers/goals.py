@@ -452,6 +452,16 @@ def compile_goal(text: str, vocabulary: Optional[Vocabulary] = None) -> GoalPatt
     return GoalPattern(text, tuple(alternatives), mood or STATEMENT, while_unmet)
 
 
+def criterion_problem(text: str, vocabulary: Optional[Vocabulary] = None) -> Optional[str]:
+    """Why `text` cannot be a criterion (None: it can). A criterion made only of mood and filler words would
+    compile to nothing to listen for, and could never be met, whatever the agent said; words the vocabulary
+    does not know are fine, they are listened for as they are (see the module docstring)."""
+    if compile_goal(text, vocabulary).alternatives:
+        return None
+    return (f"'{text}' has no words goal tracking can listen for (only mood or filler words); name what the "
+            "agent should say")
+
+
 class GoalTracker:
     """Follows one call's goal turn by turn: which criteria the caller has heard met, and any failure.
 

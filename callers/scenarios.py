@@ -18,10 +18,10 @@ import math
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
-from typing import Any, Optional, Union
+from typing import Any, Optional, Sequence, Union
 
 from callers.errors import ConfigError
-from callers.goals import CallerGoal, compile_goal
+from callers.goals import CallerGoal, criterion_problem
 from callers.line import CLEAN_LINE, LineConditions, parse_line
 from callers.personality import DEFAULT_PERSONALITY_DIR, find_personality_name, load_personalities
 from callers.scenario_actions import (ActionError, BargeInPlan, DtmfRule, parse_barge_ins,
@@ -130,8 +130,9 @@ class ScenarioCatalog:
         return copy.deepcopy(self.predefined[name])
 
     def custom_entry(self, personality: str, scenario_type: str, goal: Optional[str], name: Optional[str] = None,
-                     timeout: float = DEFAULT_TIMEOUT_S) -> ScenarioEntry:
-        """An ad-hoc test from the type's defaults (criteria, context); `goal` replaces only the goal's words."""
+                     timeout: float = DEFAULT_TIMEOUT_S, criteria: Sequence[str] = ()) -> ScenarioEntry:
+        """An ad-hoc test from the type's defaults (context, failure conditions); a custom `goal` or `criteria`
+        is what its success is judged on (custom_goal), never the type's default criteria."""
         kind = _scenario_type(scenario_type)
         if kind is None or kind not in self.scenario_types:
             raise ConfigError(self.path, f"unknown scenario type '{scenario_type}' "
@@ -144,7 +145,10 @@ class ScenarioCatalog:
         if timeout <= 0:
             raise ValueError(f"timeout must be a positive number of seconds, got {timeout}")
         name = name or f"custom_{found}_{kind.value}"
-        overrides = {"primary_goal": goal} if goal else {}
+        try:
+            overrides = custom_goal(goal, list(criteria) if criteria else None)
+        except ValueError as error:
+            raise ConfigError("custom call", str(error), field="criterion" if criteria else "goal") from None
         return ScenarioEntry(name, found, _resolve(self.scenario_types[kind], overrides, name), float(timeout))
 
     def configuration(self, name: str) -> TestConfiguration:
@@ -152,6 +156,24 @@ class ScenarioCatalog:
             raise ConfigError(self.path, f"unknown test configuration '{name}' "
                                          f"(known: {_known(self.test_configurations)})", entry="test_configurations")
         return copy.deepcopy(self.test_configurations[name])
+
+
+def custom_goal(goal: Optional[str], criteria: Optional[list[str]]) -> dict:
+    """The goal fields a custom call replaces. A custom goal is judged on its own words unless criteria are
+    given; judging it on the type's default criteria would report a verdict on a goal nobody set. Neither
+    given: the type's defaults stand. ValueError (the message) when a text could never be heard as met."""
+    overrides: dict = {}
+    if goal:
+        overrides["primary_goal"] = goal
+    if criteria:
+        overrides["success_criteria"] = list(criteria)
+    elif goal:
+        overrides["success_criteria"] = [goal]
+    for text in overrides.get("success_criteria", []):
+        problem = criterion_problem(text)
+        if problem is not None:
+            raise ValueError(problem)
+    return overrides
 
 
 def _resolve(template: CallerScenario, overrides: dict, name: str) -> CallerScenario:
@@ -270,9 +292,9 @@ class _Reader:
         for index, text in enumerate(value):
             if not isinstance(text, str) or not text.strip():
                 raise self.error(f"must be a non-empty string, got {text!r}", entry, f"{key}[{index}]")
-            if not compile_goal(text).alternatives:
-                raise self.error(f"'{text}' has no words goal tracking can listen for (only mood or filler "
-                                 "words); name what the agent should say", entry, f"{key}[{index}]")
+            problem = criterion_problem(text)
+            if problem is not None:
+                raise self.error(problem, entry, f"{key}[{index}]")
         return list(value)
 
     # ---- sections ---------------------------------------------------------------------------------------
@@ -341,8 +363,11 @@ class _Reader:
             personality = self.personality(spec, entry)
             scenario_type = self.kind(spec, entry, types)
             overrides = self.scenario_fields(spec, entry)
-            if "goal" in spec:
-                overrides["primary_goal"] = self.text(spec, "goal", entry)
+            goal = self.text(spec, "goal", entry) if "goal" in spec else None
+            try:  # success_criteria, when given, were checked one by one above
+                overrides.update(custom_goal(goal, overrides.get("success_criteria")))
+            except ValueError as error:
+                raise self.error(str(error), entry, "goal") from None
             scenario = _resolve(types[scenario_type], overrides, name)
             return ScenarioEntry(name, personality, scenario, self.timeout(spec, entry, DEFAULT_TIMEOUT_S),
                                  self.description(spec, entry))

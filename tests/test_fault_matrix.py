@@ -413,7 +413,8 @@ def test_fault_gives_the_documented_result(matrix, row: Row) -> None:
 
 def test_mixed_drop_batch_fails_exactly_the_planned_calls(matrix) -> None:
     """`--fault drop:0.3`, 20 calls in one batch: the dropped ones are bridge_closed, the others succeed,
-    every call is on disk and in the bridge's log, and the exit code says some calls failed."""
+    every call is on disk and in the bridge's log, and the batch exits 0: failed calls are its data, only a
+    gate (--success-threshold, --max-p95-turn-ms) fails a batch."""
     _, mixed = matrix
     assert "Traceback" not in mixed.stdout + mixed.stderr, mixed.stderr
     assert len(mixed.results) == MIXED_CALLS == len({r.call_id for r in mixed.results})
@@ -427,6 +428,6 @@ def test_mixed_drop_batch_fails_exactly_the_planned_calls(matrix) -> None:
     logged = {call["conversation_id"]: call["fault"] for call in mixed.truth}
     assert logged == {r.call_id: ("drop" if r.call_id in dropped else None) for r in mixed.results}
     assert MIXED_DROPS[0] <= len(dropped) <= MIXED_DROPS[1], len(dropped)
-    assert mixed.exit_code == 1
+    assert mixed.exit_code == 0
     assert f"{MIXED_CALLS} calls: {MIXED_CALLS - len(dropped)} succeeded, {len(dropped)} failed" in mixed.stdout
     assert "bridge_closed" in mixed.stdout.lower()

@@ -155,7 +155,7 @@ def test_batch_runner_records_every_fault_with_its_category(runs) -> None:
     assert mismatches(calls) == []
     faulty = [c for c in calls if EXPECTED[PLAN.for_call(c["call_id"])] is not None]
     assert faulty, "the seed put no faulty call in the batch"
-    assert run.proc.returncode == 1, run.output[-2000:]
+    assert run.proc.returncode == 0, run.output[-2000:]  # failed calls alone never fail a batch
     report = json.loads((run.workdir / "report.json").read_text())
     assert report["summary"]["total"] == BATCH_CALLS and report["summary"]["failed"] == len(faulty)
 

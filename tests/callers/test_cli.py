@@ -50,3 +50,18 @@ def test_unknown_scenario_and_bad_usage_exit_2(tmp_path):
     assert run.returncode == 2
     run = run_cli("--personality", "angry", cwd=tmp_path)
     assert run.returncode == 2 and "--scenario-type" in run.stderr
+
+
+def test_custom_goal_criterion_and_gate_flags_are_checked_before_dialling(tmp_path):
+    custom = ("--personality", "angry", "--scenario-type", "complaint")
+    run = run_cli(*custom, "--goal", "Get it confirmed", cwd=tmp_path)
+    assert run.returncode == 2 and "argument --goal: 'Get it confirmed' has no words goal tracking" in run.stderr
+    run = run_cli(*custom, "--criterion", "fee refunded", "--criterion", "confirmed", cwd=tmp_path)
+    assert run.returncode == 2 and "argument --criterion: 'confirmed' has no words" in run.stderr
+    run = run_cli("--scenario", "angry_complaint", "--goal", "Get fees removed", cwd=tmp_path)
+    assert run.returncode == 2 and "--goal and --criterion describe a custom call" in run.stderr
+    run = run_cli("--batch", "scenarios.json", "--success-threshold", "80", cwd=tmp_path)
+    assert run.returncode == 2 and "argument --success-threshold: must be a fraction from 0 to 1" in run.stderr
+    run = run_cli("--batch", "scenarios.json", "--max-p95-turn-ms", "fast", cwd=tmp_path)
+    assert run.returncode == 2 and "argument --max-p95-turn-ms: must be a number of ms" in run.stderr
+    assert "Traceback" not in run.stderr

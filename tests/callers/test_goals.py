@@ -338,3 +338,34 @@ def test_the_first_marker_is_where_a_plain_scan_finds_it(words):
     assert goals._first_marker(words, goals._REQUEST_MARKERS_BY_WORD) == plain(goals.REQUEST_MARKERS, {})
     assert (goals._first_marker(words, goals._TENTATIVE_MARKERS_BY_WORD, goals.TENTATIVE_EXCEPTIONS)
             == plain(goals.TENTATIVE_MARKERS, goals.TENTATIVE_EXCEPTIONS))
+
+
+def test_a_custom_goal_is_judged_on_its_own_words():
+    """`--goal "Get overdraft fees removed"` is what the call is judged on: met when the fee is refunded, not
+    when only the complaint is logged (which met the complaint type's default first criterion)."""
+    entry = load_scenarios().custom_entry("angry", "complaint", "Get overdraft fees removed")
+    logged = "I'm sorry about that. I've logged your complaint about the overdraft fee."
+    refunded = "I've refunded the fee, and a specialist will review your account."
+    tracker = GoalTracker(entry.scenario.goal)
+    assert [s.description for s in tracker.statuses if s.kind == "criterion"] == ["Get overdraft fees removed"]
+    tracker.observe(1, logged)
+    assert not tracker.primary_met
+    tracker.observe(2, "Would you like me to refund the fee?")  # offered, not done
+    assert not tracker.primary_met
+    tracker.observe(3, refunded)
+    assert tracker.primary_met and tracker.statuses[0].evidence == refunded
+
+
+def test_words_the_vocabulary_does_not_know_are_listened_for_as_they_are():
+    tracker = GoalTracker(CallerGoal("Book a branch appointment", success_criteria=["appointment booked"]))
+    tracker.observe(1, "I can book an appointment for you.")  # an offer
+    assert not tracker.primary_met
+    tracker.observe(2, "Your appointment is booked for Tuesday at ten.")
+    assert tracker.primary_met
+
+
+def test_a_criterion_of_mood_and_filler_words_alone_is_refused_by_name():
+    assert goals.criterion_problem("fee refunded") is None
+    assert goals.criterion_problem("appointment booked") is None
+    problem = goals.criterion_problem("Get it confirmed")
+    assert problem is not None and problem.startswith("'Get it confirmed' has no words goal tracking can listen for")

@@ -46,7 +46,7 @@ def test_seed_entries_keep_their_places(catalog):
     assert custom.personality == "angry" and custom.timeout == 60.0
     assert custom.scenario.scenario_type is ScenarioType.COMPLAINT
     assert custom.scenario.goal.primary_goal == "Get charges reversed"
-    assert custom.scenario.goal.success_criteria == SEED_CRITERIA[ScenarioType.COMPLAINT]
+    assert custom.scenario.goal.success_criteria == ["Get charges reversed"]  # its own goal is what is judged
     assert custom.scenario.name == "Custom Angry Customer"
 
 
@@ -114,17 +114,39 @@ def test_unknown_lookups_list_known_names(catalog):
     assert "quick_test" in str(caught.value) and "stress_test" in str(caught.value)
 
 
-def test_custom_entry_uses_type_defaults(catalog):
+def test_custom_entry_uses_type_defaults_but_judges_its_own_goal(catalog):
     entry = catalog.custom_entry("tech-savvy", "card_replacement", "Replace stolen card")
     assert entry.personality == "tech_savvy" and entry.timeout == 90.0
     assert entry.name == entry.scenario.name == "custom_tech_savvy_card_replacement"
     goal = entry.scenario.goal
+    defaults = catalog.scenario_types[ScenarioType.CARD_REPLACEMENT].goal
     assert goal.primary_goal == "Replace stolen card"
-    assert goal.success_criteria == SEED_CRITERIA[ScenarioType.CARD_REPLACEMENT]
+    assert goal.success_criteria == ["Replace stolen card"]
+    assert goal.failure_conditions == defaults.failure_conditions  # the type's safety rules still hold
     assert entry.scenario.context["card_type"] == "debit"
     named = catalog.custom_entry("elderly", "complaint", None, name="ElderlyMary", timeout=30)
     assert named.name == "ElderlyMary" and named.timeout == 30.0
     assert named.scenario.goal.primary_goal == catalog.scenario_types[ScenarioType.COMPLAINT].goal.primary_goal
+    assert named.scenario.goal.success_criteria == SEED_CRITERIA[ScenarioType.COMPLAINT]  # no goal: the defaults
+
+
+def test_custom_entry_criteria_are_what_is_judged(catalog):
+    entry = catalog.custom_entry("angry", "complaint", "Get overdraft fees removed",
+                                 criteria=["fee refunded", "apology offered"])
+    assert entry.scenario.goal.primary_goal == "Get overdraft fees removed"
+    assert entry.scenario.goal.success_criteria == ["fee refunded", "apology offered"]
+    only_criteria = catalog.custom_entry("angry", "complaint", None, criteria=["fee refunded"])
+    assert only_criteria.scenario.goal.success_criteria == ["fee refunded"]
+
+
+def test_custom_entry_refuses_a_goal_nothing_could_meet(catalog):
+    with pytest.raises(ConfigError, match="field 'goal': 'Get it confirmed' has no words goal tracking can listen"):
+        catalog.custom_entry("angry", "complaint", "Get it confirmed")
+    with pytest.raises(ConfigError, match="field 'criterion': 'confirmed' has no words"):
+        catalog.custom_entry("angry", "complaint", "Get fees removed", criteria=["fee refunded", "confirmed"])
+    # With criteria given, the goal's words are only what the caller wants, not what is judged.
+    assert catalog.custom_entry("angry", "complaint", "Get it confirmed", criteria=["fee refunded"]).scenario.goal \
+        .success_criteria == ["fee refunded"]
 
 
 def test_custom_entry_rejects_unknown_names(catalog):
@@ -147,7 +169,7 @@ def test_seed_format_file_uses_bundled_types_and_predefined(tmp_path):
     loaded = load_scenarios(write(tmp_path, seed))
     assert [e.name for e in loaded.configuration("quick_test").entries] == ["Difficult Card Replacement",
                                                                            "Custom Angry Customer"]
-    assert loaded.entries[1].scenario.goal.success_criteria == SEED_CRITERIA[ScenarioType.COMPLAINT]
+    assert loaded.entries[1].scenario.goal.success_criteria == ["Get charges reversed"]
 
 
 def test_seed_example_verbatim_points_at_its_out_of_range_index(tmp_path):
@@ -196,6 +218,8 @@ BROKEN = [
     ("missing name", drop("scenarios", 2, "name"), "scenarios[2]", "name", "missing"),
     ("typo field", put("scenarios", 3, "timout", 5), "scenarios[3]", "timout", "unknown field"),
     ("goal not text", put("scenarios", 1, "goal", 42), "scenarios[1]", "goal", "string"),
+    ("custom goal nothing could meet", put("scenarios", 1, "goal", "Get it confirmed"), "scenarios[1]", "goal",
+     "'Get it confirmed' has no words goal tracking can listen for"),
     ("nested context", put("scenarios", 1, "context", {"amount": {"value": 3}}), "scenarios[1]", "context.amount",
      "string or a number"),
     ("index out of range", put("test_configurations", "quick_test", "scenarios", [0, 99]),
