@@ -369,3 +369,17 @@ def test_a_criterion_of_mood_and_filler_words_alone_is_refused_by_name():
     assert goals.criterion_problem("appointment booked") is None
     problem = goals.criterion_problem("Get it confirmed")
     assert problem is not None and problem.startswith("'Get it confirmed' has no words goal tracking can listen for")
+
+
+@pytest.mark.parametrize("criterion, sentence, met", [
+    ("Get charges reversed", "I've refunded the fee, and a specialist will review your account.", True),
+    ("Get charges reversed", "I've reversed the duplicate payment.", True),
+    ("Get charges reversed", "I've ordered a replacement card.", False),
+    ("Replace stolen card", "A replacement card has been ordered and will arrive in five days.", True),
+    ("Replace stolen card", "I've refunded the fee.", False),
+])
+def test_custom_goal_words_mean_what_a_caller_means(criterion, sentence, met):
+    # A custom goal is judged on its own words: "charges" covers fees and transactions alike, and what
+    # happened to a card ("stolen") only says which card.
+    tracker = GoalTracker(CallerGoal(primary_goal=criterion, success_criteria=[criterion]))
+    assert bool(tracker.observe(1, sentence)) is met
