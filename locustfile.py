@@ -18,7 +18,8 @@ Glue only: calls are run by callers.CallerAgent; the goal counting, merge and CI
   until a step's own calls miss --success-threshold or its TURNs miss --max-p95-turn-ms, then prints the
   highest concurrency that met both and writes <results-dir>/capacity.json (loadtest/capacity.py decides).
 * Every custom option also reads a LOCUST_* environment variable (e.g. LOCUST_TEST_CONFIG), as Locust's own
-  do, so containers (deploy/k8s, docker-compose) set them without editing commands.
+  do, so containers (deploy/k8s, docker-compose) set them without editing commands. The web UI's start form
+  parses them the same way (loadtest/options.py) and refuses a run it cannot start (loadtest/webform.py).
 """
 from __future__ import annotations
 

@@ -42,6 +42,7 @@ def parse_command_line(*args: str, env: dict | None = None, monkeypatch=None):
     ("--ca-file", "", None),
     ("--openai-base-url", "", None),
     ("--model", "", "rt-model"),
+    ("--results-dir", "out/run-1", "out/run-1"),
     ("--judge", "true", True),
     ("--judge", "false", False),
     ("--judge", "", False),
@@ -130,3 +131,29 @@ def test_the_form_names_every_bad_value_at_once_and_refuses_secrets():
     assert said == ("--caller-seed: 'x' is not a whole number; --capacity-max: '0' is below 1; "
                     "--bridge-token cannot be set from the web UI")
     assert "t0k3n" not in said
+
+
+def test_results_dir_left_empty_is_the_timestamped_default():
+    option = BY_FLAG["--results-dir"]
+    assert option.value("") == option.default and option.default.startswith("results/")
+
+
+# What Chromium sends for Locust 2.47's start form left as it is (captured from the browser).
+DEFAULT_FORM = ("user_count=10&spawn_rate=2&host=ws%3A%2F%2F127.0.0.1%3A18000%2Fws%2Ftelephony&run_time=&profile="
+                "&brain=scripted&ca_file=&caller_seed=&capacity_max=500&capacity_start=5&capacity_step=5"
+                "&capacity_step_s=60&ear=alttext&insecure=false&judge=false&judge_model=judge-model"
+                "&max_p9_5turn_ms=0&max_realtime_sessions=0&model=rt-model&openai_base_url=&results_dir=out"
+                "&resume_on_drop=false&success_threshold=0&test_config=all&voice=rt-voice")
+
+
+def test_the_default_form_gives_every_option_the_value_the_command_line_gives_it():
+    from urllib.parse import parse_qsl
+
+    form = dict(parse_qsl(DEFAULT_FORM, keep_blank_values=True))
+    from_form = spec.from_form(OPTIONS, form)
+    command_line = vars(parse_command_line("--results-dir", "out"))
+    shown = [option.dest for option in OPTIONS if option.web]
+    assert sorted(from_form) == sorted(shown)
+    for dest in shown:
+        assert from_form[dest] == command_line[dest], dest
+        assert type(from_form[dest]) is type(command_line[dest]), dest
