@@ -14,6 +14,7 @@ import csv
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -77,6 +78,7 @@ def driver():
     browser.downloads = downloads
     yield browser
     browser.quit()
+    shutil.rmtree(downloads, ignore_errors=True)
 
 
 @pytest.fixture(scope="module")
