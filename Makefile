@@ -5,7 +5,11 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 SCENARIO ?= difficult_card_replacement
 
-.PHONY: setup demo test bench bench-quick clean
+# The web UI test (tests/loadtest/test_webui_browser.py) drives Debian's chromium through its chromium-driver.
+BROWSER_PACKAGES := chromium chromium-driver
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: setup demo test browser bench bench-quick clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -18,7 +22,20 @@ setup: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/python demo.py --scenario $(SCENARIO)
 
-test: $(STAMP)
+# Installs only what is missing (apt-get update once, then install); nothing to do when both are there.
+browser:
+	@missing=""; \
+	for package in $(BROWSER_PACKAGES); do \
+		dpkg-query -W -f='$${Status}' $$package 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$package"; \
+	done; \
+	if [ -z "$$missing" ]; then exit 0; fi; \
+	if ! command -v apt-get >/dev/null; then \
+		echo "no apt-get: install$$missing yourself, or the web UI browser test skips (fails under CI=true)"; exit 0; \
+	fi; \
+	echo "installing$$missing for the web UI browser test"; \
+	$(SUDO) apt-get update && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y$$missing
+
+test: $(STAMP) browser
 	$(BIN)/python -m tests.shards -q
 
 # Each script prints its figures last as one JSON line; bench/RESULTS.md records them with the machine.

@@ -18,7 +18,8 @@ Glue only: calls are run by callers.CallerAgent; the goal counting, merge and CI
   until a step's own calls miss --success-threshold or its TURNs miss --max-p95-turn-ms, then prints the
   highest concurrency that met both and writes <results-dir>/capacity.json (loadtest/capacity.py decides).
 * Every custom option also reads a LOCUST_* environment variable (e.g. LOCUST_TEST_CONFIG), as Locust's own
-  do, so containers (deploy/k8s, docker-compose) set them without editing commands.
+  do, so containers (deploy/k8s, docker-compose) set them without editing commands. The web UI's start form
+  parses them the same way (loadtest/options.py) and refuses a run it cannot start (loadtest/webform.py).
 """
 from __future__ import annotations
 
@@ -53,7 +54,8 @@ from callers.realtime_session import DEFAULT_MODEL, DEFAULT_VOICE, MissingKey, o
 from callers.results import CallResult, ResultWriter, TurnRecord
 from callers.scenarios import ScenarioEntry, load_scenarios
 from callers.warmup import prepare_for_realtime
-from loadtest import capacity, goals, hostcheck, orphans, spawn_messages, users, webui
+from loadtest import capacity, goals, hostcheck, orphans, spawn_messages, users, webform, webui
+from loadtest import options as options_spec
 
 log = logging.getLogger("caller_agent.locust")
 orphans.follow_parent_after_fork()  # --processes children: Locust forks them after importing this file
@@ -93,57 +95,17 @@ class CallFailed(Exception):
 
 # ---- command line ----------------------------------------------------------------------------------------
 
+# Every custom option, defined once (loadtest/options.py): the command line, LOCUST_* variables and the web
+# UI's start form parse a value the same way.
+OPTIONS = options_spec.caller_options(
+    CATALOG.test_configurations, EAR_MODES, all_scenarios=ALL_SCENARIOS, shapes=(NO_SHAPE, CAPACITY_SHAPE),
+    success_default=capacity.DEFAULT_SUCCESS_TARGET, p95_default_ms=capacity.DEFAULT_P95_TURN_TARGET_MS,
+    token_env=TOKEN_ENV, realtime_model=DEFAULT_MODEL, realtime_voice=DEFAULT_VOICE, judge_model=DEFAULT_JUDGE_MODEL)
+
+
 @events.init_command_line_parser.add_listener
 def _arguments(parser, **_kwargs) -> None:
-    # parser.add_argument itself (not an argument group): only it knows include_in_web_ui / is_secret.
-    def add(flag: str, **options) -> None:
-        parser.add_argument(flag, env_var="LOCUST_" + flag.lstrip("-").replace("-", "_").upper(), **options)
-
-    add("--test-config", default=ALL_SCENARIOS, choices=[ALL_SCENARIOS, *CATALOG.test_configurations],
-        help="scenario mix: a test_configurations name of scenarios.json, or 'all' (every entry of its "
-             "\"scenarios\"); each call places one, with the user's personality")
-    add("--success-threshold", type=float, default=0.0,
-        help="exit code 1 when successes / (calls - cancelled) is below this fraction (0 = off); with "
-             f"--shape capacity, the success rate every step must reach (0 = {capacity.DEFAULT_SUCCESS_TARGET:g})")
-    add("--max-p95-turn-ms", type=float, default=0.0,
-        help="exit code 1 when the p95 of TURN latency is above this many ms (0 = off); with --shape "
-             f"capacity, the limit for every step (0 = {capacity.DEFAULT_P95_TURN_TARGET_MS:g})")
-    add("--ear", choices=EAR_MODES, default="alttext",
-        help="how callers hear the agent; alttext is cheap, stt loads a recognizer per worker")
-    add("--results-dir", default=f"results/{time.strftime('%Y%m%d-%H%M%S')}",
-        help="per-call JSONL (one file per process), goals.json and capacity.json go here")
-    add("--caller-seed", type=int, default=None,
-        help="make the callers' choices reproducible (distinct per call and worker)")
-    add("--bridge-token", default=None, is_secret=True,
-        help=f"bearer token for the bridge (default: ${TOKEN_ENV}); never logged")
-    add("--ca-file", default=None, help="wss://: trust the bridge certificate signed by this PEM CA file "
-                                        "(default: the system's CAs)")
-    add("--insecure", action="store_true", default=False,
-        help="wss://: do not verify the bridge's certificate (logged as a warning)")
-    add("--resume-on-drop", action="store_true", default=False,
-        help="when a call's connection drops, reconnect with session.resume (recorded per call)")
-    # The web UI chooses shapes with --class-picker instead: an option there could not undo the choice.
-    add("--shape", choices=[NO_SHAPE, CAPACITY_SHAPE], default=NO_SHAPE, include_in_web_ui=False,
-        help="capacity: step the callers up (ignoring -u) until a step misses a target; prints the highest "
-             "concurrency that met both and writes capacity.json")
-    add("--capacity-start", type=int, default=5, help="capacity search: callers in the first step")
-    add("--capacity-step", type=int, default=5, help="capacity search: callers added per step")
-    add("--capacity-step-s", type=float, default=60.0,
-        help="capacity search: seconds per step; make it longer than a call (a step is judged on the calls "
-             "that complete in it)")
-    add("--capacity-max", type=int, default=500, help="capacity search: stop after the step with this many callers")
-    # The OpenAI key is read from OPENAI_API_KEY only: Locust shows option values in its web UI.
-    add("--brain", choices=["scripted", "realtime"], default="scripted",
-        help="scripted (offline) or realtime: every caller holds its own OpenAI Realtime session (paid; needs "
-             "OPENAI_API_KEY)")
-    add("--model", default=DEFAULT_MODEL, help="Realtime model for --brain realtime")
-    add("--voice", default=DEFAULT_VOICE, help="Realtime voice for --brain realtime")
-    add("--openai-base-url", default=None, help="OpenAI API base URL (default $OPENAI_BASE_URL, else OpenAI's)")
-    add("--max-realtime-sessions", type=int, default=0,
-        help="at most this many Realtime sessions open at once per process (0 = no cap); callers wait for a slot")
-    add("--judge", action="store_true", default=False,
-        help="judge every success criterion after each call with a text model (needs OPENAI_API_KEY)")
-    add("--judge-model", default=DEFAULT_JUDGE_MODEL, help="text model for --judge")
+    options_spec.add_to_parser(parser, OPTIONS)
 
 
 # ---- one User class per personality ----------------------------------------------------------------------
@@ -370,6 +332,7 @@ def _on_init(environment, runner=None, web_ui=None, **_kwargs) -> None:
         environment.events.worker_report.add_listener(_on_worker_report)
     if web_ui is not None:
         webui.install(environment, lambda: _counters(environment))
+        webform.install(environment, OPTIONS, lambda candidate, form: _form_problem(environment, candidate, form))
 
 
 def _openai_settings(options):
@@ -377,6 +340,27 @@ def _openai_settings(options):
     return settings_from_env(options.model, options.voice, options.openai_base_url,
                              options.max_realtime_sessions or None,
                              needed_by="--brain realtime" if options.brain == "realtime" else "--judge")
+
+
+def _form_problem(environment, options, form) -> Optional[str]:
+    """What stops a run the web UI's form asks for (the rules a command line meets at init), or None."""
+    host = form.get("host")
+    problem = hostcheck.scheme_problem(host) if host is not None else None
+    problem = problem or _tls_problem(options)
+    if problem:
+        return problem
+    if options.brain == "realtime" or options.judge:
+        try:
+            _openai_settings(options)
+        except MissingKey as exc:
+            return str(exc)
+    picked = form.get("shape_class")
+    if picked == CapacityShape.__name__ or (picked is None and isinstance(environment.shape_class, CapacityShape)):
+        try:
+            _capacity_plan(options)
+        except ValueError as exc:
+            return str(exc)
+    return None
 
 
 def _tls_problem(options) -> Optional[str]:
