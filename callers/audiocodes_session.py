@@ -27,6 +27,13 @@ log = logging.getLogger(__name__)
 MAX_STREAM_AUDIO_S = 120.0
 # Events waiting for the caller logic; a bridge that floods messages is cut off rather than buffered.
 MAX_PENDING_EVENTS = 10_000
+# A prompt left open (no playStream.stop) ends once nothing has come for this long after its audio would have
+# finished playing: a gateway's playout runs dry and the line goes quiet. Longer than a late stop takes, and
+# shorter than a caller's turn (pause, speech, the bot's thinking) before the next prompt.
+PROMPT_SILENCE_S = 2.0
+# Distinct protocol notes kept per call; past it, further kinds are counted under one note.
+MAX_NOTES = 32
+OTHER_NOTES = "more kinds of deviation"
 
 
 # ---- events (bot -> caller), each stamped with the monotonic time it arrived -------------------------------
@@ -185,9 +192,22 @@ class AudioCodesSession:
     callback into it: the session holds no reference back, so a finished call leaves no cycle to collect).
     """
 
-    def __init__(self, media_formats: Sequence[str], *, keep_agent_audio: bool = True,
-                 keep_streams: bool = False) -> None:
+    def __init__(self, media_formats: Sequence[str], *, conversation_id: Optional[str] = None,
+                 keep_agent_audio: bool = True, keep_streams: bool = False, strict: bool = False) -> None:
         self.media_formats = tuple(media_formats)
+        self.conversation_id = conversation_id
+        # strict: the first deviation from the protocol is a ProtocolViolation (the call's protocol_error)
+        # instead of a note; lenient (default): noted, and the call goes on as a phone gateway would carry it.
+        self.strict = strict
+        self._violated = False
+        self._notes: dict[str, list] = {}  # what -> [first_ms, count]
+        self.connected_at: Optional[float] = None  # the call's first socket: notes are timed from it
+        self.initiated_at: Optional[float] = None  # session.initiate sent
+        # Until session.accepted answers initiate (or resume), the call's events are held, so the caller
+        # logic sees the acceptance first and a greeting streamed before it after it, as a gateway plays it.
+        self.awaiting_accept = False
+        self._held: list[ClientEvent] = []
+        self.audio_before_accept_at: Optional[float] = None
         self._offered = {audio.parse_media_format(t).token for t in self.media_formats}
         self.out: list[ClientEvent] = []
         self._emit = self.out.append
@@ -212,6 +232,68 @@ class AudioCodesSession:
         """A new socket for the same call (a resume): the previous one's open prompt is gone with it."""
         self.stream = None
         self.voiced = None
+        self._held.clear()
+        self.awaiting_accept = False
+        self._emit = self.out.append
+
+    def connected(self, at: float) -> None:
+        if self.connected_at is None:
+            self.connected_at = at
+
+    def initiated(self, at: float) -> None:
+        """session.initiate (or session.resume) has gone out: what comes before the answer is held."""
+        if self.initiated_at is None:
+            self.initiated_at = at
+        self.awaiting_accept = True
+        self._emit = self._hold
+
+    @property
+    def greeting_from_at(self) -> Optional[float]:
+        """What the greeting's latency counts from: the acceptance, or session.initiate when the bot
+        streamed its greeting before accepting (a phone gateway plays it all the same)."""
+        if self.audio_before_accept_at is not None:
+            return self.initiated_at
+        return self.accepted_at
+
+    # ---- protocol notes --------------------------------------------------------------------------------
+
+    def note(self, what: str, now: float) -> None:
+        """A deviation from the protocol, carried as a gateway would; in strict mode, the call's end."""
+        entry = self._notes.get(what)
+        if entry is None:
+            if len(self._notes) >= MAX_NOTES:
+                what = OTHER_NOTES
+                entry = self._notes.get(what)
+            if entry is None:
+                origin = self.connected_at if self.connected_at is not None else now
+                entry = self._notes[what] = [round((now - origin) * 1000.0, 1), 0]
+        entry[1] += 1
+        if self.strict and not self._violated:
+            self._violated = True
+            self.out.append(ProtocolViolation(now, f"protocol deviation (strict): {what}"))
+
+    @property
+    def protocol_notes(self) -> list[dict]:
+        """Every deviation seen, in the order first seen: what, first seen (ms since connect), how often."""
+        return [{"what": what, "first_ms": first, "count": count} for what, (first, count) in self._notes.items()]
+
+    def _hold(self, event: ClientEvent) -> None:
+        if len(self._held) >= MAX_PENDING_EVENTS:
+            raise EventOverflow()
+        self._held.append(event)
+
+    def _check(self, message: protocol.Message, now: float) -> None:
+        """Notes on the fields every bot message shares, and on fields the protocol does not name."""
+        data = message.data
+        conversation_id = data.get("conversationId")
+        if conversation_id is None:
+            self.note(f"{message.type} without conversationId", now)
+        elif conversation_id != self.conversation_id and self.conversation_id is not None:
+            self.note(f"{message.type} with another conversationId", now)
+        known = protocol.BOT_MESSAGE_FIELDS.get(message.type)
+        if known is not None and not known.issuperset(data):
+            extra = ", ".join(sorted(str(key) for key in data if key not in known))
+            self.note(f"{message.type} with unknown fields: {extra}", now)
 
     def only_counted(self, size: int, parsed: int, max_bytes: int) -> bool:
         """Whether a read of `size` bytes (`parsed_frames` was `parsed` before it) held only a few chunks,
@@ -226,6 +308,10 @@ class AudioCodesSession:
         """Handle every (opcode, payload) message of one read that arrived at `now`; the reason once the
         bridge has closed the connection (the client answers the close frame)."""
         voiced_payload = None
+        stream = self.stream
+        if (stream is not None and stream.stopped_at is None and stream.last_chunk_at is not None
+                and now - stream.last_chunk_at > PROMPT_SILENCE_S):
+            self._maybe_silent(stream, now)
         for opcode, payload in frames:
             data_frame = opcode == wsframes.OPCODE_TEXT or opcode == wsframes.OPCODE_BINARY
             stream = self.stream
@@ -238,9 +324,17 @@ class AudioCodesSession:
             if data_frame:
                 try:
                     message = protocol.parse_message(payload)
+                    if opcode == wsframes.OPCODE_BINARY:
+                        self.note("message in a binary frame", now)
                     self._dispatch(message, now)
                 except protocol.ProtocolError as exc:
+                    if opcode == wsframes.OPCODE_BINARY and not payload.lstrip()[:1] == b"{":
+                        # Audio (or anything) as binary frames: the protocol carries audio as base64 in
+                        # playStream.chunk, and raw bytes say neither their stream nor their format.
+                        self.note("binary frame that is not a message (ignored)", now)
+                        continue
                     self.protocol_warnings += 1
+                    self.note("malformed message (skipped)", now)
                     log.debug("ignored bad frame: %s", exc)
                     continue
                 if self.voiced is not None and voiced_payload is None:
@@ -262,11 +356,12 @@ class AudioCodesSession:
         kind = message.type
         if kind == protocol.PLAY_STREAM_CHUNK:
             self._on_chunk(message, now)
-        elif kind == protocol.PLAY_STREAM_START:
+            return
+        self._check(message, now)
+        if kind == protocol.PLAY_STREAM_START:
             self._on_stream_start(message, now)
         elif kind == protocol.PLAY_STREAM_STOP:
-            message.stream_id()  # a malformed stop is ignored (ProtocolError), not taken as the end of the prompt
-            self._finish_stream(now)
+            self._on_stream_stop(message, now)
         elif kind == protocol.USER_STREAM_STARTED:
             self._emit(UserStreamStarted(now))
         elif kind in (protocol.SPEECH_STARTED, protocol.SPEECH_STOPPED, protocol.SPEECH_COMMITTED,
@@ -280,10 +375,12 @@ class AudioCodesSession:
         elif kind == protocol.SESSION_ACCEPTED:
             self._on_accepted(message, now)
         elif kind == protocol.CONNECTION_VALIDATED:
-            self._emit(ConnectionValidated(now, message.success()))
+            self.out.append(ConnectionValidated(now, message.success()))  # answers go straight out, never held
         elif kind == protocol.SESSION_ERROR:
-            self._emit(SessionRejected(now, message.get_str("reason") or "no reason given"))
+            self.out.append(SessionRejected(now, message.get_str("reason") or "no reason given"))
         else:
+            self.note(f"unknown message type {kind[:40]!r} (ignored)" if not message.known
+                      else f"{kind} from the bot (ignored)", now)
             log.debug("ignored message type %r", kind)
 
     def _on_accepted(self, message: protocol.Message, now: float) -> None:
@@ -299,7 +396,13 @@ class AudioCodesSession:
         self.media_format = fmt
         if self.accepted_at is None:  # the call's acceptance, not a resumption's
             self.accepted_at = now
+        elif not self.awaiting_accept:
+            self.note("session.accepted repeated", now)
+        held, self._held = self._held, []
+        self.awaiting_accept = False
+        self._emit = self.out.append
         self._emit(SessionAccepted(now, fmt.token))
+        self.out.extend(held)
 
     def _on_stream_start(self, message: protocol.Message, now: float) -> None:
         # Every field is checked before the open stream is touched: a malformed start is ignored whole.
@@ -310,12 +413,41 @@ class AudioCodesSession:
                 fmt = audio.parse_media_format(token)
             except ValueError as exc:
                 raise protocol.ProtocolError(f"playStream.start: {exc}") from None
-        stream_id = message.stream_id() or uuid.uuid4().hex[:8]
+        stream_id = self._stream_id(message, now) or uuid.uuid4().hex[:8]
         alt_text = message.get_str("altText")
         if self.stream is not None and self.stream.open:
+            self.note("playStream.start while a prompt is open (no playStream.stop)", now)
             self._finish_stream(now)
         self.stream = AgentStream(stream_id=stream_id, media_format=fmt, alt_text=alt_text, started_at=now)
         self._opened(self.stream)
+
+    def _on_stream_stop(self, message: protocol.Message, now: float) -> None:
+        stream_id = self._stream_id(message, now)
+        stream = self.stream
+        if stream is None or not stream.open:
+            self.note("playStream.stop with no prompt playing (ignored)", now)
+            return
+        if stream_id is not None and stream_id != stream.stream_id:
+            self.note("playStream.stop naming another streamId (ends the playing prompt)", now)
+        self._finish_stream(now)
+
+    def _stream_id(self, message: protocol.Message, now: float) -> Optional[str]:
+        """The streamId as text, of any form a bot writes it in (a gateway only matches it, never reads it)."""
+        value = message.data.get("streamId")
+        if value is None or isinstance(value, str):
+            return value or None
+        if isinstance(value, int) and not isinstance(value, bool):
+            return str(value)
+        self.note(f"{message.type} with a streamId that is not a string", now)
+        return protocol.encode(value)
+
+    def _maybe_silent(self, stream: AgentStream, now: float) -> None:
+        """End an open prompt whose chunks stopped long enough ago (after its audio would have played)."""
+        played_out = max(stream.last_chunk_at, (stream.first_chunk_at or stream.started_at) + stream.audio_ms / 1000.0)
+        if now - played_out > PROMPT_SILENCE_S:
+            self.note("prompt without playStream.stop (ended by silence)", now)
+            stream.stopped_at = played_out
+            self._emit(AgentStreamStopped(played_out, stream))
 
     def _on_chunk(self, message: protocol.Message, now: float) -> None:
         stream = self.stream
@@ -326,14 +458,16 @@ class AudioCodesSession:
         payload = message.audio()
         if stream is None or not stream.open:
             # Lenient: a bridge that streams without playStream.start still gets its audio timed.
+            self.note("playStream.chunk with no playStream.start", now)
             fmt = self.media_format or audio.parse_media_format(protocol.DEFAULT_MEDIA_FORMAT)
-            stream = self.stream = AgentStream(stream_id=message.stream_id() or "implicit", media_format=fmt,
-                                               alt_text=None, started_at=now)
+            stream = self.stream = AgentStream(stream_id=self._stream_id(message, now) or "implicit",
+                                               media_format=fmt, alt_text=None, started_at=now)
             self._opened(stream)
         fmt = stream.media_format
         stream.last_chunk_at = now
-        if stream.first_chunk_at is None:
+        if stream.first_chunk_at is None:  # the first chunk of each prompt is checked, not all 50 a second
             stream.first_chunk_at = now
+            self._check(message, now)
         samples = audio.decode_audio(payload, fmt)
         stream.received_samples += len(samples)
         if self._keep_agent_audio:
@@ -346,6 +480,10 @@ class AudioCodesSession:
             self._emit(AgentVoiceStarted(now, stream))
 
     def _opened(self, stream: AgentStream) -> None:
+        if self.awaiting_accept:
+            if self.accepted_at is None and self.audio_before_accept_at is None:
+                self.audio_before_accept_at = stream.started_at
+            self.note("audio streamed before session.accepted", stream.started_at)
         if self.streams is not None:
             self.streams.append(stream)
         self._emit(AgentStreamStarted(stream.started_at, stream))

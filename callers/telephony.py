@@ -55,7 +55,11 @@ log = logging.getLogger(__name__)
 DEFAULT_BRIDGE_URL = "ws://localhost:8000/ws/telephony"
 DEFAULT_MEDIA_FORMATS = ("raw/lpcm16", "raw/mulaw")
 CONNECT_TIMEOUT_S = 10.0
-ACCEPT_TIMEOUT_S = 10.0
+# How long session.accepted may take. Bots that start a model session per call answer in seconds, and the
+# first call after a bot starts can take 10-15 s (an OpenAI Realtime bridge took ~14 s to its first audio):
+# 30 s carries such a cold start with room to spare, as a gateway holding the call would, and still ends a
+# bot that never answers well inside a call's default 60 s.
+ACCEPT_TIMEOUT_S = 30.0
 STREAM_ACK_TIMEOUT_S = 5.0
 CLOSE_WAIT_S = 1.0
 # One read takes every frame that has arrived (agent chunks are ~1 KB; a burst is read in one go).
@@ -113,7 +117,8 @@ class AudioCodesClient:
                  media_formats: Sequence[str] = DEFAULT_MEDIA_FORMATS,
                  frame_ms: int = audio.DEFAULT_FRAME_MS, conversation_id: Optional[str] = None,
                  connect_timeout: float = CONNECT_TIMEOUT_S, sslopt: Optional[dict] = None,
-                 keep_streams: bool = False, keep_agent_audio: bool = True) -> None:
+                 keep_streams: bool = False, keep_agent_audio: bool = True,
+                 accept_timeout_s: float = ACCEPT_TIMEOUT_S, strict: bool = False) -> None:
         self.url = url
         # What messages and logs may show: no credentials or query string (a token can ride in either).
         self.shown_url = public_url(url)
@@ -123,6 +128,7 @@ class AudioCodesClient:
         self.frame_ms = frame_ms
         self.conversation_id = conversation_id or uuid.uuid4().hex
         self.connect_timeout = connect_timeout
+        self.accept_timeout_s = accept_timeout_s
         self._token = token
         self._sslopt = sslopt or {}
         self._ws: Optional[websocket.WebSocket] = None
@@ -135,8 +141,10 @@ class AudioCodesClient:
         self._closing = False
         self._closed = Event()
         # What the bot's messages mean for the call: handshake, play streams, events (no I/O).
-        self.session = AudioCodesSession(self.media_formats, keep_agent_audio=keep_agent_audio,
-                                         keep_streams=keep_streams)
+        # strict: any deviation from the protocol ends the call protocol_error; else it is noted
+        # (`protocol_notes`) and the call goes on as a phone gateway would carry it.
+        self.session = AudioCodesSession(self.media_formats, conversation_id=self.conversation_id,
+                                         keep_agent_audio=keep_agent_audio, keep_streams=keep_streams, strict=strict)
         self.socket_open_at: Optional[float] = None
         # Why the connection was lost, when it was lost without a close frame while the call was up: the
         # case session.resume exists for. None otherwise (never lost, closed by us, or closed deliberately).
@@ -147,15 +155,19 @@ class AudioCodesClient:
     def connect(self) -> None:
         """Open the socket and run the session handshake; every failure becomes a categorised CallFailure."""
         self._open_socket()
+        self.session.initiated(time.monotonic())  # before the send: the answer may come while it waits
         self._send(protocol.session_initiate(self.conversation_id, self.bot_name, self.caller_phone,
                                              self.media_formats))
-        event = self.next_event(ACCEPT_TIMEOUT_S)
+        # What the bot streams before it accepts is held by the session until it does (see AudioCodesSession).
+        event = self.next_event(self.accept_timeout_s)
         if isinstance(event, SessionAccepted):
             return
         self.close()
         if event is None:
             raise CallFailure(ErrorCategory.HANDSHAKE_REJECTED,
-                              f"{self.shown_url}: no session.accepted within {ACCEPT_TIMEOUT_S:g} s")
+                              f"{self.shown_url}: no session.accepted within {self.accept_timeout_s:g} s")
+        if isinstance(event, ProtocolViolation):
+            raise CallFailure(ErrorCategory.PROTOCOL_ERROR, f"{self.shown_url}: {event.message}")
         if isinstance(event, SessionRejected):
             raise CallFailure(ErrorCategory.HANDSHAKE_REJECTED, f"{self.shown_url}: session.error: {event.reason}")
         if isinstance(event, ConnectionClosed):
@@ -198,18 +210,19 @@ class AudioCodesClient:
             self._forget_connection()
             try:
                 self._open_socket()
+                self.session.initiated(time.monotonic())
                 self._send(protocol.session_resume(self.conversation_id))
             except CallFailure as failure:
                 problem = failure.message
                 continue
-            event = self.next_event(ACCEPT_TIMEOUT_S)
+            event = self.next_event(self.accept_timeout_s)
             if isinstance(event, SessionAccepted):
                 return ResumeOutcome(True, "session.accepted", attempt, time.monotonic() - began)
             self.close()
             if isinstance(event, SessionRejected):
                 return ResumeOutcome(False, f"session.error: {event.reason}", attempt, time.monotonic() - began)
             problem = (event.reason if isinstance(event, ConnectionClosed) else
-                       f"no session.accepted within {ACCEPT_TIMEOUT_S:g} s" if event is None else
+                       f"no session.accepted within {self.accept_timeout_s:g} s" if event is None else
                        f"expected session.accepted, got {type(event).__name__}")
         return ResumeOutcome(False, problem, attempts, time.monotonic() - began)
 
@@ -245,6 +258,7 @@ class AudioCodesClient:
             raise CallFailure(ErrorCategory.CONNECT_FAILED, f"{self.shown_url}: {_first_line(exc)}") from None
         if self.socket_open_at is None:  # the call's socket, not a resumption's: connect_ms is measured from it
             self.socket_open_at = time.monotonic()
+            self.session.connected(self.socket_open_at)
         self._ws = ws
         ws.settimeout(None)
         self._reader = wsframes.FrameReader(MAX_FRAME_BYTES)
@@ -287,6 +301,22 @@ class AudioCodesClient:
     @property
     def protocol_warnings(self) -> int:
         return self.session.protocol_warnings
+
+    @property
+    def strict(self) -> bool:
+        return self.session.strict
+
+    @property
+    def protocol_notes(self) -> list[dict]:
+        """Deviations from the protocol the call was carried through: `{"what", "first_ms", "count"}` each,
+        `first_ms` counted from the WebSocket upgrade; empty for a bot that keeps to the protocol."""
+        return self.session.protocol_notes
+
+    @property
+    def greeting_from_at(self) -> Optional[float]:
+        """What greeting_latency_ms counts from: session.accepted, or the moment session.initiate went out
+        when the bot streamed its greeting before accepting."""
+        return self.session.greeting_from_at
 
     @property
     def connect_ms(self) -> Optional[float]:
