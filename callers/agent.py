@@ -266,7 +266,7 @@ class CallerAgent:
             if greeting.hung_up:
                 raise CallFailure(ErrorCategory.BRIDGE_CLOSED, "agent hung up before greeting")
             raise CallFailure(ErrorCategory.NO_ANSWER, "agent did not greet the caller")
-        result.greeting_latency_ms = _round((greeting.first_voiced_at - client.accepted_at) * 1000.0)
+        result.greeting_latency_ms = _round((greeting.first_voiced_at - client.greeting_from_at) * 1000.0)
         result.greeting_read_lag_ms = round(greeting.first_voiced_stream.voice_read_lag_ms, 2)
         result.greeting_text = greeting.text
         events.greeting_heard.fire(call=self, latency_ms=result.greeting_latency_ms, text=greeting.text)

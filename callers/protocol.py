@@ -66,6 +66,17 @@ KNOWN_ACTIVITY_NAMES = (
     ACTIVITY_START, ACTIVITY_DTMF, ACTIVITY_HANGUP, ACTIVITY_TRANSFER, ACTIVITY_CONFIG, ACTIVITY_SEND_DTMF,
     ACTIVITY_PLAY_URL,
 )
+# The fields each bot message is documented with (docs/protocol.md), and `participant`, which AudioCodes adds
+# in Agent Assist calls; anything else a bot sends is an extra field, kept and noted by the caller.
+_COMMON_FIELDS = ("type", "conversationId", "participant")
+BOT_MESSAGE_FIELDS = {kind: frozenset(_COMMON_FIELDS + extra) for kind, extra in (
+    (SESSION_ACCEPTED, ("mediaFormat",)), (SESSION_ERROR, ("reason", "reasonCode")),
+    (USER_STREAM_STARTED, ()), (USER_STREAM_STOPPED, ()), (SPEECH_STARTED, ()), (SPEECH_STOPPED, ()),
+    (SPEECH_COMMITTED, ()), (SPEECH_HYPOTHESIS, ("alternatives", "text")),
+    (SPEECH_RECOGNITION, ("alternatives", "text")), (PLAY_STREAM_START, ("streamId", "mediaFormat", "altText")),
+    (PLAY_STREAM_CHUNK, ("streamId", "audioChunk")), (PLAY_STREAM_STOP, ("streamId",)),
+    (ACTIVITIES, ("activities",)), (CONNECTION_VALIDATED, ("success",)),
+)}
 _KNOWN_TYPES = frozenset(KNOWN_MESSAGE_TYPES)
 _CANONICAL_TYPE = {name.lower(): name for name in KNOWN_MESSAGE_TYPES}
 _CANONICAL_ACTIVITY = {name.lower(): name for name in KNOWN_ACTIVITY_NAMES}

@@ -38,6 +38,11 @@ from gevent.event import Event
 from gevent.queue import Empty, Queue
 
 from callers import audio, protocol, wsframes
+from callers.audiocodes_session import (MAX_PENDING_EVENTS, MAX_STREAM_AUDIO_S, AgentStream,  # noqa: F401
+                                        AgentStreamStarted, AgentStreamStopped, AgentVoiceStarted,
+                                        AudioCodesSession, BotActivity, BotSpeechEvent, ClientEvent,
+                                        ConnectionClosed, ConnectionValidated, EventOverflow, ProtocolViolation,
+                                        PingReceived, SessionAccepted, SessionRejected, UserStreamStarted)
 from callers.errors import CallFailure, ErrorCategory
 from callers.loop_lag import get_loop_lag
 from callers.pacer import Utterance, get_pacer, lateness_p99_ms
@@ -50,14 +55,13 @@ log = logging.getLogger(__name__)
 DEFAULT_BRIDGE_URL = "ws://localhost:8000/ws/telephony"
 DEFAULT_MEDIA_FORMATS = ("raw/lpcm16", "raw/mulaw")
 CONNECT_TIMEOUT_S = 10.0
-ACCEPT_TIMEOUT_S = 10.0
+# How long session.accepted may take. Bots that start a model session per call answer in seconds, and the
+# first call after a bot starts can take 10-15 s (an OpenAI Realtime bridge took ~14 s to its first audio):
+# 30 s carries such a cold start with room to spare, as a gateway holding the call would, and still ends a
+# bot that never answers well inside a call's default 60 s.
+ACCEPT_TIMEOUT_S = 30.0
 STREAM_ACK_TIMEOUT_S = 5.0
 CLOSE_WAIT_S = 1.0
-# Agent audio kept per stream for the Ear: enough for a long prompt, bounded so a flooding bridge cannot
-# grow a caller's memory without limit (2 minutes at 16 kHz is ~3.8 MB).
-MAX_STREAM_AUDIO_S = 120.0
-# Events waiting for the caller logic; a bridge that floods messages is cut off rather than buffered.
-MAX_PENDING_EVENTS = 10_000
 # One read takes every frame that has arrived (agent chunks are ~1 KB; a burst is read in one go).
 RECV_BYTES = 65536
 # A read at least this big (about four times real time for the read sweep's 60 ms, at any media format)
@@ -80,134 +84,6 @@ MAX_FRAME_BYTES = 4 * protocol.MAX_MESSAGE_BYTES
 # each retry (the bridge may be restarting; a few seconds is what a phone caller would wait on a silent line).
 RESUME_ATTEMPTS = 3
 RESUME_BACKOFF_S = 0.5
-
-
-# ---- events (bot -> caller), each stamped with the monotonic time it arrived -------------------------------
-
-@dataclass
-class ClientEvent:
-    at: float
-
-
-@dataclass
-class SessionAccepted(ClientEvent):
-    media_format: str
-
-
-@dataclass
-class SessionRejected(ClientEvent):
-    reason: str
-
-
-@dataclass
-class AgentStreamStarted(ClientEvent):
-    stream: "AgentStream"
-
-
-@dataclass
-class AgentVoiceStarted(ClientEvent):
-    """First chunk of a stream whose energy is above the VAD threshold: the start of the agent's speech."""
-
-    stream: "AgentStream"
-
-
-@dataclass
-class AgentStreamStopped(ClientEvent):
-    stream: "AgentStream"
-
-
-@dataclass
-class BotSpeechEvent(ClientEvent):
-    """The bot's own VAD / recognizer reporting on the caller's audio (speech.started, recognition, ...)."""
-
-    kind: str
-    text: Optional[str] = None
-
-
-@dataclass
-class BotActivity(ClientEvent):
-    """hangup, transfer, config, sendDtmf, playUrl, a text message, or a name we do not know."""
-
-    name: str
-    params: dict = field(default_factory=dict)
-    text: Optional[str] = None
-
-
-@dataclass
-class ConnectionClosed(ClientEvent):
-    reason: str
-    expected: bool
-
-
-@dataclass
-class ConnectionValidated(ClientEvent):
-    success: bool
-
-
-@dataclass
-class ProtocolViolation(ClientEvent):
-    message: str
-
-
-@dataclass
-class AgentStream:
-    """One playStream as received: its timing and (bounded) decoded audio at the stream's sample rate."""
-
-    stream_id: str
-    media_format: audio.MediaFormat
-    alt_text: Optional[str]
-    started_at: float
-    first_chunk_at: Optional[float] = None
-    first_voiced_at: Optional[float] = None
-    last_chunk_at: Optional[float] = None
-    stopped_at: Optional[float] = None
-    received_samples: int = 0
-    # How far `first_voiced_at` can be off: 0 when the voiced chunk was the newest bytes of its read (the
-    # arrival stamp is its own); else how long the loop had stalled around that read (callers/loop_lag.py),
-    # or the read sweep's period for a swept read: later chunks came in the same read and share the stamp.
-    voice_read_lag_ms: float = 0.0
-    # Once nothing is left to learn from the samples (voice heard, no Ear or recording keeping them, raw
-    # audio): the bytes per sample, so later chunks are only counted. 0 while chunks are decoded.
-    _counted_bytes_per_sample: int = field(default=0, repr=False)
-    # While counting: the first counted chunk's bytes around its audio, so later ones skip parsing too
-    # (protocol.ChunkTemplate). Learnt once per stream, whether or not the bridge's framing allows it.
-    _template: Optional[protocol.ChunkTemplate] = field(default=None, repr=False)
-    _template_learnt: bool = field(default=False, repr=False)
-    _chunks: list = field(default_factory=list, repr=False)
-    _chunk_times: list = field(default_factory=list, repr=False)
-    _kept_samples: int = 0
-
-    @property
-    def open(self) -> bool:
-        return self.stopped_at is None
-
-    @property
-    def audio_ms(self) -> float:
-        return self.received_samples * 1000.0 / self.media_format.sample_rate
-
-    def pcm(self) -> np.ndarray:
-        if not self._chunks:
-            return np.zeros(0, dtype=np.int16)
-        return np.concatenate(self._chunks)
-
-    def chunks_after(self, index: int) -> list:
-        """Decoded chunks from `index` on: a live listener follows a prompt without copying it whole."""
-        return self._chunks[index:]
-
-    def chunks(self) -> list[tuple[float, np.ndarray]]:
-        """The kept audio as (arrival time, samples) per chunk: how it reached the phone, for recordings."""
-        return list(zip(self._chunk_times, self._chunks))
-
-    def _count(self, audio_bytes: int, arrived_at: float) -> None:
-        """A chunk that is only counted (see _counted_bytes_per_sample), whichever way its size was read."""
-        self.received_samples += audio_bytes // self._counted_bytes_per_sample
-        self.last_chunk_at = arrived_at
-
-    def _add(self, samples: np.ndarray, arrived_at: float) -> None:
-        if self._kept_samples < MAX_STREAM_AUDIO_S * self.media_format.sample_rate:
-            self._chunks.append(samples)
-            self._chunk_times.append(arrived_at)
-            self._kept_samples += len(samples)
 
 
 @dataclass
@@ -241,7 +117,8 @@ class AudioCodesClient:
                  media_formats: Sequence[str] = DEFAULT_MEDIA_FORMATS,
                  frame_ms: int = audio.DEFAULT_FRAME_MS, conversation_id: Optional[str] = None,
                  connect_timeout: float = CONNECT_TIMEOUT_S, sslopt: Optional[dict] = None,
-                 keep_streams: bool = False, keep_agent_audio: bool = True) -> None:
+                 keep_streams: bool = False, keep_agent_audio: bool = True,
+                 accept_timeout_s: float = ACCEPT_TIMEOUT_S, strict: bool = False) -> None:
         self.url = url
         # What messages and logs may show: no credentials or query string (a token can ride in either).
         self.shown_url = public_url(url)
@@ -251,31 +128,24 @@ class AudioCodesClient:
         self.frame_ms = frame_ms
         self.conversation_id = conversation_id or uuid.uuid4().hex
         self.connect_timeout = connect_timeout
+        self.accept_timeout_s = accept_timeout_s
         self._token = token
         self._sslopt = sslopt or {}
-        # Without an Ear that listens to the audio (or a recording), keeping it only costs memory (~32 KB per
-        # agent second).
-        self._keep_agent_audio = keep_agent_audio or keep_streams
         self._ws: Optional[websocket.WebSocket] = None
         self._receiver: Optional[gevent.Greenlet] = None  # TLS only; plain sockets are read by `_watcher`
         self._watcher = None
-        self._voiced: Optional[AgentStream] = None  # a stream whose voice the read being handled began
         self._raw: Optional[socket.socket] = None  # what `_watcher` reads, and the read sweep too
-        # Frames other than chunks counted against the prompt's template (messages parsed, control frames): a
-        # read that adds none held nothing but chunks of the playing prompt (see read_sweep.py).
-        self._parsed_frames = 0
         self._reader = wsframes.FrameReader(MAX_FRAME_BYTES)
         self._events: Queue = Queue()
-        self._stream: Optional[AgentStream] = None
         self._user_stream_ack = Event()
         self._closing = False
         self._closed = Event()
-        self.media_format: Optional[audio.MediaFormat] = None
+        # What the bot's messages mean for the call: handshake, play streams, events (no I/O).
+        # strict: any deviation from the protocol ends the call protocol_error; else it is noted
+        # (`protocol_notes`) and the call goes on as a phone gateway would carry it.
+        self.session = AudioCodesSession(self.media_formats, conversation_id=self.conversation_id,
+                                         keep_agent_audio=keep_agent_audio, keep_streams=keep_streams, strict=strict)
         self.socket_open_at: Optional[float] = None
-        self.accepted_at: Optional[float] = None
-        self.protocol_warnings = 0
-        # Every play stream of the call, for a recording; off by default since it holds the call's agent audio.
-        self.streams: Optional[list[AgentStream]] = [] if keep_streams else None
         # Why the connection was lost, when it was lost without a close frame while the call was up: the
         # case session.resume exists for. None otherwise (never lost, closed by us, or closed deliberately).
         self.dropped: Optional[str] = None
@@ -285,15 +155,19 @@ class AudioCodesClient:
     def connect(self) -> None:
         """Open the socket and run the session handshake; every failure becomes a categorised CallFailure."""
         self._open_socket()
+        self.session.initiated(time.monotonic())  # before the send: the answer may come while it waits
         self._send(protocol.session_initiate(self.conversation_id, self.bot_name, self.caller_phone,
                                              self.media_formats))
-        event = self.next_event(ACCEPT_TIMEOUT_S)
+        # What the bot streams before it accepts is held by the session until it does (see AudioCodesSession).
+        event = self.next_event(self.accept_timeout_s)
         if isinstance(event, SessionAccepted):
             return
         self.close()
         if event is None:
             raise CallFailure(ErrorCategory.HANDSHAKE_REJECTED,
-                              f"{self.shown_url}: no session.accepted within {ACCEPT_TIMEOUT_S:g} s")
+                              f"{self.shown_url}: no session.accepted within {self.accept_timeout_s:g} s")
+        if isinstance(event, ProtocolViolation):
+            raise CallFailure(ErrorCategory.PROTOCOL_ERROR, f"{self.shown_url}: {event.message}")
         if isinstance(event, SessionRejected):
             raise CallFailure(ErrorCategory.HANDSHAKE_REJECTED, f"{self.shown_url}: session.error: {event.reason}")
         if isinstance(event, ConnectionClosed):
@@ -336,18 +210,19 @@ class AudioCodesClient:
             self._forget_connection()
             try:
                 self._open_socket()
+                self.session.initiated(time.monotonic())
                 self._send(protocol.session_resume(self.conversation_id))
             except CallFailure as failure:
                 problem = failure.message
                 continue
-            event = self.next_event(ACCEPT_TIMEOUT_S)
+            event = self.next_event(self.accept_timeout_s)
             if isinstance(event, SessionAccepted):
                 return ResumeOutcome(True, "session.accepted", attempt, time.monotonic() - began)
             self.close()
             if isinstance(event, SessionRejected):
                 return ResumeOutcome(False, f"session.error: {event.reason}", attempt, time.monotonic() - began)
             problem = (event.reason if isinstance(event, ConnectionClosed) else
-                       f"no session.accepted within {ACCEPT_TIMEOUT_S:g} s" if event is None else
+                       f"no session.accepted within {self.accept_timeout_s:g} s" if event is None else
                        f"expected session.accepted, got {type(event).__name__}")
         return ResumeOutcome(False, problem, attempts, time.monotonic() - began)
 
@@ -383,6 +258,7 @@ class AudioCodesClient:
             raise CallFailure(ErrorCategory.CONNECT_FAILED, f"{self.shown_url}: {_first_line(exc)}") from None
         if self.socket_open_at is None:  # the call's socket, not a resumption's: connect_ms is measured from it
             self.socket_open_at = time.monotonic()
+            self.session.connected(self.socket_open_at)
         self._ws = ws
         ws.settimeout(None)
         self._reader = wsframes.FrameReader(MAX_FRAME_BYTES)
@@ -401,12 +277,46 @@ class AudioCodesClient:
         self._stop_receiving()
         if self._ws is not None:
             _discard(self._ws)
-        self._ws = self._stream = None
+        self._ws = None
+        self.session.new_connection()
         self._events = Queue()
         self._user_stream_ack = Event()
         self._closing = False
         self._closed = Event()
         self.dropped = None
+
+    @property
+    def media_format(self) -> Optional[audio.MediaFormat]:
+        """The format of the caller's audio, once the bridge has accepted the session."""
+        return self.session.media_format
+
+    @property
+    def accepted_at(self) -> Optional[float]:
+        return self.session.accepted_at
+
+    @property
+    def streams(self) -> Optional[list[AgentStream]]:
+        return self.session.streams
+
+    @property
+    def protocol_warnings(self) -> int:
+        return self.session.protocol_warnings
+
+    @property
+    def strict(self) -> bool:
+        return self.session.strict
+
+    @property
+    def protocol_notes(self) -> list[dict]:
+        """Deviations from the protocol the call was carried through: `{"what", "first_ms", "count"}` each,
+        `first_ms` counted from the WebSocket upgrade; empty for a bot that keeps to the protocol."""
+        return self.session.protocol_notes
+
+    @property
+    def greeting_from_at(self) -> Optional[float]:
+        """What greeting_latency_ms counts from: session.accepted, or the moment session.initiate went out
+        when the bot streamed its greeting before accepting."""
+        return self.session.greeting_from_at
 
     @property
     def connect_ms(self) -> Optional[float]:
@@ -458,7 +368,7 @@ class AudioCodesClient:
 
     @property
     def current_stream(self) -> Optional[AgentStream]:
-        return self._stream
+        return self.session.stream
 
     # ---- speaking ----------------------------------------------------------------------------------------
 
@@ -520,7 +430,7 @@ class AudioCodesClient:
 
     def _emit(self, event: ClientEvent) -> None:
         if self._events.qsize() >= MAX_PENDING_EVENTS:
-            raise _Overflow()
+            raise EventOverflow()
         self._events.put(event)
 
     def _on_readable(self, raw: socket.socket) -> None:
@@ -531,8 +441,9 @@ class AudioCodesClient:
         cheaper (stamping every read cost 7-22 % more CPU per caller). A read that held nothing but counted
         chunks, and not many of them (SWEPT_READ_MAX_BYTES), hands the socket to the read sweep: the rest
         of the prompt is read a few chunks at a time. Audio coming faster than that is read as it comes."""
-        stream = self._stream
-        parsed = self._parsed_frames
+        session = self.session
+        stream = session.stream
+        parsed = session.parsed_frames
         try:
             if stream is not None and stream.first_voiced_at is not None and stream.stopped_at is None:
                 data, now = raw.recv(RECV_BYTES), time.monotonic()
@@ -544,7 +455,7 @@ class AudioCodesClient:
         except OSError as exc:
             self._end_receiving(*self._lost(exc))
             return
-        if not self._take(data, now) and self._sweepable(data, parsed):
+        if not self._take(data, now) and session.only_counted(len(data), parsed, SWEPT_READ_MAX_BYTES):
             self._watcher.stop()
             get_read_sweep().add(self, self._swept_read)
 
@@ -552,7 +463,7 @@ class AudioCodesClient:
         """The read sweep's read (callers/read_sweep.py); True to be woken per read again. Stamped: its
         newest bytes may be the prompt's last chunk or its stop, whose arrival times are measured."""
         raw = self._raw
-        parsed = self._parsed_frames
+        parsed = self.session.parsed_frames
         try:
             data, ancillary, _, _ = raw.recvmsg(RECV_BYTES, _STAMP_SPACE)
         except BlockingIOError:
@@ -562,17 +473,10 @@ class AudioCodesClient:
             return True
         if self._take(data, _arrival_time(ancillary)):
             return True
-        if self._sweepable(data, parsed):
+        if self.session.only_counted(len(data), parsed, SWEPT_READ_MAX_BYTES):
             return False
         self._watcher.start(self._on_readable, raw)
         return True
-
-    def _sweepable(self, data: bytes, parsed: int) -> bool:
-        """Whether the read of `data` (`_parsed_frames` was `parsed` before it) held only a few chunks, all
-        counted against the playing prompt's template: the rest of the prompt can wait for the read sweep."""
-        stream = self._stream
-        return (len(data) < SWEPT_READ_MAX_BYTES and self._parsed_frames == parsed and stream is not None
-                and stream._template is not None and stream.stopped_at is None)
 
     def _receive_loop(self) -> None:
         """The TLS socket's reader: a greenlet, since only the TLS layer knows when a record is whole."""
@@ -589,7 +493,7 @@ class AudioCodesClient:
         """Turn bytes that arrived at `now` into events; whether the connection is over."""
         try:
             ended = self._frames(data, now)
-        except _Overflow:
+        except EventOverflow:
             reason = f"bridge sent more than {MAX_PENDING_EVENTS} unread events"
             self._emit_final(ProtocolViolation(time.monotonic(), reason))
             ended = (reason, False)
@@ -607,45 +511,36 @@ class AudioCodesClient:
         """Handle every message in `data`; (reason, expected) once the connection has ended."""
         if not data:
             raise websocket.WebSocketConnectionClosedException("Connection to remote host was lost.")
-        frames = self._reader.feed(data)
-        voiced_payload = None
-        for opcode, payload in frames:
-            data_frame = opcode == wsframes.OPCODE_TEXT or opcode == wsframes.OPCODE_BINARY
-            stream = self._stream
-            if data_frame and stream is not None and stream._template is not None and stream.stopped_at is None:
-                size = stream._template.audio_size(payload)
-                if size is not None:  # most agent chunks end here
-                    stream._count(size, now)
-                    continue
-            self._parsed_frames += 1
-            if data_frame:
-                try:
-                    message = protocol.parse_message(payload)
-                    self._dispatch(message, now)
-                except protocol.ProtocolError as exc:
-                    self.protocol_warnings += 1
-                    log.debug("ignored bad frame from %s: %s", self.shown_url, exc)
-                    continue
-                if self._voiced is not None and voiced_payload is None:
-                    voiced_payload = payload
-                if (stream is not None and stream is self._stream and stream._counted_bytes_per_sample
-                        and not stream._template_learnt and message.type == protocol.PLAY_STREAM_CHUNK):
-                    stream._template_learnt = True
-                    stream._template = protocol.ChunkTemplate.learn(payload, message)
-            elif opcode == wsframes.OPCODE_PING:
-                gevent.spawn(self._reply, self._ws.pong, payload)
-            elif opcode == wsframes.OPCODE_CLOSE:
-                gevent.spawn(self._reply, self._ws.send_close)
-                code = struct.unpack("!H", payload[:2])[0] if len(payload) >= 2 else None
-                return f"bridge closed the socket (code {code})", self._closing
-        if voiced_payload is not None:
-            self._judge_voice_read(frames[-1][1] is not voiced_payload)
-        return None
+        session = self.session
+        closed = session.receive(self._reader.feed(data), now)
+        if session.out:
+            self._deliver(session.out)
+        if session.voiced is not None:
+            self._judge_voice_read()
+        if closed is None:
+            return None
+        gevent.spawn(self._reply, self._ws.send_close)
+        return closed, self._closing
 
-    def _judge_voice_read(self, followed: bool) -> None:
+    def _deliver(self, out: list) -> None:
+        """The session's events: to the caller logic, except what the client itself answers."""
+        try:
+            for event in out:
+                kind = type(event)
+                if kind is UserStreamStarted:
+                    self._user_stream_ack.set()
+                elif kind is PingReceived:
+                    gevent.spawn(self._reply, self._ws.pong, event.payload)
+                else:
+                    self._emit(event)
+        finally:
+            out.clear()
+
+    def _judge_voice_read(self) -> None:
         """How far the stamp of the read that began a prompt's voice can be off (AgentStream.voice_read_lag_ms)."""
-        stream, self._voiced = self._voiced, None
-        if followed:
+        session = self.session
+        stream, session.voiced = session.voiced, None
+        if session.voice_followed:
             stream.voice_read_lag_ms = max(get_loop_lag().recent_ms(),
                                            SWEEP_S * 1000.0 if self in get_read_sweep() else 0.0)
 
@@ -688,108 +583,6 @@ class AudioCodesClient:
 
     def _emit_final(self, event: ClientEvent) -> None:
         self._events.put(event)
-
-    def _dispatch(self, message: protocol.Message, now: float) -> None:
-        kind = message.type
-        if kind == protocol.PLAY_STREAM_CHUNK:
-            self._on_chunk(message, now)
-        elif kind == protocol.PLAY_STREAM_START:
-            self._on_stream_start(message, now)
-        elif kind == protocol.PLAY_STREAM_STOP:
-            message.stream_id()  # a malformed stop is ignored (ProtocolError), not taken as the end of the prompt
-            self._finish_stream(now)
-        elif kind == protocol.USER_STREAM_STARTED:
-            self._user_stream_ack.set()
-        elif kind in (protocol.SPEECH_STARTED, protocol.SPEECH_STOPPED, protocol.SPEECH_COMMITTED,
-                      protocol.SPEECH_HYPOTHESIS, protocol.SPEECH_RECOGNITION, protocol.USER_STREAM_STOPPED):
-            text = message.recognized_text() if kind in (protocol.SPEECH_HYPOTHESIS,
-                                                         protocol.SPEECH_RECOGNITION) else None
-            self._emit(BotSpeechEvent(now, kind, text))
-        elif kind == protocol.ACTIVITIES:
-            for activity in message.activities():
-                self._emit(BotActivity(now, activity.name or activity.type, activity.params, activity.text))
-        elif kind == protocol.SESSION_ACCEPTED:
-            self._on_accepted(message, now)
-        elif kind == protocol.CONNECTION_VALIDATED:
-            self._emit(ConnectionValidated(now, message.success()))
-        elif kind == protocol.SESSION_ERROR:
-            self._emit(SessionRejected(now, message.get_str("reason") or "no reason given"))
-        else:
-            log.debug("ignored message type %r from %s", kind, self.shown_url)
-
-    def _on_accepted(self, message: protocol.Message, now: float) -> None:
-        # A resumed call keeps its format when the bridge's session.accepted does not repeat it.
-        kept = self.media_format.token if self.media_format is not None else protocol.DEFAULT_MEDIA_FORMAT
-        token = message.get_str("mediaFormat") or kept
-        try:
-            fmt = audio.parse_media_format(token)
-        except ValueError as exc:
-            raise protocol.ProtocolError(f"session.accepted: {exc}") from None
-        if fmt.token not in {audio.parse_media_format(t).token for t in self.media_formats}:
-            raise protocol.ProtocolError(f"session.accepted chose {token!r}, which we did not offer")
-        self.media_format = fmt
-        if self.accepted_at is None:  # the call's acceptance, not a resumption's
-            self.accepted_at = now
-        self._emit(SessionAccepted(now, fmt.token))
-
-    def _on_stream_start(self, message: protocol.Message, now: float) -> None:
-        # Every field is checked before the open stream is touched: a malformed start is ignored whole.
-        token = message.get_str("mediaFormat")
-        fmt = self.media_format or audio.parse_media_format(protocol.DEFAULT_MEDIA_FORMAT)
-        if token:
-            try:
-                fmt = audio.parse_media_format(token)
-            except ValueError as exc:
-                raise protocol.ProtocolError(f"playStream.start: {exc}") from None
-        stream_id = message.stream_id() or uuid.uuid4().hex[:8]
-        alt_text = message.get_str("altText")
-        if self._stream is not None and self._stream.open:
-            self._finish_stream(now)
-        self._stream = AgentStream(stream_id=stream_id, media_format=fmt, alt_text=alt_text, started_at=now)
-        self._opened(self._stream)
-
-    def _on_chunk(self, message: protocol.Message, now: float) -> None:
-        stream = self._stream
-        if stream is not None and stream._counted_bytes_per_sample and stream.stopped_at is None:
-            # Most chunks take this path: see AgentStream._counted_bytes_per_sample.
-            stream._count(message.audio_size(), now)
-            return
-        payload = message.audio()
-        if stream is None or not stream.open:
-            # Lenient: a bridge that streams without playStream.start still gets its audio timed.
-            fmt = self.media_format or audio.parse_media_format(protocol.DEFAULT_MEDIA_FORMAT)
-            stream = self._stream = AgentStream(stream_id=message.stream_id() or "implicit", media_format=fmt,
-                                                alt_text=None, started_at=now)
-            self._opened(stream)
-        fmt = stream.media_format
-        stream.last_chunk_at = now
-        if stream.first_chunk_at is None:
-            stream.first_chunk_at = now
-        samples = audio.decode_audio(payload, fmt)
-        stream.received_samples += len(samples)
-        if self._keep_agent_audio:
-            stream._add(samples, now)
-        if stream.first_voiced_at is None and audio.is_voiced(samples):
-            stream.first_voiced_at = now
-            self._voiced = stream
-            if not self._keep_agent_audio and fmt.container == "raw":
-                stream._counted_bytes_per_sample = fmt.bytes_per_sample
-            self._emit(AgentVoiceStarted(now, stream))
-
-    def _opened(self, stream: AgentStream) -> None:
-        if self.streams is not None:
-            self.streams.append(stream)
-        self._emit(AgentStreamStarted(stream.started_at, stream))
-
-    def _finish_stream(self, now: float) -> None:
-        stream = self._stream
-        if stream is not None and stream.open:
-            stream.stopped_at = now
-            self._emit(AgentStreamStopped(now, stream))
-
-
-class _Overflow(Exception):
-    """The bridge produced events faster than the call consumed them: cut the call instead of buffering."""
 
 
 MockAudioCodesClient = AudioCodesClient
