@@ -27,12 +27,14 @@ from __future__ import annotations
 import asyncio
 import atexit
 import collections
+import weakref
 from typing import Callable, Optional
 
 import gevent
 import gevent.event
 import gevent.monkey
 
+from callers import phrasebook
 from callers.results import CallResult
 
 # The real thread primitives even in a patched process (threading's classes then build on gevent's locks).
@@ -68,9 +70,8 @@ class CallerThread:
         self._jobs: collections.deque = collections.deque()
         self._ready = _OneShot()
         self._ended = _OneShot()
-        self._loop = None
         self._wake = None
-        self._stopping = False
+        self._stopping_event: Optional[gevent.event.Event] = None
         self._greenlets: set = set()
         _start_thread(self._main, ())
         if not self._ready.wait(START_TIMEOUT_S):
@@ -95,7 +96,6 @@ class CallerThread:
 
     def _main(self) -> None:
         hub = gevent.get_hub()
-        self._loop = hub.loop
         self._wake = hub.loop.async_()  # keeps the loop alive while it waits for jobs
         self._wake.start(self._run_jobs)
         stopping = self._stopping_event = gevent.event.Event()
@@ -104,6 +104,9 @@ class CallerThread:
             stopping.wait()
             gevent.killall(list(self._greenlets), timeout=STOP_TIMEOUT_S)
         finally:
+            # This hub's render thread is stopped from this thread, or a render still in flight at exit
+            # can crash the interpreter (see phrasebook._stop_render_pool).
+            phrasebook._stop_render_pool(weakref.ref(hub))
             self._wake.close()
             self._ended.set()
 
