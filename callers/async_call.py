@@ -7,8 +7,10 @@ the call there (as `start_call` did) freezes every other task until the call end
 as a greenlet on a hub that is not the program's: one background thread started on first use, shared by
 every awaited call, exactly as a Locust worker shares one hub among its callers. The asyncio side only
 waits for a future that the caller thread resolves (`call_soon_threadsafe`), so neither loop ever waits on
-the other: a busy asyncio task cannot hold the caller's timers (it holds at most the GIL, for the
-interpreter's switch interval, which the pacing figures would show), and a call never holds the program.
+the other: a busy asyncio task cannot hold the caller's timers, and a call never holds the program. What
+the two threads do share is the GIL: while awaited calls are in flight the interpreter's switch interval
+is lowered (CALL_SWITCH_INTERVAL_S), so a CPU-bound program delays a frame by a millisecond, not by the
+default 5 ms per system call of the caller thread; what delay remains is in the pacing figures, as ever.
 Without monkey-patching, the sockets are made cooperative explicitly (callers/green_connect.py).
 
 Rejected: a thread per call (a hub, a pacer, a render pool and GIL contention per call, where one hub
@@ -27,6 +29,7 @@ from __future__ import annotations
 import asyncio
 import atexit
 import collections
+import sys
 import weakref
 from typing import Callable, Optional
 
@@ -43,6 +46,11 @@ _native_lock = gevent.monkey.get_original("_thread", "allocate_lock")
 # How long the caller thread may take to start its hub, and to end its calls when the process exits.
 START_TIMEOUT_S = 10.0
 STOP_TIMEOUT_S = 5.0
+# The interpreter's GIL switch interval while awaited calls are in flight. At the default 5 ms a thread of
+# the program that keeps the CPU busy makes the caller thread wait up to that long every time it takes the
+# GIL back after a system call, several times per frame: a 20 ms burst every 200 ms on the asyncio side
+# put the calls' pacing p99 at 18-36 ms (caller_overloaded). At 1 ms they paced as an idle loop's do.
+CALL_SWITCH_INTERVAL_S = 0.001
 
 
 class _OneShot:
@@ -73,6 +81,7 @@ class CallerThread:
         self._wake = None
         self._stopping_event: Optional[gevent.event.Event] = None
         self._greenlets: set = set()
+        self._switch_interval_before: Optional[float] = None
         _start_thread(self._main, ())
         if not self._ready.wait(START_TIMEOUT_S):
             raise RuntimeError("the caller thread did not start")
@@ -85,9 +94,18 @@ class CallerThread:
     def spawn(self, function: Callable[[], None]) -> "gevent.Greenlet":
         """From the caller thread: a greenlet for one call, remembered so exiting can end it."""
         greenlet = gevent.spawn(function)
+        if not self._greenlets:
+            self._switch_interval_before = sys.getswitchinterval()
+            sys.setswitchinterval(min(self._switch_interval_before, CALL_SWITCH_INTERVAL_S))
         self._greenlets.add(greenlet)
-        greenlet.link(self._greenlets.discard)
+        greenlet.link(self._ended_call)
         return greenlet
+
+    def _ended_call(self, greenlet: "gevent.Greenlet") -> None:
+        self._greenlets.discard(greenlet)
+        if not self._greenlets and self._switch_interval_before is not None:
+            sys.setswitchinterval(self._switch_interval_before)
+            self._switch_interval_before = None
 
     def stop(self) -> None:
         """End the calls still running (hung up, their results written) and the thread; at process exit."""

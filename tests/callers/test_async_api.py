@@ -11,6 +11,7 @@ import textwrap
 
 import pytest
 
+from callers.async_call import CALL_SWITCH_INTERVAL_S
 from callers.results import read_results
 from tests.callers.test_agent import assert_latencies_match_truth, truth_for
 from tests.reference_bridge import REPO_ROOT, launch_bridge
@@ -25,6 +26,7 @@ MAX_TICK_GAP_S = 0.5
 LEAVE_AFTER_S = 3.0
 ENDED_WITHIN_S = 5.0
 SCRIPT_TIMEOUT_S = 150.0
+DEFAULT_SWITCH_INTERVAL_S = 0.005  # CPython's
 
 USER_SCRIPT = textwrap.dedent('''
     """An asyncio program using the seed's API; no gevent monkey-patching anywhere."""
@@ -101,18 +103,20 @@ USER_SCRIPT = textwrap.dedent('''
 
 
     async def main():
-        ticks = []
+        ticks, switch_intervals = [], set()
 
         async def ticker():
             while True:
                 ticks.append(time.monotonic())
+                switch_intervals.add(sys.getswitchinterval())
                 await asyncio.sleep(TICK_S)
 
         ticking = asyncio.create_task(ticker())
         await asyncio.sleep(0)
         calls = await {"one": one, "tls": one, "two": two, "cancel": cancel, "leave": leave}[MODE]()
         ticking.cancel()
-        print(json.dumps({"calls": calls, "ticks": ticks}))
+        print(json.dumps({"calls": calls, "ticks": ticks, "switch_intervals": sorted(switch_intervals),
+                          "switch_interval_after": sys.getswitchinterval()}))
 
 
     asyncio.run(main())
@@ -189,6 +193,9 @@ def test_the_program_keeps_running_during_a_call_that_succeeds(runs, bridge) -> 
     [result] = read_results(run["results"])
     assert result.call_id == call["call_id"] and result.success
     assert_latencies_match_truth(result, truth_for(bridge[1], result.call_id))
+    # The GIL is handed over often while the call is in flight (callers/async_call.py), and no longer after.
+    assert run["switch_intervals"] == [CALL_SWITCH_INTERVAL_S, DEFAULT_SWITCH_INTERVAL_S]
+    assert run["switch_interval_after"] == DEFAULT_SWITCH_INTERVAL_S
 
 
 def test_a_wss_call_trusting_a_ca_file_keeps_the_program_running_too(runs) -> None:
