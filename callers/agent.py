@@ -8,6 +8,7 @@ before the next call starts; the only exception that escapes is the run being ca
 """
 from __future__ import annotations
 
+import asyncio
 import logging
 import random
 import time
@@ -18,7 +19,7 @@ from typing import Optional, Union
 
 import gevent
 
-from callers import events, line, phrasebook, pricing, protocol, speech, word_errors
+from callers import async_call, events, line, phrasebook, pricing, protocol, speech, word_errors
 from callers.barge_ins import BargeInLog
 from callers.brains.base import Brain, HeardTurn, Reply
 from callers.brains.scripted import ScriptedBrain
@@ -88,12 +89,32 @@ class AgentTurn:
 
 
 class CallOutcome:
-    """start_call's answer: truthy when the call succeeded, and awaitable so `await caller.start_call()` works."""
+    """start_call's answer: truthy when the call succeeded, and awaitable so `await caller.start_call()` works.
 
-    def __init__(self, result: CallResult) -> None:
+    Outside asyncio the call has run by the time start_call returns (`result` is set). Called from an
+    asyncio task, start_call returns a pending outcome instead, and awaiting it runs the call on the caller
+    thread (callers/async_call.py) while the task's loop keeps running; taking its truth without awaiting
+    runs the call right there, as before."""
+
+    def __init__(self, result: Optional[CallResult] = None, *, agent: Optional["CallerAgent"] = None,
+                 timeout: float = 60.0) -> None:
+        if result is None and agent is None:
+            raise ValueError("CallOutcome needs a result or a caller to run")
         self.result = result
+        self._agent = agent
+        self._timeout = timeout
+        self._running: Optional[async_call.AsyncCall] = None
+
+    @property
+    def pending(self) -> bool:
+        """Whether the call has yet to run (or is running, awaited)."""
+        return self.result is None
 
     def __bool__(self) -> bool:
+        if self.result is None:
+            if self._running is not None:
+                raise RuntimeError("this call is running on the caller thread: await it")
+            self.result = self._agent.run(self._timeout)
         return self.result.success
 
     def __eq__(self, other: object) -> bool:
@@ -106,9 +127,15 @@ class CallOutcome:
         return self._value().__await__()
 
     async def _value(self) -> bool:
+        if self.result is None:
+            if self._running is None:
+                self._running = self._agent._start_async(self._timeout)
+            self.result = await self._running.result()
         return bool(self)
 
     def __repr__(self) -> str:
+        if self.result is None:
+            return f"CallOutcome(pending, caller={self._agent.caller_name!r})"
         return f"CallOutcome(success={bool(self)}, call_id={self.result.call_id!r})"
 
 
@@ -159,6 +186,7 @@ class CallerAgent:
         self._ears_used: set[str] = set()
         self._last_said: Optional[TurnRecord] = None  # what the bot's next recognition result is about
         self._barge_ins = BargeInLog([])
+        self._async_call: Optional[async_call.AsyncCall] = None  # the call awaited last, if any
 
     # ---- the seed's API ----------------------------------------------------------------------------------
 
@@ -173,11 +201,27 @@ class CallerAgent:
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:
-        self.__exit__(*exc_info)
+        """Leaving the block (an exception, a cancelled task) ends an awaited call still in flight: hung up
+        and its result written before the block is left."""
+        running = self._async_call
+        if running is not None and not running.done:
+            await running.cancel()
+        elif running is None:
+            self.__exit__(*exc_info)
 
     def start_call(self, timeout: float = 60.0) -> CallOutcome:
-        """Run the call to its end (blocking the current greenlet) and report whether it succeeded."""
+        """Run the call and report whether it succeeded. Outside asyncio: to its end, blocking the current
+        greenlet. From an asyncio task: `await` it, and it runs on the caller thread while the task's loop
+        goes on (see CallOutcome)."""
+        if _in_asyncio_task():
+            return CallOutcome(agent=self, timeout=timeout)
         return CallOutcome(self.run(timeout))
+
+    def _start_async(self, timeout: float) -> async_call.AsyncCall:
+        if self._async_call is not None and not self._async_call.done:
+            raise RuntimeError(f"caller {self.caller_name!r} is already in a call")
+        self._async_call = async_call.AsyncCall(lambda: self.run(timeout))
+        return self._async_call
 
     # ---- the call ----------------------------------------------------------------------------------------
 
@@ -577,6 +621,14 @@ def _heard_part(stream: AgentStream) -> str:
 
 def _join(first: str, second: str) -> str:
     return f"{first} {second}".strip() if second else first
+
+
+def _in_asyncio_task() -> bool:
+    """Whether the code calling is an asyncio task's (so it can await), not a plain or gevent caller."""
+    try:
+        return asyncio.current_task() is not None
+    except RuntimeError:  # no loop running in this thread
+        return False
 
 
 def _round(value: Optional[float]) -> Optional[float]:

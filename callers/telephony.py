@@ -37,7 +37,7 @@ import websocket
 from gevent.event import Event
 from gevent.queue import Empty, Queue
 
-from callers import audio, protocol, wsframes
+from callers import audio, green_connect, protocol, wsframes
 from callers.audiocodes_session import (MAX_PENDING_EVENTS, MAX_STREAM_AUDIO_S, AgentStream,  # noqa: F401
                                         AgentStreamStarted, AgentStreamStopped, AgentVoiceStarted,
                                         AudioCodesSession, BotActivity, BotSpeechEvent, ClientEvent,
@@ -231,7 +231,7 @@ class AudioCodesClient:
         watcher, or a greenlet for TLS); failures named by URL and why."""
         headers = [f"Authorization: Bearer {self._token}"] if self._token else []
         try:
-            ws = websocket.create_connection(
+            ws = green_connect.create_connection(
                 self.url, timeout=self.connect_timeout, header=headers, enable_multithread=True,
                 skip_utf8_validation=True, sslopt=self._sslopt, sockopt=((socket.IPPROTO_TCP, socket.TCP_NODELAY, 1),))
         except websocket.WebSocketBadStatusException as exc:
