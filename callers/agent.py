@@ -548,7 +548,7 @@ class CallerAgent:
         if mode == "alttext":
             return "", "alttext"
         # Off the event loop: the first use loads the model, which must not stall other callers' pacing.
-        ear = gevent.get_hub().threadpool.apply(speech.get_ear, ("stt",))
+        ear = speech.get_ear_in_thread("stt")
         return speech.transcribe_in_thread(ear, stream.pcm(), stream.media_format.sample_rate), ear.name
 
 
