@@ -332,11 +332,13 @@ def get_voice() -> Voice:
         return _shared_voice
 
 
-def get_ear(kind: str) -> Ear:
-    """The process-wide ear of a kind ("stt" is the CLI's name for Whisper).
+def get_ear(kind: str, workers: int = DEFAULT_EAR_WORKERS) -> Ear:
+    """The process-wide ear of a kind ("stt" is the CLI's name for Whisper); the first Whisper request
+    loads the model with `workers` replicas (later requests share it, whatever they ask for).
 
     The first Whisper request loads the model (~1 s of native work that blocks the calling thread), so
     call this at process start-up (e.g. Locust's init event), not from a greenlet that is pacing audio.
+    CTranslate2's threads take the loading thread's CPU priority.
     """
     global _shared_whisper
     if kind == "none":
@@ -345,7 +347,7 @@ def get_ear(kind: str) -> Ear:
         raise ValueError(f"unknown ear {kind!r}; choose one of {', '.join(EAR_KINDS)}")
     with _shared_whisper_lock:
         if _shared_whisper is None:
-            _shared_whisper = WhisperEar()
+            _shared_whisper = WhisperEar(num_workers=workers)
         return _shared_whisper
 
 
