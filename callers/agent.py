@@ -69,8 +69,8 @@ LIVE_POLL_S = 0.05
 # agent (docs/metrics.md). One rule for a one-off call and for every call of a load run.
 CALLER_OVERLOADED_P99_MS = 15.0
 FELL_BEHIND_GAP_MS = 150.0
-PACING_ADVICE = ("close other programs, run fewer callers per process (more worker processes), or hear the "
-                 "agent by --ear alttext (the caller's own recogniser shares its CPU)")
+PACING_ADVICE = ("close other programs or start them with `nice`, run fewer callers per process (more worker "
+                 "processes), or hear the agent by --ear alttext (the caller's own recogniser shares its CPU)")
 
 
 @dataclass
