@@ -11,10 +11,15 @@ import sys
 from pathlib import Path
 from typing import Optional, Sequence
 
-from bridge.faults import Fault, FaultSpec, parse_fault
+# numpy's BLAS (faster-whisper's features) would otherwise start a thread per core: recognition's threads
+# are --stt-threads, one each. Set before anything imports numpy; an explicit setting is kept.
+for _pool_size in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_pool_size, "1")
+
+from bridge.faults import Fault, FaultSpec, parse_fault  # noqa: E402 - after the thread-pool sizes
 from bridge.server import run_bridge, server_tls_context
-from bridge.settings import (DEFAULT_EAR, DEFAULT_HOST, DEFAULT_PATH, DEFAULT_PORT, DEFAULT_VOICE_RATE_WPM,
-                             BridgeSettings)
+from bridge.settings import (DEFAULT_EAR, DEFAULT_HOST, DEFAULT_PATH, DEFAULT_PORT, DEFAULT_STT_NICE,
+                             DEFAULT_STT_THREADS, DEFAULT_VOICE_RATE_WPM, BridgeSettings)
 from callers import audio, speech
 
 TOKEN_ENV = "BRIDGE_TOKEN"
@@ -85,6 +90,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--resume-grace", type=float, default=0.0, metavar="SECONDS",
                         help="keep a call whose connection dropped this long, so the caller can continue it "
                              "with session.resume (default 0: resume is refused)")
+    parser.add_argument("--stt-threads", type=int, default=DEFAULT_STT_THREADS, metavar="N",
+                        help=f"recognition passes at once, one thread each (default {DEFAULT_STT_THREADS}: "
+                             "half the cores, at most 2)")
+    parser.add_argument("--stt-nice", type=int, default=DEFAULT_STT_NICE, metavar="N",
+                        help=f"run recognition N nice levels below the bridge (default {DEFAULT_STT_NICE}: same "
+                             "priority), so many callers on this machine keep real time while it "
+                             "recognises; on an otherwise busy machine its answers then come later")
     parser.add_argument("--log-level", default="info", choices=("debug", "info", "warning", "error"))
     return parser
 
@@ -101,7 +113,8 @@ def parse_settings(argv: Optional[Sequence[str]] = None) -> tuple[BridgeSettings
                                   seed=args.seed, barge_in=args.barge_in, frame_ms=args.frame_ms,
                                   barge_in_min_ms=args.barge_in_min_ms, keypad_identity=args.keypad_identity,
                                   voice_rate_wpm=args.voice_rate, faults=tuple(args.fault),
-                                  tls_cert=args.tls_cert, tls_key=args.tls_key, resume_grace_s=args.resume_grace)
+                                  tls_cert=args.tls_cert, tls_key=args.tls_key, resume_grace_s=args.resume_grace,
+                                  stt_threads=args.stt_threads, stt_nice=args.stt_nice)
         server_tls_context(settings)
     except ValueError as exc:
         parser.error(str(exc))

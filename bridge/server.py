@@ -10,6 +10,9 @@ import hmac
 import ssl
 import itertools
 import logging
+import os
+import sys
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from http import HTTPStatus
 from typing import Callable, Optional
@@ -28,10 +31,6 @@ from bridge.truth import CallTruth, TruthLog
 from callers import protocol, speech
 
 log = logging.getLogger(__name__)
-
-# Recognition threads: one per Whisper model replica; more threads would only queue inside CTranslate2.
-STT_THREADS = speech.DEFAULT_EAR_WORKERS
-
 
 def make_process_request(settings: BridgeSettings, faults: FaultPlan = FaultPlan(),
                          on_refused: Callable[[int], None] = lambda index: None
@@ -77,6 +76,18 @@ def server_tls_context(settings: BridgeSettings) -> Optional[ssl.SSLContext]:
     return context
 
 
+def lower_thread_priority(nice: int) -> None:
+    """Lower the calling thread's CPU priority by `nice` (Linux sets it per thread, and threads started
+    from this one inherit it); elsewhere, or without permission, recognition keeps the bridge's priority."""
+    if nice <= 0 or not sys.platform.startswith("linux"):
+        return
+    thread_id = threading.get_native_id()
+    try:
+        os.setpriority(os.PRIO_PROCESS, thread_id, min(19, os.getpriority(os.PRIO_PROCESS, thread_id) + nice))
+    except OSError as exc:
+        log.warning("recognition keeps the bridge's CPU priority (cannot lower it: %s)", exc)
+
+
 def listening_line(settings: BridgeSettings, server: Server, ear: speech.Ear) -> str:
     """The start-up announcement tests and scripts wait for; it names the real port (for --port 0) and
     everything that shapes a verdict, but never the token."""
@@ -93,11 +104,15 @@ def listening_line(settings: BridgeSettings, server: Server, ear: speech.Ear) ->
 
 async def run_bridge(settings: BridgeSettings, stop: asyncio.Event, on_listening: Callable[[str], None]) -> None:
     """Serve calls until `stop` is set; open calls are then closed (1001) and their truth is written."""
-    ear = speech.get_ear(settings.ear)
+    # One thread per Whisper model replica (more would only queue inside CTranslate2). The model is loaded
+    # on one of them, so CTranslate2's own threads inherit their lower priority.
+    executor = ThreadPoolExecutor(max_workers=settings.stt_threads, thread_name_prefix="bridge-stt",
+                                  initializer=lower_thread_priority, initargs=(settings.stt_nice,))
+    ear = await asyncio.get_running_loop().run_in_executor(executor, speech.get_ear, settings.ear,
+                                                           settings.stt_threads)
     prompts = PromptBook(speech.get_voice(), speech.SpeakingStyle(rate_wpm=settings.voice_rate_wpm),
                          settings.frame_ms)
     prompts.warm(agent_phrases())
-    executor = ThreadPoolExecutor(max_workers=STT_THREADS, thread_name_prefix="bridge-stt")
     # One thread: libespeak-ng renders one phrase at a time, and a build is a few milliseconds.
     prompt_executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="bridge-prompts")
     truth_log = TruthLog(settings.truth_log) if settings.truth_log is not None else None

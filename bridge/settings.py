@@ -4,6 +4,7 @@ Kept apart from the CLI so tests and embedders can build a bridge without parsin
 """
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
@@ -18,6 +19,14 @@ DEFAULT_EAR = "stt"
 DEFAULT_VOICE_RATE_WPM = 175
 MIN_FRAME_MS = 5
 MAX_FRAME_MS = 500
+# Recognition is the bridge's only heavy work, and the bundled bridge usually shares its host with the
+# callers it serves: it takes at most half the cores (one pass per thread), so concurrent calls' passes
+# leave the callers a core. A lower priority (stt_nice) is opt-in: it protects callers on a host the
+# bridge shares, but where other programs keep the CPU busy it slows recognition by several times, and
+# an agent that answers too late fails calls (no_answer) for a reason that is not the agent's.
+DEFAULT_STT_THREADS = max(1, min(2, (os.cpu_count() or 2) // 2))
+DEFAULT_STT_NICE = 0
+MAX_NICE = 19
 
 
 @dataclass(frozen=True)
@@ -52,6 +61,10 @@ class BridgeSettings:
     tls_key: Optional[Path] = None
     # How long a call whose connection dropped is kept for session.resume; 0 refuses every resume.
     resume_grace_s: float = 0.0
+    # Concurrent recognition passes (each one thread and one model replica), and how much lower their
+    # CPU priority is than the bridge's loop (a nice increment; 0 keeps it equal).
+    stt_threads: int = DEFAULT_STT_THREADS
+    stt_nice: int = DEFAULT_STT_NICE
 
     def __post_init__(self) -> None:
         check_faults(self.faults)
@@ -69,6 +82,10 @@ class BridgeSettings:
             raise ValueError("--tls-cert and --tls-key go together: give both to serve wss://, or neither")
         if self.resume_grace_s < 0:
             raise ValueError(f"resume grace must not be negative, got {self.resume_grace_s:g}")
+        if self.stt_threads < 1:
+            raise ValueError(f"recognition needs at least 1 thread, got {self.stt_threads}")
+        if not 0 <= self.stt_nice <= MAX_NICE:
+            raise ValueError(f"recognition nice must be 0..{MAX_NICE}, got {self.stt_nice}")
         if not 0 <= self.port <= 65535:
             raise ValueError(f"port must be 0..65535, got {self.port}")
 

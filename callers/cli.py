@@ -614,3 +614,11 @@ class LiveTranscript:
             self._print(f"    cost: ${result.cost_usd:.4f}")
         if result.error:
             self._print(f"    error: {result.error['category']}: {result.error['message']}")
+        self._print_pacing_note(result)
+
+    def _print_pacing_note(self, result: CallResult) -> None:
+        from callers.agent import pacing_note  # the lateness rule and its advice live with the agent's turn loop
+
+        note = pacing_note(result)
+        if note:
+            self._print(f"    note: {note}")

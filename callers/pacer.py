@@ -50,6 +50,16 @@ def lateness_p99_ms(lateness_ms: np.ndarray) -> float:
     return high - step * (1 - weight) if weight >= 0.5 else low + step * weight
 
 
+def longest_gap_ms(lateness_ms: Optional[np.ndarray]) -> float:
+    """The longest pause the pacing itself put inside an utterance: how much longer than one frame
+    interval the line carried nothing between two consecutive frames. A frame's lateness minus its
+    predecessor's is exactly that, since deadlines are one interval apart. The first frame's lateness
+    only delays the start, which the agent cannot hear; a steady lateness is no pause either."""
+    if lateness_ms is None or len(lateness_ms) < 2:
+        return 0.0
+    return max(0.0, float(np.max(np.diff(lateness_ms))))
+
+
 class Utterance:
     """One caller utterance being paced: which frames, where to, and what happened to each."""
 

@@ -13,25 +13,19 @@ runs without the GIL: other greenlets keep running meanwhile, as tests/callers/t
 """
 from __future__ import annotations
 
-import atexit
 import base64
-import weakref
 from collections import OrderedDict
 from typing import Optional
 
-import gevent
 import numpy as np
-from gevent.threadpool import ThreadPool
 
-from callers import audio, line, speech
+from callers import audio, line, native_threads, speech
 from callers.delivery import split_sentences
 
 CACHE_PHRASES = 2048
 # libespeak-ng renders one phrase at a time (one process-global state), so one thread is enough; it is
-# the loop's own, so renders never queue behind the hub pool's Whisper passes.
+# the loop's own, so renders never queue behind Whisper passes.
 RENDER_THREADS = 1
-
-_RENDER_POOLS: "weakref.WeakKeyDictionary[object, ThreadPool]" = weakref.WeakKeyDictionary()
 # Rendered phrases by _cache_key, least recently used first; touched only by the callers' threads (never by
 # the render thread), one dict operation at a time.
 _CACHE: "OrderedDict[tuple, tuple[str, ...]]" = OrderedDict()
@@ -55,7 +49,7 @@ def encoded_frames_in_thread(text: str, style: speech.SpeakingStyle, media_forma
     two thread wake-ups per utterance."""
     key = _cache_key(text, style, media_format, frame_ms, pause_ms, conditions, seed)
     frames = _known(key)
-    return frames if frames is not None else _remember(key, _render_pool().apply(_frames, key))
+    return frames if frames is not None else _remember(key, _render_in_thread(key))
 
 
 def _cache_key(text: str, style: speech.SpeakingStyle, media_format: str, frame_ms: int, pause_ms: int,
@@ -82,23 +76,8 @@ def _remember(key: tuple, frames: tuple[str, ...]) -> tuple[str, ...]:
     return frames
 
 
-def _render_pool() -> ThreadPool:
-    hub = gevent.get_hub()
-    pool = _RENDER_POOLS.get(hub)
-    if pool is None:
-        pool = _RENDER_POOLS[hub] = ThreadPool(RENDER_THREADS, hub=hub)
-        atexit.register(_stop_render_pool, weakref.ref(hub))
-    return pool
-
-
-def _stop_render_pool(hub_ref: "weakref.ref") -> None:
-    """At exit: let a render in flight finish and end the thread before the interpreter is torn down under
-    it. A thread still inside espeak or the resampler then crashed the process on its way out (seen as
-    "terminate called without an active exception" and segfaults after a call cancelled mid-render)."""
-    hub = hub_ref()
-    pool = _RENDER_POOLS.get(hub) if hub is not None else None
-    if pool is not None and gevent.get_hub() is hub:  # a pool is stopped from its own loop's thread
-        pool.kill()
+def _render_in_thread(key: tuple) -> tuple[str, ...]:
+    return native_threads.run_in_thread("render", RENDER_THREADS, _frames, *key)
 
 
 def encode_frames(pcm: np.ndarray, rate: int, media_format: str,

