@@ -428,7 +428,10 @@ class AudioCodesSession:
             self.note("playStream.stop with no prompt playing (ignored)", now)
             return
         if stream_id is not None and stream_id != stream.stream_id:
-            self.note("playStream.stop naming another streamId (ends the playing prompt)", now)
+            # A gateway stops the stream it is told to stop: one it is not playing is nothing to stop, and the
+            # playing prompt still ends by its own stop, the next start or silence.
+            self.note("playStream.stop naming a stream that is not playing (ignored)", now)
+            return
         self._finish_stream(now)
 
     def _stream_id(self, message: protocol.Message, now: float) -> Optional[str]:

@@ -138,3 +138,16 @@ def test_a_rejection_is_never_held():
     s.initiated(1.0)
     s.receive([text(protocol.session_error(CID, "busy"))], 2.0)
     assert isinstance(taken(s)[0], SessionRejected)
+
+
+def test_a_stop_for_a_stream_that_is_not_playing_leaves_the_prompt_playing():
+    s = session(keep_agent_audio=False)
+    s.receive([text(protocol.session_accepted(CID, "raw/lpcm16"))], 1.0)
+    s.receive([text(protocol.play_stream_start(CID, "p1", "raw/lpcm16", "Hi.")),
+               text(protocol.play_stream_chunk(CID, "p1", base64.b64decode(tone_b64())))], 2.0)
+    s.receive([text(protocol.play_stream_stop(CID, "p0"))], 2.1)
+    s.receive([text(protocol.play_stream_chunk(CID, "p1", base64.b64decode(tone_b64())))], 2.2)
+    s.receive([text(protocol.play_stream_stop(CID, "p1"))], 2.3)
+    kinds = [type(event) for event in taken(s)[1:]]
+    assert kinds == [AgentStreamStarted, AgentVoiceStarted, AgentStreamStopped]
+    assert [note["what"] for note in s.protocol_notes] == ["playStream.stop naming a stream that is not playing (ignored)"]
