@@ -76,7 +76,9 @@ def wilson_interval(successes: int, n: int, z: float = Z_95) -> tuple[float, flo
     scale = 1.0 + z * z / n
     centre = (p + z * z / (2 * n)) / scale
     half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / scale
-    return max(0.0, centre - half), min(1.0, centre + half)
+    # In exact arithmetic the interval holds p; in floats its ends can miss 0/n and n/n by ~1e-15, which a
+    # chart's error bars (p - low, high - p) must never see as negative.
+    return min(p, max(0.0, centre - half)), max(p, min(1.0, centre + half))
 
 
 def percentile_summary(values: pd.Series) -> dict:

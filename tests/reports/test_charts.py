@@ -8,6 +8,7 @@ from matplotlib.container import BarContainer
 from reports.charts import (goals_chart, latency_distribution_chart, latency_over_time_chart, png_bytes,
                             render_charts, success_rate_chart)
 from reports.load import LocustData
+from reports.stats import wilson_interval
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
@@ -67,3 +68,10 @@ def test_success_by_scenario_type_chart(mixed):
     assert [round(bar.get_height(), 6) for bar in axes.patches] == [100.0, 50.0, 75.0, 0.0]
     # the empty slot of a type with no judged call says so rather than reading as 0%
     assert [(text.get_text(), text.get_position()[0]) for text in axes.texts] == [("not judged", 3)]
+
+
+def test_success_rate_chart_draws_all_and_none_succeeded():
+    table = pd.DataFrame({"rate": [1.0, 0.0], "successes": [10, 0], "judged": [10, 3]}, index=["all", "none"])
+    table["ci_low"], table["ci_high"] = zip(*(wilson_interval(s, n) for s, n in zip(table["successes"], table["judged"])))
+    axes = success_rate_chart(table, "personality").axes[0]
+    assert [round(bar.get_height(), 6) for bar in axes.patches] == [100.0, 0.0]

@@ -159,3 +159,12 @@ def test_one_type_per_scenario_gives_the_scenario_numbers(analysis):
     # The plain fixture has one scenario id per type: each type row is its scenario's row.
     assert analysis.by_scenario_type.loc["complaint"].equals(analysis.by_scenario.loc["angry_complaint"])
     assert analysis.by_scenario_type.loc["account_inquiry"].equals(analysis.by_scenario.loc["normal_account_inquiry"])
+
+
+def test_wilson_interval_always_holds_the_rate():
+    # Floats put the ends of 0/3 and 10/10 ~1e-15 outside the rate; a chart's error bars then went negative
+    # and matplotlib refused to draw the whole report.
+    for n in range(1, 101):
+        for successes in range(n + 1):
+            low, high = wilson_interval(successes, n)
+            assert 0.0 <= low <= successes / n <= high <= 1.0
