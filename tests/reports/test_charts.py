@@ -72,6 +72,7 @@ def test_success_by_scenario_type_chart(mixed):
 
 def test_success_rate_chart_draws_all_and_none_succeeded():
     table = pd.DataFrame({"rate": [1.0, 0.0], "successes": [10, 0], "judged": [10, 3]}, index=["all", "none"])
-    table["ci_low"], table["ci_high"] = zip(*(wilson_interval(s, n) for s, n in zip(table["successes"], table["judged"])))
+    intervals = [wilson_interval(successes, judged) for successes, judged in zip(table["successes"], table["judged"])]
+    table["ci_low"], table["ci_high"] = zip(*intervals)
     axes = success_rate_chart(table, "personality").axes[0]
     assert [round(bar.get_height(), 6) for bar in axes.patches] == [100.0, 0.0]
