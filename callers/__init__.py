@@ -26,7 +26,7 @@ __all__ = sorted(_EXPORTS)
 
 def __getattr__(name: str):
     """Resolve the public API on first use (PEP 562), so `bridge/` can import `callers.protocol`,
-    `callers.audio` and `callers.speech` without loading the gevent-based caller side."""
+    `callers.media.audio` and `callers.media.speech` without loading the gevent-based caller side."""
     module = _EXPORTS.get(name)
     if module is None:
         raise AttributeError(f"module 'callers' has no attribute {name!r}")

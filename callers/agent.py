@@ -19,11 +19,12 @@ from typing import Optional, Union
 
 import gevent
 
-from callers import async_call, events, line, phrasebook, pricing, protocol, speech, word_errors
+from callers import async_call, events, pricing, protocol
+from callers.media import line, phrasebook, speech, word_errors
 from callers.barge_ins import BargeInLog
 from callers.brains.base import Brain, HeardTurn, Reply
 from callers.brains.scripted import ScriptedBrain
-from callers.delivery import Delivery, voice_for
+from callers.media.delivery import Delivery, voice_for
 from callers.errors import CallFailure, ErrorCategory
 from callers.goals import GoalTracker
 from callers.judge import CallJudge

@@ -37,7 +37,7 @@ import gevent
 import gevent.event
 import gevent.monkey
 
-from callers import phrasebook
+from callers.media import phrasebook
 from callers.results import CallResult
 
 # The real thread primitives even in a patched process (threading's classes then build on gevent's locks).

@@ -18,7 +18,8 @@ from typing import Optional, Sequence
 
 import numpy as np
 
-from callers import audio, protocol, wsframes
+from callers import protocol, wsframes
+from callers.media import audio
 
 log = logging.getLogger(__name__)
 

@@ -29,7 +29,8 @@ from typing import Callable, Optional, Sequence
 
 import gevent
 
-from callers import events, speech, tls
+from callers import events, tls
+from callers.media import speech
 from callers.batch import DEFAULT_MAX_CONCURRENT, Batch, BatchPlan, CallSettings, Progress
 from callers.catalog import describe_catalog
 from callers.errors import ConfigError

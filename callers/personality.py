@@ -15,7 +15,7 @@ from typing import Any, Optional, Union
 
 from callers.datafiles import read_toml
 from callers.errors import ConfigError
-from callers.speech import voice_problem
+from callers.media.speech import voice_problem
 
 DEFAULT_PERSONALITY_DIR = Path(__file__).resolve().parent.parent / "personalities"
 PERSONALITY_SUFFIX = ".toml"

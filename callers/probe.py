@@ -18,7 +18,8 @@ from typing import Callable, Optional, Sequence
 
 import gevent
 
-from callers import phrasebook, protocol, speech
+from callers import protocol
+from callers.media import phrasebook, speech
 from callers.agent import wait_for_stop
 from callers.errors import CallFailure, ErrorCategory
 from callers.telephony import (AgentStream, AgentVoiceStarted, AudioCodesClient, BotSpeechEvent,

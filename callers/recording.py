@@ -29,7 +29,7 @@ from typing import Optional, Sequence
 
 import numpy as np
 
-from callers import audio
+from callers.media import audio
 from callers.results import CallResult
 from callers.telephony import AgentStream, SpeechTiming
 

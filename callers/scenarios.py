@@ -22,7 +22,7 @@ from typing import Any, Optional, Sequence, Union
 
 from callers.errors import ConfigError
 from callers.goals import CallerGoal, criterion_problem
-from callers.line import CLEAN_LINE, LineConditions, parse_line
+from callers.media.line import CLEAN_LINE, LineConditions, parse_line
 from callers.personality import DEFAULT_PERSONALITY_DIR, find_personality_name, load_personalities
 from callers.scenario_actions import (ActionError, BargeInPlan, DtmfRule, parse_barge_ins,
                                       parse_dtmf_rules)
@@ -72,7 +72,7 @@ class CallerScenario:
     language: str = DEFAULT_LANGUAGE
     dtmf: tuple[DtmfRule, ...] = ()  # keys to press when the agent asks (callers.scenario_actions)
     barge_ins: tuple[BargeInPlan, ...] = ()  # agent prompts to talk over, and when
-    line: LineConditions = CLEAN_LINE  # the phone line the caller is heard through (callers.line)
+    line: LineConditions = CLEAN_LINE  # the phone line the caller is heard through (callers.media.line)
 
 
 @dataclass

@@ -37,7 +37,8 @@ import websocket
 from gevent.event import Event
 from gevent.queue import Empty, Queue
 
-from callers import audio, green_connect, protocol, wsframes
+from callers import green_connect, protocol, wsframes
+from callers.media import audio
 from callers.audiocodes_session import (MAX_PENDING_EVENTS, MAX_STREAM_AUDIO_S, AgentStream,  # noqa: F401
                                         AgentStreamStarted, AgentStreamStopped, AgentVoiceStarted,
                                         AudioCodesSession, BotActivity, BotSpeechEvent, ClientEvent,

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import gc
 
-from callers import speech
+from callers.media import speech
 from callers.cycle_collector import collect_on_schedule
 
 WARM_UP_PHRASE = "Hello."

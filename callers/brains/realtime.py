@@ -29,7 +29,8 @@ import gevent
 import numpy as np
 from gevent.event import Event
 
-from callers import audio, pricing
+from callers import pricing
+from callers.media import audio
 from callers.brains.base import Brain, HeardTurn, Reply
 from callers.errors import CallFailure, ErrorCategory
 from callers.goals import GoalTracker

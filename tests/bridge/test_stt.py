@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from bridge import dialogue
-from callers import protocol, speech
+from callers import protocol
+from callers.media import speech
 from tests.bridge.conftest import TestCaller, read_truth
 
 pytestmark = pytest.mark.timeout(120)

@@ -1,7 +1,7 @@
 """BargeInLog: the verdicts on how an agent took a barge-in, from the events of the call in order."""
 from __future__ import annotations
 
-from callers import audio
+from callers.media import audio
 from callers.barge_ins import BargeInLog, repeats
 from callers.telephony import AgentStream
 

@@ -13,7 +13,7 @@ import gevent
 import numpy as np
 import pytest
 
-from callers import audio
+from callers.media import audio
 from callers.errors import CallFailure, ErrorCategory
 from callers.telephony import (AgentStream, AgentStreamStarted, AudioCodesClient, ClientEvent, ProtocolViolation)
 

@@ -13,7 +13,7 @@ import gevent
 import pytest
 
 from callers import CallerAgent, create_caller, load_scenarios
-from callers.word_errors import score
+from callers.media.word_errors import score
 from tests.reference_bridge import launch_bridge
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]

@@ -8,7 +8,7 @@ import sys
 import numpy as np
 import pytest
 
-from callers import audio
+from callers.media import audio
 from callers.recording import RECORDING_RATE, mix, place_stream
 from callers.telephony import AgentStream
 from tests.reference_bridge import REPO_ROOT, launch_bridge

@@ -13,7 +13,7 @@ import gevent.monkey
 import numpy as np
 import pytest
 
-from callers import audio
+from callers.media import audio
 from callers.errors import CallFailure, ErrorCategory
 from callers.loop_lag import get_loop_lag
 from callers.read_sweep import SWEEP_S, get_read_sweep

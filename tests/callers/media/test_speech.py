@@ -16,9 +16,9 @@ import gevent
 import numpy as np
 import pytest
 
-from callers import audio
+from callers.media import audio
 from tests.garbage import cyclic_garbage
-from callers.speech import (
+from callers.media.speech import (
     VOICE_RATE,
     EspeakVoice,
     NullEar,
@@ -63,7 +63,7 @@ def whisper_ear() -> WhisperEar:
 
 def test_import_loads_no_recognizer() -> None:
     # `callers` itself is imported first: the package's own imports are not this module's cost.
-    probe = ("import sys, callers; import callers.speech; "
+    probe = ("import sys, callers; import callers.media.speech; "
              "print(sorted(m for m in ('faster_whisper', 'ctranslate2', 'espeakng_loader') if m in sys.modules))")
     result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "[]"
@@ -287,7 +287,7 @@ IDLE_THREAD_PROBE = """
 from gevent import monkey
 monkey.patch_all()
 import gevent
-from callers import phrasebook, speech
+from callers.media import phrasebook, speech
 ear = speech.get_ear("stt")
 phrasebook.encoded_frames_in_thread("I lost my debit card.", speech.SpeakingStyle(), "raw/lpcm16")
 print(speech.transcribe_in_thread(ear, speech.get_voice().render("I lost my debit card."), speech.VOICE_RATE))
@@ -299,7 +299,7 @@ import os
 from gevent import monkey
 monkey.patch_all()
 import gevent
-from callers import speech
+from callers.media import speech
 ear = speech.get_ear("stt")
 long_speech = speech.get_voice().render(" ".join(["I lost my debit card and need a replacement."] * 3))
 transcribe = ear.transcribe

@@ -4,8 +4,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from callers import audio
-from callers.line import CLEAN_LINE, LineConditions, degrade, parse_line, utterance_seed
+from callers.media import audio
+from callers.media.line import CLEAN_LINE, LineConditions, degrade, parse_line, utterance_seed
 
 RATE = 16000
 

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import random
 
-from callers import phrasebook, speech
-from callers.delivery import Delivery, voice_for
+from callers.media import phrasebook, speech
+from callers.media.delivery import Delivery, voice_for
 
 
 def test_hesitations_follow_the_rate_and_the_seed() -> None:

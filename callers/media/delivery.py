@@ -4,7 +4,7 @@ The brain decides *what* to say; delivery decides how it comes out, from the per
 elderly caller who hesitates and pauses and a brisk one who does not put different audio in front of the
 agent for the same sentence. Hesitations are drawn from the call's seeded generator: a seeded call says the
 same "um"s every time. The text returned is what is spoken and recorded, fillers included (word error rate
-scoring ignores fillers, see callers.word_errors).
+scoring ignores fillers, see callers.media.word_errors).
 """
 from __future__ import annotations
 

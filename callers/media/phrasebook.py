@@ -3,13 +3,13 @@
 Re-encoding and base64-ing 50 frames a second per caller would cost more than the calls themselves, so a
 phrase in a given voice style, sentence pause, line condition and media format is turned into base64
 frames once and reused read-only by all calls. A degraded line's noise is seeded per utterance
-(callers.line.utterance_seed), so its frames are as deterministic, and as cacheable, as clean ones.
+(callers.media.line.utterance_seed), so its frames are as deterministic, and as cacheable, as clean ones.
 
 A first rendering is not free either: espeak and the resampler take 1-3 ms of CPU per second of speech.
 On the gevent loop that stalls every other caller in the process, and the stall lands in their audio as
 pacing lateness and in their turns as latency the agent never caused. Callers therefore render through
 `encoded_frames_in_thread`, which does the work on a native thread (most of it is native code that
-runs without the GIL: other greenlets keep running meanwhile, as tests/callers/test_phrasebook.py checks).
+runs without the GIL: other greenlets keep running meanwhile, as tests/callers/media/test_phrasebook.py checks).
 """
 from __future__ import annotations
 
@@ -19,8 +19,8 @@ from typing import Optional
 
 import numpy as np
 
-from callers import audio, line, native_threads, speech
-from callers.delivery import split_sentences
+from callers.media import audio, line, native_threads, speech
+from callers.media.delivery import split_sentences
 
 CACHE_PHRASES = 2048
 # libespeak-ng renders one phrase at a time (one process-global state), so one thread is enough; it is

@@ -17,7 +17,7 @@ from typing import Any, Optional
 
 import numpy as np
 
-from callers import audio
+from callers.media import audio
 
 BAND_LOW_HZ = 300.0
 BAND_HIGH_HZ = 3400.0

@@ -6,7 +6,7 @@ import itertools
 import gevent
 import pytest
 
-from callers import line, phrasebook, speech
+from callers.media import line, phrasebook, speech
 
 MEDIA_FORMAT = "raw/lpcm16"
 # Long enough that a first rendering takes tens of milliseconds of espeak and resampling.

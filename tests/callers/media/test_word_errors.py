@@ -1,7 +1,7 @@
 """Word error rate: the normalisation decides what counts as an error, so each rule is pinned here."""
 from __future__ import annotations
 
-from callers.word_errors import combined_wer, normalized_words, score
+from callers.media.word_errors import combined_wer, normalized_words, score
 
 
 def test_case_punctuation_and_fillers_do_not_count() -> None:

@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from callers import audio
+from callers.media import audio
 
 
 def tone(seconds: float, rate: int, hz: float = 440.0, dbfs: float = -20.0) -> np.ndarray:
