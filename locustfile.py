@@ -44,7 +44,7 @@ from locust.runners import (STATE_CLEANUP, STATE_MISSING, STATE_RUNNING, STATE_S
 from locust.stats import StatsEntry
 
 from callers import events as call_events
-from callers import tls
+from callers.transport import tls
 from callers.agent import EAR_MODES, CallerAgent
 from callers.batch import CallSettings, make_caller
 from callers.errors import ConfigError, ErrorCategory
@@ -53,7 +53,7 @@ from callers.personality import load_personalities
 from callers.realtime_session import DEFAULT_MODEL, DEFAULT_VOICE, MissingKey, openai_client, settings_from_env
 from callers.results import CallResult, ResultWriter, TurnRecord
 from callers.scenarios import ScenarioEntry, load_scenarios
-from callers.warmup import prepare_for_realtime
+from callers.runtime.warmup import prepare_for_realtime
 from loadtest import capacity, goals, hostcheck, orphans, spawn_messages, users, webform, webui
 from loadtest import options as options_spec
 

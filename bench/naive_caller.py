@@ -19,7 +19,7 @@ import numpy as np
 import websocket
 from gevent.event import Event
 
-from callers import protocol
+from callers.wire import protocol
 from callers.media import audio
 
 ACK_TIMEOUT_S = 5.0

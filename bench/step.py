@@ -43,8 +43,8 @@ from callers import events  # noqa: E402
 from callers.media import phrasebook, speech  # noqa: E402
 from callers.batch import CallSettings, make_caller  # noqa: E402
 from callers.scenarios import load_scenarios  # noqa: E402
-from callers.telephony import AgentStreamStarted, AudioCodesClient, SpeechTiming  # noqa: E402
-from callers.warmup import prepare_for_realtime  # noqa: E402
+from callers.transport.telephony import AgentStreamStarted, AudioCodesClient, SpeechTiming  # noqa: E402
+from callers.runtime.warmup import prepare_for_realtime  # noqa: E402
 
 KINDS = ("caller", "naive", "conversation")
 MEDIA_FORMAT = "raw/lpcm16"

@@ -28,7 +28,7 @@ from bridge.resume import ResumableCalls
 from bridge.session import BridgeServices, CallSession, record_truth
 from bridge.settings import BridgeSettings
 from bridge.truth import CallTruth, TruthLog
-from callers import protocol
+from callers.wire import protocol
 from callers.media import speech
 
 log = logging.getLogger(__name__)

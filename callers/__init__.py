@@ -19,13 +19,13 @@ _EXPORTS = {
     "get_personality": "callers.personality", "load_personalities": "callers.personality",
     "CallResult": "callers.results", "ResultWriter": "callers.results", "TurnRecord": "callers.results",
     "CallerScenario": "callers.scenarios", "ScenarioType": "callers.scenarios", "load_scenarios": "callers.scenarios",
-    "AudioCodesClient": "callers.telephony", "MockAudioCodesClient": "callers.telephony",
+    "AudioCodesClient": "callers.transport.telephony", "MockAudioCodesClient": "callers.transport.telephony",
 }
 __all__ = sorted(_EXPORTS)
 
 
 def __getattr__(name: str):
-    """Resolve the public API on first use (PEP 562), so `bridge/` can import `callers.protocol`,
+    """Resolve the public API on first use (PEP 562), so `bridge/` can import `callers.wire.protocol`,
     `callers.media.audio` and `callers.media.speech` without loading the gevent-based caller side."""
     module = _EXPORTS.get(name)
     if module is None:

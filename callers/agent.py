@@ -19,7 +19,9 @@ from typing import Optional, Union
 
 import gevent
 
-from callers import async_call, events, pricing, protocol
+from callers import events, pricing
+from callers.runtime import async_call
+from callers.wire import protocol
 from callers.media import line, phrasebook, speech, word_errors
 from callers.barge_ins import BargeInLog
 from callers.brains.base import Brain, HeardTurn, Reply
@@ -28,13 +30,13 @@ from callers.media.delivery import Delivery, voice_for
 from callers.errors import CallFailure, ErrorCategory
 from callers.goals import GoalTracker
 from callers.judge import CallJudge
-from callers.pacer import longest_gap_ms
+from callers.runtime.pacer import longest_gap_ms
 from callers.personality import CallerPersonality, get_personality
 from callers.recording import CallRecorder
 from callers.results import BargeInRecord, CallResult, ResultWriter, TurnRecord, public_url
 from callers.scenario_actions import BACKCHANNEL, BargeInPlan, barge_in_plan_for
 from callers.scenarios import CallerScenario
-from callers.telephony import (DEFAULT_BRIDGE_URL, AgentStream, AgentStreamStarted, AgentStreamStopped,
+from callers.transport.telephony import (DEFAULT_BRIDGE_URL, AgentStream, AgentStreamStarted, AgentStreamStopped,
                                AgentVoiceStarted, AudioCodesClient, BotActivity, BotSpeechEvent,
                                ConnectionClosed, ProtocolViolation, SessionRejected, SpeechTiming)
 
@@ -100,7 +102,7 @@ class CallOutcome:
 
     Outside asyncio the call has run by the time start_call returns (`result` is set). Called from an
     asyncio task, start_call returns a pending outcome instead, and awaiting it runs the call on the caller
-    thread (callers/async_call.py) while the task's loop keeps running; taking its truth without awaiting
+    thread (callers/runtime/async_call.py) while the task's loop keeps running; taking its truth without awaiting
     runs the call right there, as before."""
 
     def __init__(self, result: Optional[CallResult] = None, *, agent: Optional["CallerAgent"] = None,

@@ -13,7 +13,7 @@ from typing import Optional
 
 from callers.results import BargeInRecord
 from callers.scenario_actions import BargeInPlan
-from callers.telephony import AgentStream
+from callers.transport.telephony import AgentStream
 from callers.media.word_errors import normalized_words
 
 # The next prompt "repeated" the cut-off one when it re-says at least this share of that prompt's words.

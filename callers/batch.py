@@ -16,7 +16,7 @@ from typing import Callable, Optional, TextIO
 import gevent
 import gevent.lock
 
-from callers import tls
+from callers.transport import tls
 from callers.agent import CallerAgent
 from callers.brains.realtime import RealtimeBrain
 from callers.errors import CALLER_SIDE_ERRORS, ErrorCategory
@@ -25,7 +25,7 @@ from callers.personality import get_personality
 from callers.realtime_session import RealtimeSettings
 from callers.results import CallResult, ResultWriter
 from callers.scenarios import ScenarioEntry
-from callers.warmup import prepare_for_realtime
+from callers.runtime.warmup import prepare_for_realtime
 
 DEFAULT_MAX_CONCURRENT = 5
 STATUS_REFRESH_S = 1.0
@@ -46,7 +46,7 @@ class CallSettings:
     realtime: Optional[RealtimeSettings] = None  # set: every caller runs its own Realtime session
     judge: Optional[CallJudge] = None
     recordings_dir: Optional[Path] = None  # --record: a WAV and a transcript per call go here
-    # wss:// trust (callers.tls): a CA file to trust instead of the system's, or no verification at all.
+    # wss:// trust (callers.transport.tls): a CA file to trust instead of the system's, or no verification at all.
     ca_file: Optional[str] = None
     insecure: bool = False
     # After an unexpected drop, reconnect with session.resume (recorded in CallResult.resumes).

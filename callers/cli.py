@@ -29,7 +29,8 @@ from typing import Callable, Optional, Sequence
 
 import gevent
 
-from callers import events, tls
+from callers import events
+from callers.transport import tls
 from callers.media import speech
 from callers.batch import DEFAULT_MAX_CONCURRENT, Batch, BatchPlan, CallSettings, Progress
 from callers.catalog import describe_catalog
@@ -46,7 +47,7 @@ from callers.probe import BridgeProbe
 from callers.recording import RECORDINGS_DIR
 from callers.results import CALLS_FILE, CallResult, ResultWriter, public_url
 from callers.scenarios import DEFAULT_SCENARIOS_FILE, ScenarioEntry, load_scenarios
-from callers.telephony import DEFAULT_BRIDGE_URL
+from callers.transport.telephony import DEFAULT_BRIDGE_URL
 
 EXIT_GOAL_MET = EXIT_OK
 EXIT_GOAL_NOT_MET = EXIT_FAILED

@@ -18,11 +18,11 @@ from typing import Callable, Optional, Sequence
 
 import gevent
 
-from callers import protocol
+from callers.wire import protocol
 from callers.media import phrasebook, speech
 from callers.agent import wait_for_stop
 from callers.errors import CallFailure, ErrorCategory
-from callers.telephony import (AgentStream, AgentVoiceStarted, AudioCodesClient, BotSpeechEvent,
+from callers.transport.telephony import (AgentStream, AgentVoiceStarted, AudioCodesClient, BotSpeechEvent,
                                ConnectionClosed, SessionRejected)
 
 PROBED_FORMATS = ("raw/lpcm16", "raw/lpcm16_8", "raw/lpcm16_24", "raw/mulaw")

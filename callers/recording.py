@@ -31,7 +31,7 @@ import numpy as np
 
 from callers.media import audio
 from callers.results import CallResult
-from callers.telephony import AgentStream, SpeechTiming
+from callers.transport.telephony import AgentStream, SpeechTiming
 
 log = logging.getLogger(__name__)
 

@@ -40,7 +40,7 @@ class TurnRecord:
     ear: str = "none"
     pacing_p99_ms: float = 0.0
     pacing_max_ms: float = 0.0
-    # The longest pause the caller's own lateness opened inside this utterance (callers.pacer.longest_gap_ms):
+    # The longest pause the caller's own lateness opened inside this utterance (callers.runtime.pacer.longest_gap_ms):
     # above FELL_BEHIND_GAP_MS the agent may have heard the utterance end there, and the call is a
     # simulator_error.
     pacing_gap_ms: float = 0.0

@@ -17,7 +17,7 @@ import pytest
 import websocket
 
 from bridge.session import REFUSED_RESUME, UNKNOWN_RESUME
-from callers import protocol
+from callers.wire import protocol
 from callers.results import CallResult, read_results
 from tests.reference_bridge import REPO_ROOT, BridgeProcess, launch_bridge
 

@@ -21,7 +21,7 @@ import numpy as np
 from callers.goals import GoalTracker
 
 if TYPE_CHECKING:
-    from callers.telephony import AudioCodesClient
+    from callers.transport.telephony import AudioCodesClient
 
 
 @dataclass

@@ -39,7 +39,7 @@ from callers.realtime_session import REALTIME_RATE, RealtimeSession, RealtimeSet
 from callers.scenarios import CallerScenario
 
 if TYPE_CHECKING:
-    from callers.telephony import AgentStream, AudioCodesClient
+    from callers.transport.telephony import AgentStream, AudioCodesClient
 
 log = logging.getLogger(__name__)
 

@@ -16,7 +16,7 @@ import pytest
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection, connect
 
-from callers import protocol
+from callers.wire import protocol
 from callers.media import audio
 from tests.reference_bridge import BridgeProcess, launch_bridge
 

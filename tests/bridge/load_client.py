@@ -14,7 +14,7 @@ import time
 import numpy as np
 from websockets.asyncio.client import connect
 
-from callers import protocol
+from callers.wire import protocol
 from callers.media import audio
 
 FRAME_MS = audio.DEFAULT_FRAME_MS

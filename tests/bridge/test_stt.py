@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from bridge import dialogue
-from callers import protocol
+from callers.wire import protocol
 from callers.media import speech
 from tests.bridge.conftest import TestCaller, read_truth
 

@@ -11,7 +11,7 @@ import textwrap
 
 import pytest
 
-from callers.async_call import CALL_SWITCH_INTERVAL_S
+from callers.runtime.async_call import CALL_SWITCH_INTERVAL_S
 from callers.results import read_results
 from tests.callers.test_agent import assert_latencies_match_truth, truth_for
 from tests.reference_bridge import REPO_ROOT, launch_bridge
@@ -35,7 +35,8 @@ USER_SCRIPT = textwrap.dedent('''
     import sys
     import time
 
-    from callers import CallerAgent, ResultWriter, load_scenarios, tls
+    from callers import CallerAgent, ResultWriter, load_scenarios
+    from callers.transport import tls
 
     URL, MODE, RESULTS = sys.argv[1], sys.argv[2], sys.argv[3]
     TICK_S, LEAVE_AFTER_S = float(sys.argv[4]), float(sys.argv[5])
@@ -193,13 +194,13 @@ def test_the_program_keeps_running_during_a_call_that_succeeds(runs, bridge) -> 
     [result] = read_results(run["results"])
     assert result.call_id == call["call_id"] and result.success
     assert_latencies_match_truth(result, truth_for(bridge[1], result.call_id))
-    # The GIL is handed over often while the call is in flight (callers/async_call.py), and no longer after.
+    # The GIL is handed over often while the call is in flight (callers/runtime/async_call.py), and no longer after.
     assert run["switch_intervals"] == [CALL_SWITCH_INTERVAL_S, DEFAULT_SWITCH_INTERVAL_S]
     assert run["switch_interval_after"] == DEFAULT_SWITCH_INTERVAL_S
 
 
 def test_a_wss_call_trusting_a_ca_file_keeps_the_program_running_too(runs) -> None:
-    """Unpatched, TLS is gevent's too (callers/green_connect.py): its reads never hold the caller thread."""
+    """Unpatched, TLS is gevent's too (callers/transport/green_connect.py): its reads never hold the caller thread."""
     run = runs["tls"]
     call = assert_ticked_throughout(run)
     [result] = read_results(run["results"])

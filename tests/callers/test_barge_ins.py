@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from callers.media import audio
 from callers.barge_ins import BargeInLog, repeats
-from callers.telephony import AgentStream
+from callers.transport.telephony import AgentStream
 
 PROMPT = "Your new card will be delivered to your address on file within five to seven business days."
 

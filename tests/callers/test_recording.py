@@ -10,7 +10,7 @@ import pytest
 
 from callers.media import audio
 from callers.recording import RECORDING_RATE, mix, place_stream
-from callers.telephony import AgentStream
+from callers.transport.telephony import AgentStream
 from tests.reference_bridge import REPO_ROOT, launch_bridge
 
 THINK_MS = 600

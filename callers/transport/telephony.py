@@ -7,7 +7,7 @@ Why this shape:
   at the moment they arrived and turns them into a few typed events, without ever blocking. A greenlet
   parked in `recv()` per call costs two switches and a second, empty `recv` per agent frame, which at a
   thousand callers is most of a core (bench/capacity.py). Mid-prompt, once chunks are only counted, the
-  socket is read every few chunks by one sweep for all calls instead (callers/read_sweep.py). TLS sockets
+  socket is read every few chunks by one sweep for all calls instead (callers/runtime/read_sweep.py). TLS sockets
   keep a receive greenlet: a TLS record can be readable on the socket but not yet whole. Timing is taken
   here, once, and carried in the events; nothing downstream re-times.
 - Agent audio is tracked per play stream (first voiced chunk, last chunk, stop) instead of surfacing one
@@ -15,7 +15,7 @@ Why this shape:
 - The caller's own audio is paced against absolute deadlines (start + i * frame), so sleep overshoot on a
   busy worker never accumulates into drift; every frame's lateness is kept so an overloaded simulator is
   reported as such instead of being blamed on the agent. One pacer per process sends every caller's frames
-  (callers/pacer.py), and both audio paths frame by hand (callers/wsframes.py): at 50 frames a second each
+  (callers/runtime/pacer.py), and both audio paths frame by hand (callers/wire/wsframes.py): at 50 frames a second each
   way per caller, per-frame overhead is what limits how many callers a core runs (bench/capacity.py).
 """
 from __future__ import annotations
@@ -37,19 +37,20 @@ import websocket
 from gevent.event import Event
 from gevent.queue import Empty, Queue
 
-from callers import green_connect, protocol, wsframes
+from callers.transport import green_connect
+from callers.wire import protocol, wsframes
 from callers.media import audio
-from callers.audiocodes_session import (MAX_PENDING_EVENTS, MAX_STREAM_AUDIO_S, AgentStream,  # noqa: F401
+from callers.wire.audiocodes_session import (MAX_PENDING_EVENTS, MAX_STREAM_AUDIO_S, AgentStream,  # noqa: F401
                                         AgentStreamStarted, AgentStreamStopped, AgentVoiceStarted,
                                         AudioCodesSession, BotActivity, BotSpeechEvent, ClientEvent,
                                         ConnectionClosed, ConnectionValidated, EventOverflow, ProtocolViolation,
                                         PingReceived, SessionAccepted, SessionRejected, UserStreamStarted)
 from callers.errors import CallFailure, ErrorCategory
-from callers.loop_lag import get_loop_lag
-from callers.pacer import Utterance, get_pacer, lateness_p99_ms
-from callers.read_sweep import SWEEP_S, get_read_sweep
+from callers.runtime.loop_lag import get_loop_lag
+from callers.runtime.pacer import Utterance, get_pacer, lateness_p99_ms
+from callers.runtime.read_sweep import SWEEP_S, get_read_sweep
 from callers.results import public_url
-from callers.tls import UNTRUSTED_HINT
+from callers.transport.tls import UNTRUSTED_HINT
 
 log = logging.getLogger(__name__)
 
@@ -461,7 +462,7 @@ class AudioCodesClient:
             get_read_sweep().add(self, self._swept_read)
 
     def _swept_read(self) -> bool:
-        """The read sweep's read (callers/read_sweep.py); True to be woken per read again. Stamped: its
+        """The read sweep's read (callers/runtime/read_sweep.py); True to be woken per read again. Stamped: its
         newest bytes may be the prompt's last chunk or its stop, whose arrival times are measured."""
         raw = self._raw
         parsed = self.session.parsed_frames

@@ -1,6 +1,6 @@
 """A bot-side peer that keeps to the AudioCodes bot protocol only as loosely as real bots do, one way at a time.
 
-Run as a subprocess (`python tests/callers/interop_peer.py --port 0`); it prints `listening PORT`. Every
+Run as a subprocess (`python tests/callers/transport/interop_peer.py --port 0`); it prints `listening PORT`. Every
 behaviour is a query parameter of the URL the caller dials, so one peer serves every test:
 
   accept_delay_s=S   answer session.initiate S seconds late (a late accept; a cold first call)
@@ -31,8 +31,8 @@ from urllib.parse import parse_qs, urlsplit
 import numpy as np
 from websockets.asyncio.server import serve
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-from callers import protocol  # noqa: E402
+sys.path.insert(0, str(Path(__file__).resolve().parents[3]))
+from callers.wire import protocol  # noqa: E402
 
 RATE = 16000
 GREETING_S = 1.2

@@ -1,6 +1,6 @@
 """A small bot-side peer for client tests: each URL path is a scripted behaviour a real bridge might show.
 
-Run as a subprocess (`python tests/callers/scripted_peer.py --port 0`); it prints `listening PORT`.
+Run as a subprocess (`python tests/callers/transport/scripted_peer.py --port 0`); it prints `listening PORT`.
 Query parameters: `format` (what session.accepted names; default the first offered), `play` (the
 playStream media format; default the call's), `token` (required bearer token).
 Paths: /normal, /reject, /garbage, /nostop, /hangup, /drop, /silent, /nobarge, /flood, /startonly, /timedstop.
@@ -19,8 +19,8 @@ from urllib.parse import parse_qs, urlsplit
 import numpy as np
 from websockets.asyncio.server import serve
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-from callers import protocol  # noqa: E402
+sys.path.insert(0, str(Path(__file__).resolve().parents[3]))
+from callers.wire import protocol  # noqa: E402
 from callers.media import audio  # noqa: E402
 
 TONE_S = 1.0

@@ -1,7 +1,7 @@
 """Awaited calls run on the caller thread: one OS thread of the process with a gevent hub of its own.
 
 Why this design. The call's machinery is gevent's: a hub that reads the calls' sockets when they have bytes
-(callers/telephony.py), one pacer and one read sweep per hub (callers/pacer.py, callers/read_sweep.py), a
+(callers/transport/telephony.py), one pacer and one read sweep per hub (callers/runtime/pacer.py, callers/runtime/read_sweep.py), a
 loop-lag probe, a render thread pool. An asyncio program has its own loop in its own thread, and running
 the call there (as `start_call` did) freezes every other task until the call ends. So an awaited call runs
 as a greenlet on a hub that is not the program's: one background thread started on first use, shared by
@@ -11,7 +11,7 @@ the other: a busy asyncio task cannot hold the caller's timers, and a call never
 the two threads do share is the GIL: while awaited calls are in flight the interpreter's switch interval
 is lowered (CALL_SWITCH_INTERVAL_S), so a CPU-bound program delays a frame by a millisecond, not by the
 default 5 ms per system call of the caller thread; what delay remains is in the pacing figures, as ever.
-Without monkey-patching, the sockets are made cooperative explicitly (callers/green_connect.py).
+Without monkey-patching, the sockets are made cooperative explicitly (callers/transport/green_connect.py).
 
 Rejected: a thread per call (a hub, a pacer, a render pool and GIL contention per call, where one hub
 paces a thousand); a worker subprocess (the brain, judge, writer, event listeners and the CallerAgent

@@ -21,7 +21,7 @@ from typing import Callable
 
 import gevent
 
-from callers.per_hub import one_per_hub
+from callers.runtime.per_hub import one_per_hub
 
 # How often a swept socket is read: at 20 ms chunks, about three chunks per read.
 SWEEP_S = 0.06

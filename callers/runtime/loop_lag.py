@@ -14,7 +14,7 @@ from collections import deque
 
 import gevent
 
-from callers.per_hub import one_per_hub
+from callers.runtime.per_hub import one_per_hub
 
 # How often the probe fires: 100 wake-ups a second, noise next to a caller's 50 frames a second.
 PROBE_S = 0.01

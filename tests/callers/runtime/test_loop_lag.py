@@ -5,7 +5,7 @@ import gevent
 import gevent.monkey
 import pytest
 
-from callers.loop_lag import LOOKBACK_S, PROBE_S, get_loop_lag
+from callers.runtime.loop_lag import LOOKBACK_S, PROBE_S, get_loop_lag
 
 pytestmark = pytest.mark.timeout(30)
 stall = gevent.monkey.get_original("time", "sleep")

@@ -1,4 +1,4 @@
-"""callers/wsframes.py: the hand-built client frames and the frame reader, checked against RFC 6455 and
+"""callers/wire/wsframes.py: the hand-built client frames and the frame reader, checked against RFC 6455 and
 against websocket-client's own framing."""
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import struct
 import pytest
 import websocket
 
-from callers import wsframes
+from callers.wire import wsframes
 
 
 def _server_frame(payload: bytes, opcode: int = wsframes.OPCODE_TEXT, fin: bool = True,

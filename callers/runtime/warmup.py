@@ -4,14 +4,14 @@ Two one-off costs otherwise land in the middle of some caller's utterance and sh
 lateness (or, worse, in a turn's latency): loading the espeak library on the first phrase; and the garbage
 collector's full passes over every object the start-up made (Locust, Flask, numpy, the catalogs), which
 on a worker take tens of milliseconds each. Freezing those start-up objects leaves the collector only
-the calls' own objects to scan, and callers.cycle_collector scans those in small passes.
+the calls' own objects to scan, and callers.runtime.cycle_collector scans those in small passes.
 """
 from __future__ import annotations
 
 import gc
 
 from callers.media import speech
-from callers.cycle_collector import collect_on_schedule
+from callers.runtime.cycle_collector import collect_on_schedule
 
 WARM_UP_PHRASE = "Hello."
 

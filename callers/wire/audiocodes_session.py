@@ -1,6 +1,6 @@
 """The AudioCodes side of one call's session, as a state machine: messages in, events out, no I/O.
 
-Why apart from the client (callers/telephony.py): what the bot's messages mean for the call (the handshake,
+Why apart from the client (callers/transport/telephony.py): what the bot's messages mean for the call (the handshake,
 each play stream's timing and audio, the dispatch of every message type into ClientEvents) is protocol
 logic, and can be tested with bytes and timestamps alone. Sockets, kernel arrival stamps, the read sweep
 and pacing stay with the client, which hands this class every whole WebSocket message it reads with the
@@ -18,7 +18,7 @@ from typing import Optional, Sequence
 
 import numpy as np
 
-from callers import protocol, wsframes
+from callers.wire import protocol, wsframes
 from callers.media import audio
 
 log = logging.getLogger(__name__)
@@ -134,7 +134,7 @@ class AgentStream:
     stopped_at: Optional[float] = None
     received_samples: int = 0
     # How far `first_voiced_at` can be off: 0 when the voiced chunk was the newest bytes of its read (the
-    # arrival stamp is its own); else how long the loop had stalled around that read (callers/loop_lag.py),
+    # arrival stamp is its own); else how long the loop had stalled around that read (callers/runtime/loop_lag.py),
     # or the read sweep's period for a swept read: later chunks came in the same read and share the stamp.
     voice_read_lag_ms: float = 0.0
     # Once nothing is left to learn from the samples (voice heard, no Ear or recording keeping them, raw

@@ -6,7 +6,7 @@ from itertools import pairwise
 import gevent
 import pytest
 
-from callers.read_sweep import SLOTS, SWEEP_S, ReadSweep
+from callers.runtime.read_sweep import SLOTS, SWEEP_S, ReadSweep
 
 pytestmark = pytest.mark.timeout(30)
 

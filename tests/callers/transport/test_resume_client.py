@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import socket
 
-from callers.telephony import RESUME_BACKOFF_S, AudioCodesClient
+from callers.transport.telephony import RESUME_BACKOFF_S, AudioCodesClient
 
 
 def _closed_port() -> int:

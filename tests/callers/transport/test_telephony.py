@@ -15,9 +15,9 @@ import pytest
 
 from callers.media import audio
 from callers.errors import CallFailure, ErrorCategory
-from callers.loop_lag import get_loop_lag
-from callers.read_sweep import SWEEP_S, get_read_sweep
-from callers.telephony import (SWEPT_READ_MAX_BYTES, AgentStreamStarted, AgentStreamStopped, AgentVoiceStarted,
+from callers.runtime.loop_lag import get_loop_lag
+from callers.runtime.read_sweep import SWEEP_S, get_read_sweep
+from callers.transport.telephony import (SWEPT_READ_MAX_BYTES, AgentStreamStarted, AgentStreamStopped, AgentVoiceStarted,
                                AudioCodesClient, BotActivity, BotSpeechEvent, ConnectionClosed,
                                MockAudioCodesClient)
 from tests.garbage import cyclic_garbage

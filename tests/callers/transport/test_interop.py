@@ -1,5 +1,5 @@
 """Calls a phone gateway would carry, against a peer that bends the protocol one way at a time
-(tests/callers/interop_peer.py): each completes, and its protocol notes name what was bent."""
+(tests/callers/transport/interop_peer.py): each completes, and its protocol notes name what was bent."""
 from __future__ import annotations
 
 import base64
@@ -15,7 +15,7 @@ import pytest
 
 from callers.media import audio
 from callers.errors import CallFailure, ErrorCategory
-from callers.telephony import (AgentStream, AgentStreamStarted, AudioCodesClient, ClientEvent, ProtocolViolation)
+from callers.transport.telephony import (AgentStream, AgentStreamStarted, AudioCodesClient, ClientEvent, ProtocolViolation)
 
 PEER = Path(__file__).with_name("interop_peer.py")
 GREETING_SAMPLES = 19200  # the peer's 1.2 s greeting at 16 kHz

@@ -11,7 +11,7 @@ import gevent.ssl
 import pytest
 
 from callers import create_caller, events
-from callers.green_connect import green_tls_context
+from callers.transport.green_connect import green_tls_context
 
 native_thread_id = gevent.monkey.get_original("_thread", "get_ident")
 

@@ -25,7 +25,7 @@ import numpy as np
 from gevent.event import Event
 from gevent.hub import Waiter
 
-from callers.per_hub import one_per_hub
+from callers.runtime.per_hub import one_per_hub
 
 # Frames due within this much are sent in the same wake-up: one switch for a batch of callers.
 EARLY_S = 0.0005

@@ -6,8 +6,8 @@ import json
 
 import numpy as np
 
-from callers import protocol, wsframes
-from callers.audiocodes_session import (AgentStreamStarted, AgentStreamStopped, AgentVoiceStarted, AudioCodesSession,
+from callers.wire import protocol, wsframes
+from callers.wire.audiocodes_session import (AgentStreamStarted, AgentStreamStopped, AgentVoiceStarted, AudioCodesSession,
                                         BotActivity, BotSpeechEvent, PingReceived, ProtocolViolation, SessionAccepted,
                                         SessionRejected,
                                         UserStreamStarted)

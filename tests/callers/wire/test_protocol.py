@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from callers import protocol
-from callers.protocol import ProtocolError, parse_message
+from callers.wire import protocol
+from callers.wire.protocol import ProtocolError, parse_message
 
 
 def test_session_initiate_carries_what_the_sdk_reads():

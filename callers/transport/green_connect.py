@@ -5,7 +5,7 @@ Why: websocket-client makes its sockets from the `socket` and `ssl` modules, whi
 blocking sockets, and on a gevent hub a blocking socket stalls the whole loop: the read sweep's read of a
 socket with nothing in it waits for the next chunk, a TLS receive greenlet waits for the agent to speak,
 and every paced frame of every call on that hub waits with them. The async API runs calls on a hub of its
-own inside a program that has not patched (callers/async_call.py), so there the connection is made with
+own inside a program that has not patched (callers/runtime/async_call.py), so there the connection is made with
 gevent's sockets explicitly: the TCP connection (and TLS) cooperatively, handed to websocket-client for
 the upgrade, with gevent locks in place of its thread locks. A patched process is left exactly as it was.
 """
@@ -21,7 +21,7 @@ import gevent.ssl
 import websocket
 from websocket._url import parse_url
 
-# The sslopt keys built here without websocket-client (callers/tls.py makes only these); any other is refused
+# The sslopt keys built here without websocket-client (callers/transport/tls.py makes only these); any other is refused
 # rather than silently ignored.
 SSLOPT_KEYS = frozenset({"cert_reqs", "check_hostname", "ca_certs", "ca_cert_path", "certfile", "keyfile",
                          "password", "server_hostname"})

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import gevent
 
-from callers.per_hub import one_per_hub
+from callers.runtime.per_hub import one_per_hub
 
 
 def test_each_hub_gets_its_own_instance_made_once():

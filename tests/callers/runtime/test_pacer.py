@@ -1,4 +1,4 @@
-"""callers/pacer.py: every utterance of the process paced by one greenlet, on real sockets."""
+"""callers/runtime/pacer.py: every utterance of the process paced by one greenlet, on real sockets."""
 from __future__ import annotations
 
 import socket
@@ -13,8 +13,8 @@ from gevent.event import Event
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from callers import pacer
-from callers.pacer import Utterance, get_pacer
+from callers.runtime import pacer
+from callers.runtime.pacer import Utterance, get_pacer
 
 FRAME_S = 0.02
 
