@@ -49,10 +49,10 @@ from callers.agent import EAR_MODES, CallerAgent
 from callers.batch import CallSettings, make_caller
 from callers.errors import ConfigError, ErrorCategory
 from callers.judge import DEFAULT_JUDGE_MODEL, CallJudge
-from callers.personality import load_personalities
+from callers.scenario.personality import load_personalities
 from callers.realtime_session import DEFAULT_MODEL, DEFAULT_VOICE, MissingKey, openai_client, settings_from_env
 from callers.results import CallResult, ResultWriter, TurnRecord
-from callers.scenarios import ScenarioEntry, load_scenarios
+from callers.scenario.scenarios import ScenarioEntry, load_scenarios
 from callers.runtime.warmup import prepare_for_realtime
 from loadtest import capacity, goals, hostcheck, orphans, spawn_messages, users, webform, webui
 from loadtest import options as options_spec

@@ -42,7 +42,7 @@ from bench.naive_caller import NaiveCaller  # noqa: E402
 from callers import events  # noqa: E402
 from callers.media import phrasebook, speech  # noqa: E402
 from callers.batch import CallSettings, make_caller  # noqa: E402
-from callers.scenarios import load_scenarios  # noqa: E402
+from callers.scenario.scenarios import load_scenarios  # noqa: E402
 from callers.transport.telephony import AgentStreamStarted, AudioCodesClient, SpeechTiming  # noqa: E402
 from callers.runtime.warmup import prepare_for_realtime  # noqa: E402
 

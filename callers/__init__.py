@@ -14,11 +14,11 @@ _EXPORTS = {
     "create_angry_complaint_caller": "callers.factories", "create_caller": "callers.factories",
     "create_confused_elderly_caller": "callers.factories",
     "create_difficult_card_replacement_caller": "callers.factories",
-    "CallerGoal": "callers.goals", "GoalTracker": "callers.goals",
-    "CallerPersonality": "callers.personality", "PersonalityType": "callers.personality",
-    "get_personality": "callers.personality", "load_personalities": "callers.personality",
+    "CallerGoal": "callers.scenario.goals", "GoalTracker": "callers.scenario.goals",
+    "CallerPersonality": "callers.scenario.personality", "PersonalityType": "callers.scenario.personality",
+    "get_personality": "callers.scenario.personality", "load_personalities": "callers.scenario.personality",
     "CallResult": "callers.results", "ResultWriter": "callers.results", "TurnRecord": "callers.results",
-    "CallerScenario": "callers.scenarios", "ScenarioType": "callers.scenarios", "load_scenarios": "callers.scenarios",
+    "CallerScenario": "callers.scenario.scenarios", "ScenarioType": "callers.scenario.scenarios", "load_scenarios": "callers.scenario.scenarios",
     "AudioCodesClient": "callers.transport.telephony", "MockAudioCodesClient": "callers.transport.telephony",
 }
 __all__ = sorted(_EXPORTS)

@@ -28,14 +28,14 @@ from callers.brains.base import Brain, HeardTurn, Reply
 from callers.brains.scripted import ScriptedBrain
 from callers.media.delivery import Delivery, voice_for
 from callers.errors import CallFailure, ErrorCategory
-from callers.goals import GoalTracker
+from callers.scenario.goals import GoalTracker
 from callers.judge import CallJudge
 from callers.runtime.pacer import longest_gap_ms
-from callers.personality import CallerPersonality, get_personality
+from callers.scenario.personality import CallerPersonality, get_personality
 from callers.recording import CallRecorder
 from callers.results import BargeInRecord, CallResult, ResultWriter, TurnRecord, public_url
-from callers.scenario_actions import BACKCHANNEL, BargeInPlan, barge_in_plan_for
-from callers.scenarios import CallerScenario
+from callers.scenario.scenario_actions import BACKCHANNEL, BargeInPlan, barge_in_plan_for
+from callers.scenario.scenarios import CallerScenario
 from callers.transport.telephony import (DEFAULT_BRIDGE_URL, AgentStream, AgentStreamStarted, AgentStreamStopped,
                                AgentVoiceStarted, AudioCodesClient, BotActivity, BotSpeechEvent,
                                ConnectionClosed, ProtocolViolation, SessionRejected, SpeechTiming)
@@ -161,7 +161,7 @@ class CallerAgent:
                  recordings_dir: Optional[Path] = None, resume_on_drop: bool = False,
                  judge: Optional[CallJudge] = None) -> None:
         if scenario is None:
-            raise ValueError("CallerAgent needs a scenario (see callers.scenarios.load_scenarios)")
+            raise ValueError("CallerAgent needs a scenario (see callers.scenario.scenarios.load_scenarios)")
         if ear not in EAR_MODES:
             raise ValueError(f"ear must be one of {', '.join(EAR_MODES)}, not {ear!r}")
         self.bridge_url = bridge_url

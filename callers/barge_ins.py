@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Optional
 
 from callers.results import BargeInRecord
-from callers.scenario_actions import BargeInPlan
+from callers.scenario.scenario_actions import BargeInPlan
 from callers.transport.telephony import AgentStream
 from callers.media.word_errors import normalized_words
 

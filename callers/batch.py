@@ -21,10 +21,10 @@ from callers.agent import CallerAgent
 from callers.brains.realtime import RealtimeBrain
 from callers.errors import CALLER_SIDE_ERRORS, ErrorCategory
 from callers.judge import CallJudge
-from callers.personality import get_personality
+from callers.scenario.personality import get_personality
 from callers.realtime_session import RealtimeSettings
 from callers.results import CallResult, ResultWriter
-from callers.scenarios import ScenarioEntry
+from callers.scenario.scenarios import ScenarioEntry
 from callers.runtime.warmup import prepare_for_realtime
 
 DEFAULT_MAX_CONCURRENT = 5

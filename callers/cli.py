@@ -33,20 +33,20 @@ from callers import events
 from callers.transport import tls
 from callers.media import speech
 from callers.batch import DEFAULT_MAX_CONCURRENT, Batch, BatchPlan, CallSettings, Progress
-from callers.catalog import describe_catalog
+from callers.scenario.catalog import describe_catalog
 from callers.errors import ConfigError
 from callers.gate import (EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_UNREACHABLE, EXIT_USAGE, UNREACHABLE, Gate,
                           exit_code)
-from callers.goals import criterion_problem
+from callers.scenario.goals import criterion_problem
 from callers.judge import DEFAULT_JUDGE_MODEL, CallJudge
 from callers.realtime_session import (API_KEY_ENV, DEFAULT_MODEL, DEFAULT_VOICE, MissingKey, RealtimeSettings,
                                       openai_client, settings_from_env)
 from callers.interactive import InteractiveSession
-from callers.personality import load_personalities
+from callers.scenario.personality import load_personalities
 from callers.probe import BridgeProbe
 from callers.recording import RECORDINGS_DIR
 from callers.results import CALLS_FILE, CallResult, ResultWriter, public_url
-from callers.scenarios import DEFAULT_SCENARIOS_FILE, ScenarioEntry, load_scenarios
+from callers.scenario.scenarios import DEFAULT_SCENARIOS_FILE, ScenarioEntry, load_scenarios
 from callers.transport.telephony import DEFAULT_BRIDGE_URL
 
 EXIT_GOAL_MET = EXIT_OK

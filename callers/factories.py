@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import Any
 
 from callers.agent import CallerAgent
-from callers.scenarios import load_scenarios
+from callers.scenario.scenarios import load_scenarios
 
 
 def create_caller(scenario_id: str, bridge_url: str, **options: Any) -> CallerAgent:

@@ -12,11 +12,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Callable, Optional, Sequence, TextIO
 
-from callers.catalog import describe_catalog, describe_entry, describe_personality
+from callers.scenario.catalog import describe_catalog, describe_entry, describe_personality
 from callers.errors import ConfigError
-from callers.personality import CallerPersonality
+from callers.scenario.personality import CallerPersonality
 from callers.results import CallResult
-from callers.scenarios import ScenarioCatalog, ScenarioEntry
+from callers.scenario.scenarios import ScenarioCatalog, ScenarioEntry
 
 PROMPT = "> "
 QUIT = ("q", "quit", "exit")

@@ -13,7 +13,7 @@ import logging
 from typing import Any, Optional
 
 from callers import pricing
-from callers.goals import CallerGoal
+from callers.scenario.goals import CallerGoal
 from callers.realtime_session import RealtimeSettings, openai_client, scrub
 from callers.results import CallResult
 

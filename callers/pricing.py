@@ -13,7 +13,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Optional, Union
 
-from callers.datafiles import read_toml
+from callers.scenario.datafiles import read_toml
 from callers.errors import ConfigError
 
 log = logging.getLogger(__name__)

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Optional
 
 import numpy as np
 
-from callers.goals import GoalTracker
+from callers.scenario.goals import GoalTracker
 
 if TYPE_CHECKING:
     from callers.transport.telephony import AudioCodesClient

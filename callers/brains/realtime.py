@@ -33,10 +33,10 @@ from callers import pricing
 from callers.media import audio
 from callers.brains.base import Brain, HeardTurn, Reply
 from callers.errors import CallFailure, ErrorCategory
-from callers.goals import GoalTracker
-from callers.personality import CallerPersonality
+from callers.scenario.goals import GoalTracker
+from callers.scenario.personality import CallerPersonality
 from callers.realtime_session import REALTIME_RATE, RealtimeSession, RealtimeSettings
-from callers.scenarios import CallerScenario
+from callers.scenario.scenarios import CallerScenario
 
 if TYPE_CHECKING:
     from callers.transport.telephony import AgentStream, AudioCodesClient

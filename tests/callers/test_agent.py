@@ -14,7 +14,7 @@ import pytest
 from callers import CallerAgent, ResultWriter, create_caller, events, load_scenarios
 from callers.agent import FELL_BEHIND_GAP_MS, pacing_note
 from callers.results import read_results
-from callers.scenarios import ScenarioType
+from callers.scenario.scenarios import ScenarioType
 from tests.reference_bridge import REPO_ROOT, launch_bridge
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(400)]

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from callers.personality import load_personalities
+from callers.scenario.personality import load_personalities
 from tests.reference_bridge import REPO_ROOT, launch_bridge
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(240)]

@@ -4,7 +4,7 @@ from pathlib import Path
 import pytest
 
 from callers.errors import ConfigError
-from callers.personality import (
+from callers.scenario.personality import (
     DEFAULT_PERSONALITY_DIR,
     CallerPersonality,
     PersonalityType,

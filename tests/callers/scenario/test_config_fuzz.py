@@ -21,8 +21,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from callers.errors import ConfigError
-from callers.personality import DEFAULT_PERSONALITY_DIR, load_personality
-from callers.scenarios import DEFAULT_SCENARIOS_FILE, load_scenarios
+from callers.scenario.personality import DEFAULT_PERSONALITY_DIR, load_personality
+from callers.scenario.scenarios import DEFAULT_SCENARIOS_FILE, load_scenarios
 from tests.loopback import free_port
 from tests.reference_bridge import REPO_ROOT, launch_bridge
 

@@ -3,10 +3,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from callers import goals
+from callers.scenario import goals
 from callers.errors import ConfigError
-from callers.goals import CallerGoal, GoalTracker, compile_goal, load_vocabulary, stem
-from callers.scenarios import ScenarioType, load_scenarios
+from callers.scenario.goals import CallerGoal, GoalTracker, compile_goal, load_vocabulary, stem
+from callers.scenario.scenarios import ScenarioType, load_scenarios
 
 GREETING = "Thank you for calling First Community Bank. How can I help you today?"
 ANYTHING_ELSE = "Is there anything else I can help you with?"

@@ -4,8 +4,8 @@ from __future__ import annotations
 import json
 
 from callers import cli
-from callers.personality import load_personalities
-from callers.scenarios import load_scenarios
+from callers.scenario.personality import load_personalities
+from callers.scenario.scenarios import load_scenarios
 
 
 def test_list_names_every_personality_type_scenario_and_configuration(tmp_path, monkeypatch, capsys):

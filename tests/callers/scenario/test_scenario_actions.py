@@ -6,9 +6,9 @@ import json
 import pytest
 
 from callers.errors import ConfigError
-from callers.scenario_actions import (BACKCHANNEL, DEFAULT_BACKCHANNEL, barge_in_plan_for, dtmf_rule_for,
+from callers.scenario.scenario_actions import (BACKCHANNEL, DEFAULT_BACKCHANNEL, barge_in_plan_for, dtmf_rule_for,
                                       parse_barge_ins, parse_dtmf_rules)
-from callers.scenarios import load_scenarios
+from callers.scenario.scenarios import load_scenarios
 
 
 def write_scenarios(tmp_path, **custom_fields) -> str:

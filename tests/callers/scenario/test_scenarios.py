@@ -6,8 +6,8 @@ from pathlib import Path
 import pytest
 
 from callers.errors import ConfigError
-from callers.personality import PersonalityType
-from callers.scenarios import (
+from callers.scenario.personality import PersonalityType
+from callers.scenario.scenarios import (
     CONTEXT_KEYS,
     DEFAULT_SCENARIOS_FILE,
     ScenarioType,

@@ -21,13 +21,13 @@ from pathlib import Path
 from typing import Any, Optional, Sequence, Union
 
 from callers.errors import ConfigError
-from callers.goals import CallerGoal, criterion_problem
+from callers.scenario.goals import CallerGoal, criterion_problem
 from callers.media.line import CLEAN_LINE, LineConditions, parse_line
-from callers.personality import DEFAULT_PERSONALITY_DIR, find_personality_name, load_personalities
-from callers.scenario_actions import (ActionError, BargeInPlan, DtmfRule, parse_barge_ins,
+from callers.scenario.personality import DEFAULT_PERSONALITY_DIR, find_personality_name, load_personalities
+from callers.scenario.scenario_actions import (ActionError, BargeInPlan, DtmfRule, parse_barge_ins,
                                       parse_dtmf_rules)
 
-DEFAULT_SCENARIOS_FILE = Path(__file__).resolve().parent.parent / "scenarios.json"
+DEFAULT_SCENARIOS_FILE = Path(__file__).resolve().parents[2] / "scenarios.json"
 DEFAULT_TIMEOUT_S = 90.0
 DEFAULT_LANGUAGE = "en-US"
 PREDEFINED = "predefined"
@@ -70,7 +70,7 @@ class CallerScenario:
     context: dict = field(default_factory=dict)
     name: str = ""  # scenario id, e.g. "difficult_card_replacement" (or a custom entry's name)
     language: str = DEFAULT_LANGUAGE
-    dtmf: tuple[DtmfRule, ...] = ()  # keys to press when the agent asks (callers.scenario_actions)
+    dtmf: tuple[DtmfRule, ...] = ()  # keys to press when the agent asks (callers.scenario.scenario_actions)
     barge_ins: tuple[BargeInPlan, ...] = ()  # agent prompts to talk over, and when
     line: LineConditions = CLEAN_LINE  # the phone line the caller is heard through (callers.media.line)
 

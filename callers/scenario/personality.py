@@ -13,11 +13,11 @@ from enum import Enum
 from pathlib import Path
 from typing import Any, Optional, Union
 
-from callers.datafiles import read_toml
+from callers.scenario.datafiles import read_toml
 from callers.errors import ConfigError
 from callers.media.speech import voice_problem
 
-DEFAULT_PERSONALITY_DIR = Path(__file__).resolve().parent.parent / "personalities"
+DEFAULT_PERSONALITY_DIR = Path(__file__).resolve().parents[2] / "personalities"
 PERSONALITY_SUFFIX = ".toml"
 # Personalities as last parsed, per directory, with the file names, times and sizes they were parsed from.
 _LOADED: dict = {}

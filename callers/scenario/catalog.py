@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import Optional
 
-from callers.personality import CallerPersonality
-from callers.scenarios import ScenarioCatalog, ScenarioEntry
+from callers.scenario.personality import CallerPersonality
+from callers.scenario.scenarios import ScenarioCatalog, ScenarioEntry
 
 INDENT = "  "
 
