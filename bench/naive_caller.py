@@ -19,8 +19,8 @@ import numpy as np
 import websocket
 from gevent.event import Event
 
-from callers.wire import protocol
 from callers.media import audio
+from callers.wire import protocol
 
 ACK_TIMEOUT_S = 5.0
 

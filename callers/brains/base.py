@@ -89,7 +89,7 @@ class Brain(ABC):
         return fallback
 
     def usage(self) -> Optional[dict]:
-        """Tokens spent in this call, by part and kind (see callers.pricing), for model-backed brains."""
+        """Tokens spent in this call, by part and kind (see callers.services.pricing), for model-backed brains."""
         return None
 
     def close(self) -> None:

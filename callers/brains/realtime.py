@@ -29,14 +29,14 @@ import gevent
 import numpy as np
 from gevent.event import Event
 
-from callers import pricing
-from callers.media import audio
 from callers.brains.base import Brain, HeardTurn, Reply
 from callers.errors import CallFailure, ErrorCategory
+from callers.media import audio
 from callers.scenario.goals import GoalTracker
 from callers.scenario.personality import CallerPersonality
-from callers.realtime_session import REALTIME_RATE, RealtimeSession, RealtimeSettings
 from callers.scenario.scenarios import CallerScenario
+from callers.services import pricing
+from callers.services.realtime_session import REALTIME_RATE, RealtimeSession, RealtimeSettings
 
 if TYPE_CHECKING:
     from callers.transport.telephony import AgentStream, AudioCodesClient

@@ -30,8 +30,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Optional, Union
 
-from callers.scenario.datafiles import read_toml
 from callers.errors import ConfigError
+from callers.scenario.datafiles import read_toml
 
 VOCABULARY_FILE = Path(__file__).with_name("goal_vocabulary.toml")
 

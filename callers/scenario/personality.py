@@ -13,9 +13,9 @@ from enum import Enum
 from pathlib import Path
 from typing import Any, Optional, Union
 
-from callers.scenario.datafiles import read_toml
 from callers.errors import ConfigError
 from callers.media.speech import voice_problem
+from callers.scenario.datafiles import read_toml
 
 DEFAULT_PERSONALITY_DIR = Path(__file__).resolve().parents[2] / "personalities"
 PERSONALITY_SUFFIX = ".toml"

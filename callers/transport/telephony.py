@@ -37,20 +37,20 @@ import websocket
 from gevent.event import Event
 from gevent.queue import Empty, Queue
 
-from callers.transport import green_connect
-from callers.wire import protocol, wsframes
+from callers.errors import CallFailure, ErrorCategory
 from callers.media import audio
+from callers.results import public_url
+from callers.runtime.loop_lag import get_loop_lag
+from callers.runtime.pacer import Utterance, get_pacer, lateness_p99_ms
+from callers.runtime.read_sweep import SWEEP_S, get_read_sweep
+from callers.transport import green_connect
+from callers.transport.tls import UNTRUSTED_HINT
+from callers.wire import protocol, wsframes
 from callers.wire.audiocodes_session import (MAX_PENDING_EVENTS, MAX_STREAM_AUDIO_S, AgentStream,  # noqa: F401
                                         AgentStreamStarted, AgentStreamStopped, AgentVoiceStarted,
                                         AudioCodesSession, BotActivity, BotSpeechEvent, ClientEvent,
                                         ConnectionClosed, ConnectionValidated, EventOverflow, ProtocolViolation,
                                         PingReceived, SessionAccepted, SessionRejected, UserStreamStarted)
-from callers.errors import CallFailure, ErrorCategory
-from callers.runtime.loop_lag import get_loop_lag
-from callers.runtime.pacer import Utterance, get_pacer, lateness_p99_ms
-from callers.runtime.read_sweep import SWEEP_S, get_read_sweep
-from callers.results import public_url
-from callers.transport.tls import UNTRUSTED_HINT
 
 log = logging.getLogger(__name__)
 

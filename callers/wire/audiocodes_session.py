@@ -18,8 +18,8 @@ from typing import Optional, Sequence
 
 import numpy as np
 
-from callers.wire import protocol, wsframes
 from callers.media import audio
+from callers.wire import protocol, wsframes
 
 log = logging.getLogger(__name__)
 

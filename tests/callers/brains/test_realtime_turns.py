@@ -13,8 +13,8 @@ from callers.brains.realtime import REALTIME_RATE, RealtimeBrain
 from callers.errors import CallFailure
 from callers.scenario.goals import GoalTracker
 from callers.scenario.personality import get_personality
-from callers.realtime_session import RealtimeSettings
 from callers.scenario.scenarios import load_scenarios
+from callers.services.realtime_session import RealtimeSettings
 
 SETTINGS = RealtimeSettings(api_key="sk-unused")
 

@@ -18,16 +18,8 @@ import pytest
 
 from callers.media import audio
 from tests.garbage import cyclic_garbage
-from callers.media.speech import (
-    VOICE_RATE,
-    EspeakVoice,
-    NullEar,
-    SpeakingStyle,
-    WhisperEar,
-    get_ear,
-    get_voice,
-    transcribe_in_thread,
-)
+from callers.media.speech import (VOICE_RATE, EspeakVoice, NullEar, SpeakingStyle, WhisperEar, get_ear, get_voice,
+                                  transcribe_in_thread)
 
 SENTENCE = "I lost my debit card and need a replacement"
 PACING_FRAME_S = 0.020

@@ -1,5 +1,5 @@
 """The async API's plumbing without real-time audio: which calls wait to be awaited, where an awaited call
-runs, and the TLS context made for unpatched processes. (Whole calls: tests/callers/test_async_api.py.)"""
+runs, and the TLS context made for unpatched processes. (Whole calls: tests/callers/call/test_async_api.py.)"""
 from __future__ import annotations
 
 import asyncio
@@ -10,7 +10,8 @@ import gevent.monkey
 import gevent.ssl
 import pytest
 
-from callers import create_caller, events
+from callers import create_caller
+from callers.call import events
 from callers.transport.green_connect import green_tls_context
 
 native_thread_id = gevent.monkey.get_original("_thread", "get_ident")

@@ -7,7 +7,7 @@ import weakref
 import gevent
 
 from callers.runtime.cycle_collector import (FULL_AFTER_GROWTH, MAX_GROWTH, SAFETY_NET_THRESHOLD, WORTHWHILE_SHARE,
-                                     YOUNG_EVERY_S, collect_on_schedule, growth_after_full_pass)
+                                             YOUNG_EVERY_S, collect_on_schedule, growth_after_full_pass)
 
 
 class Node:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 
-from callers import cli
+from callers.app import cli
 from callers.scenario.personality import load_personalities
 from callers.scenario.scenarios import load_scenarios
 

@@ -3,8 +3,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from callers.scenario import goals
 from callers.errors import ConfigError
+from callers.scenario import goals
 from callers.scenario.goals import CallerGoal, GoalTracker, compile_goal, load_vocabulary, stem
 from callers.scenario.scenarios import ScenarioType, load_scenarios
 

@@ -4,14 +4,8 @@ from pathlib import Path
 import pytest
 
 from callers.errors import ConfigError
-from callers.scenario.personality import (
-    DEFAULT_PERSONALITY_DIR,
-    CallerPersonality,
-    PersonalityType,
-    get_personality,
-    load_personalities,
-    load_personality,
-)
+from callers.scenario.personality import (DEFAULT_PERSONALITY_DIR, CallerPersonality, PersonalityType, get_personality,
+                                          load_personalities, load_personality)
 
 VALID = """\
 type = "pirate"

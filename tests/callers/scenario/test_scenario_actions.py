@@ -7,7 +7,7 @@ import pytest
 
 from callers.errors import ConfigError
 from callers.scenario.scenario_actions import (BACKCHANNEL, DEFAULT_BACKCHANNEL, barge_in_plan_for, dtmf_rule_for,
-                                      parse_barge_ins, parse_dtmf_rules)
+                                               parse_barge_ins, parse_dtmf_rules)
 from callers.scenario.scenarios import load_scenarios
 
 

@@ -7,13 +7,8 @@ import pytest
 
 from callers.errors import ConfigError
 from callers.scenario.personality import PersonalityType
-from callers.scenario.scenarios import (
-    CONTEXT_KEYS,
-    DEFAULT_SCENARIOS_FILE,
-    ScenarioType,
-    TestConfiguration,
-    load_scenarios,
-)
+from callers.scenario.scenarios import (CONTEXT_KEYS, DEFAULT_SCENARIOS_FILE, ScenarioType, TestConfiguration,
+                                        load_scenarios)
 
 SHIPPED = json.loads(DEFAULT_SCENARIOS_FILE.read_text())
 SEED_CRITERIA = {

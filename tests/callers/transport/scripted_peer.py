@@ -20,8 +20,8 @@ import numpy as np
 from websockets.asyncio.server import serve
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[3]))
-from callers.wire import protocol  # noqa: E402
 from callers.media import audio  # noqa: E402
+from callers.wire import protocol  # noqa: E402
 
 TONE_S = 1.0
 FRAME_MS = 20

@@ -13,9 +13,10 @@ import gevent
 import numpy as np
 import pytest
 
-from callers.media import audio
 from callers.errors import CallFailure, ErrorCategory
-from callers.transport.telephony import (AgentStream, AgentStreamStarted, AudioCodesClient, ClientEvent, ProtocolViolation)
+from callers.media import audio
+from callers.transport.telephony import (AgentStream, AgentStreamStarted, AudioCodesClient, ClientEvent,
+                                         ProtocolViolation)
 
 PEER = Path(__file__).with_name("interop_peer.py")
 GREETING_SAMPLES = 19200  # the peer's 1.2 s greeting at 16 kHz

@@ -13,13 +13,13 @@ import gevent.monkey
 import numpy as np
 import pytest
 
-from callers.media import audio
 from callers.errors import CallFailure, ErrorCategory
+from callers.media import audio
 from callers.runtime.loop_lag import get_loop_lag
 from callers.runtime.read_sweep import SWEEP_S, get_read_sweep
-from callers.transport.telephony import (SWEPT_READ_MAX_BYTES, AgentStreamStarted, AgentStreamStopped, AgentVoiceStarted,
-                               AudioCodesClient, BotActivity, BotSpeechEvent, ConnectionClosed,
-                               MockAudioCodesClient)
+from callers.transport.telephony import (SWEPT_READ_MAX_BYTES, AgentStreamStarted, AgentStreamStopped,
+                                         AgentVoiceStarted, AudioCodesClient, BotActivity, BotSpeechEvent,
+                                         ConnectionClosed, MockAudioCodesClient)
 from tests.garbage import cyclic_garbage
 
 PEER = Path(__file__).with_name("scripted_peer.py")

@@ -7,10 +7,9 @@ import json
 import numpy as np
 
 from callers.wire import protocol, wsframes
-from callers.wire.audiocodes_session import (AgentStreamStarted, AgentStreamStopped, AgentVoiceStarted, AudioCodesSession,
-                                        BotActivity, BotSpeechEvent, PingReceived, ProtocolViolation, SessionAccepted,
-                                        SessionRejected,
-                                        UserStreamStarted)
+from callers.wire.audiocodes_session import (AgentStreamStarted, AgentStreamStopped, AgentVoiceStarted,
+                                             AudioCodesSession, BotActivity, BotSpeechEvent, PingReceived,
+                                             ProtocolViolation, SessionAccepted, SessionRejected, UserStreamStarted)
 
 CID = "c" * 32
 TEXT = wsframes.OPCODE_TEXT

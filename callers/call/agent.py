@@ -19,26 +19,27 @@ from typing import Optional, Union
 
 import gevent
 
-from callers import events, pricing
-from callers.runtime import async_call
-from callers.wire import protocol
-from callers.media import line, phrasebook, speech, word_errors
-from callers.barge_ins import BargeInLog
 from callers.brains.base import Brain, HeardTurn, Reply
 from callers.brains.scripted import ScriptedBrain
-from callers.media.delivery import Delivery, voice_for
+from callers.call import events
+from callers.call.barge_ins import BargeInLog
+from callers.call.recording import CallRecorder
 from callers.errors import CallFailure, ErrorCategory
-from callers.scenario.goals import GoalTracker
-from callers.judge import CallJudge
-from callers.runtime.pacer import longest_gap_ms
-from callers.scenario.personality import CallerPersonality, get_personality
-from callers.recording import CallRecorder
+from callers.media import line, phrasebook, speech, word_errors
+from callers.media.delivery import Delivery, voice_for
 from callers.results import BargeInRecord, CallResult, ResultWriter, TurnRecord, public_url
+from callers.runtime import async_call
+from callers.runtime.pacer import longest_gap_ms
+from callers.scenario.goals import GoalTracker
+from callers.scenario.personality import CallerPersonality, get_personality
 from callers.scenario.scenario_actions import BACKCHANNEL, BargeInPlan, barge_in_plan_for
 from callers.scenario.scenarios import CallerScenario
+from callers.services import pricing
+from callers.services.judge import CallJudge
 from callers.transport.telephony import (DEFAULT_BRIDGE_URL, AgentStream, AgentStreamStarted, AgentStreamStopped,
-                               AgentVoiceStarted, AudioCodesClient, BotActivity, BotSpeechEvent,
-                               ConnectionClosed, ProtocolViolation, SessionRejected, SpeechTiming)
+                                         AgentVoiceStarted, AudioCodesClient, BotActivity, BotSpeechEvent,
+                                         ConnectionClosed, ProtocolViolation, SessionRejected, SpeechTiming)
+from callers.wire import protocol
 
 log = logging.getLogger(__name__)
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from callers.agent import CallerAgent
+from callers.call.agent import CallerAgent
 from callers.scenario.scenarios import load_scenarios
 
 

@@ -8,8 +8,8 @@ import sys
 import numpy as np
 import pytest
 
+from callers.call.recording import RECORDING_RATE, mix, place_stream
 from callers.media import audio
-from callers.recording import RECORDING_RATE, mix, place_stream
 from callers.transport.telephony import AgentStream
 from tests.reference_bridge import REPO_ROOT, launch_bridge
 

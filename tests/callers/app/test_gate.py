@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from callers.gate import Gate, exit_code, turn_p95_ms
+from callers.app.gate import Gate, exit_code, turn_p95_ms
 from callers.results import CallResult, TurnRecord
 
 

@@ -12,10 +12,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Callable, Optional, Sequence, TextIO
 
-from callers.scenario.catalog import describe_catalog, describe_entry, describe_personality
 from callers.errors import ConfigError
-from callers.scenario.personality import CallerPersonality
 from callers.results import CallResult
+from callers.scenario.catalog import describe_catalog, describe_entry, describe_personality
+from callers.scenario.personality import CallerPersonality
 from callers.scenario.scenarios import ScenarioCatalog, ScenarioEntry
 
 PROMPT = "> "

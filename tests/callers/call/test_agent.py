@@ -11,8 +11,9 @@ import gevent
 import gevent.monkey
 import pytest
 
-from callers import CallerAgent, ResultWriter, create_caller, events, load_scenarios
-from callers.agent import FELL_BEHIND_GAP_MS, pacing_note
+from callers import CallerAgent, ResultWriter, create_caller, load_scenarios
+from callers.call import events
+from callers.call.agent import FELL_BEHIND_GAP_MS, pacing_note
 from callers.results import read_results
 from callers.scenario.scenarios import ScenarioType
 from tests.reference_bridge import REPO_ROOT, launch_bridge

@@ -16,16 +16,16 @@ from typing import Callable, Optional, TextIO
 import gevent
 import gevent.lock
 
-from callers.transport import tls
-from callers.agent import CallerAgent
 from callers.brains.realtime import RealtimeBrain
+from callers.call.agent import CallerAgent
 from callers.errors import CALLER_SIDE_ERRORS, ErrorCategory
-from callers.judge import CallJudge
-from callers.scenario.personality import get_personality
-from callers.realtime_session import RealtimeSettings
 from callers.results import CallResult, ResultWriter
-from callers.scenario.scenarios import ScenarioEntry
 from callers.runtime.warmup import prepare_for_realtime
+from callers.scenario.personality import get_personality
+from callers.scenario.scenarios import ScenarioEntry
+from callers.services.judge import CallJudge
+from callers.services.realtime_session import RealtimeSettings
+from callers.transport import tls
 
 DEFAULT_MAX_CONCURRENT = 5
 STATUS_REFRESH_S = 1.0

@@ -1,7 +1,7 @@
 """The command line behind caller_cli.py (one call, a custom call, or a file of calls, with a live transcript)
 and batch_caller_test.py (a test configuration or a whole scenarios file, with progress and reports).
 
-Exit codes (scripts and CI rely on them; the rule is callers/gate.py's): a batch (batch_caller_test.py, or
+Exit codes (scripts and CI rely on them; the rule is callers/app/gate.py's): a batch (batch_caller_test.py, or
 caller_cli.py --batch) exits 0 once it has run and reported, however many calls failed, and 1 only when a gate
 asked for with --success-threshold / --max-p95-turn-ms is missed; a one-off call (--scenario, a custom call)
 also exits 1 when its goal was not met. Both: 2 bad usage or configuration; 3 the bridge could not be reached
@@ -29,24 +29,24 @@ from typing import Callable, Optional, Sequence
 
 import gevent
 
-from callers import events
-from callers.transport import tls
-from callers.media import speech
-from callers.batch import DEFAULT_MAX_CONCURRENT, Batch, BatchPlan, CallSettings, Progress
-from callers.scenario.catalog import describe_catalog
+from callers.app.batch import DEFAULT_MAX_CONCURRENT, Batch, BatchPlan, CallSettings, Progress
+from callers.app.gate import (EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_UNREACHABLE, EXIT_USAGE, UNREACHABLE, Gate,
+                              exit_code)
+from callers.app.interactive import InteractiveSession
+from callers.app.probe import BridgeProbe
+from callers.call import events
+from callers.call.recording import RECORDINGS_DIR
 from callers.errors import ConfigError
-from callers.gate import (EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_UNREACHABLE, EXIT_USAGE, UNREACHABLE, Gate,
-                          exit_code)
-from callers.scenario.goals import criterion_problem
-from callers.judge import DEFAULT_JUDGE_MODEL, CallJudge
-from callers.realtime_session import (API_KEY_ENV, DEFAULT_MODEL, DEFAULT_VOICE, MissingKey, RealtimeSettings,
-                                      openai_client, settings_from_env)
-from callers.interactive import InteractiveSession
-from callers.scenario.personality import load_personalities
-from callers.probe import BridgeProbe
-from callers.recording import RECORDINGS_DIR
+from callers.media import speech
 from callers.results import CALLS_FILE, CallResult, ResultWriter, public_url
+from callers.scenario.catalog import describe_catalog
+from callers.scenario.goals import criterion_problem
+from callers.scenario.personality import load_personalities
 from callers.scenario.scenarios import DEFAULT_SCENARIOS_FILE, ScenarioEntry, load_scenarios
+from callers.services.judge import DEFAULT_JUDGE_MODEL, CallJudge
+from callers.services.realtime_session import (API_KEY_ENV, DEFAULT_MODEL, DEFAULT_VOICE, MissingKey, RealtimeSettings,
+                                               openai_client, settings_from_env)
+from callers.transport import tls
 from callers.transport.telephony import DEFAULT_BRIDGE_URL
 
 EXIT_GOAL_MET = EXIT_OK
@@ -619,7 +619,7 @@ class LiveTranscript:
         self._print_pacing_note(result)
 
     def _print_pacing_note(self, result: CallResult) -> None:
-        from callers.agent import pacing_note  # the lateness rule and its advice live with the agent's turn loop
+        from callers.call.agent import pacing_note  # the lateness rule and its advice live with the agent's turn loop
 
         note = pacing_note(result)
         if note:

@@ -13,8 +13,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Optional, Union
 
-from callers.scenario.datafiles import read_toml
 from callers.errors import ConfigError
+from callers.scenario.datafiles import read_toml
 
 log = logging.getLogger(__name__)
 

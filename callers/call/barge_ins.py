@@ -11,10 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Optional
 
+from callers.media.word_errors import normalized_words
 from callers.results import BargeInRecord
 from callers.scenario.scenario_actions import BargeInPlan
 from callers.transport.telephony import AgentStream
-from callers.media.word_errors import normalized_words
 
 # The next prompt "repeated" the cut-off one when it re-says at least this share of that prompt's words.
 REPEAT_SHARE = 0.5

@@ -11,9 +11,9 @@ import textwrap
 
 import pytest
 
-from callers.runtime.async_call import CALL_SWITCH_INTERVAL_S
 from callers.results import read_results
-from tests.callers.test_agent import assert_latencies_match_truth, truth_for
+from callers.runtime.async_call import CALL_SWITCH_INTERVAL_S
+from tests.callers.call.test_agent import assert_latencies_match_truth, truth_for
 from tests.reference_bridge import REPO_ROOT, launch_bridge
 from tests.tls_certs import make_self_signed
 

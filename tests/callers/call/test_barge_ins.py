@@ -1,8 +1,8 @@
 """BargeInLog: the verdicts on how an agent took a barge-in, from the events of the call in order."""
 from __future__ import annotations
 
+from callers.call.barge_ins import BargeInLog, repeats
 from callers.media import audio
-from callers.barge_ins import BargeInLog, repeats
 from callers.transport.telephony import AgentStream
 
 PROMPT = "Your new card will be delivered to your address on file within five to seven business days."

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import pytest
 
-from callers import cli
-from callers.probe import BridgeProbe, Status
-from tests.callers.test_cli import free_port, run_cli
+from callers.app import cli
+from callers.app.probe import BridgeProbe, Status
+from tests.callers.app.test_cli import free_port, run_cli
 from tests.reference_bridge import launch_bridge
 
 pytestmark = [pytest.mark.timeout(120), pytest.mark.slow]

@@ -18,12 +18,12 @@ from typing import Callable, Optional, Sequence
 
 import gevent
 
-from callers.wire import protocol
-from callers.media import phrasebook, speech
-from callers.agent import wait_for_stop
+from callers.call.agent import wait_for_stop
 from callers.errors import CallFailure, ErrorCategory
+from callers.media import phrasebook, speech
 from callers.transport.telephony import (AgentStream, AgentVoiceStarted, AudioCodesClient, BotSpeechEvent,
-                               ConnectionClosed, SessionRejected)
+                                         ConnectionClosed, SessionRejected)
+from callers.wire import protocol
 
 PROBED_FORMATS = ("raw/lpcm16", "raw/lpcm16_8", "raw/lpcm16_24", "raw/mulaw")
 VALIDATE_WAIT_S = 3.0

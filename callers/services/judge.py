@@ -12,10 +12,10 @@ import json
 import logging
 from typing import Any, Optional
 
-from callers import pricing
-from callers.scenario.goals import CallerGoal
-from callers.realtime_session import RealtimeSettings, openai_client, scrub
 from callers.results import CallResult
+from callers.scenario.goals import CallerGoal
+from callers.services import pricing
+from callers.services.realtime_session import RealtimeSettings, openai_client, scrub
 
 log = logging.getLogger(__name__)
 
