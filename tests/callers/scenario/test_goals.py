@@ -1,11 +1,8 @@
 """Goal tracking: heard sentences meet criteria whatever their wording, and only when actually told."""
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
-from callers.errors import ConfigError
 from callers.scenario import goals
-from callers.scenario.goals import CallerGoal, GoalTracker, compile_goal, load_vocabulary, stem
+from callers.scenario.goals import CallerGoal, GoalTracker, compile_goal
 from callers.scenario.scenarios import ScenarioType, load_scenarios
 
 GREETING = "Thank you for calling First Community Bank. How can I help you today?"
@@ -275,69 +272,6 @@ def test_compile_reads_moods_alternatives_and_without():
     transfer = compile_goal("transferred without resolution")
     assert [[c.name for c in alt] for alt in transfer.alternatives] == [["transfer"]] and transfer.while_unmet
     assert compile_goal("provided").alternatives == ()
-
-
-@pytest.mark.parametrize("words", [("delivered", "delivers", "delivering"), ("ordered", "orders", "ordering"),
-                                   ("transferred", "transferring", "transfers", "transfer"),
-                                   ("cancelled", "canceled", "cancel"), ("applied", "apply", "applies"),
-                                   ("replaced", "replace", "replacing"), ("apps", "app")])
-def test_stem_joins_word_forms(words):
-    assert len({stem(word) for word in words}) == 1
-
-
-def test_vocabulary_errors_name_the_concept(tmp_path):
-    path = tmp_path / "vocabulary.toml"
-    path.write_text('[concepts.a]\nterms = ["card"]\ncues = ["card"]\n[concepts.b]\nterms = ["cards"]\ncues = ["x"]\n')
-    with pytest.raises(ConfigError) as caught:
-        load_vocabulary(path)
-    assert (caught.value.entry, caught.value.field) == ("concepts.b", "terms")
-    path.write_text('[concepts.a]\nterms = ["card"]\n')
-    with pytest.raises(ConfigError) as caught:
-        load_vocabulary(path)
-    assert (caught.value.entry, caught.value.field) == ("concepts.a", "cues")
-    path.write_text('[concepts.a\n')
-    with pytest.raises(ConfigError, match="line 1"):
-        load_vocabulary(path)
-    path.write_text('[concepts.a]\nterms = ["card"]\ncues = ["card"]\nunless = ["?!"]\n')
-    with pytest.raises(ConfigError, match="has no words") as caught:
-        load_vocabulary(path)
-    assert (str(caught.value.path), caught.value.entry, caught.value.field) == (str(path), "concepts.a", "unless")
-
-
-_WORDS = st.lists(st.sampled_from(["i", "can", "need", "your", "card", "tell", "me", "please", "let", "check",
-                                   "see", "confirm", "we", "if"]), max_size=12)
-
-
-@settings(max_examples=400, deadline=None)
-@given(_WORDS, st.lists(st.sampled_from(["i", "can", "card", "me", "your"]), min_size=1, max_size=3),
-       st.lists(st.booleans(), min_size=12, max_size=12))
-def test_a_sentence_finds_a_cue_wherever_a_plain_scan_would(words, cue, allowed):
-    sentence = goals._analyse(" ".join(words))
-    cue = tuple(stem(word) for word in cue)
-    allowed = tuple(allowed[:len(sentence.stems)])
-    width, stems = len(cue), sentence.stems
-    for mask in (None, allowed):
-        expected = any(stems[i:i + width] == cue and (mask is None or mask[i])
-                       for i in range(len(stems) - width + 1))
-        assert sentence.has(cue, mask) == expected
-
-
-@settings(max_examples=400, deadline=None)
-@given(_WORDS)
-def test_the_first_marker_is_where_a_plain_scan_finds_it(words):
-    def plain(markers, exceptions):
-        for index in range(len(words)):
-            for marker in markers:
-                if tuple(words[index:index + len(marker)]) == marker:
-                    after = index + len(marker)
-                    if after < len(words) and words[after] in exceptions.get(marker, ()):
-                        continue
-                    return index
-        return len(words)
-
-    assert goals._first_marker(words, goals._REQUEST_MARKERS_BY_WORD) == plain(goals.REQUEST_MARKERS, {})
-    assert (goals._first_marker(words, goals._TENTATIVE_MARKERS_BY_WORD, goals.TENTATIVE_EXCEPTIONS)
-            == plain(goals.TENTATIVE_MARKERS, goals.TENTATIVE_EXCEPTIONS))
 
 
 def test_a_custom_goal_is_judged_on_its_own_words():
