@@ -134,6 +134,14 @@ def test_callers_layers_import_downwards_only() -> None:
     _fail_if(offences, "imports against the layering of callers/ (tests/test_architecture.py LAYERS)")
 
 
+def test_protocol_and_codecs_stand_alone() -> None:
+    """Both sides of the wire and the fuzz tests share these two modules, so they import nothing of the project."""
+    offences = [found for found in all_imports()
+                if found.importer in ("callers.wire.protocol", "callers.media.audio")
+                and any(_within(found.target, package) for package in ("callers", *PRODUCT_DIRS, *FACES))]
+    _fail_if(offences, "callers.wire.protocol or callers.media.audio imports the project")
+
+
 def test_callers_never_imports_its_drivers() -> None:
     """The caller library runs without Locust, and its faces depend on it, not the other way round."""
     drivers = ("locust", "loadtest", "reports", "bridge", "bench", *FACES)
