@@ -1,13 +1,13 @@
 #!/usr/bin/env python3
 """batch_caller_test.py: run a test configuration or scenarios file as real calls and report on them (the seed's
-command; the run is callers/cli.py's batch_main, the report the `reports` package)."""
+command; the run is callers/app/cli.py's batch_main, the report the `reports` package)."""
 from gevent import monkey
 
 monkey.patch_all()
 
 import sys  # noqa: E402 - gevent must patch the standard library before anything else imports it
 
-from callers.cli import batch_main  # noqa: E402
+from callers.app.cli import batch_main  # noqa: E402
 from reports import publish_batch  # noqa: E402
 
 if __name__ == "__main__":

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""caller_cli.py: run simulated callers against a bridge (the seed's command; logic lives in callers/cli.py,
+"""caller_cli.py: run simulated callers against a bridge (the seed's command; logic lives in callers/app/cli.py,
 a --batch run's report in the `reports` package, as for batch_caller_test.py)."""
 from gevent import monkey
 
@@ -7,7 +7,7 @@ monkey.patch_all()
 
 import sys  # noqa: E402 - gevent must patch the standard library before anything else imports it
 
-from callers.cli import main  # noqa: E402
+from callers.app.cli import main  # noqa: E402
 from reports import publish_batch  # noqa: E402
 
 if __name__ == "__main__":

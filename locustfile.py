@@ -43,17 +43,17 @@ from locust.runners import (STATE_CLEANUP, STATE_MISSING, STATE_RUNNING, STATE_S
                             MasterRunner, WorkerRunner)
 from locust.stats import StatsEntry
 
-from callers import events as call_events
-from callers import tls
-from callers.agent import EAR_MODES, CallerAgent
-from callers.batch import CallSettings, make_caller
+from callers.app.batch import CallSettings, make_caller
+from callers.call import events as call_events
+from callers.call.agent import EAR_MODES, CallerAgent
 from callers.errors import ConfigError, ErrorCategory
-from callers.judge import DEFAULT_JUDGE_MODEL, CallJudge
-from callers.personality import load_personalities
-from callers.realtime_session import DEFAULT_MODEL, DEFAULT_VOICE, MissingKey, openai_client, settings_from_env
 from callers.results import CallResult, ResultWriter, TurnRecord
-from callers.scenarios import ScenarioEntry, load_scenarios
-from callers.warmup import prepare_for_realtime
+from callers.runtime.warmup import prepare_for_realtime
+from callers.scenario.personality import load_personalities
+from callers.scenario.scenarios import ScenarioEntry, load_scenarios
+from callers.services.judge import DEFAULT_JUDGE_MODEL, CallJudge
+from callers.services.realtime_session import DEFAULT_MODEL, DEFAULT_VOICE, MissingKey, openai_client, settings_from_env
+from callers.transport import tls
 from loadtest import capacity, goals, hostcheck, orphans, spawn_messages, users, webform, webui
 from loadtest import options as options_spec
 
@@ -248,7 +248,7 @@ def _fire(request_type: str, name: str, response_time: Optional[float], exceptio
         exception=CallFailed(exception) if exception else None, context={})
 
 
-# ---- callers.events -> Locust request events and goal counters -------------------------------------------
+# ---- callers.call.events -> Locust request events and goal counters -------------------------------------------
 
 @call_events.call_connected.add_listener
 def _on_connected(call, connect_ms, **_kwargs) -> None:

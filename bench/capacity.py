@@ -6,7 +6,7 @@ audio at it. A step holds real time when every caller connected, the p99 latenes
 the window (15 s) is at most 5 ms, there is no drift (mean lateness in the window's last third is at most
 1 ms above its first third's: no backlog building up), and the callers kept reading the agent's audio (at
 least 90 % of the sink's rate). The search doubles N until a step fails, then bisects. The same search runs for this
-project's caller (callers.telephony.AudioCodesClient) and for the naive baseline (bench/naive_caller.py).
+project's caller (callers.transport.telephony.AudioCodesClient) and for the naive baseline (bench/naive_caller.py).
 
 `--kinds conversation` searches the same way with whole calls of the caller a Locust worker runs (offline
 brain, altText ear) against the sink's turn-taking `--dialogue` mode: what a worker core carries in a real

@@ -23,9 +23,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a plain script from anywhere
 
-from callers import audio  # noqa: E402
-from callers.speech import VOICE_RATE, EspeakVoice, SpeakingStyle, WhisperEar  # noqa: E402
-from callers.word_errors import normalized_words, word_edits  # noqa: E402
+from callers.media import audio  # noqa: E402
+from callers.media.speech import VOICE_RATE, EspeakVoice, SpeakingStyle, WhisperEar  # noqa: E402
+from callers.media.word_errors import normalized_words, word_edits  # noqa: E402
 
 # The middle and both ends of the personalities' range (115-210 wpm, pitch 35-58).
 STYLES = {

@@ -27,11 +27,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench import machine  # noqa: E402
 from bench.step import MEDIA_FORMAT, PHRASE, Tally, fast_call  # noqa: E402
-from callers import phrasebook, speech  # noqa: E402
-from callers.batch import CallSettings, make_caller  # noqa: E402
+from callers.app.batch import CallSettings, make_caller  # noqa: E402
+from callers.media import phrasebook, speech  # noqa: E402
 from callers.results import ResultWriter  # noqa: E402
-from callers.scenarios import load_scenarios  # noqa: E402
-from callers.warmup import prepare_for_realtime  # noqa: E402
+from callers.runtime.warmup import prepare_for_realtime  # noqa: E402
+from callers.scenario.scenarios import load_scenarios  # noqa: E402
 
 FILLER_RAMP_S = 3.0
 

@@ -19,7 +19,8 @@ import numpy as np
 import websocket
 from gevent.event import Event
 
-from callers import audio, protocol
+from callers.media import audio
+from callers.wire import protocol
 
 ACK_TIMEOUT_S = 5.0
 

@@ -26,11 +26,11 @@ import numpy as np  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a plain script from anywhere
 
-from callers.agent import CallerAgent  # noqa: E402
 from callers.brains.realtime import RealtimeBrain  # noqa: E402
-from callers.personality import get_personality  # noqa: E402
-from callers.realtime_session import RealtimeSettings  # noqa: E402
-from callers.scenarios import load_scenarios  # noqa: E402
+from callers.call.agent import CallerAgent  # noqa: E402
+from callers.scenario.personality import get_personality  # noqa: E402
+from callers.scenario.scenarios import load_scenarios  # noqa: E402
+from callers.services.realtime_session import RealtimeSettings  # noqa: E402
 from tests.fake_realtime import launch_fake_realtime  # noqa: E402
 from tests.reference_bridge import launch_bridge  # noqa: E402
 

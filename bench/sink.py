@@ -39,7 +39,8 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a plain script from anywhere
 
 from bench import machine  # noqa: E402
-from callers import audio, protocol  # noqa: E402
+from callers.media import audio  # noqa: E402
+from callers.wire import protocol  # noqa: E402
 
 FRAME_S = audio.DEFAULT_FRAME_MS / 1000.0
 PROMPT_FRAMES = 150  # 3 s prompts

@@ -39,10 +39,10 @@ import numpy as np  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from callers.batch import CallSettings, make_caller  # noqa: E402
+from callers.app.batch import CallSettings, make_caller  # noqa: E402
 from callers.errors import ConfigError  # noqa: E402
 from callers.results import CALLS_FILE, ResultWriter  # noqa: E402
-from callers.scenarios import ScenarioEntry, load_scenarios  # noqa: E402
+from callers.scenario.scenarios import ScenarioEntry, load_scenarios  # noqa: E402
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 BRIDGE_START_S = 90.0

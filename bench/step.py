@@ -39,11 +39,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench import machine  # noqa: E402
 from bench.naive_caller import NaiveCaller  # noqa: E402
-from callers import events, phrasebook, speech  # noqa: E402
-from callers.batch import CallSettings, make_caller  # noqa: E402
-from callers.scenarios import load_scenarios  # noqa: E402
-from callers.telephony import AgentStreamStarted, AudioCodesClient, SpeechTiming  # noqa: E402
-from callers.warmup import prepare_for_realtime  # noqa: E402
+from callers.app.batch import CallSettings, make_caller  # noqa: E402
+from callers.call import events  # noqa: E402
+from callers.media import phrasebook, speech  # noqa: E402
+from callers.runtime.warmup import prepare_for_realtime  # noqa: E402
+from callers.scenario.scenarios import load_scenarios  # noqa: E402
+from callers.transport.telephony import AgentStreamStarted, AudioCodesClient, SpeechTiming  # noqa: E402
 
 KINDS = ("caller", "naive", "conversation")
 MEDIA_FORMAT = "raw/lpcm16"

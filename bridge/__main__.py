@@ -20,7 +20,7 @@ from bridge.faults import Fault, FaultSpec, parse_fault  # noqa: E402 - after th
 from bridge.server import run_bridge, server_tls_context
 from bridge.settings import (DEFAULT_EAR, DEFAULT_HOST, DEFAULT_PATH, DEFAULT_PORT, DEFAULT_STT_NICE,
                              DEFAULT_STT_THREADS, DEFAULT_VOICE_RATE_WPM, BridgeSettings)
-from callers import audio, speech
+from callers.media import audio, speech
 
 TOKEN_ENV = "BRIDGE_TOKEN"
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"

@@ -38,7 +38,7 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Optional, Sequence, Union
 
-# The most patient caller waits 3 + 1.5 * 10 = 18 s (callers.personality.max_wait_s); a reply later than
+# The most patient caller waits 3 + 1.5 * 10 = 18 s (callers.scenario.personality.max_wait_s); a reply later than
 # that is heard by nobody.
 SLOW_REPLY_DELAY_S = 20.0
 # Share of the greeting's frames sent before a stalled agent goes quiet: enough voiced audio to count as a

@@ -16,8 +16,8 @@ from typing import Iterable, Optional
 
 import numpy as np
 
-from callers import audio
-from callers.speech import VOICE_RATE, SpeakingStyle, Voice
+from callers.media import audio
+from callers.media.speech import VOICE_RATE, SpeakingStyle, Voice
 
 # Pause between sentences of one reply (a rendered sentence is silence-trimmed at both ends).
 SENTENCE_GAP_MS = 250

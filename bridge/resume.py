@@ -16,7 +16,7 @@ from typing import Callable, Iterator, Optional
 from bridge.dialogue import BankAgent
 from bridge.faults import Fault
 from bridge.truth import CallTruth
-from callers.audio import MediaFormat
+from callers.media.audio import MediaFormat
 
 # Dropped calls kept at once; beyond it the oldest is given up early, so a storm of drops cannot grow memory.
 MAX_PARKED_CALLS = 10_000

@@ -28,7 +28,8 @@ from bridge.resume import ResumableCalls
 from bridge.session import BridgeServices, CallSession, record_truth
 from bridge.settings import BridgeSettings
 from bridge.truth import CallTruth, TruthLog
-from callers import protocol, speech
+from callers.media import speech
+from callers.wire import protocol
 
 log = logging.getLogger(__name__)
 

@@ -39,8 +39,9 @@ from bridge.resume import ParkedCall, ResumableCalls
 from bridge.settings import BridgeSettings
 from bridge.translations import Translation, language_code, translation_for
 from bridge.truth import CallTruth, TruthLog, TurnTruth
-from callers import audio, protocol
-from callers.speech import Ear, NullEar
+from callers.media import audio
+from callers.media.speech import Ear, NullEar
+from callers.wire import protocol
 
 log = logging.getLogger(__name__)
 

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Optional
 
 from bridge.faults import FaultSpec, check_faults
-from callers.audio import DEFAULT_FRAME_MS, MediaFormat
+from callers.media.audio import DEFAULT_FRAME_MS, MediaFormat
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000

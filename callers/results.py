@@ -40,11 +40,11 @@ class TurnRecord:
     ear: str = "none"
     pacing_p99_ms: float = 0.0
     pacing_max_ms: float = 0.0
-    # The longest pause the caller's own lateness opened inside this utterance (callers.pacer.longest_gap_ms):
+    # The longest pause the caller's own lateness opened inside this utterance (callers.runtime.pacer.longest_gap_ms):
     # above FELL_BEHIND_GAP_MS the agent may have heard the utterance end there, and the call is a
     # simulator_error.
     pacing_gap_ms: float = 0.0
-    # The agent's hearing of this utterance (caller_text vs bot_heard, callers.word_errors), when reported.
+    # The agent's hearing of this utterance (caller_text vs bot_heard, callers.media.word_errors), when reported.
     heard_errors: Optional[int] = None
     heard_words: Optional[int] = None
     heard_wer: Optional[float] = None

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from typing import Mapping
 
-from callers.personality import CallerPersonality
+from callers.scenario.personality import CallerPersonality
 
 CLASS_SUFFIX = "Caller"
 

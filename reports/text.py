@@ -127,7 +127,7 @@ def _success(analysis: Analysis) -> str:
 def _cost(analysis: Analysis) -> str:
     cost = analysis.summary["cost"]
     per_success = cost["per_successful_call_usd"]
-    lines = [_title("COST (OpenAI tokens, priced from callers/openai_prices.toml)"),
+    lines = [_title("COST (OpenAI tokens, priced from callers/services/openai_prices.toml)"),
              f"Total: {usd(cost['total_usd'])} over {cost['costed_calls']} calls",
              f"Per call: {usd(cost['per_call_usd'])}",
              f"Per successful call: {usd(per_success) if per_success is not None else 'n/a (no successes)'}"]

@@ -40,7 +40,7 @@ from websockets.asyncio.server import ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
-from callers import audio, speech
+from callers.media import audio, speech
 
 RATE = 24000
 FRAME_SAMPLES = RATE // 50  # 20 ms VAD frames

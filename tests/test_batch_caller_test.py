@@ -12,10 +12,10 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from callers.batch import BatchPlan, Progress
-from callers.cli import batch_plan, build_batch_parser
+from callers.app.batch import BatchPlan, Progress
+from callers.app.cli import batch_plan, build_batch_parser
 from callers.results import CallResult
-from callers.scenarios import load_scenarios
+from callers.scenario.scenarios import load_scenarios
 from tests.loopback import free_port
 from tests.reference_bridge import REPO_ROOT, launch_bridge
 from tests.reports.test_json_report import SEED_CI_SNIPPET

@@ -40,7 +40,7 @@ TRUTH_WAIT_S = 10.0
 # Measured: a flooded caller peaks 2-6 MB above a clean one (it keeps at most 2 minutes of a stream's
 # audio); with that bound lifted the same flood peaked ~41 MB higher.
 FLOOD_RSS_MARGIN_KB = 20 * 1024
-# A bridge with barge-in stops within a frame of hearing the caller (tests/callers/test_agent.py's bound).
+# A bridge with barge-in stops within a frame of hearing the caller (tests/callers/call/test_agent.py's bound).
 BARGE_IN_STOP_MAX_MS = 100.0
 MIXED_CALLS = 20
 MIXED_DROP_RATE = 0.3

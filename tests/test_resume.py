@@ -17,8 +17,8 @@ import pytest
 import websocket
 
 from bridge.session import REFUSED_RESUME, UNKNOWN_RESUME
-from callers import protocol
 from callers.results import CallResult, read_results
+from callers.wire import protocol
 from tests.reference_bridge import REPO_ROOT, BridgeProcess, launch_bridge
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]

@@ -18,7 +18,7 @@ import pytest
 
 from bridge.__main__ import parse_settings
 from callers.results import CallResult, read_results
-from callers.tls import INSECURE_WARNING
+from callers.transport.tls import INSECURE_WARNING
 from tests.reference_bridge import REPO_ROOT, BridgeProcess, launch_bridge
 from tests.tls_certs import SelfSigned, make_self_signed
 

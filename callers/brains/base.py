@@ -18,10 +18,10 @@ from typing import TYPE_CHECKING, Optional
 
 import numpy as np
 
-from callers.goals import GoalTracker
+from callers.scenario.goals import GoalTracker
 
 if TYPE_CHECKING:
-    from callers.telephony import AudioCodesClient
+    from callers.transport.telephony import AudioCodesClient
 
 
 @dataclass
@@ -89,7 +89,7 @@ class Brain(ABC):
         return fallback
 
     def usage(self) -> Optional[dict]:
-        """Tokens spent in this call, by part and kind (see callers.pricing), for model-backed brains."""
+        """Tokens spent in this call, by part and kind (see callers.services.pricing), for model-backed brains."""
         return None
 
     def close(self) -> None:

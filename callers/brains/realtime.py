@@ -29,16 +29,17 @@ import gevent
 import numpy as np
 from gevent.event import Event
 
-from callers import audio, pricing
 from callers.brains.base import Brain, HeardTurn, Reply
 from callers.errors import CallFailure, ErrorCategory
-from callers.goals import GoalTracker
-from callers.personality import CallerPersonality
-from callers.realtime_session import REALTIME_RATE, RealtimeSession, RealtimeSettings
-from callers.scenarios import CallerScenario
+from callers.media import audio
+from callers.scenario.goals import GoalTracker
+from callers.scenario.personality import CallerPersonality
+from callers.scenario.scenarios import CallerScenario
+from callers.services import pricing
+from callers.services.realtime_session import REALTIME_RATE, RealtimeSession, RealtimeSettings
 
 if TYPE_CHECKING:
-    from callers.telephony import AgentStream, AudioCodesClient
+    from callers.transport.telephony import AgentStream, AudioCodesClient
 
 log = logging.getLogger(__name__)
 

@@ -18,10 +18,10 @@ from pathlib import Path
 from typing import Optional
 
 from callers.brains.base import Brain, HeardTurn, Reply
-from callers.goals import GoalTracker
-from callers.personality import CallerPersonality
-from callers.scenario_actions import dtmf_rule_for
-from callers.scenarios import CallerScenario
+from callers.scenario.goals import GoalTracker
+from callers.scenario.personality import CallerPersonality
+from callers.scenario.scenario_actions import dtmf_rule_for
+from callers.scenario.scenarios import CallerScenario
 
 LINES_FILE = Path(__file__).with_name("scripted_lines.toml")
 # Lines in another language: scripted_lines.<code>.toml, laid over the English ones section by section.

@@ -16,7 +16,8 @@ import pytest
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection, connect
 
-from callers import audio, protocol
+from callers.media import audio
+from callers.wire import protocol
 from tests.reference_bridge import BridgeProcess, launch_bridge
 
 RECV_TIMEOUT_S = 15.0

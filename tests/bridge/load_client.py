@@ -14,7 +14,8 @@ import time
 import numpy as np
 from websockets.asyncio.client import connect
 
-from callers import audio, protocol
+from callers.media import audio
+from callers.wire import protocol
 
 FRAME_MS = audio.DEFAULT_FRAME_MS
 UTTERANCE_S = 0.5

@@ -14,8 +14,8 @@ from websockets.sync.client import connect
 from bridge import dialogue, faults
 from bridge.__main__ import parse_settings
 from bridge.faults import Fault, FaultPlan, FaultSpec, parse_fault
-from callers import protocol
-from callers.telephony import AgentStreamStarted, AgentStreamStopped, AudioCodesClient
+from callers.transport.telephony import AgentStreamStarted, AgentStreamStopped, AudioCodesClient
+from callers.wire import protocol
 from tests.bridge.conftest import assert_talks_over_the_caller, FAST_VOICE, TestCaller, read_truth, tone
 
 pytestmark = pytest.mark.timeout(120)

@@ -6,7 +6,7 @@ from concurrent.futures import ThreadPoolExecutor
 from bridge import prompts as prompts_module
 from bridge.dialogue import GOODBYE, GREETING
 from bridge.prompts import PromptBook
-from callers import audio, speech
+from callers.media import audio, speech
 
 FRAME_MS = 20
 FAST_STYLE = speech.SpeakingStyle(rate_wpm=450)

@@ -13,7 +13,8 @@ from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
 
 from bridge import dialogue
-from callers import audio, protocol
+from callers.media import audio
+from callers.wire import protocol
 from tests.bridge.conftest import assert_talks_over_the_caller, FAST_VOICE, TestCaller, read_truth, tone
 from tests.reference_bridge import REPO_ROOT
 

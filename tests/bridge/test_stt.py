@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from bridge import dialogue
-from callers import protocol, speech
+from callers.media import speech
+from callers.wire import protocol
 from tests.bridge.conftest import TestCaller, read_truth
 
 pytestmark = pytest.mark.timeout(120)

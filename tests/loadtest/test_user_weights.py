@@ -8,7 +8,7 @@ from locust.env import Environment
 from locust.runners import WorkerNode
 
 from callers.errors import ConfigError
-from callers.personality import CallerPersonality, load_personalities, load_personality
+from callers.scenario.personality import CallerPersonality, load_personalities, load_personality
 from loadtest.users import caller_classes, class_name
 
 BASE_FILE = """\

@@ -16,14 +16,14 @@ from pathlib import Path
 import gevent
 import pytest
 
-from callers import pricing
-from callers.agent import CallerAgent
 from callers.brains.realtime import RealtimeBrain, caller_instructions
+from callers.call.agent import CallerAgent
 from callers.errors import CallFailure
-from callers.judge import CallJudge
-from callers.personality import get_personality
-from callers.realtime_session import RealtimeSession, RealtimeSettings
-from callers.scenarios import load_scenarios
+from callers.scenario.personality import get_personality
+from callers.scenario.scenarios import load_scenarios
+from callers.services import pricing
+from callers.services.judge import CallJudge
+from callers.services.realtime_session import RealtimeSession, RealtimeSettings
 from tests.fake_realtime import RESPONSE_USAGE, TRANSCRIPTION_USAGE, launch_fake_realtime
 from tests.reference_bridge import REPO_ROOT, launch_bridge
 

@@ -11,10 +11,10 @@ import pytest
 from callers.brains.base import HeardTurn
 from callers.brains.realtime import REALTIME_RATE, RealtimeBrain
 from callers.errors import CallFailure
-from callers.goals import GoalTracker
-from callers.personality import get_personality
-from callers.realtime_session import RealtimeSettings
-from callers.scenarios import load_scenarios
+from callers.scenario.goals import GoalTracker
+from callers.scenario.personality import get_personality
+from callers.scenario.scenarios import load_scenarios
+from callers.services.realtime_session import RealtimeSettings
 
 SETTINGS = RealtimeSettings(api_key="sk-unused")
 

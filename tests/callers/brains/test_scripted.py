@@ -6,9 +6,9 @@ from dataclasses import replace
 
 from callers.brains.base import HeardTurn
 from callers.brains.scripted import ScriptedBrain
-from callers.goals import GoalTracker
-from callers.personality import get_personality
-from callers.scenarios import load_scenarios
+from callers.scenario.goals import GoalTracker
+from callers.scenario.personality import get_personality
+from callers.scenario.scenarios import load_scenarios
 
 LONG_PROMPT = "Our branches are open Monday to Friday nine to five, and Saturday nine to one, at every location."
 GREETING = "Thank you for calling First Example Bank. How can I help you today?"
