@@ -17,10 +17,11 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 
 # callers' layers, lowest first. A layer may import the layers below it, never one above; packages that
-# share a layer are siblings, and neither imports the other. errors and results are the vocabulary every
-# layer (and reports/, loadtest/) shares, so they sit at the package root, below everything.
+# share a layer are siblings, and neither imports the other. errors, results and outcome are the vocabulary
+# every layer (and reports/, loadtest/) shares, so they sit at the package root, below everything.
 LAYERS: tuple[tuple[str, ...], ...] = (
-    ("callers.errors", "callers.results"),
+    ("callers.errors",),
+    ("callers.results", "callers.outcome"),
     ("callers.media",),
     ("callers.wire", "callers.runtime"),
     ("callers.transport", "callers.scenario"),
@@ -29,6 +30,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("callers.call",),
     ("callers.app",),
 )
+ROOT_VOCABULARY = LAYERS[0] + LAYERS[1]
 FACES = ("locustfile", "caller_cli", "batch_caller_test", "demo")
 PRODUCT_DIRS = ("callers", "bridge", "loadtest", "reports", "bench")
 
@@ -162,14 +164,14 @@ def test_reports_read_results_only() -> None:
     """Reports depend on files, not on code that ran: from callers only the errors and results vocabulary."""
     forbidden = ("gevent", "websocket", "locust", "bridge", "loadtest")
     offences = [found for found in _imports_from("reports")
-                if (_within(found.target, "callers") and found.target not in ("callers.errors", "callers.results"))
+                if (_within(found.target, "callers") and found.target not in ROOT_VOCABULARY)
                 or any(_within(found.target, package) for package in forbidden)]
     _fail_if(offences, "reports/ imports more of callers than errors and results, or a run-time package")
 
 
 def test_loadtest_keeps_locust_at_its_edge() -> None:
     """The decisions (goals, capacity) are pure Python; from callers only the root vocabulary and scenarios."""
-    allowed = ("callers.errors", "callers.results", "callers.scenario")
+    allowed = (*ROOT_VOCABULARY, "callers.scenario")
     offences = [found for found in _imports_from("loadtest")
                 if _within(found.target, "callers") and not any(_within(found.target, a) for a in allowed)]
     offences += [found for found in _imports_from("loadtest")
