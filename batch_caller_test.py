@@ -10,5 +10,11 @@ import sys  # noqa: E402 - gevent must patch the standard library before anythin
 from callers.app.cli import batch_main  # noqa: E402
 from reports import publish_batch  # noqa: E402
 
+
+def run() -> int:
+    """The `caller-batch` command installed by `pip install .`."""
+    return batch_main(publish_batch)
+
+
 if __name__ == "__main__":
-    sys.exit(batch_main(publish_batch))
+    sys.exit(run())

@@ -15,9 +15,9 @@ from typing import Any, Optional, Union
 
 from callers.errors import ConfigError
 from callers.media.speech import voice_problem
-from callers.scenario.datafiles import read_toml
+from callers.scenario.datafiles import read_toml, shipped
 
-DEFAULT_PERSONALITY_DIR = Path(__file__).resolve().parents[2] / "personalities"
+DEFAULT_PERSONALITY_DIR = shipped("personalities")
 PERSONALITY_SUFFIX = ".toml"
 # Personalities as last parsed, per directory, with the file names, times and sizes they were parsed from.
 _LOADED: dict = {}

@@ -22,11 +22,12 @@ from typing import Any, Optional, Sequence, Union
 
 from callers.errors import ConfigError
 from callers.media.line import CLEAN_LINE, LineConditions, parse_line
+from callers.scenario.datafiles import shipped
 from callers.scenario.goals import CallerGoal, criterion_problem
 from callers.scenario.personality import DEFAULT_PERSONALITY_DIR, find_personality_name, load_personalities
 from callers.scenario.scenario_actions import ActionError, BargeInPlan, DtmfRule, parse_barge_ins, parse_dtmf_rules
 
-DEFAULT_SCENARIOS_FILE = Path(__file__).resolve().parents[2] / "scenarios.json"
+DEFAULT_SCENARIOS_FILE = shipped("scenarios.json")
 DEFAULT_TIMEOUT_S = 90.0
 DEFAULT_LANGUAGE = "en-US"
 PREDEFINED = "predefined"
