@@ -9,7 +9,7 @@ SCENARIO ?= difficult_card_replacement
 BROWSER_PACKAGES := chromium chromium-driver
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: setup demo test browser bench bench-quick clean
+.PHONY: setup demo test test-fast lint browser bench bench-quick clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -35,8 +35,16 @@ browser:
 	echo "installing$$missing for the web UI browser test"; \
 	$(SUDO) apt-get update && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y$$missing
 
-test: $(STAMP) browser
+# The whole suite (what CI runs): the linter, then every test, real-time calls and the browser included.
+test: $(STAMP) browser lint
 	$(BIN)/python -m tests.shards -q
+
+# The inner loop: no real-time calls and no speech recognizer.
+test-fast: $(STAMP)
+	$(BIN)/python -m tests.shards -q -m "not slow and not whisper"
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
 
 # Each script prints its figures last as one JSON line; bench/RESULTS.md records them with the machine.
 bench: $(STAMP)
