@@ -23,6 +23,7 @@ import os
 import signal
 import statistics
 import sys
+from collections import Counter
 from datetime import datetime
 from pathlib import Path
 from typing import Callable, Optional, Sequence
@@ -38,6 +39,7 @@ from callers.call import events
 from callers.call.recording import RECORDINGS_DIR
 from callers.errors import ConfigError
 from callers.media import speech
+from callers.outcome import Outcome, outcome_of
 from callers.results import CALLS_FILE, CallResult, ResultWriter, public_url
 from callers.scenario.catalog import describe_catalog
 from callers.scenario.goals import criterion_problem
@@ -542,9 +544,16 @@ def _setup_logging(verbose: bool) -> None:
 
 
 def _print_totals(results: list[CallResult]) -> None:
-    succeeded = sum(r.success for r in results)
-    print(f"\n{len(results)} calls: {succeeded} succeeded, {len(results) - succeeded} failed "
-          f"({100.0 * succeeded / len(results):.1f}% success)")
+    """The run's counts by outcome; the rate is over judged calls, as every report and the gate count it."""
+    counts = Counter(outcome_of(r.success, r.error_category) for r in results)
+    succeeded, failed = counts[Outcome.SUCCESS], counts[Outcome.AGENT_FAILURE]
+    judged = succeeded + failed
+    rate = f"{100.0 * succeeded / judged:.1f}% success" if judged else "success rate n/a"
+    not_judged = "".join(f", {counts[outcome]} {label}" for outcome, label in
+                         ((Outcome.CALLER_ERROR, "caller-side errors"), (Outcome.CANCELLED, "cancelled"))
+                         if counts[outcome])
+    print(f"\n{len(results)} calls: {succeeded} succeeded, {failed} failed{not_judged} "
+          f"({rate} of {judged} judged)")
 
 
 class LiveTranscript:
