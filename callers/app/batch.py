@@ -166,7 +166,7 @@ def describe_call(result: CallResult) -> str:
     line = (f"{verdict} {result.caller_name} ({result.personality}, {result.scenario}): {result.duration_s:.1f}s, "
             f"{result.turns} turns, goals {result.goals_achieved}/{result.goals_total}{median}")
     if result.error:
-        return f"{line}; {result.error['message']}"
+        return f"{line}; {result.error.message}"
     if not result.success:
         if result.failure_condition:
             return f"{line}; failure condition: {result.failure_condition}"

@@ -606,7 +606,7 @@ class LiveTranscript:
 
     def summary(self, result: CallResult) -> None:
         if result.error_category in UNREACHABLE:
-            self._print(f"--- FAILED ({result.error_category}): {result.error['message']}")
+            self._print(f"--- FAILED ({result.error_category}): {result.error.message}")
             return
         verdict = "SUCCESS" if result.success else "FAILED"
         latencies = [t.response_latency_ms for t in result.turn_records if t.response_latency_ms is not None]
@@ -616,15 +616,15 @@ class LiveTranscript:
         for goal in result.goals:
             mark = f"met at turn {goal['evidence_turn']}" if goal["met"] else "not met"
             self._print(f"    goal: {goal['description']}: {mark}")
-        for verdict in (result.judge or {}).get("verdicts", []):
-            mark = {True: "met", False: "not met", None: "not judged"}[verdict["met"]]
-            self._print(f"    judge: {verdict['criterion']}: {mark} ({verdict['evidence']})")
-        if result.judge and result.judge.get("error"):
-            self._print(f"    judge: {result.judge['error']}")
+        for verdict in result.judge.verdicts if result.judge else []:
+            mark = {True: "met", False: "not met", None: "not judged"}[verdict.met]
+            self._print(f"    judge: {verdict.criterion}: {mark} ({verdict.evidence})")
+        if result.judge and result.judge.error:
+            self._print(f"    judge: {result.judge.error}")
         if result.cost_usd is not None:
             self._print(f"    cost: ${result.cost_usd:.4f}")
         if result.error:
-            self._print(f"    error: {result.error['category']}: {result.error['message']}")
+            self._print(f"    error: {result.error.category}: {result.error.message}")
         self._print_pacing_note(result)
 
     def _print_pacing_note(self, result: CallResult) -> None:
