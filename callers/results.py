@@ -85,6 +85,8 @@ class CallError:
 
     @classmethod
     def from_dict(cls, data: dict) -> "CallError":
+        if not isinstance(data.get("category"), str):
+            raise ValueError("'error' has no 'category'")  # a hand-edited line: read_results skips it, by number
         return cls(category=data["category"], message=data.get("message", ""))
 
 

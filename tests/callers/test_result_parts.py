@@ -76,3 +76,9 @@ def test_a_dict_given_to_the_constructor_becomes_its_type():
 def test_an_unknown_token_kind_is_refused_by_name():
     with pytest.raises(ValueError, match="unknown token kind 'input_video'"):
         pricing.add_tokens({}, "realtime", "gpt-realtime", {"input_video": 1})
+
+
+def test_a_line_whose_error_has_no_category_is_skipped_not_fatal(tmp_path):
+    path = tmp_path / "calls.jsonl"
+    path.write_text(old_line(error={"message": "no category"}) + "\n" + old_line(error=ERROR) + "\n")
+    assert [result.error_category for result in read_results(path)] == ["brain_error"]
