@@ -70,7 +70,7 @@ def main() -> None:
     latencies = [t.response_latency_ms for t in turns if t.response_latency_ms is not None]
     figures = {
         "brain": args.brain, "callers": args.callers, "succeeded": sum(r.success for r in results),
-        "errors": sorted({r.error["category"] for r in results if r.error}),
+        "errors": sorted({r.error.category for r in results if r.error}),
         "turns": len(turns), "wall_s": round(wall, 1), "caller_cpu_s": round(cpu, 2),
         "caller_cpu_per_call_minute_s": round(cpu / (sum(r.duration_s for r in results) / 60.0), 2),
         "pacing_p99_ms_max": max((t.pacing_p99_ms for t in turns), default=None),

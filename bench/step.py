@@ -140,7 +140,7 @@ def scripted_calls(settings: CallSettings, entries: list, numbers: Iterator[int]
         if result.error is not None or result.caller_overloaded:
             counts["failed"] += 1
             if len(errors) < 3:
-                errors.append(f"{result.error['category']}: {result.error['message']}"[:200] if result.error
+                errors.append(f"{result.error.category}: {result.error.message}"[:200] if result.error
                               else "caller overloaded: a turn's pacing p99 above the overload mark")
 
 

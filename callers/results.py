@@ -9,7 +9,7 @@ import json
 import logging
 import os
 import threading
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any, Iterator, Optional, Union
 from urllib.parse import urlsplit, urlunsplit
@@ -77,6 +77,80 @@ class BargeInRecord:
 
 
 @dataclass
+class CallError:
+    """Why a call did not end cleanly: an ErrorCategory value (callers.errors) and a message for people."""
+
+    category: str
+    message: str
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "CallError":
+        if not isinstance(data.get("category"), str):
+            raise ValueError("'error' has no 'category'")  # a hand-edited line: read_results skips it, by number
+        return cls(category=data["category"], message=data.get("message", ""))
+
+
+@dataclass
+class TokenUsage:
+    """The tokens one part of a call (its Realtime voice, its transcription, the judge) spent on one model.
+
+    The kinds are what OpenAI bills apart; callers.services.pricing prices each. `responses` counts the
+    model's answers summed here.
+    """
+
+    model: str
+    responses: int = 0
+    input_text: int = 0
+    cached_text: int = 0
+    input_audio: int = 0
+    cached_audio: int = 0
+    output_text: int = 0
+    output_audio: int = 0
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "TokenUsage":
+        known = {name for name in cls.__dataclass_fields__}
+        return cls(**{key: value for key, value in data.items() if key in known})
+
+
+# The billed token kinds: every TokenUsage field but the model and the response count.
+TOKEN_KINDS = tuple(item.name for item in fields(TokenUsage) if item.name not in ("model", "responses"))
+
+
+@dataclass
+class Verdict:
+    """The judge's word on one success criterion; `met` is None when the model skipped it."""
+
+    criterion: str
+    met: Optional[bool]
+    evidence: str = ""
+    evidence_found: bool = False  # the quoted evidence really is in the transcript
+
+
+@dataclass
+class JudgeResult:
+    """The end-of-call judge's verdicts, or why it gave none (`error`): never both, as on disk."""
+
+    model: str
+    verdicts: list[Verdict] = field(default_factory=list)
+    all_met: bool = False
+    error: Optional[str] = None
+
+    def to_dict(self) -> dict:
+        if self.error is not None:
+            return {"model": self.model, "error": self.error}
+        return {"model": self.model, "verdicts": [asdict(verdict) for verdict in self.verdicts],
+                "all_met": self.all_met}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "JudgeResult":
+        if data.get("error") is not None:
+            return cls(model=data.get("model", ""), error=data["error"])
+        return cls(model=data.get("model", ""), verdicts=[Verdict(**item) for item in data.get("verdicts", [])],
+                   all_met=bool(data.get("all_met")))
+
+
+@dataclass
 class CallResult:
     """One call, as one JSON line in calls.jsonl (field meanings in docs/metrics.md)."""
 
@@ -88,7 +162,7 @@ class CallResult:
     started_at: str
     bridge: str
     success: bool = False
-    error: Optional[dict] = None
+    error: Optional[CallError] = None
     turns: int = 0
     goals_achieved: int = 0
     goals_total: int = 0
@@ -106,9 +180,9 @@ class CallResult:
     media_format: Optional[str] = None
     seed: Optional[int] = None
     t0_monotonic: Optional[float] = None
-    usage: Optional[dict] = None
+    usage: Optional[dict[str, TokenUsage]] = None  # by part: "realtime", "transcription", "judge"
     cost_usd: Optional[float] = None
-    judge: Optional[dict] = None
+    judge: Optional[JudgeResult] = None
     hearing_wer: Optional[float] = None  # the agent's word error rate over the turns it reported hearing
     barge_ins: list = field(default_factory=list)
     # With --record: {"wav", "json", "txt"} paths relative to the directory holding calls.jsonl.
@@ -119,12 +193,23 @@ class CallResult:
     greeting_read_lag_ms: float = 0.0  # as a turn's answer_read_lag_ms, for greeting_latency_ms
     caller_overloaded: bool = False  # some turn (or the greeting) showed an overloaded simulator
 
+    def __post_init__(self) -> None:
+        # The parts as JSON (a results file, a test's literal) become their types here, in one place.
+        if isinstance(self.error, dict):
+            self.error = CallError.from_dict(self.error)
+        if self.usage is not None:
+            self.usage = {part: TokenUsage.from_dict(spent) if isinstance(spent, dict) else spent
+                          for part, spent in self.usage.items()}
+        if isinstance(self.judge, dict):
+            self.judge = JudgeResult.from_dict(self.judge)
+
     @property
     def error_category(self) -> Optional[str]:
-        return self.error["category"] if self.error else None
+        return self.error.category if self.error else None
 
     def to_dict(self) -> dict:
         data = asdict(self)
+        data["judge"] = self.judge.to_dict() if self.judge is not None else None
         data["turn_records"] = [t if isinstance(t, dict) else asdict(t) for t in self.turn_records]
         data["barge_ins"] = [b if isinstance(b, dict) else asdict(b) for b in self.barge_ins]
         return data

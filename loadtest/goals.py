@@ -91,9 +91,8 @@ class GoalCounters:
 
     def record_result(self, result: Any, scenario: Optional[str] = None) -> None:
         """Count a callers.results.CallResult (or anything with the same attributes)."""
-        error = getattr(result, "error", None)
         self.record(result.personality, scenario or result.scenario, bool(result.success),
-                    error.get("category") if error else None, result.goals_achieved, result.goals_total,
+                    result.error_category, result.goals_achieved, result.goals_total,
                     bool(getattr(result, "caller_overloaded", False)))
 
     def merge(self, other: "GoalCounters") -> None:

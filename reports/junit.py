@@ -2,8 +2,9 @@
 
 Mapping: classname = scenario, name = personality + the call's number in the run (unique, so CI systems that
 merge same-named cases keep every call). An agent failure is a <failure> (type = error category, or
-"goal_not_met" with the unmet criteria in the message); a simulator error is an <error>, JUnit's word for
-"the test itself broke", which keeps it apart from the agent's failures; a cancelled call is <skipped>.
+"goal_not_met" with the unmet criteria in the message); a caller-side error is an <error> of its own category
+(simulator_error, brain_error), JUnit's word for "the test itself broke", which keeps it apart from the agent's
+failures; a cancelled call is <skipped>. Which is which is callers.outcome's rule (the calls' outcome column).
 """
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from typing import Union
 
 import pandas as pd
 
-from reports.load import CANCELLED, FAILED, SIMULATOR_ERROR
+from reports.load import AGENT_FAILURE, CALLER_ERROR, CANCELLED
 from reports.stats import records
 from reports.text import why
 
@@ -23,8 +24,8 @@ GOAL_NOT_MET_TYPE = "goal_not_met"
 
 def junit_tree(calls: pd.DataFrame) -> ET.ElementTree:
     outcomes = calls["outcome"]
-    counts = {"tests": len(calls), "failures": int((outcomes == FAILED).sum()),
-              "errors": int((outcomes == SIMULATOR_ERROR).sum()), "skipped": int((outcomes == CANCELLED).sum()),
+    counts = {"tests": len(calls), "failures": int((outcomes == AGENT_FAILURE).sum()),
+              "errors": int((outcomes == CALLER_ERROR).sum()), "skipped": int((outcomes == CANCELLED).sum()),
               "time": f"{calls['duration_s'].sum():.3f}"}
     root = ET.Element("testsuites", name=SUITE_NAME, **{key: str(value) for key, value in counts.items()})
     suite = ET.SubElement(root, "testsuite", name=SUITE_NAME, timestamp=calls["started_at"].min().isoformat(),
@@ -33,10 +34,10 @@ def junit_tree(calls: pd.DataFrame) -> ET.ElementTree:
         case = ET.SubElement(suite, "testcase", classname=call["scenario"],
                              name=f"{call['personality']} #{call['index']}", time=f"{call['duration_s']:.3f}")
         reason = why(call)
-        if call["outcome"] == FAILED:
+        if call["outcome"] == AGENT_FAILURE:
             ET.SubElement(case, "failure", type=call["error_category"] or GOAL_NOT_MET_TYPE, message=reason)
-        elif call["outcome"] == SIMULATOR_ERROR:
-            ET.SubElement(case, "error", type=SIMULATOR_ERROR, message=reason)
+        elif call["outcome"] == CALLER_ERROR:
+            ET.SubElement(case, "error", type=call["error_category"], message=reason)
         elif call["outcome"] == CANCELLED:
             ET.SubElement(case, "skipped", message=reason)
         ET.SubElement(case, "system-out").text = _details(call)

@@ -15,7 +15,7 @@ from typing import Any, Iterable, Optional, Union
 import numpy as np
 import pandas as pd
 
-from callers.errors import CALLER_SIDE_ERRORS, ErrorCategory
+from callers.outcome import Outcome, outcome_of
 
 CALL_FILE_PATTERN = "*.jsonl"
 LOCUST_STATS_SUFFIX = "_stats.csv"
@@ -25,12 +25,13 @@ LOCUST_PERCENTILES = ((0.5, "50%"), (0.66, "66%"), (0.75, "75%"), (0.8, "80%"), 
 LOCUST_JSON_COLUMNS = ["Type", "Name", "Request Count", "Failure Count", "Median Response Time",
                        "Average Response Time", "Min Response Time", "Max Response Time",
                        *(label for _, label in LOCUST_PERCENTILES)]
-# Outcomes: every call is exactly one of these. Only SUCCESS and FAILED are "judged" (count in rates).
-SUCCESS = "success"
-FAILED = "failed"
-SIMULATOR_ERROR = ErrorCategory.SIMULATOR_ERROR.value
-CANCELLED = ErrorCategory.CANCELLED.value
-OUTCOMES = (SUCCESS, FAILED, SIMULATOR_ERROR, CANCELLED)
+# Outcomes (callers.outcome, the one rule): every call is exactly one; only SUCCESS and AGENT_FAILURE are judged.
+SUCCESS = Outcome.SUCCESS.value
+AGENT_FAILURE = Outcome.AGENT_FAILURE.value
+CALLER_ERROR = Outcome.CALLER_ERROR.value
+CANCELLED = Outcome.CANCELLED.value
+OUTCOMES = tuple(outcome.value for outcome in Outcome)
+JUDGED = tuple(outcome.value for outcome in Outcome if outcome.judged)
 GOAL_NOT_MET = "goal not met"
 # The scenario type of a line that does not name one (written by hand or by another tool; CallResult has always
 # had the field): a group of its own in the type breakdown, never merged into a real type.
@@ -255,12 +256,7 @@ def _parse_line(line: str) -> tuple[Optional[dict], str]:
 
 
 def _outcome(record: dict) -> str:
-    category = (record.get("error") or {}).get("category")
-    if category == CANCELLED:
-        return category
-    if category in CALLER_SIDE_ERRORS:
-        return SIMULATOR_ERROR
-    return SUCCESS if record["success"] else FAILED
+    return outcome_of(record["success"], (record.get("error") or {}).get("category")).value
 
 
 def _scenario_type(record: dict) -> str:

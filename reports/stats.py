@@ -22,14 +22,16 @@ from typing import Any, Optional, Sequence, Union
 import numpy as np
 import pandas as pd
 
-from reports.load import CANCELLED, FAILED, GOAL_NOT_MET, SIMULATOR_ERROR, SUCCESS, CallData, LocustData
+from reports.load import (AGENT_FAILURE, CALLER_ERROR, CANCELLED, GOAL_NOT_MET, JUDGED, SUCCESS, CallData,
+                          LocustData)
 
 Z_95 = 1.959963984540054  # two-sided 95% normal quantile
 PERCENTILES = (50, 90, 95, 99)
 RATE_COLUMNS = ("calls", "judged", "successes", "failed", "simulator_errors", "cancelled", "rate", "ci_low",
                 "ci_high", "avg_duration_s", "avg_turns", "goals_met", "goals_total", "turn_p50_ms", "turn_p95_ms")
-COUNTED_AS = {SIMULATOR_ERROR: "simulator (not the agent)", CANCELLED: "not judged (cut off by the run's end)"}
-AGENT_FAILURE = "agent failure"
+# What the error table says each outcome counts as (its rows are the calls that did not succeed).
+COUNTED_AS = {AGENT_FAILURE: "agent failure", CALLER_ERROR: "simulator (not the agent)",
+              CANCELLED: "not judged (cut off by the run's end)"}
 LATENCY_METRICS = {"turn": "TURN response latency", "greeting": "greeting latency", "connect": "connect time"}
 HEARING_COLUMNS = ("calls", "turns", "words", "errors", "wer")
 BARGE_IN_COLUMNS = ("barge_ins", "stopped", "stop_p50_ms", "stop_p95_ms", "resumed", "repeated")
@@ -94,12 +96,12 @@ def percentile_summary(values: pd.Series) -> dict:
 
 def timed_turns(data: CallData) -> pd.DataFrame:
     """Turns whose latency may be trusted: everything but the turns of calls the simulator itself broke."""
-    return data.turns[data.turns["outcome"] != SIMULATOR_ERROR]
+    return data.turns[data.turns["outcome"] != CALLER_ERROR]
 
 
 def judged_goals(calls: pd.DataFrame, column: str) -> pd.Series:
     """Goal counts of judged calls only: a cut-off or simulator-broken call never had the chance to meet them."""
-    return calls[column].where(calls["outcome"].isin((SUCCESS, FAILED)), 0)
+    return calls[column].where(calls["outcome"].isin(JUDGED), 0)
 
 
 def rate_table(data: CallData, key: Union[str, Sequence[str]]) -> pd.DataFrame:
@@ -107,8 +109,8 @@ def rate_table(data: CallData, key: Union[str, Sequence[str]]) -> pd.DataFrame:
     TURN latency p50 / p95."""
     keys = [key] if isinstance(key, str) else list(key)
     calls = data.calls.assign(
-        successes=data.calls["outcome"].eq(SUCCESS), failed=data.calls["outcome"].eq(FAILED),
-        simulator_errors=data.calls["outcome"].eq(SIMULATOR_ERROR), cancelled=data.calls["outcome"].eq(CANCELLED),
+        successes=data.calls["outcome"].eq(SUCCESS), failed=data.calls["outcome"].eq(AGENT_FAILURE),
+        simulator_errors=data.calls["outcome"].eq(CALLER_ERROR), cancelled=data.calls["outcome"].eq(CANCELLED),
         judged_goals_met=judged_goals(data.calls, "goals_achieved"),
         judged_goals_total=judged_goals(data.calls, "goals_total"))
     table = calls.groupby(keys, sort=True).agg(
@@ -153,13 +155,13 @@ def pass_k_summary(entries: pd.DataFrame) -> dict:
 def summarise(data: CallData) -> dict:
     calls = data.calls
     counts = calls["outcome"].value_counts()
-    successful, failed = int(counts.get(SUCCESS, 0)), int(counts.get(FAILED, 0))
+    successful, failed = int(counts.get(SUCCESS, 0)), int(counts.get(AGENT_FAILURE, 0))
     judged = successful + failed
     low, high = wilson_interval(successful, judged)
     total_duration = float(calls["duration_s"].sum())
     return {
         "total": int(len(calls)), "judged": judged, "successful": successful, "failed": failed,
-        "simulator_errors": int(counts.get(SIMULATOR_ERROR, 0)), "cancelled": int(counts.get(CANCELLED, 0)),
+        "simulator_errors": int(counts.get(CALLER_ERROR, 0)), "cancelled": int(counts.get(CANCELLED, 0)),
         # 0.0, not null, when nothing could be judged: CI scripts compare it with a threshold and must fail.
         "success_rate": successful / judged if judged else 0.0,
         "success_rate_ci": {"low": _finite(low), "high": _finite(high)},
@@ -195,7 +197,7 @@ def duration_stats(calls: pd.DataFrame) -> dict:
 
 def latency_table(data: CallData) -> pd.DataFrame:
     """Rows turn / greeting / connect: n, percentiles, mean, max in ms; 'unanswered' counts silent turns."""
-    trusted = data.calls[data.calls["outcome"] != SIMULATOR_ERROR]
+    trusted = data.calls[data.calls["outcome"] != CALLER_ERROR]
     turns = timed_turns(data)["response_latency_ms"]
     rows = {
         "turn": {**percentile_summary(turns), "unanswered": int(turns.isna().sum())},
@@ -211,7 +213,9 @@ def error_table(calls: pd.DataFrame) -> pd.DataFrame:
     unsuccessful = calls[calls["outcome"] != SUCCESS]
     category = unsuccessful["error_category"].fillna(GOAL_NOT_MET)
     table = category.value_counts().rename_axis("category").to_frame("calls")
-    table["counted_as"] = [COUNTED_AS.get(name, AGENT_FAILURE) for name in table.index]
+    # A category always has one outcome (callers.outcome decides by category first), so its first call's says it.
+    outcome = unsuccessful.groupby(category)["outcome"].first()
+    table["counted_as"] = [COUNTED_AS[outcome[name]] for name in table.index]
     order = sorted(table.index, key=lambda name: (-int(table.loc[name, "calls"]), name))
     return table.loc[order]
 

@@ -13,7 +13,7 @@ from typing import Any, Optional, Sequence
 
 import pandas as pd
 
-from reports.load import data_problems
+from reports.load import SUCCESS, data_problems
 from reports.stats import LATENCY_METRICS, Analysis, records
 
 HEADER = "CALLER AGENT BATCH TEST REPORT"
@@ -240,7 +240,7 @@ def why(call: dict) -> str:
     """A failed call's reason in one phrase: its error, or the success criteria it never heard."""
     if call["error_category"]:
         return f"{call['error_category']}: {call['error_message'] or ''}".rstrip(": ")
-    if call["outcome"] == "success":
+    if call["outcome"] == SUCCESS:
         return ""
     if call["failure_condition"]:
         return f"failure condition hit: {call['failure_condition']}"

@@ -175,15 +175,15 @@ def check_clean(run: Run, runs: dict) -> list[str]:
 
 def check_refuse(run: Run, runs: dict) -> list[str]:
     problems = _expect(run, "handshake_rejected", False, exit_code=3) + _truth_of(run, "refuse")
-    if run.results and "HTTP 401" not in run.result.error["message"]:
-        problems.append(f"message does not name the HTTP status: {run.result.error['message']}")
+    if run.results and "HTTP 401" not in run.result.error.message:
+        problems.append(f"message does not name the HTTP status: {run.result.error.message}")
     return problems
 
 
 def check_reject(run: Run, runs: dict) -> list[str]:
     problems = _expect(run, "handshake_rejected", False, exit_code=3) + _truth_of(run, "reject")
-    if run.results and REJECT_REASON not in run.result.error["message"]:
-        problems.append(f"message does not carry the bridge's reason: {run.result.error['message']}")
+    if run.results and REJECT_REASON not in run.result.error.message:
+        problems.append(f"message does not carry the bridge's reason: {run.result.error.message}")
     return problems
 
 

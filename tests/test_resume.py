@@ -128,7 +128,7 @@ def test_a_refused_resume_is_bridge_closed_with_the_bridges_reason(runs) -> None
     assert result.error_category == "bridge_closed"
     [resume] = result.resumes
     assert not resume["ok"] and resume["reason"] == f"session.error: {REFUSED_RESUME}"
-    assert f"session.resume failed: session.error: {REFUSED_RESUME}" in result.error["message"]
+    assert f"session.resume failed: session.error: {REFUSED_RESUME}" in result.error.message
 
 
 def test_resuming_a_conversation_the_bridge_never_had_is_a_session_error(bridges) -> None:

@@ -111,10 +111,10 @@ def test_an_untrusted_certificate_is_one_clear_line_naming_the_url_and_reason(ru
     assert run.proc.returncode == 3, run.stdout + run.stderr  # unreachable on every call
     [result] = run.results
     assert result.error_category == "connect_failed"
-    assert tls_bridge.url in result.error["message"] and "certificate verify failed" in result.error["message"]
-    assert "self-signed certificate" in result.error["message"] and "--ca-file" in result.error["message"]
+    assert tls_bridge.url in result.error.message and "certificate verify failed" in result.error.message
+    assert "self-signed certificate" in result.error.message and "--ca-file" in result.error.message
     failed = [line for line in run.stdout.splitlines() if line.startswith("--- FAILED")]
-    assert failed == [f"--- FAILED (connect_failed): {result.error['message']}"]
+    assert failed == [f"--- FAILED (connect_failed): {result.error.message}"]
     assert "Traceback" not in run.stdout + run.stderr
 
 
@@ -129,7 +129,7 @@ def test_a_wrong_token_over_tls_is_rejected_at_the_upgrade_and_never_shown(runs)
     run = runs["wrong-token"]
     assert run.proc.returncode == 3
     [result] = run.results
-    assert result.error_category == "handshake_rejected" and "HTTP 401" in result.error["message"]
+    assert result.error_category == "handshake_rejected" and "HTTP 401" in result.error.message
     assert "not-the-token" not in run.stdout + run.stderr + result.to_json()
 
 
@@ -138,7 +138,7 @@ def test_plain_ws_to_a_tls_bridge_fails_as_one_line(runs) -> None:
     assert run.proc.returncode == 3
     [result] = run.results
     assert result.error_category in ("connect_failed", "handshake_rejected"), result.error
-    assert "\n" not in result.error["message"] and "Traceback" not in run.stdout + run.stderr
+    assert "\n" not in result.error.message and "Traceback" not in run.stdout + run.stderr
 
 
 @pytest.mark.parametrize("extra, problem", [

@@ -18,7 +18,7 @@ import gevent.lock
 
 from callers.brains.realtime import RealtimeBrain
 from callers.call.agent import CallerAgent
-from callers.errors import CALLER_SIDE_ERRORS, ErrorCategory
+from callers.outcome import Outcome, outcome_of
 from callers.results import CallResult, ResultWriter
 from callers.runtime.warmup import prepare_for_realtime
 from callers.scenario.personality import get_personality
@@ -116,11 +116,12 @@ class Progress:
     def call_finished(self, result: CallResult) -> None:
         self.running -= 1
         self.done += 1
-        if result.success:
+        outcome = outcome_of(result.success, result.error_category)
+        if outcome is Outcome.SUCCESS:
             self.successes += 1
-        elif result.error_category in CALLER_SIDE_ERRORS:
+        elif outcome is Outcome.CALLER_ERROR:
             self.simulator_errors += 1
-        elif result.error_category != ErrorCategory.CANCELLED.value:
+        elif outcome is Outcome.AGENT_FAILURE:
             self.failures += 1
         line = describe_call(result)
         if self.live:
@@ -165,7 +166,7 @@ def describe_call(result: CallResult) -> str:
     line = (f"{verdict} {result.caller_name} ({result.personality}, {result.scenario}): {result.duration_s:.1f}s, "
             f"{result.turns} turns, goals {result.goals_achieved}/{result.goals_total}{median}")
     if result.error:
-        return f"{line}; {result.error['message']}"
+        return f"{line}; {result.error.message}"
     if not result.success:
         if result.failure_condition:
             return f"{line}; failure condition: {result.failure_condition}"

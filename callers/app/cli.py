@@ -23,6 +23,7 @@ import os
 import signal
 import statistics
 import sys
+from collections import Counter
 from datetime import datetime
 from pathlib import Path
 from typing import Callable, Optional, Sequence
@@ -38,6 +39,7 @@ from callers.call import events
 from callers.call.recording import RECORDINGS_DIR
 from callers.errors import ConfigError
 from callers.media import speech
+from callers.outcome import Outcome, outcome_of
 from callers.results import CALLS_FILE, CallResult, ResultWriter, public_url
 from callers.scenario.catalog import describe_catalog
 from callers.scenario.goals import criterion_problem
@@ -542,9 +544,16 @@ def _setup_logging(verbose: bool) -> None:
 
 
 def _print_totals(results: list[CallResult]) -> None:
-    succeeded = sum(r.success for r in results)
-    print(f"\n{len(results)} calls: {succeeded} succeeded, {len(results) - succeeded} failed "
-          f"({100.0 * succeeded / len(results):.1f}% success)")
+    """The run's counts by outcome; the rate is over judged calls, as every report and the gate count it."""
+    counts = Counter(outcome_of(r.success, r.error_category) for r in results)
+    succeeded, failed = counts[Outcome.SUCCESS], counts[Outcome.AGENT_FAILURE]
+    judged = succeeded + failed
+    rate = f"{100.0 * succeeded / judged:.1f}% success" if judged else "success rate n/a"
+    not_judged = "".join(f", {counts[outcome]} {label}" for outcome, label in
+                         ((Outcome.CALLER_ERROR, "caller-side errors"), (Outcome.CANCELLED, "cancelled"))
+                         if counts[outcome])
+    print(f"\n{len(results)} calls: {succeeded} succeeded, {failed} failed{not_judged} "
+          f"({rate} of {judged} judged)")
 
 
 class LiveTranscript:
@@ -597,7 +606,7 @@ class LiveTranscript:
 
     def summary(self, result: CallResult) -> None:
         if result.error_category in UNREACHABLE:
-            self._print(f"--- FAILED ({result.error_category}): {result.error['message']}")
+            self._print(f"--- FAILED ({result.error_category}): {result.error.message}")
             return
         verdict = "SUCCESS" if result.success else "FAILED"
         latencies = [t.response_latency_ms for t in result.turn_records if t.response_latency_ms is not None]
@@ -607,15 +616,15 @@ class LiveTranscript:
         for goal in result.goals:
             mark = f"met at turn {goal['evidence_turn']}" if goal["met"] else "not met"
             self._print(f"    goal: {goal['description']}: {mark}")
-        for verdict in (result.judge or {}).get("verdicts", []):
-            mark = {True: "met", False: "not met", None: "not judged"}[verdict["met"]]
-            self._print(f"    judge: {verdict['criterion']}: {mark} ({verdict['evidence']})")
-        if result.judge and result.judge.get("error"):
-            self._print(f"    judge: {result.judge['error']}")
+        for verdict in result.judge.verdicts if result.judge else []:
+            mark = {True: "met", False: "not met", None: "not judged"}[verdict.met]
+            self._print(f"    judge: {verdict.criterion}: {mark} ({verdict.evidence})")
+        if result.judge and result.judge.error:
+            self._print(f"    judge: {result.judge.error}")
         if result.cost_usd is not None:
             self._print(f"    cost: ${result.cost_usd:.4f}")
         if result.error:
-            self._print(f"    error: {result.error['category']}: {result.error['message']}")
+            self._print(f"    error: {result.error.category}: {result.error.message}")
         self._print_pacing_note(result)
 
     def _print_pacing_note(self, result: CallResult) -> None:

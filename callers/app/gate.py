@@ -16,7 +16,8 @@ import math
 from dataclasses import dataclass
 from typing import Optional, Sequence
 
-from callers.errors import CALLER_SIDE_ERRORS, ErrorCategory
+from callers.errors import ErrorCategory
+from callers.outcome import Outcome, outcome_of
 from callers.results import CallResult
 
 EXIT_OK = 0
@@ -25,7 +26,6 @@ EXIT_USAGE = 2
 EXIT_UNREACHABLE = 3
 EXIT_INTERRUPTED = 130
 UNREACHABLE = frozenset({ErrorCategory.CONNECT_FAILED.value, ErrorCategory.HANDSHAKE_REJECTED.value})
-_CANCELLED = ErrorCategory.CANCELLED.value
 
 
 @dataclass(frozen=True)
@@ -43,8 +43,7 @@ class Gate:
         """Why the run misses the gate (empty: it passes, or nothing was asked)."""
         reasons: list[str] = []
         if self.success_threshold > 0:
-            judged = [r for r in results if r.error_category != _CANCELLED
-                      and r.error_category not in CALLER_SIDE_ERRORS]
+            judged = [r for r in results if outcome_of(r.success, r.error_category).judged]
             successes = sum(bool(r.success) for r in judged)
             if not judged:
                 reasons.append(f"success rate unknown: no judged calls (threshold {self.success_threshold:.1%})")
@@ -63,7 +62,7 @@ class Gate:
 def turn_p95_ms(results: Sequence[CallResult]) -> Optional[float]:
     """p95 of the answered turns' latency, the caller's own failures left out; None without any."""
     latencies = sorted(turn.response_latency_ms for result in results
-                       if result.error_category not in CALLER_SIDE_ERRORS
+                       if outcome_of(result.success, result.error_category) is not Outcome.CALLER_ERROR
                        for turn in result.turn_records if turn.response_latency_ms is not None)
     if not latencies:
         return None
@@ -83,6 +82,14 @@ def exit_code(results: Sequence[CallResult], cancelled: bool, gate_reasons: Sequ
         return EXIT_UNREACHABLE
     if gate_reasons:
         return EXIT_FAILED
-    if one_off and not (results and all(r.success for r in results)):
+    if one_off and not _all_judged_succeeded(results):
         return EXIT_FAILED
     return EXIT_OK
+
+
+def _all_judged_succeeded(results: Sequence[CallResult]) -> bool:
+    """A one-off call passes only when something was judged and nothing judged failed: a call the caller itself
+    broke proved nothing about the agent, so it cannot pass (as the gate's "success rate unknown")."""
+    outcomes = [outcome_of(r.success, r.error_category) for r in results]
+    judged = [outcome for outcome in outcomes if outcome.judged]
+    return bool(judged) and all(outcome is Outcome.SUCCESS for outcome in judged)

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Optional
 
 import numpy as np
 
+from callers.results import TokenUsage
 from callers.scenario.goals import GoalTracker
 
 if TYPE_CHECKING:
@@ -88,7 +89,7 @@ class Brain(ABC):
         """What the caller heard of the agent's last turn; `fallback` is the CallerAgent's ear's version."""
         return fallback
 
-    def usage(self) -> Optional[dict]:
+    def usage(self) -> Optional[dict[str, TokenUsage]]:
         """Tokens spent in this call, by part and kind (see callers.services.pricing), for model-backed brains."""
         return None
 

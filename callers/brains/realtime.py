@@ -32,6 +32,7 @@ from gevent.event import Event
 from callers.brains.base import Brain, HeardTurn, Reply
 from callers.errors import CallFailure, ErrorCategory
 from callers.media import audio
+from callers.results import TokenUsage
 from callers.scenario.goals import GoalTracker
 from callers.scenario.personality import CallerPersonality
 from callers.scenario.scenarios import CallerScenario
@@ -217,7 +218,7 @@ class RealtimeBrain(Brain):
         self._pending_transcripts: set[str] = set()
         self._transcripts: list[str] = []
         self._transcribed = Event()
-        self._usage: dict = {}
+        self._usage: dict[str, TokenUsage] = {}
         self._failure: Optional[str] = None
 
     # ---- Brain interface ---------------------------------------------------------------------------------
@@ -265,7 +266,7 @@ class RealtimeBrain(Brain):
         self._transcripts.clear()
         return text or fallback
 
-    def usage(self) -> Optional[dict]:
+    def usage(self) -> Optional[dict[str, TokenUsage]]:
         return self._usage or None
 
     def close(self) -> None:

@@ -27,7 +27,7 @@ from callers.call.recording import CallRecorder
 from callers.errors import CallFailure, ErrorCategory
 from callers.media import line, phrasebook, speech, word_errors
 from callers.media.delivery import Delivery, voice_for
-from callers.results import BargeInRecord, CallResult, ResultWriter, TurnRecord, public_url
+from callers.results import BargeInRecord, CallError, CallResult, ResultWriter, TurnRecord, public_url
 from callers.runtime import async_call
 from callers.runtime.pacer import longest_gap_ms
 from callers.scenario.goals import GoalTracker
@@ -258,13 +258,13 @@ class CallerAgent:
                                 CallFailure(ErrorCategory.CALL_TIMEOUT, f"call exceeded {timeout:g} s")):
                 self._converse(result, tracker, started, started + timeout)
         except CallFailure as failure:
-            result.error = {"category": failure.category.value, "message": failure.message}
+            result.error = CallError(failure.category.value, failure.message)
         except gevent.GreenletExit as exit_:
-            result.error = {"category": ErrorCategory.CANCELLED.value, "message": "run ended during the call"}
+            result.error = CallError(ErrorCategory.CANCELLED.value, "run ended during the call")
             cancelled = exit_
         except Exception as exc:  # noqa: BLE001 - the caller itself broke: a result, never a crashed run
             log.exception("caller %s failed", self.caller_name)
-            result.error = {"category": ErrorCategory.SIMULATOR_ERROR.value, "message": f"{type(exc).__name__}: {exc}"}
+            result.error = CallError(ErrorCategory.SIMULATOR_ERROR.value, f"{type(exc).__name__}: {exc}")
         finally:
             self.client.hang_up()
             self.brain.close()
@@ -291,7 +291,7 @@ class CallerAgent:
         self._barge_ins.caller_spoke()
         result.success = result.error is None and tracker.primary_met and tracker.failure is None
         if not result.end_reason:
-            result.end_reason = result.error["category"] if result.error else "call ended"
+            result.end_reason = result.error.category if result.error else "call ended"
         result.usage = self.brain.usage()
         if self.judge is not None and result.error_category != ErrorCategory.CANCELLED.value:
             self.judge.judge(result, self.scenario.goal)

@@ -12,7 +12,7 @@ import json
 import logging
 from typing import Any, Optional
 
-from callers.results import CallResult
+from callers.results import CallResult, JudgeResult, Verdict
 from callers.scenario.goals import CallerGoal
 from callers.services import pricing
 from callers.services.realtime_session import RealtimeSettings, openai_client, scrub
@@ -60,13 +60,13 @@ class CallJudge:
         criteria = list(goal.success_criteria) or [goal.primary_goal]
         lines = transcript_lines(result)
         if not lines:
-            result.judge = {"model": self.model, "error": "nothing was said on the call"}
+            result.judge = JudgeResult(model=self.model, error="nothing was said on the call")
             return
         task = {"goal": goal.primary_goal, "criteria": criteria, "transcript": lines}
         try:
             completion = self._ask(task)
         except Exception as exc:  # noqa: BLE001 - a failed verdict is recorded, the call result still stands
-            result.judge = {"model": self.model, "error": self._describe(exc)}
+            result.judge = JudgeResult(model=self.model, error=self._describe(exc))
             return
         if completion.usage is not None:
             result.usage = result.usage or {}
@@ -82,24 +82,23 @@ class CallJudge:
             response_format={"type": "json_schema",
                              "json_schema": {"name": "call_verdicts", "strict": True, "schema": VERDICT_SCHEMA}})
 
-    def _verdicts(self, completion: Any, criteria: list[str], lines: list[str]) -> dict:
+    def _verdicts(self, completion: Any, criteria: list[str], lines: list[str]) -> JudgeResult:
         try:
             answer = json.loads(completion.choices[0].message.content or "")
             given = {item["criterion"]: item for item in answer["criteria"]}
         except (ValueError, KeyError, TypeError, IndexError):
-            return {"model": self.model, "error": "the judge's answer did not follow the verdict schema"}
+            return JudgeResult(model=self.model, error="the judge's answer did not follow the verdict schema")
         said = "\n".join(lines)
         verdicts = []
         for criterion in criteria:
             item: Optional[dict] = given.get(criterion)
             if item is None:
-                verdicts.append({"criterion": criterion, "met": None, "evidence": "", "evidence_found": False})
+                verdicts.append(Verdict(criterion=criterion, met=None))
                 continue
             evidence = str(item.get("evidence", "")).strip()
-            verdicts.append({"criterion": criterion, "met": bool(item.get("met")), "evidence": evidence,
-                             "evidence_found": bool(evidence) and _unquoted(evidence) in said})
-        return {"model": self.model, "verdicts": verdicts,
-                "all_met": all(v["met"] is True for v in verdicts)}
+            verdicts.append(Verdict(criterion=criterion, met=bool(item.get("met")), evidence=evidence,
+                                    evidence_found=bool(evidence) and _unquoted(evidence) in said))
+        return JudgeResult(model=self.model, verdicts=verdicts, all_met=all(v.met is True for v in verdicts))
 
     def _describe(self, exc: Exception) -> str:
         status = getattr(exc, "status_code", None)

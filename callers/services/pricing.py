@@ -14,12 +14,12 @@ from pathlib import Path
 from typing import Optional, Union
 
 from callers.errors import ConfigError
+from callers.results import TOKEN_KINDS, TokenUsage
 from callers.scenario.datafiles import read_toml
 
 log = logging.getLogger(__name__)
 
 DEFAULT_PRICES_FILE = Path(__file__).with_name("openai_prices.toml")
-TOKEN_KINDS = ("input_text", "cached_text", "input_audio", "cached_audio", "output_text", "output_audio")
 TOKENS_PER_PRICE_UNIT = 1_000_000
 COST_DECIMALS = 6
 
@@ -31,18 +31,18 @@ class PriceTable:
     path: str
     models: dict
 
-    def cost_usd(self, usage: Optional[dict]) -> Optional[float]:
+    def cost_usd(self, usage: Optional[dict[str, TokenUsage]]) -> Optional[float]:
         """The cost of a call's usage; None when there is none or a part's model has no price."""
         if not usage:
             return None
         total = 0.0
         for part, spent in usage.items():
-            prices = self.models.get(spent.get("model", ""))
+            prices = self.models.get(spent.model)
             if prices is None:
                 log.warning("no price for model %r (usage part %r) in %s: cost_usd left empty",
-                            spent.get("model"), part, self.path)
+                            spent.model, part, self.path)
                 return None
-            total += sum(spent.get(kind, 0) * prices.get(kind, 0.0) for kind in TOKEN_KINDS)
+            total += sum(getattr(spent, kind) * prices.get(kind, 0.0) for kind in TOKEN_KINDS)
         return round(total / TOKENS_PER_PRICE_UNIT, COST_DECIMALS)
 
 
@@ -73,12 +73,15 @@ def default_prices() -> PriceTable:
     return load_prices(DEFAULT_PRICES_FILE)
 
 
-def add_tokens(usage: dict, part: str, model: str, tokens: dict[str, int]) -> None:
-    """Add one response's tokens (by kind) to a call's usage part, counting the responses."""
-    spent = usage.setdefault(part, {"model": model, "responses": 0, **{kind: 0 for kind in TOKEN_KINDS}})
-    spent["responses"] += 1
+def add_tokens(usage: dict[str, TokenUsage], part: str, model: str, tokens: dict[str, int]) -> None:
+    """Add one response's tokens (by kind, each one of TOKEN_KINDS) to a call's usage part, counting the
+    responses."""
+    spent = usage.setdefault(part, TokenUsage(model=model))
+    spent.responses += 1
     for kind, count in tokens.items():
-        spent[kind] += int(count or 0)
+        if kind not in TOKEN_KINDS:
+            raise ValueError(f"unknown token kind {kind!r} (known: {', '.join(TOKEN_KINDS)})")
+        setattr(spent, kind, getattr(spent, kind) + int(count or 0))
 
 
 def realtime_tokens(usage: dict) -> dict[str, int]:

@@ -41,7 +41,7 @@ def test_every_call_is_listed(analysis):
     calls = report_dict(analysis)["calls"]
     assert [call["call_id"] for call in calls] == [f"fixture{n:02d}" for n in range(1, 11)]
     seventh = calls[6]
-    assert seventh["outcome"] == "failed" and seventh["error"] is None
+    assert seventh["outcome"] == "agent_failure" and seventh["error"] is None
     assert seventh["unmet_goals"] == ["resolution plan provided"]
     assert calls[7]["error"] == {"category": "no_answer", "message": "agent silent for 12 s"}
     assert calls[0]["turn_latencies_ms"] == [200.0, 300.0, 400.0, 500.0]

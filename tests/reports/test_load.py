@@ -138,7 +138,7 @@ def test_a_brain_error_is_the_callers_failure_not_the_agents(tmp_path):
     record.update(success=False, error={"category": "brain_error", "message": "Realtime: 429 rate limited"})
     path = tmp_path / "calls.jsonl"
     path.write_text(json.dumps(record) + "\n")
-    assert list(load_calls([path]).calls["outcome"]) == ["simulator_error"]
+    assert list(load_calls([path]).calls["outcome"]) == ["caller_error"]
 
 
 def test_a_line_without_scenario_type_still_loads(tmp_path):

@@ -6,6 +6,7 @@ audio that the caller plays to the bridge, whose recognizer must understand it.
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import subprocess
@@ -19,6 +20,7 @@ import pytest
 from callers.brains.realtime import RealtimeBrain, caller_instructions
 from callers.call.agent import CallerAgent
 from callers.errors import CallFailure
+from callers.results import TokenUsage
 from callers.scenario.personality import get_personality
 from callers.scenario.scenarios import load_scenarios
 from callers.services import pricing
@@ -97,11 +99,11 @@ def test_prices_turn_usage_into_cost_and_unknown_models_into_none(tmp_path):
     pricing.add_tokens(usage, "realtime", "gpt-realtime", pricing.realtime_tokens(RESPONSE_USAGE))
     spent = usage["realtime"]
     # Cached tokens are taken out of the full-price input: 300 text of which 96 cached, 100 audio of which 32.
-    assert (spent["input_text"], spent["cached_text"], spent["input_audio"], spent["cached_audio"]) == (204, 96, 68, 32)
+    assert (spent.input_text, spent.cached_text, spent.input_audio, spent.cached_audio) == (204, 96, 68, 32)
     table = prices.models["gpt-realtime"]
-    expected = sum(spent[kind] * table.get(kind, 0.0) for kind in pricing.TOKEN_KINDS) / 1e6
+    expected = sum(getattr(spent, kind) * table.get(kind, 0.0) for kind in pricing.TOKEN_KINDS) / 1e6
     assert prices.cost_usd(usage) == round(expected, pricing.COST_DECIMALS)
-    assert prices.cost_usd({"realtime": {**spent, "model": "no-such-model"}}) is None
+    assert prices.cost_usd({"realtime": dataclasses.replace(spent, model="no-such-model")}) is None
     bad = tmp_path / "prices.toml"
     bad.write_text('[models."m"]\ninput_text = -1\n')
     with pytest.raises(Exception, match=r"prices.toml, entry models.m, field 'input_text'"):
@@ -151,16 +153,16 @@ def test_realtime_caller_holds_a_call_that_meets_its_goal(fake, bridge):
     assert "opening hours" in heard and "services" in heard, heard
     assert truth["hung_up_by"] == "caller"  # with session.end
     # Usage: three responses and three transcriptions summed; the judge's tokens beside them; cost from the table.
-    assert result.usage["realtime"] == {"model": "gpt-realtime", "responses": 3,
-                                        **times(pricing.realtime_tokens(RESPONSE_USAGE), 3)}
-    assert result.usage["transcription"]["responses"] >= 3
-    assert result.usage["transcription"]["input_audio"] == (
-        result.usage["transcription"]["responses"] * TRANSCRIPTION_USAGE["input_tokens"])
-    assert result.usage["judge"]["responses"] == 1
+    assert result.usage["realtime"] == TokenUsage(model="gpt-realtime", responses=3,
+                                                  **times(pricing.realtime_tokens(RESPONSE_USAGE), 3))
+    assert result.usage["transcription"].responses >= 3
+    assert result.usage["transcription"].input_audio == (
+        result.usage["transcription"].responses * TRANSCRIPTION_USAGE["input_tokens"])
+    assert result.usage["judge"].responses == 1
     assert result.cost_usd == pytest.approx(pricing.default_prices().cost_usd(result.usage)) and result.cost_usd > 0
-    verdicts = result.judge["verdicts"]
-    assert [v["criterion"] for v in verdicts] == ["hours provided", "services explained"]
-    assert all(v["met"] and v["evidence_found"] for v in verdicts)
+    verdicts = result.judge.verdicts
+    assert [v.criterion for v in verdicts] == ["hours provided", "services explained"]
+    assert all(v.met and v.evidence_found for v in verdicts)
 
 
 @pytest.mark.slow
@@ -171,11 +173,11 @@ def test_model_failures_end_the_call_as_brain_error_and_the_run_goes_on(fake, br
              for model in models]
     results = dict(zip(models, (call.get(timeout=CALL_TIMEOUT_S + 30) for call in calls)))
 
-    assert {model: r.error["category"] for model, r in results.items()} == dict.fromkeys(models, "brain_error")
-    assert "HTTP 401" in results["fail-401"].error["message"]
-    assert "HTTP 429" in results["fail-429"].error["message"]
-    assert "dropped" in results["fail-drop"].error["message"]
-    assert "server_error" in results["fail-error"].error["message"]
+    assert {model: r.error.category for model, r in results.items()} == dict.fromkeys(models, "brain_error")
+    assert "HTTP 401" in results["fail-401"].error.message
+    assert "HTTP 429" in results["fail-429"].error.message
+    assert "dropped" in results["fail-drop"].error.message
+    assert "server_error" in results["fail-error"].error.message
     for model in ("fail-401", "fail-429"):  # refused before dialling: the bridge never saw these callers
         assert results[model].connect_ms is None and results[model].turns == 0
     for model in ("fail-drop", "fail-error"):  # mid-call: one turn spoken, then the bridge call hung up properly

@@ -72,7 +72,7 @@ def test_end_call_hangs_up_after_saying_goodbye_and_usage_is_summed():
     assert brain.heard_text("") == "Anything else?"
     reply = brain.respond(HeardTurn(text="Anything else?", turn=2), goals)
     assert reply.hang_up and "all done" in reply.reason and reply.text == "Thanks, goodbye."
-    assert brain.usage()["transcription"]["input_audio"] == 7
+    assert brain.usage()["transcription"].input_audio == 7
 
 
 def test_a_failed_response_or_server_error_is_a_brain_error():

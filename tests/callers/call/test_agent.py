@@ -137,8 +137,8 @@ def test_a_caller_whose_audio_stops_long_enough_to_end_its_utterance_is_a_simula
     of blaming the agent for what it then did."""
     url, _ = bridge
     result = hogged_call(url, 0.3)
-    assert result.error["category"] == "simulator_error", result.error
-    assert "fell behind real time" in result.error["message"]
+    assert result.error.category == "simulator_error", result.error
+    assert "fell behind real time" in result.error.message
     turn = result.turn_records[-1]
     assert turn.pacing_gap_ms > FELL_BEHIND_GAP_MS
     assert result.caller_overloaded and turn.caller_overloaded
