@@ -167,13 +167,12 @@ class CallResult:
         return result
 
 
-def summarise_notes(results: Iterable[CallResult]) -> list[NoteSummary]:
-    """Protocol notes by kind over a run, most widespread first: the one aggregation the console and every
-    report show, so they agree."""
+def summarise_notes(notes_per_call: Iterable[Sequence[ProtocolNote]]) -> list[NoteSummary]:
+    """Protocol notes by kind over a run (one list of notes per call), most widespread first: the one
+    aggregation the console and every report show, so they agree."""
     kinds: dict[str, NoteSummary] = {}
-    for result in results:
-        for note in result.protocol_notes or []:
-            note = ProtocolNote(**note) if isinstance(note, dict) else note
+    for notes in notes_per_call:
+        for note in notes or []:
             summary = kinds.get(note.what)
             if summary is None:
                 kinds[note.what] = NoteSummary(note.what, 1, note.count, note.first_ms)
@@ -187,7 +186,7 @@ def summarise_notes(results: Iterable[CallResult]) -> list[NoteSummary]:
 def note_lines(results: Sequence[CallResult]) -> list[str]:
     """One console line per kind of deviation, with how many of the run's calls showed it."""
     return [f"protocol note: {summary.what} ({summary.calls} of {len(results)} call{'s' if len(results) != 1 else ''})"
-            for summary in summarise_notes(results)]
+            for summary in summarise_notes(result.protocol_notes for result in results)]
 
 
 def public_url(url: str) -> str:

@@ -151,6 +151,7 @@ def main(argv: Optional[Sequence[str]] = None, reporter: Optional[BatchReporter]
         batch = _run(Batch(plan, settings, writer, progress=Progress(len(plan.calls()), sys.stdout)))
     if len(batch.results) > 1:
         _print_totals(batch.results)
+    _print_protocol_notes(batch.results)
     print(f"Results: {writer.path}", flush=True)
     _print_recordings(settings)
     report = None
@@ -189,6 +190,7 @@ def batch_main(reporter: BatchReporter, argv: Optional[Sequence[str]] = None) ->
     batch = _run(Batch(plan, settings, writer, progress=Progress(calls, sys.stdout)))
     if batch.cancelled:
         print(f"Interrupted: {len(batch.results)} calls recorded, {calls - batch.started} not started")
+    _print_protocol_notes(batch.results)
     print(f"Results: {writer.path}", flush=True)
     _print_recordings(settings)
     return _conclude(batch, _gate(args), one_off=False,
@@ -545,6 +547,12 @@ def _print_totals(results: list[CallResult]) -> None:
     succeeded = sum(r.success for r in results)
     print(f"\n{len(results)} calls: {succeeded} succeeded, {len(results) - succeeded} failed "
           f"({100.0 * succeeded / len(results):.1f}% success)")
+
+
+def _print_protocol_notes(results: list[CallResult]) -> None:
+    """Once per run: each kind of protocol deviation the calls were carried through, and how many showed it."""
+    for line in note_lines(results):
+        print(line, flush=True)
 
 
 class LiveTranscript:
