@@ -38,7 +38,7 @@ from callers.call import events
 from callers.call.recording import RECORDINGS_DIR
 from callers.errors import ConfigError
 from callers.media import speech
-from callers.results import CALLS_FILE, CallResult, ResultWriter, public_url
+from callers.results import CALLS_FILE, CallResult, ResultWriter, note_lines, public_url
 from callers.scenario.catalog import describe_catalog
 from callers.scenario.goals import criterion_problem
 from callers.scenario.personality import load_personalities
