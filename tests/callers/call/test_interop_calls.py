@@ -13,6 +13,7 @@ import pytest
 
 from callers import CallerAgent, load_scenarios
 from callers.app import cli
+from callers.app.probe import BridgeProbe, Status
 from callers.brains.base import Brain, HeardTurn, Reply
 from callers.call.echo import ECHO_NOTE
 from callers.results import CallResult, ProtocolNote, note_lines
@@ -118,3 +119,19 @@ def test_a_bot_sending_one_second_chunks_is_not_talked_over(peer):
     greeting_voiced = agent.client.greeting_from_at + result.greeting_latency_ms / 1000.0
     caller_spoke = result.t0_monotonic + result.turn_records[0].caller_speech_start
     assert caller_spoke >= greeting_voiced + 1.2  # the peer's greeting is 1.2 s of audio
+
+
+def test_the_bridge_check_lists_each_deviation_and_the_strict_verdict(peer):
+    report = BridgeProbe(f"{peer}?greet_early=1", formats=("raw/lpcm16",), greeting_wait_s=5.0).run()
+    protocol = [check for check in report.checks if check.name == "protocol"]
+    assert any(check.detail.startswith("audio streamed before session.accepted (") for check in protocol), protocol
+    assert all(check.status is Status.NO for check in protocol)
+    strict = [check for check in report.checks if check.name == "strict"]
+    assert len(strict) == 1 and strict[0].status is Status.NO and "would fail --strict-protocol" in strict[0].detail
+    assert report.works  # a deviation a gateway carries is not a failure
+
+
+def test_the_bridge_check_of_a_bot_keeping_to_the_protocol_says_strict_passes(peer):
+    report = BridgeProbe(peer, formats=("raw/lpcm16",), greeting_wait_s=5.0).run()
+    lines = {check.name: check for check in report.checks}
+    assert lines["protocol"].status is Status.OK and lines["strict"].status is Status.OK, report.checks
