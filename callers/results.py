@@ -11,7 +11,7 @@ import os
 import threading
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
-from typing import Any, Iterator, Optional, Union
+from typing import Any, Iterable, Iterator, Optional, Sequence, Union
 from urllib.parse import urlsplit, urlunsplit
 
 log = logging.getLogger(__name__)
@@ -151,6 +151,28 @@ class JudgeResult:
 
 
 @dataclass
+class ProtocolNote:
+    """One kind of deviation from the bot protocol that the call was carried through (docs/protocol.md).
+
+    `first_ms` is counted from the call's WebSocket upgrade; `count` is how often it happened in the call.
+    """
+
+    what: str
+    first_ms: float
+    count: int
+
+
+@dataclass
+class NoteSummary:
+    """One kind of deviation over many calls: how many calls showed it, how often in all, earliest first_ms."""
+
+    what: str
+    calls: int
+    count: int
+    first_ms: float
+
+
+@dataclass
 class CallResult:
     """One call, as one JSON line in calls.jsonl (field meanings in docs/metrics.md)."""
 
@@ -192,6 +214,8 @@ class CallResult:
     resumes: list = field(default_factory=list)
     greeting_read_lag_ms: float = 0.0  # as a turn's answer_read_lag_ms, for greeting_latency_ms
     caller_overloaded: bool = False  # some turn (or the greeting) showed an overloaded simulator
+    # Deviations from the bot protocol the call was carried through, over every connection (ProtocolNote).
+    protocol_notes: list = field(default_factory=list)
 
     def __post_init__(self) -> None:
         # The parts as JSON (a results file, a test's literal) become their types here, in one place.
@@ -212,6 +236,7 @@ class CallResult:
         data["judge"] = self.judge.to_dict() if self.judge is not None else None
         data["turn_records"] = [t if isinstance(t, dict) else asdict(t) for t in self.turn_records]
         data["barge_ins"] = [b if isinstance(b, dict) else asdict(b) for b in self.barge_ins]
+        data["protocol_notes"] = [n if isinstance(n, dict) else asdict(n) for n in self.protocol_notes]
         return data
 
     def to_json(self) -> str:
@@ -223,7 +248,30 @@ class CallResult:
         result = cls(**{k: v for k, v in data.items() if k in known})
         result.turn_records = [TurnRecord(**t) if isinstance(t, dict) else t for t in result.turn_records]
         result.barge_ins = [BargeInRecord(**b) if isinstance(b, dict) else b for b in result.barge_ins]
+        result.protocol_notes = [ProtocolNote(**n) if isinstance(n, dict) else n for n in result.protocol_notes or []]
         return result
+
+
+def summarise_notes(notes_per_call: Iterable[Sequence[ProtocolNote]]) -> list[NoteSummary]:
+    """Protocol notes by kind over a run (one list of notes per call), most widespread first: the one
+    aggregation the console and every report show, so they agree."""
+    kinds: dict[str, NoteSummary] = {}
+    for notes in notes_per_call:
+        for note in notes or []:
+            summary = kinds.get(note.what)
+            if summary is None:
+                kinds[note.what] = NoteSummary(note.what, 1, note.count, note.first_ms)
+            else:
+                summary.calls += 1
+                summary.count += note.count
+                summary.first_ms = min(summary.first_ms, note.first_ms)
+    return sorted(kinds.values(), key=lambda summary: (-summary.calls, summary.first_ms))
+
+
+def note_lines(results: Sequence[CallResult]) -> list[str]:
+    """One console line per kind of deviation, with how many of the run's calls showed it."""
+    return [f"protocol note: {summary.what} ({summary.calls} of {len(results)} call{'s' if len(results) != 1 else ''})"
+            for summary in summarise_notes(result.protocol_notes for result in results)]
 
 
 def public_url(url: str) -> str:

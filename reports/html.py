@@ -61,6 +61,10 @@ def render_html(analysis: Analysis, charts: Mapping[str, bytes], directory: Opti
     if len(analysis.errors):
         parts += ["<h2>Error categories</h2>",
                   _table(analysis.errors.reset_index().rename(columns=str.capitalize))]
+    if analysis.protocol_notes:
+        parts += ["<h2>Protocol notes</h2>", _table(_protocol_notes(analysis)),
+                  '<p class="note">Deviations from the bot protocol the calls were carried through, as a phone '
+                  'gateway would; with --strict-protocol each ends its call as protocol_error.</p>']
     if analysis.locust is not None:
         parts += [f"<h2>Locust request statistics ({html.escape(analysis.locust.prefix)})</h2>",
                   _table(analysis.locust.stats)]
@@ -148,6 +152,11 @@ def _barge_ins(analysis: Analysis) -> pd.DataFrame:
                           "Stop p50 (ms)": ms(row["stop_p50_ms"]), "Stop p95 (ms)": ms(row["stop_p95_ms"]),
                           "Resumed": row["resumed"], "Re-said": row["repeated"]}
                          for kind, row in records(analysis.barge_ins)])
+
+
+def _protocol_notes(analysis: Analysis) -> pd.DataFrame:
+    return pd.DataFrame([{"Deviation": note.what, "Calls": note.calls, "Times": note.count,
+                          "First ms": note.first_ms} for note in analysis.protocol_notes])
 
 
 def _entries(analysis: Analysis) -> pd.DataFrame:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import math
+from dataclasses import asdict
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Union
@@ -45,6 +46,7 @@ def report_dict(analysis: Analysis) -> dict:
         "errors": dict(records(analysis.errors)),
         "hearing": _hearing(analysis),
         "barge_ins": dict(records(analysis.barge_ins)),
+        "protocol_notes": [asdict(summary) for summary in analysis.protocol_notes],
         "load": {"skipped_lines": [vars(item) for item in analysis.data.skipped],
                  "duplicates": analysis.data.duplicates},
         "locust": _locust(analysis),

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from callers.outcome import Outcome, outcome_of
+from callers.results import ProtocolNote
 
 CALL_FILE_PATTERN = "*.jsonl"
 LOCUST_STATS_SUFFIX = "_stats.csv"
@@ -43,7 +44,8 @@ REQUIRED_NUMBER = ("duration_s",)
 CALL_COLUMNS = ("index", "call_id", "caller_name", "personality", "scenario", "scenario_type", "started_at",
                 "ended_at", "outcome", "success", "error_category", "error_message", "turns", "goals_achieved",
                 "goals_total", "unmet_goals", "failure_condition", "duration_s", "connect_ms",
-                "greeting_latency_ms", "end_reason", "seed", "source", "cost_usd", "hearing_wer", "recording")
+                "greeting_latency_ms", "end_reason", "seed", "source", "cost_usd", "hearing_wer", "recording",
+                "protocol_notes")
 OPTIONAL_TEXT = ("error_category", "error_message", "failure_condition")
 TURN_COLUMNS = ("call_id", "personality", "scenario", "scenario_type", "outcome", "turn", "at", "response_latency_ms",
                 "barge_in", "barge_in_stop_ms", "heard_errors", "heard_words")
@@ -288,6 +290,7 @@ def _call_row(record: dict) -> dict:
         "cost_usd": _number(record.get("cost_usd")),
         "hearing_wer": _number(record.get("hearing_wer")),
         "recording": _recording(record),
+        "protocol_notes": _protocol_notes(record),
     }
 
 
@@ -299,6 +302,18 @@ def _recording(record: dict) -> Optional[dict]:
         return None
     base = Path(record["source"]).resolve().parent
     return {kind: str(base / path) for kind, path in stored.items() if isinstance(path, str)} or None
+
+
+def _protocol_notes(record: dict) -> list[ProtocolNote]:
+    """The call's protocol notes (callers.results.ProtocolNote as JSON); malformed entries are left out."""
+    notes = []
+    for item in record.get("protocol_notes") or []:
+        if not isinstance(item, dict) or not isinstance(item.get("what"), str):
+            continue
+        first_ms, count = _number(item.get("first_ms")), _number(item.get("count"))
+        if first_ms is not None and count is not None:
+            notes.append(ProtocolNote(item["what"], first_ms, int(count)))
+    return notes
 
 
 def _turn_rows(record: dict) -> list[dict]:

@@ -22,6 +22,7 @@ from typing import Any, Optional, Sequence, Union
 import numpy as np
 import pandas as pd
 
+from callers.results import summarise_notes
 from reports.load import (AGENT_FAILURE, CALLER_ERROR, CANCELLED, GOAL_NOT_MET, JUDGED, SUCCESS, CallData,
                           LocustData)
 
@@ -54,6 +55,7 @@ class Analysis:
     locust: Optional[LocustData] = None
     hearing: dict = field(default_factory=dict)
     barge_ins: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=BARGE_IN_COLUMNS))
+    protocol_notes: list = field(default_factory=list)  # NoteSummary per kind of deviation (callers.results)
 
     @property
     def calls(self) -> pd.DataFrame:
@@ -262,7 +264,7 @@ def analyse(data: CallData, locust: Optional[LocustData] = None) -> Analysis:
                     entries=entries, pass_k=pass_k_summary(entries),
                     durations=duration_stats(data.calls), latency=latency_table(data),
                     errors=error_table(data.calls), locust=locust, hearing=hearing_summary(data),
-                    barge_ins=barge_in_table(data))
+                    barge_ins=barge_in_table(data), protocol_notes=summarise_notes(data.calls["protocol_notes"]))
 
 
 def _finite(value: float) -> Optional[float]:

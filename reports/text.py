@@ -37,6 +37,8 @@ def render_report(analysis: Analysis) -> str:
         sections.append(_barge_ins(analysis))
     if len(analysis.errors):
         sections.append(_errors(analysis))
+    if analysis.protocol_notes:
+        sections.append(_protocol_notes(analysis))
     if analysis.locust is not None:
         sections.append(_locust(analysis))
     problems = data_problems(analysis.data)
@@ -195,6 +197,12 @@ def _barge_ins(analysis: Analysis) -> str:
 def _errors(analysis: Analysis) -> str:
     rows = [[name, row["calls"], row["counted_as"]] for name, row in records(analysis.errors)]
     return _title("ERROR CATEGORIES") + "\n" + table(["Category", "Calls", "Counted as"], rows, "lrl")
+
+
+def _protocol_notes(analysis: Analysis) -> str:
+    rows = [[note.what, note.calls, note.count, ms(note.first_ms)] for note in analysis.protocol_notes]
+    return "\n".join([_title("PROTOCOL NOTES (deviations from the bot protocol the calls were carried through)"),
+                      table(["Deviation", "Calls", "Times", "First ms"], rows, "lrrr")])
 
 
 def _locust(analysis: Analysis) -> str:

@@ -26,6 +26,7 @@ from callers.scenario.scenarios import ScenarioEntry
 from callers.services.judge import CallJudge
 from callers.services.realtime_session import RealtimeSettings
 from callers.transport import tls
+from callers.transport.telephony import ACCEPT_TIMEOUT_S
 
 DEFAULT_MAX_CONCURRENT = 5
 STATUS_REFRESH_S = 1.0
@@ -51,6 +52,10 @@ class CallSettings:
     insecure: bool = False
     # After an unexpected drop, reconnect with session.resume (recorded in CallResult.resumes).
     resume_on_drop: bool = False
+    # How long a bot may take to accept a call, and whether any deviation from the protocol ends the call
+    # (protocol_error) instead of being noted in CallResult.protocol_notes.
+    accept_timeout_s: float = ACCEPT_TIMEOUT_S
+    strict_protocol: bool = False
 
 
 @dataclass
@@ -84,7 +89,8 @@ def make_caller(entry: ScenarioEntry, settings: CallSettings, writer: Optional[R
                        token=settings.token, ear=settings.ear, seed=seed, writer=writer, brain=brain,
                        judge=settings.judge, recordings_dir=settings.recordings_dir,
                        sslopt=tls.client_sslopt(settings.ca_file, settings.insecure),
-                       resume_on_drop=settings.resume_on_drop)
+                       resume_on_drop=settings.resume_on_drop, accept_timeout_s=settings.accept_timeout_s,
+                       strict_protocol=settings.strict_protocol)
 
 
 class Progress:

@@ -40,7 +40,7 @@ from callers.call.recording import RECORDINGS_DIR
 from callers.errors import ConfigError
 from callers.media import speech
 from callers.outcome import Outcome, outcome_of
-from callers.results import CALLS_FILE, CallResult, ResultWriter, public_url
+from callers.results import CALLS_FILE, CallResult, ResultWriter, note_lines, public_url
 from callers.scenario.catalog import describe_catalog
 from callers.scenario.goals import criterion_problem
 from callers.scenario.personality import load_personalities
@@ -153,6 +153,7 @@ def main(argv: Optional[Sequence[str]] = None, reporter: Optional[BatchReporter]
         batch = _run(Batch(plan, settings, writer, progress=Progress(len(plan.calls()), sys.stdout)))
     if len(batch.results) > 1:
         _print_totals(batch.results)
+    _print_protocol_notes(batch.results)
     print(f"Results: {writer.path}", flush=True)
     _print_recordings(settings)
     report = None
@@ -191,6 +192,7 @@ def batch_main(reporter: BatchReporter, argv: Optional[Sequence[str]] = None) ->
     batch = _run(Batch(plan, settings, writer, progress=Progress(calls, sys.stdout)))
     if batch.cancelled:
         print(f"Interrupted: {len(batch.results)} calls recorded, {calls - batch.started} not started")
+    _print_protocol_notes(batch.results)
     print(f"Results: {writer.path}", flush=True)
     _print_recordings(settings)
     return _conclude(batch, _gate(args), one_off=False,
@@ -554,6 +556,12 @@ def _print_totals(results: list[CallResult]) -> None:
                          if counts[outcome])
     print(f"\n{len(results)} calls: {succeeded} succeeded, {failed} failed{not_judged} "
           f"({rate} of {judged} judged)")
+
+
+def _print_protocol_notes(results: list[CallResult]) -> None:
+    """Once per run: each kind of protocol deviation the calls were carried through, and how many showed it."""
+    for line in note_lines(results):
+        print(line, flush=True)
 
 
 class LiveTranscript:

@@ -4,7 +4,8 @@ The checks run in the order a call needs them, and stop at the first one nothing
 unreachable host, a refused upgrade): reachability and auth, the protocol's `connection.validate` probe,
 which media formats a session accepts (one short session per format, each offering only that one), then
 one real short call: greeting latency, barge-in (the caller talks over the greeting and sees whether the
-prompt stops, judged exactly as calls judge it), and whether a caller turn gets an answer.
+prompt stops, judged exactly as calls judge it), and whether a caller turn gets an answer. Last, each
+deviation from the protocol the sessions were carried through, and whether --strict-protocol would pass.
 
 Optional features a bridge may lack (connection.validate, barge-in) are reported as such, not as failures:
 a bridge "works" when callers can reach it, start a session, hear a greeting and get answers.
@@ -87,11 +88,13 @@ class BridgeProbe:
         self.formats = tuple(formats)
         self.greeting_wait_s = greeting_wait_s
         self.checks: list[Check] = []
+        self._clients: list[AudioCodesClient] = []
 
     def run(self) -> ProbeReport:
         client = self._client()
         if self._connection(client) and self._formats():
             self._test_call()
+            self._protocol()
         return ProbeReport(client.shown_url, self.checks)
 
     # ---- checks ------------------------------------------------------------------------------------------
@@ -137,6 +140,22 @@ class BridgeProbe:
             detail += f"; refused {'; '.join(refused)}"
         self._add("formats", Status.OK if accepted else Status.FAILED, detail)
         return bool(accepted)
+
+    def _protocol(self) -> None:
+        """Each deviation from the bot protocol any of the check's sessions saw, one line each (calls carry
+        them), and whether the bot would pass --strict-protocol, where the first one ends the call."""
+        seen: dict[str, int] = {}
+        for client in self._clients:
+            for note in client.protocol_notes:
+                seen[note["what"]] = seen.get(note["what"], 0) + note["count"]
+        for what, count in seen.items():
+            self._add("protocol", Status.NO, f"{what} ({count} time{'s' if count != 1 else ''}; carried)")
+        if not seen:
+            self._add("protocol", Status.OK, "kept to the bot protocol")
+            self._add("strict", Status.OK, "would pass --strict-protocol")
+        else:
+            kinds = f"{len(seen)} kind{'s' if len(seen) != 1 else ''} of deviation"
+            self._add("strict", Status.NO, f"would fail --strict-protocol ({kinds}; calls end as protocol_error)")
 
     def _test_call(self) -> None:
         client = self._client()
@@ -216,8 +235,10 @@ class BridgeProbe:
         return None
 
     def _client(self, **options) -> AudioCodesClient:
-        return AudioCodesClient(self.url, token=self.token, sslopt=self.sslopt, bot_name="caller-agent-check",
-                                **options)
+        client = AudioCodesClient(self.url, token=self.token, sslopt=self.sslopt, bot_name="caller-agent-check",
+                                  **options)
+        self._clients.append(client)  # for the deviations each session saw
+        return client
 
     def _add(self, name: str, status: Status, detail: str) -> None:
         check = Check(name, status, detail)

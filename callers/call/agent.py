@@ -21,13 +21,14 @@ import gevent
 
 from callers.brains.base import Brain, HeardTurn, Reply
 from callers.brains.scripted import ScriptedBrain
-from callers.call import events
+from callers.call import echo, events
 from callers.call.barge_ins import BargeInLog
 from callers.call.recording import CallRecorder
 from callers.errors import CallFailure, ErrorCategory
 from callers.media import line, phrasebook, speech, word_errors
 from callers.media.delivery import Delivery, voice_for
-from callers.results import BargeInRecord, CallError, CallResult, ResultWriter, TurnRecord, public_url
+from callers.results import (BargeInRecord, CallError, CallResult, ProtocolNote, ResultWriter, TurnRecord,
+                              public_url)
 from callers.runtime import async_call
 from callers.runtime.pacer import longest_gap_ms
 from callers.scenario.goals import GoalTracker
@@ -36,9 +37,10 @@ from callers.scenario.scenario_actions import BACKCHANNEL, BargeInPlan, barge_in
 from callers.scenario.scenarios import CallerScenario
 from callers.services import pricing
 from callers.services.judge import CallJudge
-from callers.transport.telephony import (DEFAULT_BRIDGE_URL, AgentStream, AgentStreamStarted, AgentStreamStopped,
-                                         AgentVoiceStarted, AudioCodesClient, BotActivity, BotSpeechEvent,
-                                         ConnectionClosed, ProtocolViolation, SessionRejected, SpeechTiming)
+from callers.transport.telephony import (ACCEPT_TIMEOUT_S, DEFAULT_BRIDGE_URL, AgentStream, AgentStreamStarted,
+                                         AgentStreamStopped, AgentVoiceStarted, AudioCodesClient, BotActivity,
+                                         BotSpeechEvent, ConnectionClosed, ProtocolViolation, SessionRejected,
+                                         SpeechTiming)
 from callers.wire import protocol
 
 log = logging.getLogger(__name__)
@@ -160,7 +162,8 @@ class CallerAgent:
                  writer: Optional[ResultWriter] = None, media_formats: Optional[tuple] = None,
                  frame_ms: int = 20, sslopt: Optional[dict] = None,
                  recordings_dir: Optional[Path] = None, resume_on_drop: bool = False,
-                 judge: Optional[CallJudge] = None) -> None:
+                 judge: Optional[CallJudge] = None, accept_timeout_s: float = ACCEPT_TIMEOUT_S,
+                 strict_protocol: bool = False) -> None:
         if scenario is None:
             raise ValueError("CallerAgent needs a scenario (see callers.scenario.scenarios.load_scenarios)")
         if ear not in EAR_MODES:
@@ -185,7 +188,8 @@ class CallerAgent:
         self.delivery = Delivery(self.personality.hesitation_rate, self.personality.sentence_pause_ms)
         self._delivery_rng = random.Random(f"{seed}:delivery") if seed is not None else random.Random()
         self._client_options = {"token": token, "caller_phone": caller_phone, "frame_ms": frame_ms,
-                                "sslopt": sslopt, "keep_agent_audio": ear not in ("none", "alttext") or self.brain.live}
+                                "sslopt": sslopt, "keep_agent_audio": ear not in ("none", "alttext") or self.brain.live,
+                                "accept_timeout_s": accept_timeout_s, "strict": strict_protocol}
         if media_formats:
             self._client_options["media_formats"] = media_formats
         self.recorder = CallRecorder(recordings_dir) if recordings_dir is not None else None
@@ -197,6 +201,7 @@ class CallerAgent:
         self._last_said: Optional[TurnRecord] = None  # what the bot's next recognition result is about
         self._barge_ins = BargeInLog([])
         self._async_call: Optional[async_call.AsyncCall] = None  # the call awaited last, if any
+        self._notes: dict[str, ProtocolNote] = {}  # deviations the caller saw itself (an echo), by kind
 
     # ---- the seed's API ----------------------------------------------------------------------------------
 
@@ -246,6 +251,7 @@ class CallerAgent:
             bridge=public_url(self.bridge_url), brain=self.brain.name, ear=self.ear_mode, seed=self.seed)
         self.result = result
         self._barge_ins = BargeInLog(result.barge_ins)
+        self._notes = {}
         tracker = GoalTracker(self.scenario.goal)
         started = time.monotonic()
         result.t0_monotonic = started
@@ -277,6 +283,9 @@ class CallerAgent:
         result.duration_s = round(time.monotonic() - started, 3)
         result.connect_ms = _round(self.client.connect_ms)
         result.media_format = self.client.media_format.token if self.client.media_format else None
+        # The client's notes cover every connection of the call (a resume keeps them), then the caller's own.
+        result.protocol_notes = [ProtocolNote(**note) for note in self.client.protocol_notes]
+        result.protocol_notes += self._notes.values()
         result.turns = len(result.turn_records)
         result.caller_overloaded = (any(turn.caller_overloaded for turn in result.turn_records)
                                     or result.greeting_read_lag_ms > CALLER_OVERLOADED_P99_MS)
@@ -383,8 +392,25 @@ class CallerAgent:
                 events.turn_completed.fire(call=self, turn=record)
             index = len(result.turn_records)
             heard = HeardTurn(text=agent_turn.text, turn=index, response_latency_ms=latency,
-                              new_goals_met=len(tracker.observe(index, agent_turn.text)),
+                              new_goals_met=len(tracker.observe(index, self._agent_words(agent_turn.text, result))),
                               was_cut_off=agent_turn.interrupt_stream is not None)
+
+    def _agent_words(self, text: str, result: CallResult) -> str:
+        """What of the agent's turn may count for a goal: not the sentences that are only the caller's own
+        recent words heard back (an echoing bot), which are noted on the call instead."""
+        said = [turn.caller_text for turn in result.turn_records if turn.caller_text]
+        kept, echoed = echo.split_echoes(text, said[-echo.RECENT_UTTERANCES:])
+        if echoed:
+            self._note(echo.ECHO_NOTE, echoed)
+        return kept
+
+    def _note(self, what: str, count: int = 1) -> None:
+        """A deviation the caller itself saw (the transport notes the protocol's), timed as the transport's."""
+        note = self._notes.get(what)
+        if note is None:
+            origin = self.client.socket_open_at or time.monotonic()
+            note = self._notes[what] = ProtocolNote(what, round((time.monotonic() - origin) * 1000.0, 1), 0)
+        note.count += count
 
     def _resume_or_raise(self, failure: CallFailure, result: CallResult, started: float) -> None:
         """After a call-ending failure: if it was a dropped connection and resuming is on (and not used up),
@@ -506,7 +532,7 @@ class CallerAgent:
                     self._heard(turn, active, cut_off=True)
                 return turn
             if active is not None:
-                last_sign_of_life = active.last_chunk_at or active.started_at
+                last_sign_of_life = played_out_at(active) or active.started_at
                 allowed_quiet = CHUNK_SILENCE_AS_STOP_S if active.last_chunk_at else wait_s
                 if now - last_sign_of_life > allowed_quiet:
                     # A bridge that stops sending chunks without playStream.stop has still stopped talking.
@@ -629,6 +655,16 @@ def pacing_note(result: CallResult) -> Optional[str]:
         where.append("answers read late, so their latencies may be off by that much")
     return (f"this machine was too busy to keep the caller in real time ({'; '.join(where)}); {verdict}. "
             f"To avoid it: {PACING_ADVICE}.")
+
+
+def played_out_at(stream: AgentStream) -> Optional[float]:
+    """When the prompt's audio received so far would have finished playing (None before its first chunk).
+    A bot may send a prompt faster than real time, in big chunks: its silence counts from here, not from
+    the last chunk, or the caller would take a prompt still playing for one that stopped."""
+    if stream.last_chunk_at is None:
+        return None
+    first = stream.first_chunk_at if stream.first_chunk_at is not None else stream.last_chunk_at
+    return max(stream.last_chunk_at, first + stream.audio_ms / 1000.0)
 
 
 def wait_for_stop(stream: AgentStream, interrupted_at: float) -> Optional[float]:

@@ -74,7 +74,8 @@ def test_a_bridge_that_talks_over_the_caller_works_but_has_no_barge_in(bridge):
 def test_a_silent_bridge_fails_the_greeting(bridge):
     url = bridge(*FAST_VOICE, "--fault", "silence").url
     report = BridgeProbe(url, greeting_wait_s=2.0).run()
-    assert [c.name for c in report.checks] == ["reachable", "auth", "validate", "formats", "greeting"]
+    assert [c.name for c in report.checks] == ["reachable", "auth", "validate", "formats", "greeting", "protocol",
+                                               "strict"]
     assert statuses(report)["greeting"] is Status.FAILED and statuses(report)["formats"] is Status.OK
     assert not report.works and not report.unreachable
     assert report.verdict() == "Bridge does not work: greeting: no agent audio within 2 s of the start activity"

@@ -14,6 +14,9 @@ behaviour is a query parameter of the URL the caller dials, so one peer serves e
   reply_nostart=1    the reply's chunks come without playStream.start (after a silence), on the greeting's id
   chunk_ms=MS        audio per chunk (default 20)
   speed=X            audio pace: 1 real time (default), 0.5 half real time, 0 the whole prompt in one burst
+  reply_alt=TEXT     the reply's altText (default "Reply.")
+  echo=A|B|...       an echo bot: each reply is the caller's own audio played back, its altText the next of
+                     A, B, ... (what the bot's recogniser made of the caller's words)
 
 The greeting is a 1.2 s tone with altText "Hello."; each caller utterance (userStream.start, then .stop) is
 acknowledged and answered with a 0.4 s tone "Reply.". session.end closes the socket.
@@ -22,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
 import json
 import sys
 import time
@@ -53,6 +57,8 @@ class Bot:
         self.chunk_ms = int(query.get("chunk_ms", 20))
         self.speed = float(query.get("speed", 1))
         self.accepted = asyncio.Event()
+        self.heard = bytearray()  # the caller's audio of the utterance under way (an echo bot plays it back)
+        self.echoes = query["echo"].split("|") if "echo" in query else None
 
     def flag(self, name: str) -> bool:
         return self.q.get(name) == "1"
@@ -67,11 +73,11 @@ class Bot:
         text = protocol.encode(message)
         await self.ws.send(text.encode() if self.q.get("binary") == "json" else text)
 
-    async def prompt(self, seconds: float, text: str, start: bool = True) -> None:
+    async def prompt(self, seconds: float, text: str, start: bool = True, pcm: bytes = b"") -> None:
         if start:
             await self.send({"type": protocol.PLAY_STREAM_START, "streamId": self.stream_id,
                              "mediaFormat": "raw/lpcm16", "altText": text})
-        pcm = tone(seconds)
+        pcm = pcm or tone(seconds)
         step = RATE * 2 * self.chunk_ms // 1000
         began = time.monotonic()
         for index, at in enumerate(range(0, len(pcm), step)):
@@ -112,12 +118,20 @@ class Bot:
                 await self.accepted.wait()
                 tasks.append(asyncio.create_task(self.greet()))
             elif kind == protocol.USER_STREAM_START:
+                self.heard.clear()
                 await self.send({"type": protocol.USER_STREAM_STARTED})
+            elif kind == protocol.USER_STREAM_CHUNK:
+                self.heard += base64.b64decode(message.data.get("audioChunk", ""))
             elif kind == protocol.USER_STREAM_STOP:
                 await self.send({"type": protocol.USER_STREAM_STOPPED})
                 if self.flag("reply_nostart"):
                     await asyncio.sleep(2.5)  # longer than the greeting's playout and the caller's silence rule
-                tasks.append(asyncio.create_task(self.prompt(REPLY_S, "Reply.", start=not self.flag("reply_nostart"))))
+                if self.echoes is not None:
+                    text = self.echoes.pop(0) if self.echoes else ""
+                    tasks.append(asyncio.create_task(self.prompt(0, text, pcm=bytes(self.heard))))
+                else:
+                    tasks.append(asyncio.create_task(self.prompt(REPLY_S, self.q.get("reply_alt", "Reply."),
+                                                                 start=not self.flag("reply_nostart"))))
             elif kind == protocol.SESSION_END:
                 break
         for task in tasks:
