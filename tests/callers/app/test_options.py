@@ -24,7 +24,8 @@ def _cli_actions() -> dict[str, argparse.Action]:
 def test_both_faces_build_the_option_from_its_one_definition(flag):
     option = SHARED[flag]
     locust, cli_action = LOCUST[option.locust], _cli_actions()[flag]
-    assert locust.parse.__qualname__ == option.parse.__qualname__ and locust.default == option.default and locust.secret == option.secret
+    assert locust.parse.__qualname__ == option.parse.__qualname__
+    assert locust.default == option.default and locust.secret == option.secret
     assert locust.help.startswith(option.help) and cli_action.help.startswith(option.help)
     assert cli_action.default == option.cli_value_default
     assert (cli_action.choices and tuple(cli_action.choices)) == (locust.choices or None)
