@@ -20,9 +20,8 @@ import io
 from dataclasses import asdict, dataclass, fields
 from typing import Any, Iterable, Mapping, Optional
 
-from callers.errors import CALLER_SIDE_ERRORS
+from callers.outcome import Outcome, outcome_of
 
-CANCELLED = "cancelled"
 TOTAL = "total"
 
 
@@ -76,9 +75,10 @@ class GoalCounters:
     def record(self, personality: str, scenario: str, success: bool, error_category: Optional[str],
                goals_achieved: int = 0, goals_total: int = 0, caller_overloaded: bool = False) -> None:
         one = Counts(calls=1, caller_overloaded=int(bool(caller_overloaded)))
-        if error_category == CANCELLED:
+        outcome = outcome_of(bool(success), error_category)  # the one rule (callers/outcome.py)
+        if outcome is Outcome.CANCELLED:
             one.cancelled = 1
-        elif error_category in CALLER_SIDE_ERRORS:
+        elif outcome is Outcome.CALLER_ERROR:
             one.simulator_errors = 1
         else:
             one.successes = int(bool(success))

@@ -9,14 +9,13 @@ option and the value, whichever way it came in.
 from __future__ import annotations
 
 import argparse
-import math
 import time
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Mapping, Optional, Sequence
 
+from callers.app import options as shared
+
 ENV_PREFIX = "LOCUST_"
-TRUE_WORDS = ("true", "on", "yes", "1")
-FALSE_WORDS = ("false", "off", "no", "0")
 
 
 class OptionError(ValueError):
@@ -45,6 +44,13 @@ class Option:
     def __post_init__(self) -> None:
         if self.secret and self.web:
             raise ValueError(f"{self.flag} is secret: it cannot be shown in the web UI")
+
+    @classmethod
+    def from_shared(cls, option: shared.SharedOption, choices: Optional[tuple[str, ...]] = None) -> "Option":
+        """The Locust face of an option the CLI has too (callers/app/options.py); secrets stay off the web UI."""
+        return cls(option.locust, option.parse, option.default, option.locust_help,
+                   choices=choices or option.choices, switch=option.switch, secret=option.secret,
+                   web=not option.secret)
 
     @property
     def dest(self) -> str:
@@ -79,48 +85,9 @@ class Option:
         return value
 
 
-# ---- parsers: text -> value, or ValueError saying why -----------------------------------------------------
+# ---- parsers: the shared ones (callers/app/options.py), so a bad value reads the same from either face ------
 
-def integer(minimum: Optional[int] = None) -> Callable[[str], int]:
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise ValueError(f"{text!r} is not a whole number") from None
-        if minimum is not None and value < minimum:
-            raise ValueError(f"{text!r} is below {minimum}")
-        return value
-    return parse
-
-
-def number(minimum: float = -math.inf, maximum: float = math.inf, above: bool = False) -> Callable[[str], float]:
-    """A finite number within [minimum, maximum] (or above minimum, when `above`)."""
-    def parse(text: str) -> float:
-        try:
-            value = float(text)
-        except ValueError:
-            raise ValueError(f"{text!r} is not a number") from None
-        if not math.isfinite(value):
-            raise ValueError(f"{text!r} is not a finite number")
-        if value < minimum or (above and value == minimum):
-            raise ValueError(f"{text!r} must be {'above' if above else 'at least'} {minimum:g}")
-        if value > maximum:
-            raise ValueError(f"{text!r} must be at most {maximum:g}")
-        return value
-    return parse
-
-
-def text(value: str) -> str:
-    return value
-
-
-def switch(value: str) -> bool:
-    word = value.lower()
-    if word in TRUE_WORDS:
-        return True
-    if word in FALSE_WORDS:
-        return False
-    raise ValueError(f"{value!r} is neither true nor false")
+integer, number, text, switch = shared.integer, shared.number, shared.text, shared.switch
 
 
 # ---- the command line -------------------------------------------------------------------------------------
@@ -180,31 +147,29 @@ def form_keys(options: Sequence[Option], form: Mapping[str, str]) -> set[str]:
 def caller_options(test_configurations: Iterable[str], ear_modes: Iterable[str], *, all_scenarios: str,
                    shapes: Sequence[str], success_default: float, p95_default_ms: float, token_env: str,
                    realtime_model: str, realtime_voice: str, judge_model: str) -> tuple[Option, ...]:
-    """Every custom option of locustfile.py, in the order `locust --help` lists them."""
+    """Every custom option of locustfile.py, in the order `locust --help` lists them; those the CLI has too
+    come from their shared definitions (callers/app/options.py)."""
+    both = shared.shared_options(success_default=success_default, p95_default_ms=p95_default_ms,
+                                 realtime_model=realtime_model, realtime_voice=realtime_voice,
+                                 judge_model=judge_model, token_env=token_env)
+
+    def common(flag: str, choices: Optional[tuple[str, ...]] = None) -> Option:
+        return Option.from_shared(both[flag], choices)
+
     return (
         Option("--test-config", text, all_scenarios, choices=(all_scenarios, *test_configurations),
                help="scenario mix: a test_configurations name of scenarios.json, or 'all' (every entry of its "
                     "\"scenarios\"); each call places one, with the user's personality"),
-        Option("--success-threshold", number(0.0, 1.0), 0.0,
-               help="exit code 1 when successes / (calls - cancelled) is below this fraction (0 = off); with "
-                    f"--shape capacity, the success rate every step must reach (0 = {success_default:g})"),
-        Option("--max-p95-turn-ms", number(0.0), 0.0,
-               help="exit code 1 when the p95 of TURN latency is above this many ms (0 = off); with --shape "
-                    f"capacity, the limit for every step (0 = {p95_default_ms:g})"),
-        Option("--ear", text, "alttext", choices=tuple(ear_modes),
-               help="how callers hear the agent; alttext is cheap, stt loads a recognizer per worker"),
+        common("--success-threshold"),
+        common("--max-p95-turn-ms"),
+        common("--ear", tuple(ear_modes)),
         Option("--results-dir", text, f"results/{time.strftime('%Y%m%d-%H%M%S')}",
                help="per-call JSONL (one file per process), goals.json and capacity.json go here"),
-        Option("--caller-seed", integer(), None,
-               help="make the callers' choices reproducible (distinct per call and worker); empty = random"),
-        Option("--bridge-token", text, None, secret=True, web=False,
-               help=f"bearer token for the bridge (default: ${token_env}); never logged, never in the web UI"),
-        Option("--ca-file", text, None,
-               help="wss://: trust the bridge certificate signed by this PEM CA file (default: the system's CAs)"),
-        Option("--insecure", switch, False, switch=True,
-               help="wss://: do not verify the bridge's certificate (logged as a warning)"),
-        Option("--resume-on-drop", switch, False, switch=True,
-               help="when a call's connection drops, reconnect with session.resume (recorded per call)"),
+        common("--seed"),
+        common("--token"),
+        common("--ca-file"),
+        common("--insecure"),
+        common("--resume-on-drop"),
         # The web UI chooses shapes with --class-picker instead: an option there could not undo the choice.
         Option("--shape", text, shapes[0], choices=tuple(shapes), web=False,
                help="capacity: step the callers up (ignoring -u) until a step misses a target; prints the "
@@ -217,18 +182,6 @@ def caller_options(test_configurations: Iterable[str], ear_modes: Iterable[str],
         Option("--capacity-max", integer(1), 500,
                help="capacity search: stop after the step with this many callers"),
         # The OpenAI key is read from OPENAI_API_KEY only: Locust shows option values in its web UI.
-        Option("--brain", text, "scripted", choices=("scripted", "realtime"),
-               help="scripted (offline) or realtime: every caller holds its own OpenAI Realtime session (paid; "
-                    "needs OPENAI_API_KEY)"),
-        Option("--model", text, realtime_model, help="Realtime model for --brain realtime"),
-        Option("--voice", text, realtime_voice, help="Realtime voice for --brain realtime"),
-        Option("--openai-base-url", text, None,
-               help="OpenAI API base URL (default $OPENAI_BASE_URL, else OpenAI's)"),
-        Option("--max-realtime-sessions", integer(0), 0,
-               help="at most this many Realtime sessions open at once per process (0 = no cap); callers wait "
-                    "for a slot"),
-        Option("--judge", switch, False, switch=True,
-               help="judge every success criterion after each call with a text model (paid; needs "
-                    "OPENAI_API_KEY)"),
-        Option("--judge-model", text, judge_model, help="text model for --judge"),
+        *(common(flag) for flag in ("--brain", "--model", "--voice", "--openai-base-url", "--max-realtime-sessions",
+                                    "--judge", "--judge-model")),
     )

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import math
 import os
 import signal
 import statistics
@@ -33,7 +32,9 @@ import gevent
 from callers.app.batch import DEFAULT_MAX_CONCURRENT, Batch, BatchPlan, CallSettings, Progress
 from callers.app.gate import (EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_UNREACHABLE, EXIT_USAGE, UNREACHABLE, Gate,
                               exit_code)
+from callers.app import options as shared_options
 from callers.app.interactive import InteractiveSession
+from callers.app.rules import connection_problem, openai_settings
 from callers.app.probe import BridgeProbe
 from callers.call import events
 from callers.call.recording import RECORDINGS_DIR
@@ -45,9 +46,7 @@ from callers.scenario.catalog import describe_catalog
 from callers.scenario.goals import criterion_problem
 from callers.scenario.personality import load_personalities
 from callers.scenario.scenarios import DEFAULT_SCENARIOS_FILE, ScenarioEntry, load_scenarios
-from callers.services.judge import DEFAULT_JUDGE_MODEL, CallJudge
-from callers.services.realtime_session import (API_KEY_ENV, DEFAULT_MODEL, DEFAULT_VOICE, MissingKey, RealtimeSettings,
-                                               openai_client, settings_from_env)
+from callers.services.realtime_session import MissingKey, openai_client
 from callers.transport import tls
 from callers.transport.telephony import DEFAULT_BRIDGE_URL
 
@@ -58,7 +57,7 @@ BRIDGE_TOKEN_ENV = "CALLER_BRIDGE_TOKEN"
 LOG_FILE = Path("logs") / "caller_agent.log"
 RESULTS_ROOT = Path("results")
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
-BRAINS = ("scripted", "realtime")
+SHARED = shared_options.shared_options(token_env=BRIDGE_TOKEN_ENV)
 # caller_cli.py --batch: the report files, beside calls.jsonl (batch_caller_test.py names them with --output).
 BATCH_REPORT_NAME = "report"
 
@@ -124,7 +123,7 @@ def main(argv: Optional[Sequence[str]] = None, reporter: Optional[BatchReporter]
     run is reported by `reporter` (files named BATCH_REPORT_NAME beside calls.jsonl) and exits as
     batch_caller_test.py does; a one-off call exits with its verdict."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parse_arguments(parser, argv)
     _setup_logging(args.verbose)
     if args.list:
         return _print_catalog(args.scenarios_file)
@@ -165,7 +164,7 @@ def main(argv: Optional[Sequence[str]] = None, reporter: Optional[BatchReporter]
 def batch_main(reporter: BatchReporter, argv: Optional[Sequence[str]] = None) -> int:
     """batch_caller_test.py: run the chosen entries with progress, then hand the calls file to `reporter`."""
     parser = build_batch_parser()
-    args = parser.parse_args(argv)
+    args = parse_arguments(parser, argv)
     _setup_logging(args.verbose)
     if not (args.config or args.scenarios):
         parser.error("choose what to run: --config NAME (a test configuration) or --scenarios FILE (every entry)")
@@ -231,11 +230,7 @@ def _add_run_options(parser: argparse.ArgumentParser) -> None:
 
 def _add_gate_options(parser: argparse.ArgumentParser) -> None:
     gate = parser.add_argument_group("CI gate (exit 1 when missed; failed calls alone never fail a batch)")
-    gate.add_argument("--success-threshold", type=_fraction, default=0.0, metavar="FRACTION",
-                      help="exit 1 when successes / judged calls (cancelled calls and simulator errors left out) "
-                           "is below this, e.g. 0.8 (default 0: off)")
-    gate.add_argument("--max-p95-turn-ms", type=_non_negative_float, default=0.0, metavar="MS",
-                      help="exit 1 when the p95 of TURN latency is above this many ms (default 0: off)")
+    _add_shared(gate, "--success-threshold", "--max-p95-turn-ms")
 
 
 def _gate(args: argparse.Namespace) -> Gate:
@@ -248,13 +243,7 @@ def _add_call_options(parser: argparse.ArgumentParser) -> None:
                                                               "(default: each scenario's)")
     call.add_argument("--bridge-url", default=os.environ.get(BRIDGE_URL_ENV, DEFAULT_BRIDGE_URL),
                       help=f"bridge WebSocket URL (env {BRIDGE_URL_ENV}; default %(default)s)")
-    call.add_argument("--token", default=None, help=f"bearer token for the bridge (or env {BRIDGE_TOKEN_ENV}); "
-                                                    "never printed or logged")
-    call.add_argument("--ear", default=None, choices=("auto", "stt", "alttext", "none"),
-                      help="how the caller hears the agent: altText when sent else speech recognition (auto), "
-                           "always recognition (stt), altText only, or nothing (none); default auto, or none "
-                           "with --brain realtime (the model hears for itself)")
-    call.add_argument("--seed", type=int, help="make the callers' choices reproducible (call i uses seed + i)")
+    _add_shared(call, "--token", "--ear", "--seed")
     call.add_argument("--verbose", action="store_true", help="debug logging on the console too")
     _add_connection_options(parser)
     add_brain_options(parser)
@@ -263,32 +252,8 @@ def _add_call_options(parser: argparse.ArgumentParser) -> None:
 def add_brain_options(parser: argparse.ArgumentParser) -> None:
     """--brain and the OpenAI options; the key is read from the environment only, never from a flag."""
     brain = parser.add_argument_group("caller brain (OpenAI key from the environment only)")
-    brain.add_argument("--brain", choices=BRAINS, default="scripted",
-                       help="scripted: offline dialogue policy (default); realtime: every caller holds its own "
-                            f"OpenAI Realtime session and speaks with the model's voice (needs {API_KEY_ENV})")
-    brain.add_argument("--model", default=DEFAULT_MODEL, help="Realtime model (default %(default)s)")
-    brain.add_argument("--voice", default=DEFAULT_VOICE, help="Realtime voice (default %(default)s)")
-    brain.add_argument("--openai-base-url", metavar="URL",
-                       help="OpenAI API base URL, e.g. a proxy (default: $OPENAI_BASE_URL, else OpenAI's)")
-    brain.add_argument("--max-realtime-sessions", type=_positive_int, metavar="N",
-                       help="at most N Realtime sessions open at once in this process; further callers wait "
-                            "for a free one before dialling (protects the account's rate limits)")
-    brain.add_argument("--judge", action="store_true",
-                       help=f"after each call a text model judges every success criterion with a quoted line "
-                            f"(stored beside the rule-based verdicts; needs {API_KEY_ENV})")
-    brain.add_argument("--judge-model", default=DEFAULT_JUDGE_MODEL, help="text model for --judge "
-                                                                          "(default %(default)s)")
-
-
-def openai_settings(args: argparse.Namespace) -> tuple[Optional[RealtimeSettings], Optional[CallJudge]]:
-    """The Realtime settings and judge the flags ask for; MissingKey (one clear line) when they need a key
-    that is not set, so nothing is dialled."""
-    if args.brain != "realtime" and not args.judge:
-        return None, None
-    openai = settings_from_env(args.model, args.voice, args.openai_base_url, args.max_realtime_sessions,
-                               needed_by="--brain realtime" if args.brain == "realtime" else "--judge")
-    judge = CallJudge(openai, args.judge_model) if args.judge else None
-    return (openai if args.brain == "realtime" else None), judge
+    _add_shared(brain, "--brain", "--model", "--voice", "--openai-base-url", "--max-realtime-sessions", "--judge",
+                "--judge-model")
 
 
 def describe_brain(settings: CallSettings) -> str:
@@ -301,22 +266,42 @@ def describe_brain(settings: CallSettings) -> str:
 
 def _add_connection_options(parser: argparse.ArgumentParser) -> None:
     link = parser.add_argument_group("connection: TLS and dropped calls")
-    trust = link.add_mutually_exclusive_group()
-    trust.add_argument("--ca-file", type=_ca_file, metavar="PATH",
-                       help="wss://: trust the bridge certificate signed by this PEM CA file (default: the "
-                            "system's CAs)")
-    trust.add_argument("--insecure", action="store_true",
-                       help="wss://: do not verify the bridge's certificate at all (warns on every run)")
-    link.add_argument("--resume-on-drop", action="store_true",
-                      help="when the connection drops mid-call, reconnect with session.resume as AudioCodes "
-                           "does; each attempt is recorded in the call's result")
+    _add_shared(link, "--ca-file", "--insecure", "--resume-on-drop")
 
 
-def _ca_file(text: str) -> str:
-    try:
-        return tls.check_ca_file(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
+def _add_shared(group: argparse._ArgumentGroup, *flags: str) -> None:
+    """Add options both faces have from their one definition (callers/app/options.py)."""
+    for flag in flags:
+        option = SHARED[flag]
+        common = {"default": option.cli_value_default, "help": option.cli_help}
+        if option.switch:
+            group.add_argument(flag, action="store_true", **common)
+        else:
+            group.add_argument(flag, type=_argparse_type(option), choices=option.choices, metavar=option.metavar,
+                               **common)
+
+
+def _argparse_type(option: shared_options.SharedOption) -> Callable[[str], object]:
+    """The shared parser, reported as argparse reports a bad value; an empty text is the default."""
+    def parse(text: str) -> object:
+        if not text.strip():
+            return option.cli_value_default
+        try:
+            return option.parse(text.strip())
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+    parse.__name__ = option.flag.lstrip("-")
+    return parse
+
+
+def parse_arguments(parser: argparse.ArgumentParser, argv: Optional[Sequence[str]]) -> argparse.Namespace:
+    """Parse, then apply the rules across options (callers/app/rules.py, the locustfile's too): a problem is
+    one usage line and exit 2."""
+    args = parser.parse_args(argv)
+    problem = connection_problem(args.ca_file, args.insecure)
+    if problem:
+        parser.error(problem)
+    return args
 
 
 def _add_operator_options(parser: argparse.ArgumentParser) -> None:
@@ -371,26 +356,6 @@ def _positive_int(text: str) -> int:
     value = int(text)
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be a whole number >= 1, got {text}")
-    return value
-
-
-def _fraction(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = math.nan
-    if not 0 <= value <= 1:
-        raise argparse.ArgumentTypeError(f"must be a fraction from 0 to 1 (0.8 for 80%), got {text}")
-    return value
-
-
-def _non_negative_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = math.nan
-    if not (math.isfinite(value) and value >= 0):
-        raise argparse.ArgumentTypeError(f"must be a number of ms >= 0 (0: off), got {text}")
     return value
 
 

@@ -1,0 +1,117 @@
+"""One Locust test run's state, held by one object instead of module globals: the scenario mix, the call
+settings, the results writer, the seeds, the goal counters (this process's and, on a master, every worker's)
+and whether the run has started and been judged. The locustfile creates it at init; each test_start resets it.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import random
+import socket
+import weakref
+from pathlib import Path
+from typing import Any, Optional
+from urllib.parse import urlsplit
+
+from callers.app.batch import CallSettings, make_caller
+from callers.app.rules import INSECURE_WARNING, openai_settings, prepare_openai
+from callers.results import ResultWriter
+from callers.scenario.scenarios import ScenarioCatalog, ScenarioEntry
+from loadtest import goals
+
+log = logging.getLogger("caller_agent.locust")
+ALL_SCENARIOS = "all"
+TOKEN_ENV = "CALLER_BRIDGE_TOKEN"
+# Distinct caller seeds per worker: worker index * this + call number.
+SEED_STRIDE = 1_000_000
+
+
+class LoadRun:
+    """What one test needs, on every process: built once, reset by `start` (judging side) and `prepare`
+    (the side that runs users)."""
+
+    def __init__(self, catalog: ScenarioCatalog) -> None:
+        self.catalog = catalog
+        self.environment: Any = None
+        self.entries: list[ScenarioEntry] = []
+        self.settings: Optional[CallSettings] = None
+        self.writer: Optional[ResultWriter] = None
+        self.connect_name = "/"
+        self.seed: Optional[int] = None
+        self.seed_base = 0
+        self.calls_started = 0
+        self.owned: "weakref.WeakKeyDictionary[Any, str]" = weakref.WeakKeyDictionary()
+        self.source = goals.SnapshotSource()  # this process's goal counters (processes that run users)
+        self.aggregator = goals.GoalAggregator()  # the master's view of every worker's counters
+        self.role: Any = None  # this process's part in the run (loadtest/roles.py), chosen at init
+        self.started = False
+        self.finished = True
+
+    def attach(self, environment: Any, role: Any) -> Any:
+        """At init: the Locust environment this run reports to and this process's role; returns the role."""
+        self.environment = environment
+        self.role = role
+        return role
+
+    # ---- the judging side (master or lone process) ----
+
+    def start(self) -> None:
+        """A new run to judge: forget the previous run's workers' counters."""
+        self.aggregator.reset()
+        self.started, self.finished = True, False
+
+    def claim_finish(self) -> bool:
+        """True once per started run: the caller of this judges it."""
+        if self.finished or not self.started:
+            return False
+        self.finished = True
+        return True
+
+    # ---- the side that runs users ----
+
+    def prepare(self, environment: Any, worker_index: int = 0) -> None:
+        """Build what this process's calls need from the run's options (MissingKey when OpenAI is needed
+        without a key; the command line was checked at init, the web form before the start)."""
+        options = environment.parsed_options
+        self.source.reset()
+        self.environment = environment
+        if options.test_config == ALL_SCENARIOS:
+            self.entries = list(self.catalog.entries)
+        else:
+            self.entries = self.catalog.configuration(options.test_config).entries
+        token = options.bridge_token or os.environ.get(TOKEN_ENV) or None
+        self.seed = options.caller_seed
+        self.seed_base = max(0, worker_index) * SEED_STRIDE
+        if options.insecure:
+            log.warning(INSECURE_WARNING)
+        realtime, judge = openai_settings(options)
+        prepare_openai(realtime, judge)
+        self.settings = CallSettings(bridge_url=environment.host or "", token=token, ear=options.ear,
+                                     seed=options.caller_seed, ca_file=options.ca_file or None,
+                                     insecure=options.insecure, resume_on_drop=options.resume_on_drop,
+                                     realtime=realtime, judge=judge)
+        self.connect_name = urlsplit(environment.host or "").path or "/"
+        path = Path(options.results_dir) / f"calls-{socket.gethostname()}-{os.getpid()}.jsonl"
+        if self.writer is None or self.writer.path != path:
+            self.writer = ResultWriter(path)
+
+    def user_rng(self, user: Any) -> random.Random:
+        """A user's own random choices, reproducible with --caller-seed."""
+        return random.Random(None if self.seed is None else self.seed * 7919 + id(user) % 7919)
+
+    def place_call(self, user: Any) -> None:
+        """One call of `user` (a CallerUser): a scenario of the mix with the user's personality."""
+        template = user.rng.choice(self.entries)
+        # The scenario stays exactly as the mix defines it (goal, criteria, context); the caller is the user's.
+        entry = ScenarioEntry(template.name, user.personality, template.scenario, template.timeout)
+        self.calls_started += 1
+        settings = self.settings
+        if user.host and user.host != settings.bridge_url:
+            settings = CallSettings(**{**settings.__dict__, "bridge_url": user.host})
+        agent = make_caller(entry, settings, self.writer, self.seed_base + self.calls_started)
+        self.owned[agent] = template.scenario.name or template.name
+        agent.run(entry.timeout)
+
+    def label(self, call: Any) -> Optional[str]:
+        """The scenario name a call of this run reports under; None for a call this run did not place."""
+        return self.owned.get(call)
