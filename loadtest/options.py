@@ -170,6 +170,8 @@ def caller_options(test_configurations: Iterable[str], ear_modes: Iterable[str],
         common("--ca-file"),
         common("--insecure"),
         common("--resume-on-drop"),
+        common("--accept-timeout"),
+        common("--strict-protocol"),
         # The web UI chooses shapes with --class-picker instead: an option there could not undo the choice.
         Option("--shape", text, shapes[0], choices=tuple(shapes), web=False,
                help="capacity: step the callers up (ignoring -u) until a step misses a target; prints the "

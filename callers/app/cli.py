@@ -266,7 +266,7 @@ def describe_brain(settings: CallSettings) -> str:
 
 def _add_connection_options(parser: argparse.ArgumentParser) -> None:
     link = parser.add_argument_group("connection: TLS and dropped calls")
-    _add_shared(link, "--ca-file", "--insecure", "--resume-on-drop")
+    _add_shared(link, "--ca-file", "--insecure", "--resume-on-drop", "--accept-timeout", "--strict-protocol")
 
 
 def _add_shared(group: argparse._ArgumentGroup, *flags: str) -> None:
@@ -388,6 +388,7 @@ def _settings(args: argparse.Namespace, **extra: Optional[str]) -> CallSettings:
     ear = args.ear or ("none" if realtime is not None else "auto")
     return CallSettings(bridge_url=args.bridge_url, token=token, ear=ear, seed=args.seed, timeout=args.timeout,
                         ca_file=args.ca_file, insecure=args.insecure, resume_on_drop=args.resume_on_drop,
+                        accept_timeout_s=args.accept_timeout, strict_protocol=args.strict_protocol,
                         realtime=realtime, judge=judge, **extra)
 
 

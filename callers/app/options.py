@@ -16,6 +16,7 @@ from typing import Any, Callable, Optional
 from callers.call.agent import EAR_MODES
 from callers.services.judge import DEFAULT_JUDGE_MODEL
 from callers.services.realtime_session import API_KEY_ENV, DEFAULT_MODEL, DEFAULT_VOICE
+from callers.transport.telephony import ACCEPT_TIMEOUT_S
 
 TRUE_WORDS = ("true", "on", "yes", "1")
 FALSE_WORDS = ("false", "off", "no", "0")
@@ -138,6 +139,12 @@ def shared_options(success_default: float = 0.8, p95_default_ms: float = 1500.0,
         SharedOption("--resume-on-drop", switch, False, switch=True,
                      help="when the connection drops mid-call, reconnect with session.resume as AudioCodes does; "
                           "each attempt is recorded in the call's result"),
+        SharedOption("--accept-timeout", number(0.0, above=True), ACCEPT_TIMEOUT_S, metavar="S",
+                     help="seconds to wait for session.accepted after session.initiate (a bot's cold start; bots "
+                          f"that stream their greeting first are carried through; default {ACCEPT_TIMEOUT_S:g})"),
+        SharedOption("--strict-protocol", switch, False, switch=True,
+                     help="conformance testing: any departure from the bot protocol that a phone gateway would "
+                          "carry (each is recorded as a protocol note) ends the call as protocol_error"),
         SharedOption("--brain", text, "scripted", choices=BRAINS,
                      help="scripted: offline dialogue policy (default); realtime: every caller holds its own OpenAI "
                           f"Realtime session and speaks with the model's voice (paid; needs {API_KEY_ENV})"),

@@ -71,16 +71,17 @@ def _pool(kind: str, threads: int) -> "ThreadPool":
     pools = _POOLS.get(hub)
     if pools is None:
         pools = _POOLS[hub] = {}
-        atexit.register(_drain, weakref.ref(hub))
+        atexit.register(drain_at_exit, weakref.ref(hub))
     pool = pools.get(kind)
     if pool is None:
         pool = pools[kind] = ThreadPool(threads, hub=hub)
     return pool
 
 
-def _drain(hub_ref: "weakref.ref") -> None:
+def drain_at_exit(hub_ref: "weakref.ref") -> None:
     """At exit: drop queued jobs, let the ones in flight finish (bounded), and end the threads before the
-    interpreter is torn down under them. A pool is stopped from its own loop's thread only."""
+    interpreter is torn down under them. A pool is stopped from its own loop's thread only, so a hub that runs
+    on a thread of its own (the asyncio bridge's caller thread) calls this there as it ends."""
     import gevent
 
     global _exiting

@@ -37,7 +37,7 @@ import gevent
 import gevent.event
 import gevent.monkey
 
-from callers.media import phrasebook
+from callers.media import native_threads
 from callers.results import CallResult
 
 # The real thread primitives even in a patched process (threading's classes then build on gevent's locks).
@@ -122,9 +122,9 @@ class CallerThread:
             stopping.wait()
             gevent.killall(list(self._greenlets), timeout=STOP_TIMEOUT_S)
         finally:
-            # This hub's render thread is stopped from this thread, or a render still in flight at exit
-            # can crash the interpreter (see phrasebook._stop_render_pool).
-            phrasebook._stop_render_pool(weakref.ref(hub))
+            # This hub's native threads are stopped from this thread, or a render or recognition still in
+            # flight at exit can crash the interpreter (native_threads.drain_at_exit).
+            native_threads.drain_at_exit(weakref.ref(hub))
             self._wake.close()
             self._ended.set()
 

@@ -52,7 +52,8 @@ USER_SCRIPT = textwrap.dedent('''
     def span(caller, success=None):
         result = caller.result
         return {"call_id": result.call_id, "success": success, "start": result.t0_monotonic,
-                "end": result.t0_monotonic + result.duration_s, "error": result.error}
+                "end": result.t0_monotonic + result.duration_s,
+                "error": result.error and {"category": result.error.category, "message": result.error.message}}
 
 
     async def one():

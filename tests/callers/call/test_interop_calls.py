@@ -85,8 +85,8 @@ def test_deviations_reach_the_result_and_the_console_line(peer, capsys):
 def test_a_strict_caller_ends_the_call_as_protocol_error_on_the_first_deviation(peer):
     _, result = call(f"{peer}?bare=1", STOLEN, strict_protocol=True)
     assert result.error_category == "protocol_error" and not result.success
-    assert "protocol deviation (strict):" in result.error["message"]
-    assert "without conversationId" in result.error["message"]
+    assert "protocol deviation (strict):" in result.error.message
+    assert "without conversationId" in result.error.message
     assert result.protocol_notes and "without conversationId" in result.protocol_notes[0].what
 
 
@@ -135,3 +135,21 @@ def test_the_bridge_check_of_a_bot_keeping_to_the_protocol_says_strict_passes(pe
     report = BridgeProbe(peer, formats=("raw/lpcm16",), greeting_wait_s=5.0).run()
     lines = {check.name: check for check in report.checks}
     assert lines["protocol"].status is Status.OK and lines["strict"].status is Status.OK, report.checks
+
+
+@pytest.mark.parametrize("flags, verdict, said", [
+    ([], "ended: call_timeout", "protocol note: session.accepted without conversationId (1 of 1 call)"),
+    (["--strict-protocol"], "ended: protocol_error",
+     "protocol deviation (strict): session.accepted without conversationId"),
+    (["--accept-timeout", "0.5"], "FAILED (handshake_rejected)", "no session.accepted within 0.5 s"),
+])
+def test_the_command_line_carries_strict_and_the_accept_timeout(peer, tmp_path, flags, verdict, said):
+    # As a person runs it: caller_cli.py against a bot that leaves out conversationId (carried, and noted
+    # once; refused when strict), or one that accepts 2 s late (refused past a 0.5 s accept timeout). The
+    # peer's tones meet no goal, so the carried call runs to its 5 s timeout.
+    url = f"{peer}?accept_delay_s=2" if "--accept-timeout" in flags else f"{peer}?bare=1"
+    run = subprocess.run([sys.executable, "caller_cli.py", "--bridge-url", url, "--scenario", "normal_card_replacement",
+                          "--ear", "alttext", "--timeout", "5", "--output", str(tmp_path), *flags],
+                         cwd=Path(__file__).parents[3], capture_output=True, text=True, timeout=90)
+    assert verdict in run.stdout, run.stdout + run.stderr
+    assert said in run.stdout + run.stderr, run.stdout + run.stderr
