@@ -186,7 +186,8 @@ def main() -> int:
     finally:
         sink_stats = stop_sink(sink)
     for name, level in levels.items():
-        print(f"{name:<7} {level['turns']:>4} turns in {level['calls']} calls: |error| p50 {level['p50_abs_error_ms']} ms, "
+        print(f"{name:<7} {level['turns']:>4} turns in {level['calls']} calls: "
+              f"|error| p50 {level['p50_abs_error_ms']} ms, "
               f"p99 {level['p99_abs_error_ms']} ms, max {level['max_abs_error_ms']} ms; caller pacing p99 "
               f"{level['p99_pacing_ms']} ms; overloaded turns {level['overloaded_turns']} (p99 error without them "
               f"{level['unflagged_p99_abs_error_ms']} ms)", flush=True)

@@ -94,7 +94,8 @@ def run_locust(url: str, processes: int, users: int, run_s: int, workdir: Path) 
             "calls_on_disk": len(calls), "steady_turns": int(len(pacing)),
             "pacing_p99_ms": round(float(np.percentile(pacing, 99)), 2) if len(pacing) else None,
             "overloaded_turns": overloaded, "held_real_time": overloaded == 0 and len(pacing) > 0,
-            "ramp_turns": len(turns) - len(steady), "ramp_overloaded_turns": sum(turn[2] for turn in turns) - overloaded,
+            "ramp_turns": len(turns) - len(steady),
+            "ramp_overloaded_turns": sum(turn[2] for turn in turns) - overloaded,
             "error": error, "loadavg": [load_before, machine.load_average()]}
 
 
@@ -124,7 +125,8 @@ def main() -> int:
                 print(f"  --processes {processes}: {run['users']} callers, {run['completed_calls']} calls "
                       f"({run['calls_per_s']}/s); after the ramp: pacing p99 {run['pacing_p99_ms']} ms, "
                       f"{run['overloaded_turns']} of {run['steady_turns']} turns overloaded (during the ramp: "
-                      f"{run['ramp_overloaded_turns']} of {run['ramp_turns']}){'; ' + run['error'] if run['error'] else ''}",
+                      f"{run['ramp_overloaded_turns']} of {run['ramp_turns']})"
+                      f"{'; ' + run['error'] if run['error'] else ''}",
                       flush=True)
     finally:
         stop_sink(sink)

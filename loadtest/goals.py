@@ -130,7 +130,8 @@ def _row(group: str, name: str, counts: Counts) -> dict:
     rate, goal_rate = counts.success_rate, counts.goal_rate
     return {"group": group, "name": name, "calls": counts.calls, "successes": counts.successes,
             "failures": counts.failures, "cancelled": counts.cancelled,
-            "simulator_errors": counts.simulator_errors, "success_rate": "" if rate is None else f"{rate:.1%}", "goals_met": counts.goals_met,
+            "simulator_errors": counts.simulator_errors, "success_rate": "" if rate is None else f"{rate:.1%}",
+            "goals_met": counts.goals_met,
             "goals_total": counts.goals_total, "goal_rate": "" if goal_rate is None else f"{goal_rate:.1%}",
             "caller_overloaded": counts.caller_overloaded}
 

@@ -199,8 +199,8 @@ class BridgeProbe:
                 self._add("barge-in", Status.NO, "the agent kept talking over the caller")
             else:
                 how = "playStream.stop" if greeting.stopped_at == stopped_at else "its audio ceased"
-                self._add("barge-in", Status.OK, f"the agent stopped {max(0.0, stopped_at - timing.started_at) * 1000:.1f}"
-                                                 f" ms after the caller cut in ({how})")
+                took_ms = max(0.0, stopped_at - timing.started_at) * 1000
+                self._add("barge-in", Status.OK, f"the agent stopped {took_ms:.1f} ms after the caller cut in ({how})")
         heard: list[str] = []
 
         def answered(event: object) -> bool:

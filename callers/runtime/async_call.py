@@ -2,8 +2,8 @@
 
 Why this design. The call's machinery is gevent's: a hub that reads the calls' sockets when they have bytes
 (callers/transport/telephony.py), one pacer and one read sweep per hub (callers/runtime/pacer.py and
-read_sweep.py), a loop-lag probe, a render thread pool. An asyncio program has its own loop in its own thread, and running
-the call there (as `start_call` did) freezes every other task until the call ends. So an awaited call runs
+read_sweep.py), a loop-lag probe, a render thread pool. An asyncio program has its own loop in its own thread,
+and running the call there (as `start_call` did) freezes every other task until the call ends. So an awaited call runs
 as a greenlet on a hub that is not the program's: one background thread started on first use, shared by
 every awaited call, exactly as a Locust worker shares one hub among its callers. The asyncio side only
 waits for a future that the caller thread resolves (`call_soon_threadsafe`), so neither loop ever waits on

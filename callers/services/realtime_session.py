@@ -188,9 +188,8 @@ class RealtimeSession:
                 raise CallFailure(ErrorCategory.BRAIN_ERROR,
                                   f"OpenAI Realtime did not answer within {OPEN_TIMEOUT_S:g} s") from None
             except (OSError, WebSocketException) as exc:
-                raise CallFailure(ErrorCategory.BRAIN_ERROR,
-                                  f"cannot reach OpenAI Realtime: {scrub(str(exc) or type(exc).__name__, self.settings.api_key)}"
-                                  ) from None
+                why = scrub(str(exc) or type(exc).__name__, self.settings.api_key)
+                raise CallFailure(ErrorCategory.BRAIN_ERROR, f"cannot reach OpenAI Realtime: {why}") from None
         raise AssertionError("unreachable: the last attempt returns or raises")
 
     def _refusal(self, status: int, body: bytes) -> str:

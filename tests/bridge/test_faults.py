@@ -116,7 +116,7 @@ def test_refuse_answers_the_upgrade_with_401_for_the_planned_connections(start_b
     bridge = start_bridge("--fault", "refuse:0.5", "--seed", "3", "--truth-log", str(truth), *FAST_VOICE)
     plan = FaultPlan((FaultSpec(Fault.REFUSE, 0.5),), seed=3)
     outcomes = []
-    for index in range(8):
+    for _ in range(8):
         try:
             with connect(bridge.url, open_timeout=5):
                 outcomes.append(False)

@@ -187,7 +187,8 @@ def test_report_and_table_carry_every_step():
     report = json.loads(json.dumps(search.report()))  # what capacity.json holds
     assert report["targets"] == {"success_rate": 0.8, "p95_turn_ms": 1000.0}
     assert report["plan"] == {"start": 5, "step": 5, "step_s": 5.0, "max_users": 500}
-    rows = [(row["users"], row["calls"], row["success_rate"], row["p95_turn_ms"], row["met"]) for row in report["steps"]]
+    rows = [(row["users"], row["calls"], row["success_rate"], row["p95_turn_ms"], row["met"])
+            for row in report["steps"]]
     assert rows == [(5, 10, 1.0, 250.0, True), (10, 10, 0.6, 250.0, False)]
     table = search.table_text().splitlines()
     assert table[0].startswith("CAPACITY SEARCH: 5 to 500 callers in steps of 5 every 5 s")

@@ -85,7 +85,8 @@ def container(resources: dict, deployment: str) -> dict:
 
 def test_kustomization_lists_every_manifest_and_sets_the_image(yaml, resources):
     kustomization = yaml.safe_load((K8S / "kustomization.yaml").read_text(encoding="utf-8"))
-    assert sorted(kustomization["resources"]) == sorted(p.name for p in K8S.glob("*.yaml") if p.name != "kustomization.yaml")
+    manifests = sorted(p.name for p in K8S.glob("*.yaml") if p.name != "kustomization.yaml")
+    assert sorted(kustomization["resources"]) == manifests
     assert set(resources) == {("ConfigMap", CONFIGMAP), ("Deployment", "caller-agent-bridge"),
                               ("Service", "caller-agent-bridge"), ("Deployment", "caller-agent-master"),
                               ("Service", "caller-agent-master"), ("Deployment", "caller-agent-worker")}
@@ -122,7 +123,8 @@ def test_service_ports_reach_named_container_ports_on_locusts_defaults(resources
         ports = {port["name"]: port["containerPort"] for port in container(resources, service_name)["ports"]}
         for port in resources[("Service", service_name)]["spec"]["ports"]:
             assert ports[port["targetPort"]] == port["port"], (service_name, port)
-    master_ports = {port["name"]: port["port"] for port in resources[("Service", "caller-agent-master")]["spec"]["ports"]}
+    master_service = resources[("Service", "caller-agent-master")]
+    master_ports = {port["name"]: port["port"] for port in master_service["spec"]["ports"]}
     options = parser_view["options"]
     assert master_ports == {"workers": options["master_bind_port"], "web": options["web_port"]} == \
         {"workers": 5557, "web": 8089}

@@ -361,7 +361,8 @@ def choose_callers(browser, chosen: set[str]) -> None:
         box = row.find_element(By.CSS_SELECTOR, "input[type=checkbox]")
         if (name in chosen) != box.is_selected():
             click(browser, box)
-    ticked = {row.text.strip() for row in rows if row.find_element(By.CSS_SELECTOR, "input[type=checkbox]").is_selected()}
+    ticked = {row.text.strip() for row in rows
+              if row.find_element(By.CSS_SELECTOR, "input[type=checkbox]").is_selected()}
     assert ticked == chosen, ticked
 
 

@@ -254,7 +254,8 @@ def test_locust_realtime_run_at_debug_level_never_shows_the_key(fake, bridge, tm
          "--ear", "none", "NormalCaller"],
         cwd=tmp_path, env={**env, "OPENAI_API_KEY": PLANTED_KEY}, capture_output=True, text=True, timeout=90)
     assert "Traceback" not in run.stderr, run.stderr[-3000:]
-    calls = [json.loads(line) for path in (tmp_path / "results").glob("*.jsonl") for line in path.read_text().splitlines()]
+    calls = [json.loads(line) for path in (tmp_path / "results").glob("*.jsonl")
+             for line in path.read_text().splitlines()]
     assert calls and all(call["brain"] == "realtime" for call in calls), run.stderr[-2000:]
     leaks = [name for name, text in (("stdout", run.stdout), ("stderr", run.stderr)) if PLANTED_KEY in text]
     leaks += [str(p) for p in tmp_path.rglob("*") if p.is_file() and PLANTED_KEY.encode() in p.read_bytes()]

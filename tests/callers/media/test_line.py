@@ -56,7 +56,8 @@ def test_same_seed_same_audio_and_clean_line_is_untouched() -> None:
     speech = tone(700)
     seed = utterance_seed(42, "hello")
     assert np.array_equal(degrade(speech, RATE, line, seed), degrade(speech, RATE, line, seed))
-    assert not np.array_equal(degrade(speech, RATE, line, seed), degrade(speech, RATE, line, utterance_seed(43, "hello")))
+    other = utterance_seed(43, "hello")
+    assert not np.array_equal(degrade(speech, RATE, line, seed), degrade(speech, RATE, line, other))
     assert degrade(speech, RATE, CLEAN_LINE, seed) is speech
 
 
