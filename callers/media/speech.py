@@ -233,8 +233,8 @@ _NO_SPEECH.flags.writeable = False
 
 
 class EspeakVoice:
-    """Robotic but instant (~4 ms per sentence, resampling included) and offline; Whisper tiny.en hears
-    it at ~18% WER (bench/ear_accuracy.py)."""
+    """Robotic but near-instant and offline: the cheapest voice, so a capacity run can afford it; how well a
+    recognizer hears it is measured by bench/ear_accuracy.py (bench/RESULTS.md)."""
 
     name = "espeak"
 

@@ -37,8 +37,8 @@ LATENESS_QUANTILE = 0.99
 
 def lateness_p99_ms(lateness_ms: np.ndarray) -> float:
     """`np.percentile(lateness_ms, 99)` of a non-empty array, to the last bit (its default linear method),
-    without the ~35 µs of Python around the partition: every utterance of every call computes one, and at
-    a few hundred callers np.percentile alone was ~5 % of a worker's CPU."""
+    without the Python np.percentile wraps around the partition: every utterance of every call computes one,
+    and at a few hundred callers that wrapping was a visible share of a worker's CPU (bench/RESULTS.md)."""
     count = len(lateness_ms)
     index = (count - 1) * LATENESS_QUANTILE
     below = int(index)
@@ -171,8 +171,8 @@ class Utterance:
 
 def _send_without_waiting(sock) -> Optional[Callable[[bytes], int]]:
     """A send that takes what the kernel accepts now and never waits, for a gevent socket; None for a plain
-    one. Under gevent the OS socket itself is non-blocking, and its own send skips gevent's wrapper (~0.3 µs
-    of the ~3 µs a frame costs); a TLS socket must encrypt, so it keeps its own send, with no wait."""
+    one. Under gevent the OS socket itself is non-blocking, and its own send skips gevent's wrapper, a
+    tenth of what a frame costs (bench/RESULTS.md); a TLS socket must encrypt, so it keeps its own send."""
     if isinstance(sock, gevent.ssl.SSLSocket):
         return lambda data: sock.send(data, 0, 0.0)
     if isinstance(sock, gevent.socket.socket):
