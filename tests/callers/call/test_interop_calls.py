@@ -18,6 +18,7 @@ from callers.brains.base import Brain, HeardTurn, Reply
 from callers.call.echo import ECHO_NOTE
 from callers.results import CallResult, ProtocolNote, note_lines
 from callers.scenario.goals import GoalTracker
+from tests.callers.transport.peers import running_peer
 
 PEER = Path(__file__).parents[1] / "transport" / "interop_peer.py"
 STOLEN = "My card was stolen."
@@ -27,12 +28,8 @@ pytestmark = [pytest.mark.slow, pytest.mark.timeout(120)]
 
 @pytest.fixture(scope="module")
 def peer():
-    process = subprocess.Popen([sys.executable, str(PEER), "--port", "0"], stdout=subprocess.PIPE, text=True)
-    line = process.stdout.readline()
-    assert line.startswith("listening"), line
-    yield f"ws://127.0.0.1:{int(line.split()[1])}/ws"
-    process.terminate()
-    process.wait(10)
+    with running_peer(PEER) as url:
+        yield url + "/ws"
 
 
 class Lines(Brain):

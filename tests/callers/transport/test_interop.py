@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import base64
-import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Optional
@@ -17,6 +15,7 @@ from callers.errors import CallFailure, ErrorCategory
 from callers.media import audio
 from callers.transport.telephony import (AgentStream, AgentStreamStarted, AudioCodesClient, ClientEvent,
                                          ProtocolViolation)
+from tests.callers.transport.peers import running_peer
 
 PEER = Path(__file__).with_name("interop_peer.py")
 GREETING_SAMPLES = 19200  # the peer's 1.2 s greeting at 16 kHz
@@ -26,12 +25,8 @@ pytestmark = pytest.mark.timeout(60)
 
 @pytest.fixture(scope="module")
 def peer():
-    process = subprocess.Popen([sys.executable, str(PEER), "--port", "0"], stdout=subprocess.PIPE, text=True)
-    line = process.stdout.readline()
-    assert line.startswith("listening"), line
-    yield f"ws://127.0.0.1:{int(line.split()[1])}/ws"
-    process.terminate()
-    process.wait(10)
+    with running_peer(PEER) as url:
+        yield url + "/ws"
 
 
 def tone_frames(seconds: float) -> list[str]:

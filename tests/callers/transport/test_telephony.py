@@ -4,8 +4,6 @@ from __future__ import annotations
 import base64
 import json
 import socket
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -20,6 +18,7 @@ from callers.runtime.read_sweep import SWEEP_S, get_read_sweep
 from callers.transport.telephony import (SWEPT_READ_MAX_BYTES, AgentStreamStarted, AgentStreamStopped,
                                          AgentVoiceStarted, AudioCodesClient, BotActivity, BotSpeechEvent,
                                          ConnectionClosed, MockAudioCodesClient)
+from tests.callers.transport.peers import running_peer
 from tests.garbage import cyclic_garbage
 
 PEER = Path(__file__).with_name("scripted_peer.py")
@@ -28,12 +27,8 @@ pytestmark = pytest.mark.timeout(60)
 
 @pytest.fixture(scope="module")
 def peer():
-    process = subprocess.Popen([sys.executable, str(PEER), "--port", "0"], stdout=subprocess.PIPE, text=True)
-    line = process.stdout.readline()
-    assert line.startswith("listening"), line
-    yield f"ws://127.0.0.1:{int(line.split()[1])}"
-    process.terminate()
-    process.wait(10)
+    with running_peer(PEER) as url:
+        yield url
 
 
 def tone_frames(seconds: float, fmt: str = "raw/lpcm16") -> list[str]:
