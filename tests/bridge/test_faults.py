@@ -18,7 +18,7 @@ from callers.transport.telephony import AgentStreamStarted, AgentStreamStopped, 
 from callers.wire import protocol
 from tests.bridge.conftest import assert_talks_over_the_caller, FAST_VOICE, TestCaller, read_truth, tone
 
-pytestmark = pytest.mark.timeout(120)
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(120)]  # real-time calls against a bridge or peer
 
 # Synthetic conversation ids for the share checks: enough that a share is within SHARE_TOLERANCE of its
 # rate with overwhelming probability (binomial sd at p = 0.3 is 0.003), and fixed, so never flaky.

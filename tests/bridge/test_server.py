@@ -18,7 +18,7 @@ from callers.wire import protocol
 from tests.bridge.conftest import assert_talks_over_the_caller, FAST_VOICE, TestCaller, read_truth, tone
 from tests.reference_bridge import REPO_ROOT
 
-pytestmark = pytest.mark.timeout(90)
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(90)]  # real-time calls against a bridge or peer
 
 FRAME_S = audio.DEFAULT_FRAME_MS / 1000
 

@@ -12,7 +12,7 @@ from callers.media import speech
 from callers.wire import protocol
 from tests.bridge.conftest import TestCaller, read_truth
 
-pytestmark = pytest.mark.timeout(120)
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(120)]  # real-time calls against a bridge or peer
 
 FRAME_S = 0.02
 # The caller talks briskly to keep the test short; Whisper still hears espeak at this rate.

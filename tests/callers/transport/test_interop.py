@@ -20,7 +20,7 @@ from tests.callers.transport.peers import running_peer
 PEER = Path(__file__).with_name("interop_peer.py")
 GREETING_SAMPLES = 19200  # the peer's 1.2 s greeting at 16 kHz
 REPLY_SAMPLES = 6400
-pytestmark = pytest.mark.timeout(60)
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(60)]  # real-time calls against a bridge or peer
 
 
 @pytest.fixture(scope="module")
