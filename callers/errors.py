@@ -28,6 +28,10 @@ class ErrorCategory(str, Enum):
 # failed): counted, shown, and never blamed on the agent under test. An OpenAI outage is not the agent's.
 CALLER_SIDE_ERRORS = frozenset({ErrorCategory.SIMULATOR_ERROR.value, ErrorCategory.BRAIN_ERROR.value})
 
+# The call never got a session with the bridge: nothing answered, or the upgrade / session.initiate was
+# refused. A batch where every call ends so exits 3; Locust reports it as a failed CONNECT.
+NOT_CONNECTED = frozenset({ErrorCategory.CONNECT_FAILED.value, ErrorCategory.HANDSHAKE_REJECTED.value})
+
 
 class CallFailure(Exception):
     """Raised inside one call to end it with a category; CallerAgent turns it into a failed CallResult."""

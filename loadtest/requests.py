@@ -9,12 +9,11 @@ from __future__ import annotations
 
 from typing import Any, Optional
 
-from callers.errors import ErrorCategory
+from callers.errors import NOT_CONNECTED, ErrorCategory
 from callers.outcome import Outcome, outcome_of
 from callers.results import CallResult, TurnRecord
 from loadtest.run import LoadRun
 
-CONNECT_FAILURES = {ErrorCategory.CONNECT_FAILED.value, ErrorCategory.HANDSHAKE_REJECTED.value}
 CALLER_ERROR = "CALLER_ERROR"
 
 
@@ -71,7 +70,7 @@ class RequestEvents:
         if outcome is Outcome.CALLER_ERROR:
             self._fire(CALLER_ERROR, category, duration_ms, category)
             return
-        if category in CONNECT_FAILURES:
+        if category in NOT_CONNECTED:
             self._fire("CONNECT", self.run.connect_name, duration_ms, category)
         elif category == ErrorCategory.NO_ANSWER.value and result.greeting_latency_ms is None:
             self._fire("GREETING", label, duration_ms, category)

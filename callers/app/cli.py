@@ -30,7 +30,7 @@ from typing import Callable, Optional, Sequence
 import gevent
 
 from callers.app.batch import DEFAULT_MAX_CONCURRENT, Batch, BatchPlan, CallSettings, Progress
-from callers.app.gate import (EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_UNREACHABLE, EXIT_USAGE, UNREACHABLE, Gate,
+from callers.app.gate import (EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_UNREACHABLE, EXIT_USAGE, Gate,
                               exit_code)
 from callers.app import options as shared_options
 from callers.app.interactive import InteractiveSession
@@ -38,7 +38,7 @@ from callers.app.rules import connection_problem, openai_settings
 from callers.app.probe import BridgeProbe
 from callers.call import events
 from callers.call.recording import RECORDINGS_DIR
-from callers.errors import ConfigError
+from callers.errors import NOT_CONNECTED, ConfigError
 from callers.media import speech
 from callers.outcome import Outcome, outcome_of
 from callers.results import CALLS_FILE, CallResult, ResultWriter, note_lines, public_url
@@ -579,7 +579,7 @@ class LiveTranscript:
         self._print(f"    --- line dropped ({resume['dropped']}); {outcome}")
 
     def summary(self, result: CallResult) -> None:
-        if result.error_category in UNREACHABLE:
+        if result.error_category in NOT_CONNECTED:
             self._print(f"--- FAILED ({result.error_category}): {result.error.message}")
             return
         verdict = "SUCCESS" if result.success else "FAILED"

@@ -16,7 +16,7 @@ import math
 from dataclasses import dataclass
 from typing import Optional, Sequence
 
-from callers.errors import ErrorCategory
+from callers.errors import NOT_CONNECTED
 from callers.outcome import Outcome, outcome_of
 from callers.results import CallResult
 
@@ -25,7 +25,6 @@ EXIT_FAILED = 1  # a gate was missed; for a one-off call, also its goal not met
 EXIT_USAGE = 2
 EXIT_UNREACHABLE = 3
 EXIT_INTERRUPTED = 130
-UNREACHABLE = frozenset({ErrorCategory.CONNECT_FAILED.value, ErrorCategory.HANDSHAKE_REJECTED.value})
 
 
 @dataclass(frozen=True)
@@ -78,7 +77,7 @@ def exit_code(results: Sequence[CallResult], cancelled: bool, gate_reasons: Sequ
     also its goal not met), else 0, whatever share of a batch's calls failed."""
     if cancelled:
         return EXIT_INTERRUPTED
-    if results and all(r.error_category in UNREACHABLE for r in results):
+    if results and all(r.error_category in NOT_CONNECTED for r in results):
         return EXIT_UNREACHABLE
     if gate_reasons:
         return EXIT_FAILED
