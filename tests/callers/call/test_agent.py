@@ -181,16 +181,19 @@ def test_interrupting_personality_barges_in_more(bridge):
 
 
 @pytest.fixture(scope="module", autouse=True)
-def acceptance_run(bridge, tmp_path_factory):
-    """The issue's acceptance command, started with the module so it runs alongside the other calls."""
-    url, _ = bridge
+def acceptance_run(tmp_path_factory):
+    """The issue's acceptance command, started with the module so it runs alongside the other calls.
+    It has a bridge of its own: a difficult caller (patience 3) counts an answer slower than 1.75 s against
+    the agent, and on a shared bridge its turns would wait for the recognition of the module's other calls."""
+    agent = launch_bridge("--latency-ms", "150:50", "--seed", "3", "--voice-rate", "230")
     output = tmp_path_factory.mktemp("accept") / "accept"
     process = subprocess.Popen([sys.executable, "caller_cli.py", "--scenario", "difficult_card_replacement",
-                                "--bridge-url", url, "--output", str(output), "--seed", "1"],
+                                "--bridge-url", agent.url, "--output", str(output), "--seed", "1"],
                                cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     yield process, output
     if process.poll() is None:
         process.kill()
+    agent.stop()
 
 
 def test_cli_acceptance_command(acceptance_run):
