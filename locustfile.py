@@ -11,11 +11,13 @@ Wiring only: calls are run by callers.CallerAgent; the run's state (loadtest/run
   on the command line or with --class-picker. Each call places a scenario of the mix (`--test-config NAME`,
   default every entry of scenarios.json's "scenarios") with the user's own personality.
 * Request events (docs/metrics.md): CONNECT, GREETING, TURN, BARGE_IN, RESUME, CALL, CALLER_ERROR.
-* Goal metrics: every process counts its calls; workers send cumulative snapshots with Locust's worker
-  report and a final one when their users have stopped; the master waits for every final snapshot before it
-  prints the goal summary, writes <results-dir>/goals.json and sets the exit code (--success-threshold,
-  --max-p95-turn-ms).
-* Per-call results: <results-dir>/calls-<hostname>-<pid>.jsonl, one file per process.
+* Per-call results: a lone process writes <results-dir>/calls-<hostname>-<pid>.jsonl; a worker sends each
+  finished call to its master, which keeps every worker's calls in its own <results-dir>/calls.jsonl, once
+  per call (loadtest/outbox.py, loadtest/collect.py).
+* Goal metrics: workers send cumulative snapshots with Locust's worker report and a final one when their
+  users have stopped; the master counts the goals from the calls it holds, waits for every final snapshot
+  (and the calls it counts) before it prints the goal summary, writes <results-dir>/goals.json and sets the
+  exit code (--success-threshold, --max-p95-turn-ms).
 * Capacity search (`--shape capacity`, or CapacityShape in the --class-picker UI): steps the caller count up
   until a step's own calls miss --success-threshold or its TURNs miss --max-p95-turn-ms, then prints the
   highest concurrency that met both and writes <results-dir>/capacity.json (loadtest/capacity.py decides).
@@ -96,6 +98,7 @@ def _arguments(parser, **_kwargs) -> None:
     options_spec.add_to_parser(parser, OPTIONS)
 
 
+call_events.call_finished.add_listener(RUN.keep_result)  # first: durable before it is counted, as a writer is
 _REQUESTS = RequestEvents(RUN)
 call_events.call_connected.add_listener(_REQUESTS.connected)
 call_events.greeting_heard.add_listener(_REQUESTS.greeting)
