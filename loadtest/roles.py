@@ -31,6 +31,8 @@ FINAL_REPORT_WAIT_S = 10.0
 # How long the master waits for the workers' reports at the end of a capacity step (they come within
 # milliseconds on a LAN; a worker that is slower is judged with its previous report, at most 3 s old).
 STEP_REPORT_WAIT_S = 2.0
+# How long a leaving worker waits for its master to acknowledge the last calls before it keeps them itself.
+QUIT_ACK_WAIT_S = 2.0
 
 
 class LocalRole:
@@ -121,7 +123,13 @@ class WorkerRole(LocalRole):
             self.outbox.resend()
 
     def _on_quitting(self, environment: Any, **_kwargs: Any) -> None:
-        """The master never acknowledged some calls and this worker is leaving: keep them on its own disk."""
+        """This worker is leaving: its calls the master has not acknowledged (after a short wait) stay on its
+        own disk."""
+        if self.runner.state in (STATE_RUNNING, STATE_SPAWNING):
+            self.runner.stop()  # stopped without its master (SIGTERM): the cut-off calls are results too
+        deadline = time.monotonic() + QUIT_ACK_WAIT_S
+        while len(self.outbox) and time.monotonic() < deadline:
+            gevent.sleep(0.05)
         if not len(self.outbox):
             return
         path = local_calls_file(self.local_dir)

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from callers.outcome import Outcome, outcome_of
 from tests.loopback import free_port, locust_command
 from tests.reference_bridge import launch_bridge
 
@@ -86,9 +87,13 @@ def test_headless_distributed_run_counts_every_call_and_passes_the_gate(bridge, 
         dict(Counter(call["personality"] for call in calls))
     assert report["workers_without_final_report"] == [] and len(report["workers"]) == 2
     assert report["gate"]["passed"] and report["gate"]["p95_turn_ms"] is not None
-    # Locust counted exactly the completed calls as CALL requests (cancelled ones are not failures).
+    # Locust counted exactly the judged calls as CALL requests (cancelled ones are not failures) and the calls
+    # the caller itself broke (an overloaded machine's simulator_error) as CALLER_ERROR (callers/outcome.py).
+    outcomes = Counter(outcome_of(bool(call["success"]), _category(call)) for call in calls)
     call_requests = sum(int(row["Request Count"]) for row in rows if row["Type"] == "CALL")
-    assert call_requests == len(completed)
+    assert call_requests == sum(count for outcome, count in outcomes.items() if outcome.judged)
+    caller_errors = sum(int(row["Request Count"]) for row in rows if row["Type"] == "CALLER_ERROR")
+    assert caller_errors == outcomes[Outcome.CALLER_ERROR]
 
 
 @pytest.mark.slow

@@ -124,14 +124,17 @@ def test_the_master_keeps_the_workers_calls_counts_its_goals_from_them_and_waits
     assert master.collect_final_reports(environment) == []
 
 
-def test_a_worker_leaving_with_calls_the_master_never_acknowledged_writes_them_to_its_own_disk(tmp_path, caplog):
-    role, _runner, _ = _worker(STATE_RUNNING)
+def test_a_worker_leaving_with_calls_the_master_never_acknowledged_writes_them_to_its_own_disk(
+        tmp_path, caplog, monkeypatch):
+    monkeypatch.setattr(roles, "QUIT_ACK_WAIT_S", 0.2)
+    role, runner, _ = _worker(STATE_RUNNING)
     role.local_dir = tmp_path
     result = CallResult(call_id="c1", caller_name="c", personality="normal", scenario="card",
                         scenario_type="card_replacement", started_at="2026-12-07T09:00:00+00:00", bridge="ws://x")
     role.keep_result(result, "card")
     with caplog.at_level(logging.WARNING, logger="caller_agent.locust"):
         role._on_quitting(None)
+    assert runner.stopped  # stopped without its master: its users' cut-off calls are kept too
     path = roles.local_calls_file(tmp_path)
     assert [r.call_id for r in read_results(path)] == ["c1"]
     assert [record.getMessage() for record in caplog.records] == [
