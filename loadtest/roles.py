@@ -231,6 +231,10 @@ class MasterRole(LocalRole):
         if pending:
             log.warning("no final goal report, or not every call it counted, from %d worker(s) (%s): the run "
                         "misses their last calls", len(pending), ", ".join(pending))
+        unheld = self.run.aggregator.merged().total.calls - self.collector.counters.total.calls
+        if unheld > 0:
+            log.warning("the workers counted %d calls that are not on the master (a worker that quits keeps them "
+                        "in its own calls-<host>-<pid>.jsonl)", unheld)
         return pending
 
     def _report_seq(self, worker_id: str) -> int:

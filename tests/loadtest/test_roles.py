@@ -99,7 +99,8 @@ class FakeEvents:
         self.test_start = SimpleNamespace(add_listener=lambda listener: None)
 
 
-def test_the_master_keeps_the_workers_calls_counts_its_goals_from_them_and_waits_for_every_counted_call(tmp_path):
+def test_the_master_keeps_the_workers_calls_counts_its_goals_from_them_and_waits_for_every_counted_call(
+        tmp_path, caplog, monkeypatch):
     """A worker's final snapshot counting a call the master does not hold yet keeps the master waiting."""
     worker, worker_runner, worker_run = _worker(STATE_RUNNING)
     master_runner, run = FakeMaster(), _run()
@@ -114,6 +115,11 @@ def test_the_master_keeps_the_workers_calls_counts_its_goals_from_them_and_waits
     worker.test_stopped()
     master._on_worker_report("w1", worker_runner.sent[-1])
     assert not master._complete("w1")  # the final snapshot counts a call that has not arrived
+    monkeypatch.setattr(roles, "FINAL_REPORT_WAIT_S", 0.2)
+    with caplog.at_level(logging.WARNING, logger="caller_agent.locust"):
+        assert master.collect_final_reports(environment) == ["w1"]
+    assert "the workers counted 1 calls that are not on the master" in caplog.text
+    caplog.clear()
 
     calls = {"calls": [outbox.entry("c1", "card", result.to_json())]}
     master_runner.handlers[outbox.CALLS_MESSAGE](environment=environment,
@@ -121,7 +127,9 @@ def test_the_master_keeps_the_workers_calls_counts_its_goals_from_them_and_waits
     assert master_runner.sent == [(outbox.ACK_MESSAGE, {"ids": ["c1"]}, "w1")]
     assert [r.call_id for r in read_results(tmp_path / CALLS_FILE)] == ["c1"]
     assert master.counters().total.successes == 1 and master._complete("w1")
-    assert master.collect_final_reports(environment) == []
+    with caplog.at_level(logging.WARNING, logger="caller_agent.locust"):
+        assert master.collect_final_reports(environment) == []
+    assert not caplog.records
 
 
 def test_a_worker_leaving_with_calls_the_master_never_acknowledged_writes_them_to_its_own_disk(
