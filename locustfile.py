@@ -11,11 +11,13 @@ Wiring only: calls are run by callers.CallerAgent; the run's state (loadtest/run
   on the command line or with --class-picker. Each call places a scenario of the mix (`--test-config NAME`,
   default every entry of scenarios.json's "scenarios") with the user's own personality.
 * Request events (docs/metrics.md): CONNECT, GREETING, TURN, BARGE_IN, RESUME, CALL, CALLER_ERROR.
-* Goal metrics: every process counts its calls; workers send cumulative snapshots with Locust's worker
-  report and a final one when their users have stopped; the master waits for every final snapshot before it
-  prints the goal summary, writes <results-dir>/goals.json and sets the exit code (--success-threshold,
-  --max-p95-turn-ms).
-* Per-call results: <results-dir>/calls-<hostname>-<pid>.jsonl, one file per process.
+* Per-call results: a lone process writes <results-dir>/calls-<hostname>-<pid>.jsonl; a worker sends each
+  finished call to its master, which keeps every worker's calls in its own <results-dir>/calls.jsonl, once
+  per call (loadtest/outbox.py, loadtest/collect.py).
+* Goal metrics: workers send cumulative snapshots with Locust's worker report and a final one when their
+  users have stopped; the master counts the goals from the calls it holds, waits for every final snapshot
+  (and the calls it counts) before it prints the goal summary, writes <results-dir>/goals.json and sets the
+  exit code (--success-threshold, --max-p95-turn-ms).
 * Capacity search (`--shape capacity`, or CapacityShape in the --class-picker UI): steps the caller count up
   until a step's own calls miss --success-threshold or its TURNs miss --max-p95-turn-ms, then prints the
   highest concurrency that met both and writes <results-dir>/capacity.json (loadtest/capacity.py decides).
@@ -27,26 +29,21 @@ from __future__ import annotations
 
 import logging
 import sys
-import time
 from typing import Optional
 
-from locust import LoadTestShape, User, between, events, task
+from locust import User, between, events, task
 
 from callers.call import events as call_events
-from callers.call.agent import EAR_MODES
 from callers.errors import ConfigError
 from callers.runtime.warmup import prepare_for_realtime
 from callers.scenario.personality import load_personalities
 from callers.scenario.scenarios import load_scenarios
-from callers.services.judge import DEFAULT_JUDGE_MODEL
-from callers.services.realtime_session import DEFAULT_MODEL, DEFAULT_VOICE
-from loadtest import capacity, checks, hostcheck, orphans, roles, spawn_messages, stepping, users, verdict, webform
+from loadtest import checks, orphans, roles, spawn_messages, stepping, users, verdict, webform
 from loadtest import options as options_spec
 from loadtest import webui
 from loadtest.requests import RequestEvents
-from loadtest.run import ALL_SCENARIOS, TOKEN_ENV, LoadRun
+from loadtest.run import LoadRun
 
-log = logging.getLogger("caller_agent.locust")
 orphans.follow_parent_after_fork()  # --processes children: Locust forks them after importing this file
 spawn_messages.keep_default_args()  # a worker's spawn message would otherwise stall its calls ~0.1 s
 # websockets logs every handshake header at debug level, the OpenAI key of Realtime callers included.
@@ -61,11 +58,7 @@ except ConfigError as _error:
 
 # Every custom option, defined once (loadtest/options.py): the command line, LOCUST_* variables and the web
 # UI's start form parse a value the same way.
-OPTIONS = options_spec.caller_options(
-    CATALOG.test_configurations, EAR_MODES, all_scenarios=ALL_SCENARIOS,
-    shapes=(stepping.NO_SHAPE, stepping.CAPACITY_SHAPE), success_default=capacity.DEFAULT_SUCCESS_TARGET,
-    p95_default_ms=capacity.DEFAULT_P95_TURN_TARGET_MS, token_env=TOKEN_ENV, realtime_model=DEFAULT_MODEL,
-    realtime_voice=DEFAULT_VOICE, judge_model=DEFAULT_JUDGE_MODEL)
+OPTIONS = options_spec.locustfile_options(CATALOG.test_configurations)
 RUN = LoadRun(CATALOG)  # the one run object; its role (loadtest/roles.py) is chosen at init
 
 
@@ -91,48 +84,11 @@ except ValueError as _error:
     sys.exit(2)
 
 
-class CapacityShape(LoadTestShape):
-    """Steps the callers up until a step misses a target (loadtest/capacity.py decides; this only drives it).
+class CapacityShape(stepping.SteppingShape):
+    """The capacity search (loadtest/stepping.py drives it, loadtest/capacity.py decides)."""
 
-    Locust runs a locustfile's shape for every run, so _on_init unhooks this one unless --shape capacity asks
-    for it; with --class-picker the web UI offers it either way."""
-
-    # -r paces each step's ramp and -t caps the whole search (read here: Locust leaves both to the shape);
-    # it also spares every run without the shape Locust's warning that -u / -r / -t are ignored.
-    use_common_options = True
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.search: Optional[capacity.CapacitySearch] = None
-
-    def reset_time(self) -> None:
-        # Locust calls this when a run starts (a master again at its first spawn): a new run, a new search.
-        super().reset_time()
-        self.search = None
-
-    def tick(self) -> Optional[tuple[int, float]]:
-        environment = self.runner.environment
-        options = environment.parsed_options
-        if self.search is None:
-            try:
-                self.search = capacity.CapacitySearch(stepping.capacity_plan(options))
-            except ValueError as exc:  # values typed into the web UI; the command line is checked at init
-                log.error("capacity search not started: %s", exc)
-                return None
-        if options.run_time and self.get_run_time() >= options.run_time:
-            return None  # the search ends unfinished: capacity.json says "run_ended"
-        judged = len(self.search.steps)
-        count = self.search.tick(time.monotonic(), _step_sample)
-        for step in self.search.steps[judged:]:
-            stepping.log_step(step)
-        if count is None:
-            return None
-        return count, float(options.spawn_rate or stepping.DEFAULT_CAPACITY_SPAWN_RATE)
-
-
-def _step_sample() -> capacity.StatsSample:
-    RUN.role.refresh_step_stats()  # a master first gets every worker's latest calls
-    return stepping.step_sample(RUN.environment)
+    def refresh_stats(self) -> None:
+        RUN.role.refresh_step_stats()  # a master first gets every worker's latest calls
 
 
 # ---- listener registration -------------------------------------------------------------------------------
@@ -142,6 +98,7 @@ def _arguments(parser, **_kwargs) -> None:
     options_spec.add_to_parser(parser, OPTIONS)
 
 
+call_events.call_finished.add_listener(RUN.keep_result)  # first: durable before it is counted, as a writer is
 _REQUESTS = RequestEvents(RUN)
 call_events.call_connected.add_listener(_REQUESTS.connected)
 call_events.greeting_heard.add_listener(_REQUESTS.greeting)
@@ -150,33 +107,19 @@ call_events.call_resumed.add_listener(_REQUESTS.resumed)
 call_events.call_finished.add_listener(_REQUESTS.finished)
 
 
-def _stop(problem: Optional[str], quiet: bool = False) -> None:
-    if problem:
-        if not quiet:
-            sys.stderr.write(f"locust: {problem}\n")
-        sys.exit(2)
-
-
 @events.init.add_listener
 def _on_init(environment, runner=None, web_ui=None, **_kwargs) -> None:
     options = environment.parsed_options
     if options is None:  # an Environment built by a library user: nothing to check or wire
         return
     role = RUN.attach(environment, roles.role_for(runner, RUN))
-    if role.judges:  # before the --host check: a typo in the plan needs no network to report
-        if checks.wants_capacity(options):
-            _stop(checks.plan_problem(options))
-            log.info("capacity search: %s", stepping.capacity_plan(options).describe())
-        else:
-            environment.shape_class = None  # a plain run with -u / -r; --class-picker can still choose the shape
-    _stop(checks.key_problem(options))
-    log.info("caller brain: %s%s", options.brain, f" ({options.model}, voice {options.voice})"
-             if options.brain == "realtime" else " (offline)")
-    if role.judges and (options.headless or options.autostart):
-        _stop(hostcheck.bridge_problem(environment.host) or checks.tls_problem(options))
-    elif not role.judges and getattr(options, "processes", None):
-        # A --processes child: its master checks (and reports) the same --host; leave quietly if it is bad.
-        _stop(hostcheck.bridge_problem(environment.host) if environment.host else None, quiet=True)
+    stop = checks.init_problem(environment, role.judges)
+    if stop is not None:
+        if not stop.quiet:
+            sys.stderr.write(f"locust: {stop.reason}\n")
+        sys.exit(2)
+    if role.judges and not checks.wants_capacity(options):
+        environment.shape_class = None  # a plain run with -u / -r; --class-picker can still choose the shape
     role.install(environment)
     if web_ui is not None:
         webui.install(environment, role.counters)
@@ -191,14 +134,10 @@ def _capacity_picked(environment, picked: Optional[str]) -> bool:
 
 @events.test_start.add_listener
 def _on_test_start(environment, **_kwargs) -> None:
-    options = environment.parsed_options
     role = RUN.role
     if role.judges:
         RUN.start()
-        if not (options.headless or options.autostart):
-            problem = hostcheck.bridge_problem(environment.host)
-            if problem:
-                log.error("%s; every call will fail until it is fixed", problem)
+        checks.warn_if_unreachable(environment)
     if role.runs_users:
         RUN.prepare(environment, role.worker_index)
         prepare_for_realtime()

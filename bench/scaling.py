@@ -45,7 +45,7 @@ LOCUST_MARGIN_S = 60.0
 
 
 def calls_on_disk(results_dir: Path) -> list[dict]:
-    return [row for path in results_dir.glob("calls-*.jsonl") for row in read_jsonl(path)]
+    return [row for path in results_dir.glob("calls*.jsonl") for row in read_jsonl(path)]
 
 
 def completed_calls(csv_prefix: Path) -> int:

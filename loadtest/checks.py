@@ -3,11 +3,57 @@ form, so a run the form asks for is refused for the reasons a command line would
 """
 from __future__ import annotations
 
+import logging
+from dataclasses import dataclass
 from typing import Any, Mapping, Optional
 
 from callers.app.rules import connection_problem, needs_openai, openai_problem
 from loadtest import hostcheck
 from loadtest.stepping import CAPACITY_SHAPE, capacity_plan
+
+log = logging.getLogger("caller_agent.locust")
+
+
+@dataclass(frozen=True)
+class Stop:
+    """Why this process must not start; `quiet`: leave without a word (a --processes child, whose master
+    reports the same problem)."""
+
+    reason: str
+    quiet: bool = False
+
+
+def init_problem(environment: Any, judges: bool) -> Optional[Stop]:
+    """At init, what stops this process from taking part in a run (None: it may), logging what a run that
+    starts will do. `judges`: this process judges the run (a master or a lone process)."""
+    options = environment.parsed_options
+    if judges and wants_capacity(options):  # before the --host check: a typo in the plan needs no network
+        problem = plan_problem(options)
+        if problem:
+            return Stop(problem)
+        log.info("capacity search: %s", capacity_plan(options).describe())
+    problem = key_problem(options)
+    if problem:
+        return Stop(problem)
+    log.info("caller brain: %s%s", options.brain, f" ({options.model}, voice {options.voice})"
+             if options.brain == "realtime" else " (offline)")
+    if judges and (options.headless or options.autostart):
+        problem = hostcheck.bridge_problem(environment.host) or tls_problem(options)
+        return Stop(problem) if problem else None
+    if not judges and getattr(options, "processes", None) and environment.host:
+        problem = hostcheck.bridge_problem(environment.host)
+        return Stop(problem, quiet=True) if problem else None
+    return None
+
+
+def warn_if_unreachable(environment: Any) -> None:
+    """A run started from the web UI (not checked at init): say now if its bridge cannot be dialled."""
+    options = environment.parsed_options
+    if options.headless or options.autostart:
+        return
+    problem = hostcheck.bridge_problem(environment.host)
+    if problem:
+        log.error("%s; every call will fail until it is fixed", problem)
 
 
 def plan_problem(options: Any) -> Optional[str]:

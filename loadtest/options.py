@@ -14,6 +14,9 @@ from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Mapping, Optional, Sequence
 
 from callers.app import options as shared
+from loadtest.capacity import DEFAULT_P95_TURN_TARGET_MS, DEFAULT_SUCCESS_TARGET
+from loadtest.run import ALL_SCENARIOS, TOKEN_ENV
+from loadtest.stepping import CAPACITY_SHAPE, NO_SHAPE
 
 ENV_PREFIX = "LOCUST_"
 
@@ -144,6 +147,16 @@ def form_keys(options: Sequence[Option], form: Mapping[str, str]) -> set[str]:
 
 # ---- Caller Agent's options -------------------------------------------------------------------------------
 
+def locustfile_options(test_configurations: Iterable[str]) -> tuple[Option, ...]:
+    """locustfile.py's options, with this package's own defaults (scenario mix, shapes, capacity targets) and
+    the shared ones of callers/app/options.py (ear modes, models, voice)."""
+    return caller_options(
+        test_configurations, shared.EAR_MODES, all_scenarios=ALL_SCENARIOS, shapes=(NO_SHAPE, CAPACITY_SHAPE),
+        success_default=DEFAULT_SUCCESS_TARGET, p95_default_ms=DEFAULT_P95_TURN_TARGET_MS, token_env=TOKEN_ENV,
+        realtime_model=shared.DEFAULT_MODEL, realtime_voice=shared.DEFAULT_VOICE,
+        judge_model=shared.DEFAULT_JUDGE_MODEL)
+
+
 def caller_options(test_configurations: Iterable[str], ear_modes: Iterable[str], *, all_scenarios: str,
                    shapes: Sequence[str], success_default: float, p95_default_ms: float, token_env: str,
                    realtime_model: str, realtime_voice: str, judge_model: str) -> tuple[Option, ...]:
@@ -164,7 +177,8 @@ def caller_options(test_configurations: Iterable[str], ear_modes: Iterable[str],
         common("--max-p95-turn-ms"),
         common("--ear", tuple(ear_modes)),
         Option("--results-dir", text, f"results/{time.strftime('%Y%m%d-%H%M%S')}",
-               help="per-call JSONL (one file per process), goals.json and capacity.json go here"),
+               help="calls.jsonl (every worker's calls, on the master) or calls-<host>-<pid>.jsonl (a lone "
+                    "process), goals.json and capacity.json go here"),
         common("--seed"),
         common("--token"),
         common("--ca-file"),

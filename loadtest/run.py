@@ -1,5 +1,5 @@
 """One Locust test run's state, held by one object instead of module globals: the scenario mix, the call
-settings, the results writer, the seeds, the goal counters (this process's and, on a master, every worker's)
+settings, the seeds, the goal counters (this process's and, on a master, every worker's)
 and whether the run has started and been judged. The locustfile creates it at init; each test_start resets it.
 """
 from __future__ import annotations
@@ -7,7 +7,6 @@ from __future__ import annotations
 import logging
 import os
 import random
-import socket
 import weakref
 from pathlib import Path
 from typing import Any, Optional
@@ -15,7 +14,7 @@ from urllib.parse import urlsplit
 
 from callers.app.batch import CallSettings, make_caller
 from callers.app.rules import INSECURE_WARNING, openai_settings, prepare_openai
-from callers.results import ResultWriter
+from callers.results import CallResult
 from callers.scenario.scenarios import ScenarioCatalog, ScenarioEntry
 from loadtest import goals
 
@@ -35,7 +34,6 @@ class LoadRun:
         self.environment: Any = None
         self.entries: list[ScenarioEntry] = []
         self.settings: Optional[CallSettings] = None
-        self.writer: Optional[ResultWriter] = None
         self.connect_name = "/"
         self.seed: Optional[int] = None
         self.seed_base = 0
@@ -92,9 +90,7 @@ class LoadRun:
                                      accept_timeout_s=options.accept_timeout,
                                      strict_protocol=options.strict_protocol, realtime=realtime, judge=judge)
         self.connect_name = urlsplit(environment.host or "").path or "/"
-        path = Path(options.results_dir) / f"calls-{socket.gethostname()}-{os.getpid()}.jsonl"
-        if self.writer is None or self.writer.path != path:
-            self.writer = ResultWriter(path)
+        self.role.open_results(Path(options.results_dir))
 
     def user_rng(self, user: Any) -> random.Random:
         """A user's own random choices, reproducible with --caller-seed."""
@@ -109,9 +105,17 @@ class LoadRun:
         settings = self.settings
         if user.host and user.host != settings.bridge_url:
             settings = CallSettings(**{**settings.__dict__, "bridge_url": user.host})
-        agent = make_caller(entry, settings, self.writer, self.seed_base + self.calls_started)
+        # No writer: keep_result, the first listener of call_finished, hands the result to the role.
+        agent = make_caller(entry, settings, None, self.seed_base + self.calls_started)
         self.owned[agent] = template.scenario.name or template.name
         agent.run(entry.timeout)
+
+    def keep_result(self, call: Any, result: CallResult, **_kwargs: Any) -> None:
+        """callers.call.events.call_finished: a call of this run is over; its result goes where this process's
+        role keeps results (its own file, or the master)."""
+        label = self.label(call)
+        if label is not None:
+            self.role.keep_result(result, label)
 
     def label(self, call: Any) -> Optional[str]:
         """The scenario name a call of this run reports under; None for a call this run did not place."""

@@ -172,13 +172,13 @@ def test_reports_read_results_only() -> None:
 def test_loadtest_keeps_locust_at_its_edge() -> None:
     """loadtest/ is the Locust face's own package (the locustfile is only its wiring), so like the other faces
     it runs calls through callers.app (CallSettings, make_caller, the option rules shared with the CLI); below
-    that, only the root vocabulary and scenarios. The decisions (goals, capacity) stay pure Python: no
-    callers.app, no locust, no gevent."""
+    that, only the root vocabulary and scenarios. The decisions (goals, capacity) and the calls' way to the
+    master (outbox, collect) stay pure Python: no callers.app, no locust, no gevent."""
     allowed = (*ROOT_VOCABULARY, "callers.scenario", "callers.app")
     offences = [found for found in _imports_from("loadtest")
                 if _within(found.target, "callers") and not any(_within(found.target, a) for a in allowed)]
     offences += [found for found in _imports_from("loadtest")
-                 if found.importer in ("loadtest.goals", "loadtest.capacity")
+                 if found.importer in ("loadtest.goals", "loadtest.capacity", "loadtest.outbox", "loadtest.collect")
                  and any(_within(found.target, package) for package in ("locust", "gevent", "callers.app"))]
     _fail_if(offences, "loadtest/ imports callers beyond errors, results, outcome, scenario and app, or its "
                        "pure modules import locust, gevent or callers.app")

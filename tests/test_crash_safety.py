@@ -8,10 +8,10 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -139,12 +139,14 @@ def _locust(*args: str, log: Path) -> subprocess.Popen:
                                 stdout=output, stderr=subprocess.STDOUT)
 
 
-def test_kill_9_of_a_locust_worker_keeps_its_finished_calls_and_the_run_goes_on(tmp_path: Path) -> None:
-    """A distributed run (master + 2 worker processes); once a worker has calls on disk it is killed with
-    SIGKILL. Its calls-<host>-<pid>.jsonl keeps every call it finished (checked against the bridge's log),
-    the other worker goes on calling, and the master ends the run by itself and writes goals.json."""
+def test_kill_9_of_a_locust_worker_loses_only_its_calls_in_flight_and_the_run_goes_on(tmp_path: Path) -> None:
+    """A distributed run (master + 2 worker processes); once the master holds a call, a worker is killed with
+    SIGKILL. Every call that finished before the kill is in the master's calls.jsonl (checked against the
+    bridge's log), once; the other worker goes on calling, and the master ends the run by itself and writes
+    goals.json counting exactly the calls it holds."""
     truth_path = tmp_path / "truth.jsonl"
     results_dir = tmp_path / "results"
+    master_file = results_dir / CALLS_FILE
     bridge = launch_bridge("--truth-log", str(truth_path), "--voice-rate", "450", ear="none",
                            stderr_path=tmp_path / "bridge.stderr")
     port = free_port()
@@ -155,24 +157,17 @@ def test_kill_9_of_a_locust_worker_keeps_its_finished_calls_and_the_run_goes_on(
                      log=tmp_path / "master.log")
     workers = [_locust("--worker", "--master-host", "127.0.0.1", "--master-port", str(port), *common,
                        log=tmp_path / f"worker-{index}.log") for index in range(2)]
-    files = [results_dir / f"calls-{socket.gethostname()}-{worker.pid}.jsonl" for worker in workers]
     try:
-        # The victim is whichever worker finishes a call first: the users' calls differ in length, and a
-        # worker whose calls outlast the run would only write them as it stops.
         deadline = time.monotonic() + LOCUST_WAIT_S
-        while not any(lines_on_disk(path) for path in files):
+        while not lines_on_disk(master_file):
             assert master.poll() is None and all(worker.poll() is None for worker in workers), (
                 (tmp_path / "master.log").read_text()[-3000:])
-            assert time.monotonic() < deadline, "no worker finished a call"
+            assert time.monotonic() < deadline, "no call reached the master"
             time.sleep(0.05)
-        first = 0 if lines_on_disk(files[0]) else 1
-        victim = workers[first]
-        victim_file, survivor_file = files[first], files[1 - first]
         time.sleep(KILL_DELAY_S)
-        killed_at = time.monotonic()
-        os.kill(victim.pid, signal.SIGKILL)
-        assert victim.wait(10) == -signal.SIGKILL
-        on_disk = lines_on_disk(victim_file)
+        killed_at, killed_wall = time.monotonic(), time.time()
+        os.kill(workers[0].pid, signal.SIGKILL)
+        assert workers[0].wait(10) == -signal.SIGKILL
         master.wait(LOCUST_WAIT_S)
         truth = settled_truth(truth_path)
     finally:
@@ -184,12 +179,17 @@ def test_kill_9_of_a_locust_worker_keeps_its_finished_calls_and_the_run_goes_on(
 
     master_log = (tmp_path / "master.log").read_text()
     assert master.returncode in (0, 1) and "Traceback" not in master_log, master_log[-3000:]
-    assert (results_dir / "goals.json").exists()
-    kept = list(read_results(victim_file))
-    assert len(kept) == len(on_disk) == len(lines_on_disk(victim_file)), "a line on disk is torn or unreadable"
-    survived = list(read_results(survivor_file))
-    assert any(r.started_at for r in survived), "the other worker placed no call"
-    on_file = {r.call_id for r in kept} | {r.call_id for r in survived}
+    held = list(read_results(master_file))
+    assert len(held) == len(lines_on_disk(master_file)), "a line of calls.jsonl is torn or unreadable"
+    on_file = {r.call_id for r in held}
+    assert len(on_file) == len(held), "a call is twice in calls.jsonl"
+    # Only the surviving worker can have sent a call that ended after the kill (its users go on to the end).
+    assert any(datetime.fromisoformat(r.started_at).timestamp() + r.duration_s > killed_wall + 1.0 for r in held), (
+        "no call of the other worker ended after the kill")
+    assert not list(results_dir.glob("calls-*.jsonl")), "the surviving worker kept unacknowledged calls"
     finished_before_kill = {call_id for call_id, call in truth.items()
                             if call["hung_up_by"] in ("bot", "caller") and call["ended_at"] < killed_at - WRITE_GRACE_S}
-    assert finished_before_kill <= on_file, f"finished calls missing from disk: {finished_before_kill - on_file}"
+    assert finished_before_kill <= on_file, f"finished calls missing on the master: {finished_before_kill - on_file}"
+    report = json.loads((results_dir / "goals.json").read_text(encoding="utf-8"))
+    assert report["total"]["calls"] == len(held)
+    assert report["total"]["successes"] == sum(1 for r in held if r.success)

@@ -25,14 +25,15 @@ TOKEN_SECRET = "caller-agent-bridge-token"
 # environment and locust.conf alone.
 PROBE = """
 import json
-import locustfile
+import locustfile  # noqa: F401 - adds its options to Locust's parser
 from locust.argument_parser import get_parser
+from loadtest.run import TOKEN_ENV
 parser = get_parser()
 options = parser.parse_args([])
 print(json.dumps({
     "env_vars": sorted(a.env_var for a in parser._actions if getattr(a, "env_var", None)),
     "flags": sorted(s for a in parser._actions for s in a.option_strings if s.startswith("--")),
-    "token_env": locustfile.TOKEN_ENV,
+    "token_env": TOKEN_ENV,
     "options": vars(options),
 }, default=str))
 """
