@@ -668,18 +668,20 @@ def played_out_at(stream: AgentStream) -> Optional[float]:
 
 
 def wait_for_stop(stream: AgentStream, interrupted_at: float) -> Optional[float]:
-    """When the interrupted prompt stopped (its playStream.stop, or its last chunk once chunks cease), or
-    None if it was still playing BARGE_IN_STOP_WAIT_S after the caller's first interrupting audio.
-    Shared by calls and the bridge check, so both judge barge-in support the same way."""
+    """When the interrupted prompt stopped (its playStream.stop, or, once chunks cease, when the audio sent
+    would have finished playing: `played_out_at`), or None if it was still playing BARGE_IN_STOP_WAIT_S
+    after the caller's first interrupting audio. A bot that sent its prompt in one burst and then stopped
+    sending has not stopped talking: the gateway plays what it was given. Shared by calls and the bridge
+    check, so both judge barge-in support the same way."""
     give_up = interrupted_at + BARGE_IN_STOP_WAIT_S
     while True:
         if stream.stopped_at is not None:
             return stream.stopped_at if stream.stopped_at <= give_up else None
-        last = stream.last_chunk_at or stream.started_at
-        if last > give_up:
+        played = played_out_at(stream) or stream.started_at
+        if played > give_up:
             return None
-        if time.monotonic() - last >= CHUNK_SILENCE_AS_STOP_S:
-            return last
+        if time.monotonic() - played >= CHUNK_SILENCE_AS_STOP_S:
+            return played
         gevent.sleep(0.02)
 
 
