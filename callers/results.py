@@ -270,7 +270,8 @@ def summarise_notes(notes_per_call: Iterable[Sequence[ProtocolNote]]) -> list[No
 
 def note_lines(results: Sequence[CallResult]) -> list[str]:
     """One console line per kind of deviation, with how many of the run's calls showed it."""
-    return [note_line(summary, len(results)) for summary in summarise_notes(result.protocol_notes for result in results)]
+    summaries = summarise_notes(result.protocol_notes for result in results)
+    return [note_line(summary, len(results)) for summary in summaries]
 
 
 def note_line(summary: NoteSummary, calls: int) -> str:
