@@ -145,16 +145,20 @@ class BridgeProbe:
         """Each deviation from the bot protocol any of the check's sessions saw, one line each (calls carry
         them), and whether the bot would pass --strict-protocol, where the first one ends the call."""
         seen: dict[str, int] = {}
+        refused: set[str] = set()
         for client in self._clients:
             for note in client.protocol_notes:
                 seen[note["what"]] = seen.get(note["what"], 0) + note["count"]
+                if note["what"] not in client.session.tolerated:
+                    refused.add(note["what"])
         for what, count in seen.items():
             self._add("protocol", Status.NO, f"{what} ({count} time{'s' if count != 1 else ''}; carried)")
         if not seen:
             self._add("protocol", Status.OK, "kept to the bot protocol")
+        if not refused:
             self._add("strict", Status.OK, "would pass --strict-protocol")
         else:
-            kinds = f"{len(seen)} kind{'s' if len(seen) != 1 else ''} of deviation"
+            kinds = f"{len(refused)} kind{'s' if len(refused) != 1 else ''} of deviation"
             self._add("strict", Status.NO, f"would fail --strict-protocol ({kinds}; calls end as protocol_error)")
 
     def _test_call(self) -> None:

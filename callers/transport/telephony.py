@@ -406,8 +406,9 @@ class AudioCodesClient:
             raise CallFailure(ErrorCategory.BRIDGE_CLOSED, "bridge closed the call")
         if not acked:
             self._acks_missing = True
-            self.session.note(STREAM_NOT_ACKED, time.monotonic(), refuse=False)
-            if self.strict:
+            self.session.note(STREAM_NOT_ACKED, time.monotonic())
+            if self.strict:  # the session's ProtocolViolation says the same: this utterance ends the call here
+                self.session.out.clear()
                 raise CallFailure(ErrorCategory.PROTOCOL_ERROR, f"protocol deviation (strict): {STREAM_NOT_ACKED}: "
                                   f"no userStream.started within {STREAM_ACK_TIMEOUT_S:g} s")
         line_ended = self._line_ended

@@ -202,6 +202,7 @@ class AudioCodesSession:
         self.strict = strict
         self._violated = False
         self._notes: dict[str, list] = {}  # what -> [first_ms, count]
+        self.tolerated: set[str] = set()  # kinds noted that strict mode does not refuse (see `note`)
         self.connected_at: Optional[float] = None  # the call's first socket: notes are timed from it
         self.initiated_at: Optional[float] = None  # session.initiate sent
         # Until session.accepted answers initiate (or resume), the call's events are held, so the caller
@@ -276,7 +277,9 @@ class AudioCodesSession:
                 origin = self.connected_at if self.connected_at is not None else now
                 entry = self._notes[what] = [round((now - origin) * 1000.0, 1), 0]
         entry[1] += 1
-        if self.strict and refuse and not self._violated:
+        if not refuse:
+            self.tolerated.add(what)
+        elif self.strict and not self._violated:
             self._violated = True
             self.out.append(ProtocolViolation(now, f"protocol deviation (strict): {what}"))
 

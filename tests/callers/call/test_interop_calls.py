@@ -280,5 +280,7 @@ def test_the_bridge_check_names_each_bots_behaviour(peer):
     assert said("mute", "greeting", "no altText") and said("mute", "caller", "no userStream.speech.* events")
     assert said("unacked", "protocol", STREAM_NOT_ACKED) and said("unacked", "caller", "answered")
     assert said("own_vad", "protocol", STREAM_NOT_ACKED) and said("own_vad", "caller", "answered")
+    assert said("unacked", "strict", "would fail")
     assert said("closes", "test", "bridge_closed") and said("closes", "protocol", CLOSED_WITHOUT_HANGUP)
+    assert said("closes", "strict", "would pass")  # the call ends bridge_closed, strict or not
     assert said("hangs_up", "test", "the agent hung up"), lines["hangs_up"]
