@@ -89,10 +89,10 @@ class Breaks(Lines):
         raise RuntimeError("brain broke")
 
 
-def call(url: str, *lines: str, brain: Optional[Brain] = None, timeout: float = 40,
+def call(url: str, *lines: str, brain: Optional[Brain] = None, timeout: float = 40, ear: str = "alttext",
          **options) -> tuple[CallerAgent, CallResult]:
     scenario = load_scenarios().custom_entry("normal", "card_replacement", None).scenario
-    agent = CallerAgent(url, "normal", scenario, caller_name="Interop", brain=brain or Lines(*lines), ear="alttext",
+    agent = CallerAgent(url, "normal", scenario, caller_name="Interop", brain=brain or Lines(*lines), ear=ear,
                         seed=5, **options)
     return agent, agent.run(timeout)
 
@@ -258,6 +258,13 @@ def test_bots_that_leave_out_what_is_optional_are_carried_and_named_once(peer):
     assert notes_of(unacked) == {STREAM_NOT_ACKED: 2} and notes_of(own_vad) == {STREAM_NOT_ACKED: 2}
     second = unacked.turn_records[1]
     assert second.caller_speech_start - unacked.turn_records[0].caller_speech_end < 2.0
+
+
+@pytest.mark.whisper
+def test_a_caller_that_can_hear_for_itself_hears_prompts_without_alttext_by_its_own_ear(peer):
+    _, result = call(f"{peer}?noalt=1", STOLEN, ear="auto")
+    assert result.error is None and "whisper" in result.ear
+    assert notes_of(result)[f"{NO_ALT_TEXT} (heard by the caller's own ear)"] == 2
 
 
 def test_strict_refuses_a_bot_that_never_acknowledges_the_callers_stream(peer):
