@@ -349,7 +349,7 @@ class AudioCodesClient:
         """End the call so the bot can release its session, whichever side ended it and why: a hangup
         activity (unless the bot hung up itself, or the conversation never started) and session.end, while
         the connection is up; then close. Safe to call more than once."""
-        if (self._ws is not None and not self._closing and self._ws.connected and not self._closed.is_set()):
+        if self._ws is not None and not self._closing and self._ws.connected and not self._closed.is_set():
             try:
                 if self._started and not self.session.bot_hung_up:
                     self._send(protocol.hangup_activity(self.conversation_id))

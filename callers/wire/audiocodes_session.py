@@ -297,10 +297,9 @@ class AudioCodesSession:
         """Notes on the fields every bot message shares, and on fields the protocol does not name."""
         data = message.data
         conversation_id = data.get("conversationId")
-        if message.type == protocol.CONNECTION_VALIDATED:
-            pass  # the probe's answer belongs to no conversation
-        elif conversation_id is None:
-            self.note(f"{message.type} without conversationId", now)
+        if conversation_id is None:
+            if message.type != protocol.CONNECTION_VALIDATED:  # the probe's answer belongs to no conversation
+                self.note(f"{message.type} without conversationId", now)
         elif conversation_id != self.conversation_id and self.conversation_id is not None:
             self.note(f"{message.type} with another conversationId", now)
         known = protocol.BOT_MESSAGE_FIELDS.get(message.type)
