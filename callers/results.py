@@ -270,8 +270,13 @@ def summarise_notes(notes_per_call: Iterable[Sequence[ProtocolNote]]) -> list[No
 
 def note_lines(results: Sequence[CallResult]) -> list[str]:
     """One console line per kind of deviation, with how many of the run's calls showed it."""
-    return [f"protocol note: {summary.what} ({summary.calls} of {len(results)} call{'s' if len(results) != 1 else ''})"
-            for summary in summarise_notes(result.protocol_notes for result in results)]
+    summaries = summarise_notes(result.protocol_notes for result in results)
+    return [note_line(summary, len(results)) for summary in summaries]
+
+
+def note_line(summary: NoteSummary, calls: int) -> str:
+    """How every face prints one kind of deviation over a run of `calls` calls."""
+    return f"protocol note: {summary.what} ({summary.calls} of {calls} call{'s' if calls != 1 else ''})"
 
 
 def public_url(url: str) -> str:

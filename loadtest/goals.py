@@ -21,6 +21,7 @@ from dataclasses import asdict, dataclass, fields
 from typing import Any, Iterable, Mapping, Optional
 
 from callers.outcome import Outcome, outcome_of
+from callers.results import NoteSummary, ProtocolNote, note_line
 
 TOTAL = "total"
 
@@ -71,6 +72,8 @@ class GoalCounters:
         self.total = Counts()
         self.by_personality: dict[str, Counts] = {}
         self.by_scenario: dict[str, Counts] = {}
+        # Deviations from the bot protocol the calls were carried through, by kind (callers/results.py).
+        self.notes: dict[str, NoteSummary] = {}
 
     def record(self, personality: str, scenario: str, success: bool, error_category: Optional[str],
                goals_achieved: int = 0, goals_total: int = 0, caller_overloaded: bool = False) -> None:
@@ -94,9 +97,27 @@ class GoalCounters:
         self.record(result.personality, scenario or result.scenario, bool(result.success),
                     result.error_category, result.goals_achieved, result.goals_total,
                     bool(getattr(result, "caller_overloaded", False)))
+        for note in getattr(result, "protocol_notes", None) or []:
+            note = ProtocolNote(**note) if isinstance(note, dict) else note
+            self._add_note(NoteSummary(note.what, 1, note.count, note.first_ms))
+
+    def _add_note(self, summary: NoteSummary) -> None:
+        kept = self.notes.get(summary.what)
+        if kept is None:
+            self.notes[summary.what] = NoteSummary(summary.what, summary.calls, summary.count, summary.first_ms)
+        else:
+            kept.calls += summary.calls
+            kept.count += summary.count
+            kept.first_ms = min(kept.first_ms, summary.first_ms)
+
+    def note_summaries(self) -> list[NoteSummary]:
+        """The run's deviations, most widespread first (as the console and the reports order them)."""
+        return sorted(self.notes.values(), key=lambda summary: (-summary.calls, summary.first_ms))
 
     def merge(self, other: "GoalCounters") -> None:
         self.total.add(other.total)
+        for summary in other.notes.values():
+            self._add_note(summary)
         for mine, theirs in ((self.by_personality, other.by_personality), (self.by_scenario, other.by_scenario)):
             for key, counts in theirs.items():
                 mine.setdefault(key, Counts()).add(counts)
@@ -104,7 +125,8 @@ class GoalCounters:
     def to_dict(self) -> dict:
         return {TOTAL: self.total.to_dict(),
                 "by_personality": {k: v.to_dict() for k, v in sorted(self.by_personality.items())},
-                "by_scenario": {k: v.to_dict() for k, v in sorted(self.by_scenario.items())}}
+                "by_scenario": {k: v.to_dict() for k, v in sorted(self.by_scenario.items())},
+                "protocol_notes": [asdict(summary) for summary in self.note_summaries()]}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> "GoalCounters":
@@ -112,6 +134,9 @@ class GoalCounters:
         counters.total = Counts.from_dict(data.get(TOTAL, {}))
         counters.by_personality = {k: Counts.from_dict(v) for k, v in data.get("by_personality", {}).items()}
         counters.by_scenario = {k: Counts.from_dict(v) for k, v in data.get("by_scenario", {}).items()}
+        for item in data.get("protocol_notes", []):
+            counters._add_note(NoteSummary(str(item["what"]), int(item["calls"]), int(item["count"]),
+                                           float(item["first_ms"])))
         return counters
 
     def rows(self) -> list[dict]:
@@ -251,6 +276,7 @@ def summary_text(counters: GoalCounters, p95_turn_ms: Optional[float] = None) ->
     if p95_turn_ms is not None:
         line += f"; p95 TURN latency {p95_turn_ms:g} ms"
     lines.append(line)
+    lines += [note_line(summary, total.calls) for summary in counters.note_summaries()]
     return "\n".join(lines)
 
 

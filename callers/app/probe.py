@@ -22,8 +22,8 @@ import gevent
 from callers.call.agent import wait_for_stop
 from callers.errors import CallFailure, ErrorCategory
 from callers.media import phrasebook, speech
-from callers.transport.telephony import (AgentStream, AgentVoiceStarted, AudioCodesClient, BotSpeechEvent,
-                                         ConnectionClosed, SessionRejected)
+from callers.transport.telephony import (AgentStream, AgentVoiceStarted, AudioCodesClient, BotActivity,
+                                         BotSpeechEvent, ConnectionClosed, SessionRejected)
 from callers.wire import protocol
 
 PROBED_FORMATS = ("raw/lpcm16", "raw/lpcm16_8", "raw/lpcm16_24", "raw/mulaw")
@@ -145,16 +145,20 @@ class BridgeProbe:
         """Each deviation from the bot protocol any of the check's sessions saw, one line each (calls carry
         them), and whether the bot would pass --strict-protocol, where the first one ends the call."""
         seen: dict[str, int] = {}
+        refused: set[str] = set()
         for client in self._clients:
             for note in client.protocol_notes:
                 seen[note["what"]] = seen.get(note["what"], 0) + note["count"]
+                if note["what"] not in client.session.tolerated:
+                    refused.add(note["what"])
         for what, count in seen.items():
             self._add("protocol", Status.NO, f"{what} ({count} time{'s' if count != 1 else ''}; carried)")
         if not seen:
             self._add("protocol", Status.OK, "kept to the bot protocol")
+        if not refused:
             self._add("strict", Status.OK, "would pass --strict-protocol")
         else:
-            kinds = f"{len(seen)} kind{'s' if len(seen) != 1 else ''} of deviation"
+            kinds = f"{len(refused)} kind{'s' if len(refused) != 1 else ''} of deviation"
             self._add("strict", Status.NO, f"would fail --strict-protocol ({kinds}; calls end as protocol_error)")
 
     def _test_call(self) -> None:
@@ -177,7 +181,9 @@ class BridgeProbe:
                                                  "activity")
             return None
         stream = event.stream
-        extras = [f"plays {stream.media_format.token}", "altText sent" if stream.alt_text else "no altText"]
+        words = ("no altText" if stream.alt_text is None else "altText sent" if stream.alt_text.strip()
+                 else "altText without words")
+        extras = [f"plays {stream.media_format.token}", words]
         self._add("greeting", Status.OK, f"first agent audio {(event.at - client.accepted_at) * 1000.0:.0f} ms after "
                                          f"session.accepted ({', '.join(extras)})")
         return stream
@@ -210,6 +216,8 @@ class BridgeProbe:
 
         event = self._wait_for(client, ANSWER_WAIT_S, answered)
         bot_heard = f'; the bot heard "{heard[-1]}"' if heard else ""
+        if client.session.speech_events == 0:
+            bot_heard += "; no userStream.speech.* events"
         if event is None:
             self._add("caller turn", Status.FAILED, f"no answer within {ANSWER_WAIT_S:g} s of the caller's "
                                                     f"utterance{bot_heard}")
@@ -228,6 +236,9 @@ class BridgeProbe:
                 return None
             if wanted(event):
                 return event
+            if isinstance(event, BotActivity) and event.name.lower() == protocol.ACTIVITY_HANGUP.lower():
+                raise CallFailure(ErrorCategory.BRIDGE_CLOSED, "the agent hung up (hangup activity or session.end) "
+                                  "in the middle of the check")
             if isinstance(event, ConnectionClosed):
                 raise CallFailure(ErrorCategory.BRIDGE_CLOSED, event.reason)
             if isinstance(event, SessionRejected):

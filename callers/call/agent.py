@@ -76,6 +76,11 @@ LIVE_POLL_S = 0.05
 # agent (docs/metrics.md). One rule for a one-off call and for every call of a load run.
 CALLER_OVERLOADED_P99_MS = 15.0
 FELL_BEHIND_GAP_MS = 150.0
+# What the caller notes of a bot that leaves out what the protocol makes optional (never refused as strict):
+# prompts without altText, a greeting without words, no report of what the bot heard.
+NO_ALT_TEXT = "prompt without altText"
+GREETING_WITHOUT_WORDS = "greeting without words (a tone, or an empty altText)"
+NO_SPEECH_EVENTS = "no userStream.speech.* events (the bot reports nothing of what it heard)"
 PACING_ADVICE = ("close other programs or start them with `nice`, run fewer callers per process (more worker "
                  "processes), or hear the agent by --ear alttext (the caller's own recogniser shares its CPU)")
 
@@ -285,6 +290,9 @@ class CallerAgent:
         result.media_format = self.client.media_format.token if self.client.media_format else None
         # The client's notes cover every connection of the call (a resume keeps them), then the caller's own.
         result.protocol_notes = [ProtocolNote(**note) for note in self.client.protocol_notes]
+        if self.client.session.speech_events == 0 and any(turn.caller_text or not turn.dtmf
+                                                          for turn in result.turn_records):
+            self._note(NO_SPEECH_EVENTS)
         result.protocol_notes += self._notes.values()
         result.turns = len(result.turn_records)
         result.caller_overloaded = (any(turn.caller_overloaded for turn in result.turn_records)
@@ -332,6 +340,8 @@ class CallerAgent:
         result.greeting_latency_ms = _round((greeting.first_voiced_at - client.greeting_from_at) * 1000.0)
         result.greeting_read_lag_ms = round(greeting.first_voiced_stream.voice_read_lag_ms, 2)
         result.greeting_text = greeting.text
+        if not greeting.text.strip() and self.ear_mode != "none":
+            self._note(GREETING_WITHOUT_WORDS)
         events.greeting_heard.fire(call=self, latency_ms=result.greeting_latency_ms, text=greeting.text)
         heard = HeardTurn(text=greeting.text, turn=0, new_goals_met=len(tracker.observe(0, greeting.text)))
         agent_turn = greeting
@@ -557,6 +567,8 @@ class CallerAgent:
             else:
                 limit = waiting_until
                 if now >= limit:
+                    if now >= deadline:  # not the agent's silence: the call's time is up
+                        raise CallFailure(ErrorCategory.CALL_TIMEOUT, "call reached its timeout")
                     return turn
             if now >= deadline:
                 raise CallFailure(ErrorCategory.CALL_TIMEOUT, "call reached its timeout")
@@ -614,6 +626,9 @@ class CallerAgent:
     def _heard(self, turn: AgentTurn, stream: AgentStream, cut_off: bool) -> None:
         """What the caller understood of one prompt, by the configured ear; said on the live transcript."""
         turn.heard.append(stream)
+        if stream.alt_text is None:
+            self._note(NO_ALT_TEXT + {"alttext": " (not heard: this caller hears by altText)", "none": ""}.get(
+                self.ear_mode, " (heard by the caller's own ear)"))
         text, ear = self._understand(stream, cut_off)
         self._ears_used.add(ear)
         if not cut_off:
@@ -668,18 +683,20 @@ def played_out_at(stream: AgentStream) -> Optional[float]:
 
 
 def wait_for_stop(stream: AgentStream, interrupted_at: float) -> Optional[float]:
-    """When the interrupted prompt stopped (its playStream.stop, or its last chunk once chunks cease), or
-    None if it was still playing BARGE_IN_STOP_WAIT_S after the caller's first interrupting audio.
-    Shared by calls and the bridge check, so both judge barge-in support the same way."""
+    """When the interrupted prompt stopped (its playStream.stop, or, once chunks cease, when the audio sent
+    would have finished playing: `played_out_at`), or None if it was still playing BARGE_IN_STOP_WAIT_S
+    after the caller's first interrupting audio. A bot that sent its prompt in one burst and then stopped
+    sending has not stopped talking: the gateway plays what it was given. Shared by calls and the bridge
+    check, so both judge barge-in support the same way."""
     give_up = interrupted_at + BARGE_IN_STOP_WAIT_S
     while True:
         if stream.stopped_at is not None:
             return stream.stopped_at if stream.stopped_at <= give_up else None
-        last = stream.last_chunk_at or stream.started_at
-        if last > give_up:
+        played = played_out_at(stream) or stream.started_at
+        if played > give_up:
             return None
-        if time.monotonic() - last >= CHUNK_SILENCE_AS_STOP_S:
-            return last
+        if time.monotonic() - played >= CHUNK_SILENCE_AS_STOP_S:
+            return played
         gevent.sleep(0.02)
 
 

@@ -28,7 +28,7 @@ import sys
 import time
 import uuid
 from dataclasses import dataclass, field
-from typing import Optional, Sequence
+from typing import Optional, Sequence, Union
 
 import gevent
 import gevent.ssl
@@ -62,7 +62,12 @@ CONNECT_TIMEOUT_S = 10.0
 # 30 s carries such a cold start with room to spare, as a gateway holding the call would, and still ends a
 # bot that never answers well inside a call's default 60 s.
 ACCEPT_TIMEOUT_S = 30.0
-STREAM_ACK_TIMEOUT_S = 5.0
+# How long the first userStream.start waits for userStream.started. Bots answer it at once or never (some
+# ignore userStream.start and hear the caller by their own VAD): past this, a gateway sends the audio
+# anyway, and later utterances do not wait again once the bot has shown it does not answer.
+STREAM_ACK_TIMEOUT_S = 2.0
+STREAM_NOT_ACKED = "userStream.start not acknowledged (audio sent without userStream.started)"
+CLOSED_WITHOUT_HANGUP = "the bot ended the connection without a hangup activity"
 CLOSE_WAIT_S = 1.0
 # One read takes every frame that has arrived (agent chunks are ~1 KB; a burst is read in one go).
 RECV_BYTES = 65536
@@ -140,8 +145,12 @@ class AudioCodesClient:
         self._reader = wsframes.FrameReader(MAX_FRAME_BYTES)
         self._events: Queue = Queue()
         self._user_stream_ack = Event()
+        self._acks_missing = False  # the bot left a userStream.start unanswered: later ones do not wait
+        self._started = False  # the start activity went out: the call is a conversation the bot knows of
         self._closing = False
         self._closed = Event()
+        # Set when the bot hangs up or the connection ends: the caller stops talking at once, as on a phone.
+        self._line_ended = Event()
         # What the bot's messages mean for the call: handshake, play streams, events (no I/O).
         # strict: any deviation from the protocol ends the call protocol_error; else it is noted
         # (`protocol_notes`) and the call goes on as a phone gateway would carry it.
@@ -285,6 +294,7 @@ class AudioCodesClient:
         self._user_stream_ack = Event()
         self._closing = False
         self._closed = Event()
+        self._line_ended = Event()
         self.dropped = None
 
     @property
@@ -330,14 +340,19 @@ class AudioCodesClient:
                            callee: str = "bank", extra_parameters: Optional[dict] = None) -> None:
         self._send(protocol.start_activity(self.conversation_id, self.caller_phone, callee, display_name,
                                            language=language, extra_parameters=extra_parameters))
+        self._started = True
 
     def send_dtmf(self, digits: str) -> None:
         self._send(protocol.dtmf_activity(self.conversation_id, digits))
 
     def hang_up(self, reason: str = "Caller hung up", reason_code: str = "client-disconnected") -> None:
-        """Send session.end (if the socket is still up) and close; safe to call more than once."""
-        if self._ws is not None and not self._closing and self._ws.connected:
+        """End the call so the bot can release its session, whichever side ended it and why: a hangup
+        activity (unless the bot hung up itself, or the conversation never started) and session.end, while
+        the connection is up; then close. Safe to call more than once."""
+        if self._ws is not None and not self._closing and self._ws.connected and not self._closed.is_set():
             try:
+                if self._started and not self.session.bot_hung_up:
+                    self._send(protocol.hangup_activity(self.conversation_id))
                 self._send(protocol.session_end(self.conversation_id, reason_code, reason))
             except CallFailure:
                 pass
@@ -378,20 +393,28 @@ class AudioCodesClient:
         """Stream one utterance as a userStream, paced in real time; returns when the last frame is out.
 
         `frames_b64` are ready-to-send base64 frames in the accepted media format (shared between callers).
-        `stop_when`, if set during the utterance, ends it early (the caller gave up mid-sentence).
+        `stop_when`, if set during the utterance, ends it early (the caller gave up mid-sentence); so does the
+        bot hanging up or the connection ending (the line is dead: the utterance returns, interrupted).
+        A bot that leaves userStream.start unanswered is noted and spoken to anyway, as a gateway would.
         """
         if self._closed.is_set():
             raise CallFailure(ErrorCategory.BRIDGE_CLOSED, "bridge closed the call")
         self._user_stream_ack.clear()
         self._send(protocol.user_stream_start(self.conversation_id))
-        if not self._user_stream_ack.wait(STREAM_ACK_TIMEOUT_S) or self._closed.is_set():
-            if self._closed.is_set():
-                raise CallFailure(ErrorCategory.BRIDGE_CLOSED, "bridge closed the call")
-            raise CallFailure(ErrorCategory.PROTOCOL_ERROR,
-                              f"no userStream.started within {STREAM_ACK_TIMEOUT_S:g} s of userStream.start")
-        return self._send_paced(frames_b64, stop_when)
+        acked = self._user_stream_ack.wait(0.0 if self._acks_missing else STREAM_ACK_TIMEOUT_S)
+        if self._closed.is_set():
+            raise CallFailure(ErrorCategory.BRIDGE_CLOSED, "bridge closed the call")
+        if not acked:
+            self._acks_missing = True
+            self.session.note(STREAM_NOT_ACKED, time.monotonic())
+            if self.strict:  # the session's ProtocolViolation says the same: this utterance ends the call here
+                self.session.out.clear()
+                raise CallFailure(ErrorCategory.PROTOCOL_ERROR, f"protocol deviation (strict): {STREAM_NOT_ACKED}: "
+                                  f"no userStream.started within {STREAM_ACK_TIMEOUT_S:g} s")
+        line_ended = self._line_ended
+        return self._send_paced(frames_b64, line_ended if stop_when is None else _AnyOf(stop_when, line_ended))
 
-    def _send_paced(self, frames_b64: Sequence[str], stop_when: Optional[Event]) -> SpeechTiming:
+    def _send_paced(self, frames_b64: Sequence[str], stop_when: Union[Event, "_AnyOf"]) -> SpeechTiming:
         """The frames, then userStream.stop straight after the last one (the pacer sends both)."""
         if self._ws is None or self._ws.sock is None:
             raise CallFailure(ErrorCategory.BRIDGE_CLOSED, "bridge closed the call")
@@ -404,7 +427,7 @@ class AudioCodesClient:
         utterance = Utterance(self._ws.sock, self._ws.lock, build, len(frames_b64), self.frame_ms / 1000.0, stop_when,
                               tail=stop)
         get_pacer().play(utterance)
-        if utterance.error is not None:
+        if utterance.error is not None and not (self.session.bot_hung_up and isinstance(utterance.error, OSError)):
             if isinstance(utterance.error, OSError):
                 raise CallFailure(ErrorCategory.BRIDGE_CLOSED,
                                   f"bridge closed the call ({_first_line(utterance.error)})") from None
@@ -522,10 +545,13 @@ class AudioCodesClient:
         if closed is None:
             return None
         gevent.spawn(self._reply, self._ws.send_close)
+        self._note_unannounced_end(now)
         return closed, self._closing
 
     def _deliver(self, out: list) -> None:
         """The session's events: to the caller logic, except what the client itself answers."""
+        if self.session.bot_hung_up:
+            self._line_ended.set()
         try:
             for event in out:
                 kind = type(event)
@@ -550,7 +576,14 @@ class AudioCodesClient:
         reason, expected = f"connection lost ({_first_line(exc) or type(exc).__name__})", self._closing
         if not expected:
             self.dropped = reason
+            self._note_unannounced_end(time.monotonic())
         return reason, expected
+
+    def _note_unannounced_end(self, now: float) -> None:
+        """The bot's side ended a call it had accepted, without hanging up first: the caller ends the call
+        bridge_closed (not refused as strict: that category says it better)."""
+        if not self._closing and not self.session.bot_hung_up and self.session.accepted_at is not None:
+            self.session.note(CLOSED_WITHOUT_HANGUP, now, refuse=False)
 
     @staticmethod
     def _reply(send, *args) -> None:
@@ -575,6 +608,7 @@ class AudioCodesClient:
             self._end_receiving("connection closed", False)
 
     def _end_receiving(self, reason: str, expected: bool) -> None:
+        self._line_ended.set()
         get_read_sweep().discard(self)
         if self._watcher is not None:
             self._watcher.stop()
@@ -585,6 +619,16 @@ class AudioCodesClient:
 
     def _emit_final(self, event: ClientEvent) -> None:
         self._events.put(event)
+
+
+class _AnyOf:
+    """Set when any of its events is (the pacer only asks `is_set`): the caller's own stop, or a dead line."""
+
+    def __init__(self, *events: Event) -> None:
+        self.events = events
+
+    def is_set(self) -> bool:
+        return any(event.is_set() for event in self.events)
 
 
 MockAudioCodesClient = AudioCodesClient

@@ -202,6 +202,7 @@ class AudioCodesSession:
         self.strict = strict
         self._violated = False
         self._notes: dict[str, list] = {}  # what -> [first_ms, count]
+        self.tolerated: set[str] = set()  # kinds noted that strict mode does not refuse (see `note`)
         self.connected_at: Optional[float] = None  # the call's first socket: notes are timed from it
         self.initiated_at: Optional[float] = None  # session.initiate sent
         # Until session.accepted answers initiate (or resume), the call's events are held, so the caller
@@ -228,6 +229,12 @@ class AudioCodesSession:
         # A stream whose voice the read being handled began, and whether later frames came in that read.
         self.voiced: Optional[AgentStream] = None
         self.voice_followed = False
+        # The bot ended the call (a hangup activity, or a session.end of its own): the caller answers with
+        # session.end only, and stops talking.
+        self.bot_hung_up = False
+        # userStream.speech.* messages received: none over a call in which the caller spoke means the bot
+        # reports nothing of its hearing (noted by the call).
+        self.speech_events = 0
 
     def new_connection(self) -> None:
         """A new socket for the same call (a resume): the previous one's open prompt is gone with it."""
@@ -258,8 +265,9 @@ class AudioCodesSession:
 
     # ---- protocol notes --------------------------------------------------------------------------------
 
-    def note(self, what: str, now: float) -> None:
-        """A deviation from the protocol, carried as a gateway would; in strict mode, the call's end."""
+    def note(self, what: str, now: float, refuse: bool = True) -> None:
+        """A deviation from the protocol, carried as a gateway would; in strict mode, the call's end (unless
+        not `refuse`: the call is ending anyway, and its category says more than protocol_error would)."""
         entry = self._notes.get(what)
         if entry is None:
             if len(self._notes) >= MAX_NOTES:
@@ -269,7 +277,9 @@ class AudioCodesSession:
                 origin = self.connected_at if self.connected_at is not None else now
                 entry = self._notes[what] = [round((now - origin) * 1000.0, 1), 0]
         entry[1] += 1
-        if self.strict and not self._violated:
+        if not refuse:
+            self.tolerated.add(what)
+        elif self.strict and not self._violated:
             self._violated = True
             self.out.append(ProtocolViolation(now, f"protocol deviation (strict): {what}"))
 
@@ -288,7 +298,8 @@ class AudioCodesSession:
         data = message.data
         conversation_id = data.get("conversationId")
         if conversation_id is None:
-            self.note(f"{message.type} without conversationId", now)
+            if message.type != protocol.CONNECTION_VALIDATED:  # the probe's answer belongs to no conversation
+                self.note(f"{message.type} without conversationId", now)
         elif conversation_id != self.conversation_id and self.conversation_id is not None:
             self.note(f"{message.type} with another conversationId", now)
         known = protocol.BOT_MESSAGE_FIELDS.get(message.type)
@@ -369,10 +380,20 @@ class AudioCodesSession:
                       protocol.SPEECH_HYPOTHESIS, protocol.SPEECH_RECOGNITION, protocol.USER_STREAM_STOPPED):
             text = message.recognized_text() if kind in (protocol.SPEECH_HYPOTHESIS,
                                                          protocol.SPEECH_RECOGNITION) else None
+            if kind != protocol.USER_STREAM_STOPPED:
+                self.speech_events += 1
             self._emit(BotSpeechEvent(now, kind, text))
         elif kind == protocol.ACTIVITIES:
             for activity in message.activities():
-                self._emit(BotActivity(now, activity.name or activity.type, activity.params, activity.text))
+                name = activity.name or activity.type
+                if name.lower() == protocol.ACTIVITY_HANGUP.lower():
+                    self.bot_hung_up = True
+                self._emit(BotActivity(now, name, activity.params, activity.text))
+        elif kind == protocol.SESSION_END:
+            # The caller's message, from the bot: a gateway takes it as the bot ending the call.
+            self.note("session.end from the bot (taken as hangup)", now)
+            self.bot_hung_up = True
+            self._emit(BotActivity(now, protocol.ACTIVITY_HANGUP))
         elif kind == protocol.SESSION_ACCEPTED:
             self._on_accepted(message, now)
         elif kind == protocol.CONNECTION_VALIDATED:

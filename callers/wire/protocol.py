@@ -354,6 +354,16 @@ def dtmf_activity(conversation_id: str, digits: str, activity_id: str = "dtmf-1"
     }
 
 
+def hangup_activity(conversation_id: str) -> dict:
+    """The caller ending the call, told as an event before session.end (bots that free the call's resources
+    on either see it)."""
+    return {
+        "type": ACTIVITIES,
+        "conversationId": conversation_id,
+        "activities": [{"type": "event", "name": ACTIVITY_HANGUP, "id": "hangup-1", "timestamp": utc_timestamp()}],
+    }
+
+
 def user_stream_start(conversation_id: str) -> dict:
     return {"type": USER_STREAM_START, "conversationId": conversation_id}
 

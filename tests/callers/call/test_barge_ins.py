@@ -1,6 +1,12 @@
-"""BargeInLog: the verdicts on how an agent took a barge-in, from the events of the call in order."""
+"""BargeInLog: the verdicts on how an agent took a barge-in, from the events of the call in order; and
+wait_for_stop, when an interrupted prompt stopped."""
 from __future__ import annotations
 
+import time
+
+import pytest
+
+from callers.call.agent import CHUNK_SILENCE_AS_STOP_S, wait_for_stop
 from callers.call.barge_ins import BargeInLog, repeats
 from callers.media import audio
 from callers.transport.telephony import AgentStream
@@ -42,3 +48,32 @@ def test_an_agent_that_goes_quiet_until_the_caller_speaks_did_not_resume() -> No
 def test_repeats_needs_most_of_the_words() -> None:
     assert repeats(PROMPT, "It will be delivered to your address within five to seven business days.")
     assert not repeats(PROMPT, "I still need your date of birth to verify you.")
+
+
+def burst(seconds: float, sent_ago: float) -> AgentStream:
+    """A prompt whose `seconds` of audio all arrived in one burst `sent_ago` seconds ago, no playStream.stop."""
+    sent = time.monotonic() - sent_ago
+    prompt = stream(sent)
+    prompt.first_chunk_at = prompt.last_chunk_at = sent
+    prompt.received_samples = int(seconds * 16000)
+    return prompt
+
+
+def test_a_prompt_sent_in_one_burst_is_still_talking_while_its_audio_plays():
+    # 3 s of audio sent at once just before the caller cut in: it plays on past the 2 s a stop may take.
+    cut_in = time.monotonic()
+    assert wait_for_stop(burst(3.0, 0.05), cut_in) is None
+
+
+def test_a_burst_prompt_stops_when_its_audio_has_played_out():
+    prompt = burst(0.3, 0.05)
+    cut_in = time.monotonic()
+    stopped = wait_for_stop(prompt, cut_in)
+    assert stopped == pytest.approx(prompt.first_chunk_at + 0.3)
+    assert time.monotonic() >= stopped + CHUNK_SILENCE_AS_STOP_S  # judged after the quiet that ends a prompt
+
+
+def test_a_burst_prompt_cut_by_playstream_stop_stopped_then():
+    prompt = burst(3.0, 0.05)
+    prompt.stopped_at = time.monotonic()
+    assert wait_for_stop(prompt, prompt.stopped_at - 0.1) == prompt.stopped_at

@@ -9,9 +9,10 @@ from typing import Iterator
 
 
 @contextmanager
-def running_peer(script: Path) -> Iterator[str]:
+def running_peer(script: Path, *arguments: str) -> Iterator[str]:
     """The peer on a free loopback port (it prints `listening PORT`); yields ws://127.0.0.1:PORT."""
-    process = subprocess.Popen([sys.executable, str(script), "--port", "0"], stdout=subprocess.PIPE, text=True)
+    process = subprocess.Popen([sys.executable, str(script), "--port", "0", *arguments], stdout=subprocess.PIPE,
+                               text=True)
     try:
         line = process.stdout.readline()
         assert line.startswith("listening"), line

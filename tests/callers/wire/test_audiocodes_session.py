@@ -152,3 +152,34 @@ def test_a_stop_for_a_stream_that_is_not_playing_leaves_the_prompt_playing():
     assert kinds == [AgentStreamStarted, AgentVoiceStarted, AgentStreamStopped]
     assert [note["what"] for note in s.protocol_notes] == [
         "playStream.stop naming a stream that is not playing (ignored)"]
+
+
+def test_a_bots_own_session_end_is_its_hangup_and_noted():
+    s = session(conversation_id=CID)
+    s.receive([text(protocol.session_end(CID, "bot-ended", "Bot hung up"))], 4.0)
+    [hangup] = taken(s)
+    assert isinstance(hangup, BotActivity) and hangup.name == protocol.ACTIVITY_HANGUP and s.bot_hung_up
+    assert [note["what"] for note in s.protocol_notes] == ["session.end from the bot (taken as hangup)"]
+
+
+def test_a_hangup_activity_marks_the_bot_as_hung_up():
+    s = session(conversation_id=CID)
+    s.receive([text(protocol.bot_activity(CID, "HangUp"))], 1.0)
+    assert s.bot_hung_up and s.protocol_notes == []
+
+
+def test_speech_events_are_counted_and_a_validated_answer_needs_no_conversation():
+    s = session(conversation_id=CID)
+    s.receive([text(protocol.simple(protocol.USER_STREAM_STOPPED, CID)), text(protocol.connection_validated())], 1.0)
+    assert s.speech_events == 0 and s.protocol_notes == []
+    s.receive([text(protocol.simple(protocol.SPEECH_STARTED, CID)), text(protocol.speech_recognition(CID, "hi"))], 2.0)
+    assert s.speech_events == 2
+
+
+def test_strict_does_not_refuse_what_is_noted_as_tolerated():
+    s = session(conversation_id=CID, strict=True)
+    s.note("the bot ended the connection without a hangup activity", 1.0, refuse=False)
+    assert taken(s) == [] and s.tolerated == {"the bot ended the connection without a hangup activity"}
+    s.note("session.end from the bot (taken as hangup)", 2.0)
+    [violation] = taken(s)
+    assert isinstance(violation, ProtocolViolation)
