@@ -12,10 +12,10 @@ starts itself, runs N users for a fixed time and reads the master's goals.json. 
 - goal success held: the step's success rate is at most GOAL_TOLERANCE below a reference run of
   REFERENCE_USERS users on the same target (what the target gives an idle worker).
 
-The search doubles N, then bisects (bench/capacity.py's `bisect`). The same invocation runs
-bench/capacity.py's whole-call search (`--kinds conversation`, in process) first, so the two figures
-come from the same machine state; their ratio is what Locust itself costs, and the worker count a target
-load needs is the target over the Locust figure.
+bench/capacity.py's whole-call search (`--kinds conversation`) runs first, in process, so both figures
+come from the same machine state. The Locust search starts at its count (Locust's can only be lower),
+doubles N while steps hold, then bisects (capacity.py's `bisect`). The ratio of the two figures is what
+Locust itself costs; a target load over the Locust figure is the number of worker processes it needs.
 
 The target is the reference bridge with `--ear none` (its calls take 40-60 s, so goal success means
 something) or bench/sink.py's `--dialogue` mode (12 s calls, cheaper, but its agent meets no goal).
@@ -51,10 +51,10 @@ from bench.fidelity import read_jsonl  # noqa: E402
 BENCH_DIR = Path(__file__).resolve().parent
 REPO_ROOT = BENCH_DIR.parent
 TARGETS = ("bridge", "sink")
-START_USERS = 100
+START_USERS = 100  # when bench/capacity.py found no count to start from
 REFERENCE_USERS = 5
 GOAL_TOLERANCE = 0.1  # success rate points a step may lose against the reference run
-RUN_S = 150  # a few whole calls of the reference bridge (40-60 s each) per user
+RUN_S = 120  # two whole calls of the reference bridge (40-60 s each) per user
 RAMP_S = 10.0  # users are spawned over this long, as a real run ramps
 SETTLE_S = 5.0  # after the ramp, before the worker's CPU is measured
 QUICK_USERS = 5
@@ -238,9 +238,10 @@ def describe(step: dict) -> str:
             f"{step.get('pacing_p99_ms')} ms, speed {step['speed_ms']} ms")
 
 
-def locust_search(url: str, target_pid: int, timing: dict, quick: bool, pin: bool, max_users: int,
+def locust_search(url: str, target_pid: int, timing: dict, quick: bool, pin: bool, start: int, max_users: int,
                   max_steps: int, workdir: Path) -> tuple[Optional[dict], Optional[dict], list]:
-    """The reference run, then the largest step that held (or the smoke run's one step), and every step."""
+    """The reference run, then the largest step that held (or the smoke run's one step), and every step.
+    The search starts at `start` (the count without Locust: Locust's can only be lower)."""
     steps: list = []
     best: Optional[dict] = None
 
@@ -256,6 +257,8 @@ def locust_search(url: str, target_pid: int, timing: dict, quick: bool, pin: boo
     print(f"  reference{describe(reference)}: {'held' if reference_ok else 'missed: ' + '; '.join(reference_reasons)}",
           flush=True)
     if not reference_ok:
+        print(f"  no search: {reference['users']} callers already missed, so the machine is too busy or the "
+              "target is broken", flush=True)
         return reference, None, steps
     if quick:
         return reference, reference, steps
@@ -271,7 +274,7 @@ def locust_search(url: str, target_pid: int, timing: dict, quick: bool, pin: boo
             best = step
         return passed
 
-    capacity.bisect(attempt, START_USERS, max_users, max_steps)
+    capacity.bisect(attempt, min(start, max_users), max_users, max_steps)
     return reference, best, steps
 
 
@@ -318,7 +321,8 @@ def main() -> int:
         server, url = capacity.start_sink(*pinned, "--dialogue")
     try:
         with tempfile.TemporaryDirectory(prefix="locust-capacity-") as tmp:
-            reference, best, steps = locust_search(url, server.pid, timing, args.quick, args.pin,
+            start = without_locust["callers"] if without_locust else START_USERS
+            reference, best, steps = locust_search(url, server.pid, timing, args.quick, args.pin, start,
                                                    args.max_users, args.max_steps, Path(tmp))
     finally:
         stop_target(server)
