@@ -30,7 +30,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Optional
+from typing import Callable, Optional
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a plain script from anywhere
 
@@ -114,6 +114,25 @@ def judge(step: dict) -> tuple[bool, list[str]]:
     return not reasons, reasons
 
 
+def bisect(attempt: Callable[[int], bool], start: int, max_callers: int, max_steps: int) -> None:
+    """Doubles the caller count from `start` until `attempt` fails, then bisects between the last pass and
+    the first miss, to within 10 % (or 10 callers); at most `max_steps` attempts."""
+    low, high = 0, None
+    callers, tried = start, 0
+    while tried < max_steps:
+        tried += 1
+        if attempt(callers):
+            low = callers
+            if callers >= max_callers:
+                break
+            callers = min(max_callers, callers * 2) if high is None else (low + high) // 2
+        else:
+            high = callers
+            callers = (low + high) // 2 if low else max(1, callers // 2)
+        if high is not None and (high - low) <= max(10, high * 0.1):
+            break
+
+
 def search(url: str, kind: str, timing: dict, pin: bool, max_callers: int, max_steps: int,
            fixed: Optional[tuple] = None) -> tuple[Optional[dict], list]:
     """The largest passing step (doubling, then bisecting), and every step run."""
@@ -137,21 +156,16 @@ def search(url: str, kind: str, timing: dict, pin: bool, max_callers: int, max_s
     if fixed:
         for callers in fixed:
             attempt(callers)
-        return best, steps
-    low, high = 0, None
-    callers = STARTS[kind]
-    while len(steps) < max_steps:
-        if attempt(callers):
-            low = callers
-            if callers >= max_callers:
-                break
-            callers = min(max_callers, callers * 2) if high is None else (low + high) // 2
-        else:
-            high = callers
-            callers = (low + high) // 2 if low else max(1, callers // 2)
-        if high is not None and (high - low) <= max(10, high * 0.1):
-            break
+    else:
+        bisect(attempt, STARTS[kind], max_callers, max_steps)
     return best, steps
+
+
+def step_timing(quick: bool, window_s: float = WINDOW_S) -> dict:
+    """Seconds of ramp, warm-up (by kind) and measured window per step: a smoke run's, or a search's."""
+    if quick:
+        return {"ramp_s": 0.5, "warmup_s": {"default": 0.5, **QUICK_WARMUP_S}, "window_s": 1.0}
+    return {"ramp_s": 3.0, "warmup_s": {"default": 2.0, **WARMUP_S}, "window_s": window_s}
 
 
 def main() -> int:
@@ -167,8 +181,7 @@ def main() -> int:
     unknown = set(kinds) - set(KINDS)
     if unknown:
         parser.error(f"--kinds: unknown {', '.join(sorted(unknown))}; choose from {', '.join(KINDS)}")
-    timing = ({"ramp_s": 0.5, "warmup_s": {"default": 0.5, **QUICK_WARMUP_S}, "window_s": 1.0} if args.quick
-              else {"ramp_s": 3.0, "warmup_s": {"default": 2.0, **WARMUP_S}, "window_s": args.window_s})
+    timing = step_timing(args.quick, args.window_s)
     started = time.monotonic()
     before = machine.describe()
     print(f"capacity on {before['cpu_model']} ({before['cores']} cores), load {before['loadavg']}, "

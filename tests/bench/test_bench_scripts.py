@@ -86,3 +86,21 @@ def test_scaling_quick_runs_locust_with_one_and_two_processes():
     assert [run["processes"] for run in figures["runs"]] == [1, 2]
     assert all(run["error"] is None and run["calls_on_disk"] > 0 for run in figures["runs"]), figures["runs"]
     _has_machine(figures)
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(120)
+def test_locust_capacity_quick_runs_a_master_and_one_worker_beside_the_capacity_step():
+    figures = _final_json("locust_capacity.py", timeout=110)
+    assert figures["bench"] == "locust_capacity" and figures["quick"] is True and figures["target"] == "sink"
+    for key in ("callers_per_worker", "capacity_callers_per_core", "locust_share", "workers_needed",
+                "reference_success_rate", "worker_cpu_ms_per_caller_s", "capacity_cpu_ms_per_caller_s"):
+        assert key in figures, key
+    (step,) = figures["steps"]  # the smoke run's one Locust step
+    assert "error" not in step, step
+    assert step["goals"]["calls"] > 0 and step["calls_on_disk"] > 0  # the master counted the worker's calls
+    assert step["worker_cpu_share"] > 0 and step["target_cpu_share"] > 0
+    assert [s["kind"] for s in figures["capacity_steps"]] == ["conversation"]  # capacity.py's figure, same run
+    if figures["callers_per_worker"]:
+        assert figures["workers_needed"] == -(-figures["target_callers"] // figures["callers_per_worker"])
+    _has_machine(figures)

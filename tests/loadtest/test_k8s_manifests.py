@@ -97,14 +97,6 @@ def test_kustomization_lists_every_manifest_and_sets_the_image(yaml, resources):
             assert container(resources, name)["image"] == image, name
 
 
-def test_the_image_is_compose_image_with_the_repository_in_its_working_directory(compose):
-    dockerfile = (K8S / "Dockerfile").read_text(encoding="utf-8").splitlines()
-    assert f"FROM {compose['master']['image']}" in dockerfile
-    workdir = next(line.split()[1] for line in dockerfile if line.startswith("WORKDIR "))
-    assert workdir == compose["master"]["working_dir"]  # locust.conf and locustfile.py are found as in compose
-    assert any("requirements.txt" in line and "pip install" in line for line in dockerfile)
-
-
 def test_selectors_match_the_pod_labels(resources):
     pod_labels = {}
     for (kind, name), document in resources.items():
@@ -132,8 +124,8 @@ def test_service_ports_reach_named_container_ports_on_locusts_defaults(resources
 
 
 def test_workers_point_at_the_master_service(resources):
-    args = container(resources, "caller-agent-worker")["args"]
-    assert args[0] == "--worker"
+    args = container(resources, "caller-agent-worker")["command"]
+    assert args[:2] == ["locust", "--worker"]
     assert args[args.index("--master-host") + 1] == "caller-agent-master"
     assert "--master-port" not in args  # the Service's 5557 is Locust's default
     assert resources[("Deployment", "caller-agent-master")]["spec"]["replicas"] == 1
@@ -143,10 +135,10 @@ def test_workers_point_at_the_master_service(resources):
 def test_flags_are_compose_flags(resources, compose, configmap):
     compose_master = compose["master"]["command"]
     host = compose_master[compose_master.index("--host") + 1]
-    without_host = [flag for flag in compose_master[1:] if flag not in ("--host", host)]
-    assert container(resources, "caller-agent-master")["args"] == without_host  # --host is LOCUST_HOST
+    without_host = [flag for flag in compose_master if flag not in ("--host", host)]
+    assert container(resources, "caller-agent-master")["command"] == without_host  # --host is LOCUST_HOST
     compose_worker = compose["worker"]["command"]
-    worker_args = container(resources, "caller-agent-worker")["args"]
+    worker_args = container(resources, "caller-agent-worker")["command"]
     assert [flag for flag in worker_args if flag.startswith("--")] == [f for f in compose_worker if f.startswith("--")]
     assert container(resources, "caller-agent-bridge")["command"] == compose["bridge"]["command"]
     # Same target path as compose; the host is the bridge Service, on the port it exposes.
