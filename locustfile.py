@@ -134,7 +134,7 @@ def _capacity_picked(environment, picked: Optional[str]) -> bool:
 
 @events.test_start.add_listener
 def _on_test_start(environment, **_kwargs) -> None:
-    role = RUN.role
+    role = RUN.await_role()  # a worker may take the master's first spawn message before its init has run
     if role.judges:
         RUN.start()
         checks.warn_if_unreachable(environment)

@@ -7,10 +7,13 @@ from __future__ import annotations
 import logging
 import os
 import random
+import time
 import weakref
 from pathlib import Path
 from typing import Any, Optional
 from urllib.parse import urlsplit
+
+import gevent
 
 from callers.app.batch import CallSettings, make_caller
 from callers.app.rules import INSECURE_WARNING, openai_settings, prepare_openai
@@ -23,6 +26,9 @@ ALL_SCENARIOS = "all"
 TOKEN_ENV = "CALLER_BRIDGE_TOKEN"
 # Distinct caller seeds per worker: worker index * this + call number.
 SEED_STRIDE = 1_000_000
+# How long a test_start that came before init waits for init to choose the role (see LoadRun.await_role).
+ROLE_WAIT_S = 30.0
+ROLE_POLL_S = 0.05
 
 
 class LoadRun:
@@ -50,6 +56,17 @@ class LoadRun:
         self.environment = environment
         self.role = role
         return role
+
+    def await_role(self, timeout_s: float = ROLE_WAIT_S) -> Any:
+        """This process's role, once init has chosen it. A Locust worker's receiving greenlet starts while its
+        runner is still connecting to the master, so the master's first spawn message can fire test_start
+        before init has run; yielding here lets init finish first. RuntimeError if it never does."""
+        deadline = time.monotonic() + timeout_s
+        while self.role is None:
+            if time.monotonic() >= deadline:
+                raise RuntimeError(f"Locust started the test but init chose no role within {timeout_s:g} s")
+            gevent.sleep(ROLE_POLL_S)
+        return self.role
 
     # ---- the judging side (master or lone process) ----
 

@@ -4,11 +4,15 @@ from __future__ import annotations
 import logging
 from types import SimpleNamespace
 
+import gevent
+import pytest
+
 from locust.exception import RPCError
 from locust.runners import STATE_RUNNING, STATE_STOPPED, LocalRunner, MasterRunner, WorkerRunner
 
 from callers.results import CALLS_FILE, CallResult, read_results
 from loadtest import outbox, roles
+from callers.scenario.scenarios import load_scenarios
 from loadtest.run import LoadRun
 
 
@@ -147,3 +151,17 @@ def test_a_worker_leaving_with_calls_the_master_never_acknowledged_writes_them_t
     assert [r.call_id for r in read_results(path)] == ["c1"]
     assert [record.getMessage() for record in caplog.records] == [
         f"1 finished calls the master never acknowledged are in {path}"]
+
+
+def test_a_test_start_before_init_waits_for_the_role_init_gives() -> None:
+    """A Locust worker can fire test_start while its runner still connects, before init: it waits for init."""
+    run = LoadRun(load_scenarios())
+    role = object()
+    gevent.spawn_later(0.2, run.attach, None, role)
+    assert run.await_role(timeout_s=5) is role
+
+
+def test_a_role_that_never_comes_is_one_clear_error() -> None:
+    run = LoadRun(load_scenarios())
+    with pytest.raises(RuntimeError, match="no role within 0.2 s"):
+        run.await_role(timeout_s=0.2)
