@@ -153,7 +153,8 @@ def test_evidence_records_turn_and_sentence(catalog):
     tracker.observe(3, REFERENCE[ScenarioType.CARD_REPLACEMENT][0][0])
     tracker.observe(5, "A new card is on its way and should arrive in about a week. " + ANYTHING_ELSE)
     card, delivery = tracker.statuses[0], tracker.statuses[1]
-    assert card.to_dict() == {"description": "card ordered", "kind": "criterion", "met": True, "evidence_turn": 3,
+    assert card.to_dict() == {"description": "card ordered", "kind": "criterion", "met": True, "verdict": "met",
+                              "evidence_turn": 3,
                               "evidence": "I've blocked your old debit card and ordered a replacement card."}
     assert delivery.evidence_turn == 5
     assert delivery.evidence == "A new card is on its way and should arrive in about a week."
