@@ -90,6 +90,8 @@ RETRACTIONS = (
     ("can't", "guarantee"), ("cannot", "guarantee"), ("cant", "guarantee"), ("no", "guarantee"),
     ("not", "guaranteed"), ("not", "until"), ("only", "if"), ("only", "once"), ("provided", "that"),
     ("as", "long", "as"), ("subject", "to"), ("not", "sure"), ("don't", "know", "when"), ("dont", "know", "when"),
+    ("cannot", "confirm"), ("can't", "confirm"), ("cant", "confirm"), ("cannot", "say"), ("can't", "say"),
+    ("cant", "say"), ("not", "able", "to", "confirm"), ("unable", "to", "confirm"),
 )
 # Requests for something from the caller: what follows is asked for, not told.
 REQUEST_MARKERS = (
@@ -482,9 +484,10 @@ def _content(words: list[str]) -> dict[str, tuple[int, ...]]:
                     or (nxt in ("in", "at") and i + 3 < count and words[i + 2] == "the"
                         and words[i + 3] in ("morning", "evening", "afternoon")):
                 found["clock"].append(i)
-        if word in UNITS and i and (words[i - 1] in AMOUNT_WORDS or words[i - 1] in ("business", "working")
-                                    and i > 1 and words[i - 2] in AMOUNT_WORDS | {"to", "or"}
-                                    or _is_number(words[i - 1])):
+        counted = i and (words[i - 1] in AMOUNT_WORDS or _is_number(words[i - 1]))
+        counted_working = i > 1 and words[i - 1] in ("business", "working", "calendar") \
+            and (words[i - 2] in AMOUNT_WORDS or _is_number(words[i - 2]))
+        if word in UNITS and (counted or counted_working):
             found["duration"].append(i)
         if word in DAY_WORDS or (word in ("week", "month") and i and words[i - 1] in ("next", "this")):
             found["duration"].append(i)
