@@ -588,7 +588,9 @@ class LiveTranscript:
         self._print(f"--- {verdict}: goals {result.goals_achieved}/{result.goals_total}, {result.turns} turns, "
                     f"{result.duration_s:.1f} s{median}; ended: {result.end_reason}")
         for goal in result.goals:
-            mark = f"met at turn {goal['evidence_turn']}" if goal["met"] else "not met"
+            mark = (f"met at turn {goal['evidence_turn']}" if goal["met"]
+                    else f"uncertain at turn {goal['evidence_turn']} ({goal['evidence']})"
+                    if goal.get("verdict") == "uncertain" else "not met")
             self._print(f"    goal: {goal['description']}: {mark}")
         for verdict in result.judge.verdicts if result.judge else []:
             mark = {True: "met", False: "not met", None: "not judged"}[verdict.met]

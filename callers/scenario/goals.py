@@ -153,8 +153,7 @@ def _gives(concept: Concept, kind: str, sentence: Sentence, allowed: tuple[bool,
     """Whether the sentence gives this kind of evidence for the concept; items count against `min_items`
     (strong) or at least one (weak)."""
     if kind == ITEMS:
-        named = sum(1 for item in concept.items if sentence.has(item, allowed))
-        return named >= (concept.min_items if strong else 1)
+        return _items_named(concept, sentence, allowed) >= (concept.min_items if strong else 1)
     if kind == DONE:
         return False
     return sentence.gives(kind, allowed)
@@ -271,6 +270,21 @@ class GoalTracker:
 
     def unmet(self) -> list[GoalStatus]:
         return [status for status in self.statuses if not status.met]
+
+
+def _items_named(concept: Concept, sentence: Sentence, allowed: tuple[bool, ...]) -> int:
+    """How many different items the sentence names, longest first, each word counted once ("savings
+    account" is one item, not "savings" and "account"; "your card ... your card" is one)."""
+    taken: set[int] = set()
+    named = 0
+    for item in sorted(concept.items, key=len, reverse=True):
+        for start in sentence.positions(item, allowed):
+            span = set(range(start, start + len(item)))
+            if not span & taken:
+                taken |= span
+                named += 1
+                break
+    return named
 
 
 def _best(pattern: GoalPattern, sentences: list[Sentence]) -> tuple[str, Optional[Sentence]]:
