@@ -48,12 +48,14 @@ lint: $(STAMP)
 
 # Each script prints its figures last as one JSON line; bench/RESULTS.md records them with the machine.
 bench: $(STAMP)
+	$(BIN)/python bench/verdicts.py
 	$(BIN)/python bench/ear_accuracy.py
 	$(BIN)/python bench/capacity.py
 	$(BIN)/python bench/fidelity.py
 	$(BIN)/python bench/scaling.py
 
 bench-quick: $(STAMP)
+	$(BIN)/python bench/verdicts.py --quick
 	$(BIN)/python bench/capacity.py --quick
 	$(BIN)/python bench/fidelity.py --quick
 	$(BIN)/python bench/scaling.py --quick

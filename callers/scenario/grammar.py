@@ -112,10 +112,13 @@ DIRECTED_MARKERS = (
     ("you", "will", "need"), ("you'd", "need"), ("youd", "need"), ("you", "would", "need"),
     ("you'll", "have", "to"), ("youll", "have", "to"), ("you", "have", "to"), ("you'd", "have", "to"),
     ("you", "would", "have", "to"), ("you're", "able"), ("you", "are", "able"), ("you", "are", "welcome"),
-    ("visit",), ("whenever",), ("feel", "free"), ("go", "to", "our"), ("go", "to", "the"), ("head", "to"),
+    ("whenever",), ("feel", "free"), ("go", "to", "our"), ("go", "to", "the"), ("head", "to"),
     ("when", "you're", "ready"), ("you're", "welcome", "to"), ("simply",), ("it's", "best", "to"),
     ("best", "to"), ("please", "call"), ("call", "us"), ("contact", "us"),
 )
+# A clause that opens with one of these verbs (after "please", ...) tells the caller what to do.
+DIRECTED_VERBS = frozenset({"visit", "go", "head", "call", "contact", "log", "download", "click", "use", "check",
+                            "fill", "write", "send", "bring", "pop", "drop", "try", "come", "stop"})
 # Reporting what the caller said or wants: an echo of the caller, not the agent's own statement.
 ECHO_MARKERS = (
     ("you", "said"), ("you", "mentioned"), ("you", "asked"), ("you're", "asking"), ("youre", "asking"),
@@ -550,7 +553,9 @@ def analyse(text: str) -> Sentence:
     directed_from = _first_marker(words, _DIRECTED_MARKERS_BY_WORD)
     for number, clause_words in enumerate(clauses):
         first = _skip_fillers(clause_words)
-        if first < len(clause_words) and clause_words[first] == "to" and number in clause_of:
+        opener = clause_words[first] if first < len(clause_words) else ""
+        # "To get a new card, ..." states a purpose; "Visit a branch" is an imperative.
+        if (opener == "to" or opener in DIRECTED_VERBS and not acts[number]) and number in clause_of:
             directed_from = min(directed_from, clause_of.index(number) + first)
             break
     if MENU_KEYS.search(" ".join(words)):

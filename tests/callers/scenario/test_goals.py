@@ -318,3 +318,75 @@ def test_custom_goal_words_mean_what_a_caller_means(criterion, sentence, met):
     # happened to a card ("stolen") only says which card.
     tracker = GoalTracker(CallerGoal(primary_goal=criterion, success_criteria=[criterion]))
     assert bool(tracker.observe(1, sentence)) is met
+
+
+# Talking about a thing is not doing it: each class of sentence that mentions an act or a fact without
+# doing or giving it, and paraphrases that do (the classes, not the bench corpus's sentences).
+@pytest.mark.parametrize("kind, sentence, criterion", [
+    (ScenarioType.CARD_REPLACEMENT, "To get a new card, you'll need to visit one of our branches.", "card ordered"),
+    (ScenarioType.CARD_REPLACEMENT, "You can order a replacement card in the app at any time.", "card ordered"),
+    (ScenarioType.CARD_REPLACEMENT, "Your replacement card order failed.", "card ordered"),
+    (ScenarioType.CARD_REPLACEMENT, "I sent the request for a new card but it didn't go through.", "card ordered"),
+    (ScenarioType.CARD_REPLACEMENT, "We'll mail a new card once you confirm your address.", "card ordered"),
+    (ScenarioType.CARD_REPLACEMENT, "I'll order your new card today, so I can't promise anything.", "card ordered"),
+    (ScenarioType.CARD_REPLACEMENT, "You said you want a replacement card sent out.", "card ordered"),
+    (ScenarioType.CARD_REPLACEMENT, "Delivery times vary, it may take a few weeks.", "delivery confirmed"),
+    (ScenarioType.ACCOUNT_INQUIRY, "Your balance is shown in the mobile app.", "balance provided"),
+    (ScenarioType.ACCOUNT_INQUIRY, "To hear your balance, press one.", "balance provided"),
+    (ScenarioType.LOAN_APPLICATION, "You can start an application online whenever you're ready.",
+     "application started"),
+    (ScenarioType.LOAN_APPLICATION, "Our rates are very competitive.", "interest rates provided"),
+    (ScenarioType.GENERAL_INQUIRY, "Our hours vary by branch.", "hours provided"),
+])
+def test_mentioned_offered_conditioned_failed_or_hedged_is_not_met(catalog, kind, sentence, criterion):
+    tracker = tracker_for(catalog, kind)
+    tracker.observe(1, sentence)
+    assert next(s for s in tracker.statuses if s.description == criterion).verdict != "met", sentence
+
+
+@pytest.mark.parametrize("kind, sentence, criterion", [
+    (ScenarioType.CARD_REPLACEMENT, "A replacement card has been requested for you.", "card ordered"),
+    (ScenarioType.CARD_REPLACEMENT, "your new card is on its way", "card ordered"),
+    (ScenarioType.CARD_REPLACEMENT, "It should reach you by next Tuesday.", "delivery confirmed"),
+    (ScenarioType.COMPLAINT, "You'll see a credit for the fee within two days.", "fee refunded"),
+    (ScenarioType.LOAN_APPLICATION, "You must be over eighteen and have a steady income.", "requirements explained"),
+    (ScenarioType.ACCOUNT_INQUIRY, "Would you like to dispute that payment?", "dispute option offered"),
+    (ScenarioType.GENERAL_INQUIRY, "we open at nine am and close at half past four", "hours provided"),
+])
+def test_done_or_given_is_met(catalog, kind, sentence, criterion):
+    tracker = tracker_for(catalog, kind)
+    tracker.observe(1, sentence)
+    assert next(s for s in tracker.statuses if s.description == criterion).verdict == "met", sentence
+
+
+def test_weak_evidence_is_uncertain_with_its_sentence_and_never_success(catalog):
+    tracker = tracker_for(catalog, ScenarioType.GENERAL_INQUIRY)
+    tracker.observe(1, "We're open on Saturdays. We offer checking and savings accounts and loans.")
+    hours = tracker.statuses[0]
+    assert hours.to_dict() == {"description": "hours provided", "kind": "criterion", "met": False,
+                               "verdict": "uncertain", "evidence_turn": 1, "evidence": "We're open on Saturdays."}
+    assert (tracker.uncertain, tracker.achieved, tracker.primary_met) == (1, 1, False)
+    tracker.observe(2, "Our branches open from nine to five.")  # the hours themselves, later: met
+    assert (hours.verdict, hours.evidence_turn, tracker.uncertain, tracker.primary_met) == ("met", 2, 0, True)
+
+
+def test_an_act_in_a_construction_the_grammar_cannot_place_is_uncertain(catalog):
+    tracker = tracker_for(catalog, ScenarioType.CARD_REPLACEMENT)
+    assert tracker.observe(1, "We process replacement cards at our card centre.") == []
+    assert tracker.statuses[0].verdict == "uncertain"
+    tracker.observe(2, "Would you like me to order one?")  # an offer does not lower a verdict
+    assert tracker.statuses[0].verdict == "uncertain" and tracker.statuses[0].evidence_turn == 1
+
+
+def test_only_a_clear_failure_counts(catalog):
+    tracker = tracker_for(catalog, ScenarioType.COMPLAINT)
+    tracker.observe(1, "We handle transfers to other departments when needed.")
+    assert tracker.failure is None
+
+
+def test_a_literal_past_participle_must_be_reported_done():
+    tracker = GoalTracker(CallerGoal("Book a visit", success_criteria=["visit booked"]))
+    tracker.observe(1, "You can book a visit online.")
+    assert not tracker.primary_met
+    tracker.observe(2, "Your visit has been booked for Monday.")
+    assert tracker.primary_met
