@@ -159,6 +159,17 @@ OPEN_MODALS = frozenset({"can", "could", "may", "might", "must", "would", "canno
 ADVERBS = frozenset({"just", "already", "now", "also", "successfully", "been", "being", "be", "officially",
                      "actually", "formally", "really", "finally", "all", "ahead", "today",
                      "personally", "immediately", "automatically", "then"})
+# Words after which a plural "are" + past participle reports a particular thing ("your cards are blocked").
+DEFINITE = frozenset({"your", "the", "both", "these", "those", "they", "my", "all"})
+# What can follow "I" without being an act the speaker performs by saying it.
+NOT_PERFORMATIVE = AUXILIARIES | frozenset({
+    "need", "think", "see", "understand", "want", "know", "hope", "guess", "believe", "mean", "feel", "wonder",
+    "like", "love", "appreciate", "agree", "just", "also", "really", "only", "still", "try", "am", "cannot",
+    "don't", "dont", "didn't", "didnt", "can't", "cant", "won't", "wont", "would", "could", "should", "might",
+    "must", "will", "shall", "do", "did", "have", "had", "was", "suggest", "recommend", "apologise",
+    "apologize", "regret", "promise", "expect", "usually", "normally", "always", "never", "often", "sometimes",
+    "generally", "typically", "actually", "ask", "wish", "look", "check", "get", "go", "assume", "suppose",
+    "imagine", "doubt", "reckon", "afraid"})
 AGENTS = frozenset({"i", "we", "they", "he", "she", "it", "someone", "somebody", "team"})
 IRREGULAR_PAST = frozenset({"sent", "made", "done", "put", "set", "given", "taken", "paid", "begun", "began",
                             "frozen", "froze", "shown", "gone", "went", "got", "gotten", "written", "held", "kept",
@@ -415,9 +426,7 @@ def _clause_act(words: list[str]) -> int:
         before = words[j - 1] if j > start else ""
         after = words[j + 1] if j + 1 < len(words) else ""
         if word in FUTURE or (word == "going" and after == "to" and before in BE):
-            if word in YOU or before in YOU:  # the caller's own future, unless it is done to them
-                if _next_verb(words, j) == "be" and _is_past(_next_verb(words, words.index("be", j))):
-                    return COMMITTED
+            if word in YOU or before in YOU:  # the caller's own future ("you'll be transferred": see BE)
                 continue
             return COMMITTED
         if word in HAVE or word.endswith("'ve"):
@@ -426,8 +435,8 @@ def _clause_act(words: list[str]) -> int:
                 return DONE
         if word in BE or word.endswith(("'s", "'re", "'m")):
             verb = _next_verb(words, j)
-            if before in OPEN_MODALS:
-                continue
+            if before in OPEN_MODALS or (word == "are" and not DEFINITE & set(words[:j])):
+                continue  # "can be ordered"; "cards are issued daily" says what is usual, not what was done
             if _is_past(verb) or (_is_ing(verb) and word not in YOU and before not in YOU):
                 return DONE
         if _is_past(word, alone=True) and (before in AGENTS or (j == len(words) - 1 and j > start and before not in YOU
@@ -435,6 +444,8 @@ def _clause_act(words: list[str]) -> int:
             return DONE
         if j == start and _is_ing(word):
             return DONE
+        if before == "i" and word not in NOT_PERFORMATIVE and not _is_past(word) and not _is_ing(word):
+            return DONE  # "I cancel your card now", "I confirm ...": the speaker's act as it is said
         if word == "let" and after == "me":
             return COMMITTED
         if word == "while" and after in ("i", "we", "i'm", "we're", "im"):
