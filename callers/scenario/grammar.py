@@ -42,7 +42,8 @@ HARMLESS_NEGATIONS = re.compile(r"\b(?:no problem|no worries|not a problem|no tr
 ANSWER_NO = re.compile(r"\bno\s+(?=(?:i|i've|ive|i'll|i'm|im|we|we've|we'll|it|it's|that|that's|you're)\b)")
 # A clause ends at these words or punctuation; negation reaches only across its clause.
 CLAUSE_WORDS = frozenset({"and", "but", "so", "because", "although", "though", "while", "however", "or",
-                          "plus", "then", "since", "whereas", "if", "unless", "once", "until", "whenever"})
+                          "plus", "then", "since", "whereas", "if", "unless", "once", "until", "whenever", "who",
+                          "which", "that", "how", "whether"})
 CLAUSE_PUNCTUATION = frozenset({",", ";", ":"})
 # Skipped at the start of a clause before looking for a question opener ("Okay, thank you, can you ...").
 FILLERS = (("thank", "you"), ("thanks",), ("okay",), ("ok",), ("alright",), ("all", "right"), ("right",),
@@ -170,6 +171,8 @@ NOT_PERFORMATIVE = AUXILIARIES | frozenset({
     "apologize", "regret", "promise", "expect", "usually", "normally", "always", "never", "often", "sometimes",
     "generally", "typically", "actually", "ask", "wish", "look", "check", "get", "go", "assume", "suppose",
     "imagine", "doubt", "reckon", "afraid"})
+# Adverbs that mark a bare past participle as done ("the new card already sent").
+COMPLETED = frozenset({"already", "just", "successfully", "now"})
 AGENTS = frozenset({"i", "we", "they", "he", "she", "it", "someone", "somebody", "team"})
 IRREGULAR_PAST = frozenset({"sent", "made", "done", "put", "set", "given", "taken", "paid", "begun", "began",
                             "frozen", "froze", "shown", "gone", "went", "got", "gotten", "written", "held", "kept",
@@ -421,6 +424,8 @@ def _next_verb(words: list[str], index: int) -> str:
 def _clause_act(words: list[str]) -> int:
     """How one clause reports its act (NOT_DONE, DONE, COMMITTED); see the module docstring."""
     start = _skip_fillers(words)
+    if start < len(words) and _is_ing(words[start]) and _gerund_subject(words, start):
+        return NOT_DONE  # what an act would do ("blocking it will stop payments"), not that it was done
     for j in range(start, len(words)):
         word = words[j]
         before = words[j - 1] if j > start else ""
@@ -435,12 +440,13 @@ def _clause_act(words: list[str]) -> int:
                 return DONE
         if word in BE or word.endswith(("'s", "'re", "'m")):
             verb = _next_verb(words, j)
-            if before in OPEN_MODALS or (word == "are" and not DEFINITE & set(words[:j])):
-                continue  # "can be ordered"; "cards are issued daily" says what is usual, not what was done
+            if before in OPEN_MODALS or (word == "are" and not DEFINITE & set(words[:j])) \
+                    or (word == "be" and before not in FUTURE):
+                continue  # "can be ordered", "asked that it be waived"; "cards are issued daily" is what is usual
             if _is_past(verb) or (_is_ing(verb) and word not in YOU and before not in YOU):
                 return DONE
-        if _is_past(word, alone=True) and (before in AGENTS or (j == len(words) - 1 and j > start and before not in YOU
-                                                     and before != "to" and before not in OPEN_MODALS)):
+        if _is_past(word, alone=True) and (before in AGENTS | COMPLETED or (
+                j == len(words) - 1 and j > start and before not in YOU | BE | OPEN_MODALS and before != "to")):
             return DONE
         if j == start and _is_ing(word):
             return DONE
@@ -451,6 +457,13 @@ def _clause_act(words: list[str]) -> int:
         if word == "while" and after in ("i", "we", "i'm", "we're", "im"):
             return DONE
     return NOT_DONE
+
+
+def _gerund_subject(words: list[str], index: int) -> bool:
+    """"Blocking your card will stop payments": an -ing word that opens a clause with a verb of its own
+    names an act; "Transferring you to an agent" reports one under way."""
+    return any(word in FUTURE | BE | HAVE | OPEN_MODALS or word in ("does", "do", "means", "takes", "stops")
+               for word in words[index + 1:])
 
 
 def _inherits(words: list[str]) -> bool:
@@ -484,6 +497,11 @@ def _content(words: list[str]) -> dict[str, tuple[int, ...]]:
         if word == "point" and 0 < i < count - 1 and _is_number(words[i - 1]) and _is_number(words[i + 1]):
             found["percent"].append(i)
         if word in CLOCK_WORDS and (word not in ("am", "pm") or (i and _is_number(words[i - 1]))):
+            found["clock"].append(i)
+        if word in ("at", "until", "till", "from", "after", "before") and i + 1 < count \
+                and _is_number(words[i + 1]) and not (i + 2 < count and (words[i + 2] in UNITS | CURRENCIES
+                                                                         or words[i + 2] in ("percent", "business",
+                                                                                             "working"))):
             found["clock"].append(i)
         if word == "past" and i and words[i - 1] in ("half", "quarter") and i + 1 < count \
                 and _is_number(words[i + 1]):
