@@ -151,8 +151,9 @@ HAVE = frozenset({"have", "has", "had", "i've", "we've", "ive", "weve", "they've
                   "he's", "she's"})
 BE = frozenset({"is", "are", "was", "were", "be", "been", "being", "am", "i'm", "im", "we're", "it's",
                 "its", "that's", "they're", "he's", "she's", "you're", "youre"})
+# Definite future, and "should" of expectation ("it should arrive by Friday"): a commitment.
 FUTURE = frozenset({"will", "shall", "i'll", "we'll", "it'll", "they'll", "he'll", "she'll", "ill", "gonna",
-                    "you'll", "youll", "that'll"})
+                    "you'll", "youll", "that'll", "should"})
 YOU = frozenset({"you", "you'll", "youll", "you've", "youve", "you're", "youre", "you'd", "youd"})
 # Modals of possibility or duty before "be done": "can be ordered online" reports nothing done.
 OPEN_MODALS = frozenset({"can", "could", "may", "might", "must", "would", "cannot", "can't", "cant", "should"})

@@ -1,6 +1,7 @@
 """Goal tracking: heard sentences meet criteria whatever their wording, and only when actually told."""
 import pytest
 
+from bridge import dialogue
 from callers.scenario import goals
 from callers.scenario.goals import CallerGoal, GoalTracker, compile_goal
 from callers.scenario.scenarios import ScenarioType, load_scenarios
@@ -390,3 +391,35 @@ def test_a_literal_past_participle_must_be_reported_done():
     assert not tracker.primary_met
     tracker.observe(2, "Your visit has been booked for Monday.")
     assert tracker.primary_met
+
+
+@pytest.mark.parametrize("kind, sentence, expected", [
+    (ScenarioType.CARD_REPLACEMENT, dialogue.CARD_ORDERED.format(kind="debit"), {"card ordered", "old card blocked"}),
+    (ScenarioType.CARD_REPLACEMENT, dialogue.CARD_DELIVERY, {"card ordered", "delivery confirmed"}),
+    (ScenarioType.CARD_REPLACEMENT, dialogue.CARD_EXPEDITE, {"card ordered", "delivery confirmed"}),
+    (ScenarioType.ACCOUNT_INQUIRY, dialogue.BALANCE, {"balance provided"}),
+    (ScenarioType.ACCOUNT_INQUIRY, dialogue.TRANSACTIONS, {"transactions explained"}),
+    (ScenarioType.LOAN_APPLICATION, dialogue.LOAN_OPTIONS, {"loan options explained", "interest rates provided"}),
+    (ScenarioType.LOAN_APPLICATION, dialogue.LOAN_REQUIREMENTS, {"requirements explained"}),
+    (ScenarioType.LOAN_APPLICATION, dialogue.LOAN_APPLICATION, {"application started"}),
+    (ScenarioType.LOAN_APPLICATION, dialogue.LOAN_RATE, {"interest rates provided"}),
+    (ScenarioType.COMPLAINT, dialogue.COMPLAINT_LOGGED.format(topic="the overdraft fee"),
+     {"complaint acknowledged", "apology offered"}),
+    (ScenarioType.COMPLAINT, dialogue.RESOLUTION_REFUND, {"resolution plan provided", "fee refunded"}),
+    (ScenarioType.COMPLAINT, dialogue.RESOLUTION_REVIEW, {"resolution plan provided"}),
+    (ScenarioType.GENERAL_INQUIRY, dialogue.HOURS, {"hours provided"}),
+    (ScenarioType.GENERAL_INQUIRY, dialogue.SERVICES, {"services explained", "online banking mentioned"}),
+])
+@pytest.mark.parametrize("transform", [lambda text: text, asr], ids=["punctuated", "asr"])
+def test_every_completion_of_the_reference_bridge_is_met(catalog, kind, sentence, expected, transform):
+    tracker = tracker_for(catalog, kind)
+    tracker.observe(1, transform(sentence))
+    assert {s.description for s in tracker.statuses if s.met} == expected, transform(sentence)
+    assert tracker.failure is None
+
+
+@pytest.mark.parametrize("transform", [lambda text: text, asr], ids=["punctuated", "asr"])
+def test_the_reference_bridge_transfer_is_a_failure(catalog, transform):
+    tracker = tracker_for(catalog, ScenarioType.COMPLAINT)
+    tracker.observe(1, transform(dialogue.TRANSFER))
+    assert tracker.failure == "transferred without resolution"
