@@ -24,7 +24,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Optional
+from typing import Iterator, Optional
 
 # Moods a criterion can ask for: told as a fact, asked of the caller, or merely said (not negated).
 STATEMENT = "statement"
@@ -290,14 +290,11 @@ class Sentence:
     done: tuple[int, ...] = ()  # per word: NOT_DONE / DONE / COMMITTED, how its clause reports its act
     kinds: dict[str, tuple[int, ...]] = field(default_factory=dict)  # content kind -> where it is given
 
-    def ok(self, mood: str) -> tuple[bool, ...]:
-        return {STATEMENT: self.told, REQUEST: self.asked, ANY: self.said}[mood]
-
     def has(self, cue: tuple[str, ...], allowed: Optional[tuple[bool, ...]] = None) -> bool:
         """Whether the words of `cue` (never empty) stand together here, starting on an `allowed` word."""
         return next(self.positions(cue, allowed), None) is not None
 
-    def positions(self, cue: tuple[str, ...], allowed: Optional[tuple[bool, ...]] = None):
+    def positions(self, cue: tuple[str, ...], allowed: Optional[tuple[bool, ...]] = None) -> Iterator[int]:
         """Where the words of `cue` stand together, starting on an `allowed` word."""
         width = len(cue)
         stems = self.stems
