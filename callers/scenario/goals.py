@@ -35,7 +35,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Optional
 
-from callers.scenario.grammar import REQUEST, STATEMENT, Sentence, analyse, split_sentences, stem, word_list
+from callers.scenario.grammar import (REQUEST, STATEMENT, YOU, Sentence, analyse, split_sentences, stem,
+                                      word_list)
 from callers.scenario.vocabulary import DONE, ITEMS, REQUESTS, Concept, Vocabulary, default_vocabulary
 
 CRITERION = "criterion"
@@ -46,9 +47,10 @@ DEFAULT_MAX_TURNS = 12
 MET = "met"
 NOT_MET = "not_met"
 UNCERTAIN = "uncertain"
-VERDICTS = (MET, UNCERTAIN, NOT_MET)
 _LEVEL = {NOT_MET: 0, UNCERTAIN: 1, MET: 2}
 _VERDICT_OF_LEVEL = {level: verdict for verdict, level in _LEVEL.items()}
+# Words before an act's cue that make it an intention or the caller's own act, never weak evidence of it.
+CALLERS_OWN = frozenset({"to"}) | YOU
 # Longest term (in words) looked up when reading a criterion, e.g. "full card number".
 MAX_TERM_WORDS = 4
 
@@ -144,7 +146,7 @@ def _act_level(concept: Concept, sentence: Sentence) -> int:
         for index in sentence.positions(cue, sentence.acted):
             if sentence.done_at(index):
                 return 2
-            if sentence.words[index - 1:index] not in (["to"], ["you"]):
+            if not index or sentence.words[index - 1] not in CALLERS_OWN:  # not "to order", "you ordered"
                 level = 1
     return level
 
@@ -154,8 +156,6 @@ def _gives(concept: Concept, kind: str, sentence: Sentence, allowed: tuple[bool,
     (strong) or at least one (weak)."""
     if kind == ITEMS:
         return _items_named(concept, sentence, allowed) >= (concept.min_items if strong else 1)
-    if kind == DONE:
-        return False
     return sentence.gives(kind, allowed)
 
 
