@@ -126,7 +126,8 @@ class GoalPattern:
         if concept.is_act:
             return _act_level(concept, sentence)
         told = sentence.told_or_asked if REQUESTS in concept.allow else sentence.told
-        if not any(sentence.has(cue, told) for cue in concept.all_cues):
+        if not any(sentence.has(cue, told) for cue in concept.all_cues) \
+                and not any(sentence.gives(kind, told) for kind in concept.kinds):
             return 0
         if not concept.evidence:
             return 2

@@ -79,7 +79,8 @@ TENTATIVE_MARKERS = (
     ("depends",), ("depending",), ("i", "think"), ("i", "believe"), ("i", "guess"), ("as", "soon", "as"),
     ("can", "take"), ("could", "take"), ("up", "to", "you"), ("should", "you", "wish"), ("i'd",), ("id", "be"),
     ("would", "it", "help"), ("shall", "i"), ("want", "me", "to"), ("you", "want", "i"), ("if", "needed"),
-    ("whether",),
+    ("whether",), ("upon",), ("pending",), ("on", "receipt"), ("when",), ("after", "you"), ("after", "we"),
+    ("provided", "you"), ("in", "case"),
 )
 # "I can confirm / I can see that ..." report a fact rather than offer one: marker -> words that cancel it.
 TENTATIVE_EXCEPTIONS = {("i", "can"): frozenset({"confirm", "see"}), ("we", "can"): frozenset({"confirm", "see"})}
@@ -175,7 +176,7 @@ NOT_PERFORMATIVE = AUXILIARIES | frozenset({
 # Adverbs that mark a bare past participle as done ("the new card already sent").
 COMPLETED = frozenset({"already", "just", "successfully", "now"})
 AGENTS = frozenset({"i", "we", "they", "he", "she", "it", "someone", "somebody", "team"})
-IRREGULAR_PAST = frozenset({"sent", "made", "done", "put", "set", "given", "taken", "paid", "begun", "began",
+IRREGULAR_PAST = frozenset({"did", "sent", "made", "done", "put", "set", "given", "taken", "paid", "begun", "began",
                             "frozen", "froze", "shown", "gone", "went", "got", "gotten", "written", "held", "kept",
                             "brought", "told", "found", "built", "spent", "run", "come", "came", "become", "seen",
                             "chosen", "sold", "dealt", "withdrawn", "drawn", "undone", "struck", "shut", "cut"})
@@ -428,6 +429,8 @@ def _clause_act(words: list[str]) -> int:
         word = words[j]
         before = words[j - 1] if j > start else ""
         after = words[j + 1] if j + 1 < len(words) else ""
+        if word == "going" and after == "to" and before in ("was", "were"):
+            continue  # "I was going to refund it": an intention given up
         if word in FUTURE or (word == "going" and after == "to" and before in BE):
             if word in YOU or before in YOU:  # the caller's own future ("you'll be transferred": see BE)
                 continue

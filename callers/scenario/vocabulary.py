@@ -39,6 +39,7 @@ class Concept:
     items: Phrases = ()  # the things a list of this concept names ("personal", "auto" for loan options)
     min_items: int = 1
     allow: frozenset[str] = frozenset()  # REQUESTS: asked-for words count as told
+    kinds: tuple[str, ...] = ()  # content kinds that stand for the concept ("$35 has been credited": the fee)
 
     @property
     def is_act(self) -> bool:
@@ -118,12 +119,16 @@ def load_vocabulary(path: Union[str, Path] = VOCABULARY_FILE) -> Vocabulary:
         allow = _string_list(spec.get("allow", []), path, entry, "allow", required=False)
         if set(allow) - {REQUESTS}:
             raise ConfigError(str(path), f"unknown value (known: {REQUESTS})", entry=entry, field="allow")
+        kinds = _kinds(spec, "kinds", path, entry)
+        if set(kinds) - set(CONTENT_KINDS):
+            raise ConfigError(str(path), f"kinds must be content kinds ({', '.join(CONTENT_KINDS)})", entry=entry,
+                              field="kinds")
         concepts[name] = Concept(name, cues, optional["unless"], evidence, weak, optional["done"],
-                                 optional["items"], min_items, frozenset(allow))
+                                 optional["items"], min_items, frozenset(allow), kinds)
     return Vocabulary(concepts, terms, moods, ignore)
 
 
-CONCEPT_FIELDS = ("terms", "cues", "unless", "evidence", "weak", "done", "items", "min_items", "allow")
+CONCEPT_FIELDS = ("terms", "cues", "unless", "evidence", "weak", "done", "items", "min_items", "allow", "kinds")
 
 
 def _kinds(spec: dict, key: str, path: Path, entry: str) -> tuple[str, ...]:
