@@ -151,7 +151,9 @@ MENU_KEYS = re.compile(r"\bpress (?:\d|zero|one|two|three|four|five|six|seven|ei
 HAVE = frozenset({"have", "has", "had", "i've", "we've", "ive", "weve", "they've", "it's", "its", "that's",
                   "he's", "she's"})
 BE = frozenset({"is", "are", "was", "were", "be", "been", "being", "am", "i'm", "im", "we're", "it's",
-                "its", "that's", "they're", "he's", "she's", "you're", "youre"})
+                "its", "that's", "thats", "they're", "he's", "she's", "you're", "youre"})
+# "That's your card ordered": a presentational "that's" before the thing and what was done to it.
+PRESENTING = frozenset({"that's", "thats", "there's", "theres", "here's", "heres"})
 # Definite future, and "should" of expectation ("it should arrive by Friday"): a commitment.
 FUTURE = frozenset({"will", "shall", "i'll", "we'll", "it'll", "they'll", "he'll", "she'll", "ill", "gonna",
                     "you'll", "youll", "that'll", "should"})
@@ -429,6 +431,9 @@ def _clause_act(words: list[str]) -> int:
         word = words[j]
         before = words[j - 1] if j > start else ""
         after = words[j + 1] if j + 1 < len(words) else ""
+        if word in PRESENTING and after in ("your", "the") and any(
+                _is_past(w, alone=True) for w in words[j + 2:j + 6]):
+            return DONE
         if word == "going" and after == "to" and before in ("was", "were"):
             continue  # "I was going to refund it": an intention given up
         if word in FUTURE or (word == "going" and after == "to" and before in BE):
