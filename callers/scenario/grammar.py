@@ -565,6 +565,12 @@ def analyse(text: str) -> Sentence:
         questioning[number] = in_question
     if ends_in_question and words:
         questioning[clause_of[-1]] = True
+        # "Would next Tuesday work, or do you need it sooner?", "Which documents you have?": a sentence that
+        # ends in a question mark and opens like one is a question throughout.
+        first = _skip_fillers(clauses[0]) if clauses[0] else 0
+        opener = clauses[0][first] if first < len(clauses[0]) else ""
+        if opener in AUXILIARIES or opener in WH_WORDS or opener in WH_CONTRACTIONS:
+            questioning = [True] * len(clauses)
     negated_clause = [any(w in NEGATIONS or w.endswith(NEGATION_SUFFIX) for w in clause_words)
                       for clause_words in clauses]
     acts: list[int] = []
