@@ -70,7 +70,9 @@ TENTATIVE_MARKERS = (
     ("i", "can"), ("we", "can"), ("i", "could"), ("we", "could"), ("if",), ("unless",), ("once",),
     ("would", "you", "like"), ("do", "you", "want"), ("i'd", "be", "happy"), ("happy", "to"), ("glad", "to"),
     ("let", "me", "check"), ("let", "me", "look"), ("let", "me", "see"), ("let", "me", "pull"),
-    ("let", "me", "find"), ("let", "me", "verify"), ("let", "me", "get"), ("let", "me", "just"),
+    ("let", "me", "find"), ("let", "me", "verify"), ("let", "me", "get"), ("let", "me", "just", "check"),
+    ("let", "me", "just", "pull"), ("let", "me", "just", "look"), ("let", "me", "just", "see"),
+    ("let", "me", "just", "find"), ("let", "me", "just", "get"), ("let", "me", "just", "verify"),
     ("let", "me", "take"), ("let", "me", "ask"), ("let", "me", "try"), ("let", "me", "quickly"),
     ("i'll", "check"), ("i'll", "look"), ("i", "will", "check"), ("i", "will", "look"), ("i'll", "see"),
     ("i'll", "try"), ("i'll", "ask"), ("see", "what"), ("i'm", "checking"), ("i'm", "looking"), ("im", "checking"),
@@ -586,6 +588,8 @@ def analyse(text: str) -> Sentence:
         if first < len(clause_words) and clause_words[first] in REQUEST_VERBS and number in clause_of:
             request_from = min(request_from, clause_of.index(number) + first)
             break
+    if words and words[-1] == "please":  # "and the security code on the back, please"
+        request_from = 0
     hedge_from = _first_marker(words, _TENTATIVE_MARKERS_BY_WORD, TENTATIVE_EXCEPTIONS)
     for i, word in enumerate(words):
         if word in HEDGE_MODALS and (not i or words[i - 1] not in YOU) and not questioning[clause_of[i]]:
