@@ -130,7 +130,7 @@ ECHO_MARKERS = (
     ("you", "would", "like"), ("you're", "saying"), ("youre", "saying"), ("you", "are", "saying"),
     ("you", "told", "me"), ("you're", "looking", "for"), ("you're", "calling"), ("you", "are", "calling"),
     ("you", "requested"), ("you've", "asked"), ("you", "need", "a"), ("you", "need", "the"),
-    ("you", "need", "your"), ("you", "were", "asking"), ("your", "request", "for"), ("you're", "after"),
+    ("you", "need", "your"), ("you", "were", "asking"), ("you're", "after"),
 )
 # Words that open a clause of the agent's own again after an echo ("you said X, so I've ...").
 FIRST_PERSON = frozenset({"i", "i've", "i'll", "i'm", "i'd", "ive", "ill", "im", "we", "we've", "we'll", "we're",
