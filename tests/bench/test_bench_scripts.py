@@ -11,6 +11,9 @@ from pathlib import Path
 
 import pytest
 
+from bench.verdicts import CORPUS_DIR, read_corpus
+from callers.scenario.scenarios import load_scenarios
+
 REPO = Path(__file__).resolve().parents[2]
 
 
@@ -135,3 +138,17 @@ def test_verdicts_names_a_bad_corpus_line(tmp_path, line, message):
     run = subprocess.run([sys.executable, str(REPO / "bench" / "verdicts.py"), "--corpus", str(tmp_path)],
                          cwd=REPO, capture_output=True, text=True, timeout=60)
     assert run.returncode == 2 and message in run.stderr and "Traceback" not in run.stderr, run.stderr
+
+
+def test_the_tuning_corpus_covers_every_goal_in_every_voice():
+    """The shipped corpus: every line readable, every goal of every scenario type labelled both ways."""
+    types = {kind.value: goal.goal for kind, goal in load_scenarios().scenario_types.items()}
+    goals = {name: set(goal.success_criteria + goal.secondary_goals + goal.failure_conditions)
+             for name, goal in types.items()}
+    turns = read_corpus(CORPUS_DIR / "tuning.jsonl", goals)
+    labelled = {(turn.scenario_type, turn.goal, turn.label) for turn in turns}
+    for name, wanted in goals.items():
+        for goal in wanted:
+            assert (name, goal, "met") in labelled and (name, goal, "not_met") in labelled, (name, goal)
+    assert sum(turn.label == "not_met" for turn in turns) >= 0.4 * len(turns)
+    assert {turn.voice for turn in turns} == {"ivr", "llm", "formal", "non_native", "stt"}
