@@ -44,7 +44,7 @@ ANSWER_NO = re.compile(r"\bno\s+(?=(?:i|i've|ive|i'll|i'm|im|we|we've|we'll|it|i
 CLAUSE_WORDS = frozenset({"and", "but", "so", "because", "although", "though", "while", "however", "or",
                           "plus", "then", "since", "whereas", "if", "unless", "once", "until", "whenever", "who",
                           "which", "that", "how", "whether"})
-CLAUSE_PUNCTUATION = frozenset({",", ";", ":"})
+CLAUSE_PUNCTUATION = frozenset({",", ";", ":", "."})
 # Skipped at the start of a clause before looking for a question opener ("Okay, thank you, can you ...").
 FILLERS = (("thank", "you"), ("thanks",), ("okay",), ("ok",), ("alright",), ("all", "right"), ("right",),
            ("so",), ("well",), ("now",), ("great",), ("perfect",), ("sure",), ("um",), ("uh",), ("oh",),
@@ -64,6 +64,8 @@ EMBEDDED_QUESTION = re.compile(
     r"|what(?:'s|\s+is)\s+your)\b)")
 # A piece this short before an embedded question is an interjection of that question ("sorry could you ...").
 MIN_SPLIT_WORDS = 3
+# A sentence this short that ends in a full stop labels the next one (an IVR's "Available balance. $2,412.").
+LABEL_WORDS = 2
 SENTENCE_BREAK = re.compile(r"(?<=[.!?])\s+|\n+")
 # Offers, hedges, conditions and look-ups: what follows them in the sentence has not happened yet.
 TENTATIVE_MARKERS = (
@@ -177,6 +179,8 @@ NOT_PERFORMATIVE = AUXILIARIES | frozenset({
     "apologize", "regret", "promise", "expect", "usually", "normally", "always", "never", "often", "sometimes",
     "generally", "typically", "actually", "ask", "wish", "look", "check", "get", "go", "assume", "suppose",
     "imagine", "doubt", "reckon", "afraid"})
+# Words that report an act finished when they end its clause or follow "is" ("Card reissue complete.").
+COMPLETE = frozenset({"complete", "completed", "done", "finished", "sorted"})
 # Adverbs that mark a bare past participle as done ("the new card already sent").
 COMPLETED = frozenset({"already", "just", "successfully", "now"})
 AGENTS = frozenset({"i", "we", "they", "he", "she", "it", "someone", "somebody", "team"})
@@ -223,7 +227,7 @@ CONTENT_KINDS = ("money", "number", "percent", "clock", "duration", "date", "wee
 # Heard sentences whose analysis is kept: agents say the same sentences call after call ("Is there anything
 # else I can help you with?"), and a worker with hundreds of calls would analyse each one again every turn.
 ANALYSED_SENTENCES = 4096
-_TOKEN = re.compile(r"[a-z0-9]+(?:'[a-z]+)*|[,;:]")
+_TOKEN = re.compile(r"[a-z0-9]+(?:'[a-z]+)*|[,;:]|\.(?=\s)")
 _DIGIT_GROUPING = re.compile(r"(?<=\d),(?=\d)")
 _MONEY_SIGN = re.compile(r"([$£€])\s?(\d+(?:\.\d+)?)")
 _CURRENCY_OF_SIGN = {"$": "dollars", "£": "pounds", "€": "euros"}
@@ -322,8 +326,16 @@ class Sentence:
 
 
 def split_sentences(text: str) -> list[str]:
-    """Sentences of heard text; a transcript without any punctuation is also cut before embedded questions."""
-    parts = [part.strip() for part in SENTENCE_BREAK.split(text) if part.strip()]
+    """Sentences of heard text; a transcript without any punctuation is also cut before embedded questions.
+    A label of a word or two ("Available balance.") belongs to the sentence that follows it."""
+    parts: list[str] = []
+    for part in (part.strip() for part in SENTENCE_BREAK.split(text)):
+        if not part:
+            continue
+        if parts and parts[-1].endswith(".") and len(parts[-1].split()) <= LABEL_WORDS:
+            parts[-1] = f"{parts[-1]} {part}"  # its full stop still ends a clause (CLAUSE_PUNCTUATION)
+        else:
+            parts.append(part)
     if not re.search(r"[.!?]", text):
         pieces: list[str] = []
         for part in parts:
@@ -464,6 +476,8 @@ def _clause_act(words: list[str]) -> int:
             return COMMITTED
         if word == "while" and after in ("i", "we", "i'm", "we're", "im"):
             return DONE
+        if word in COMPLETE and (j == len(words) - 1 or before in BE):
+            return DONE  # "Card reissue complete.", "your refund is done"
     return NOT_DONE
 
 

@@ -423,3 +423,21 @@ def test_the_reference_bridge_transfer_is_a_failure(catalog, transform):
     tracker = tracker_for(catalog, ScenarioType.COMPLAINT)
     tracker.observe(1, transform(dialogue.TRANSFER))
     assert tracker.failure == "transferred without resolution"
+
+
+def test_an_ivr_label_belongs_to_the_value_after_it(catalog):
+    tracker = tracker_for(catalog, ScenarioType.ACCOUNT_INQUIRY)
+    tracker.observe(1, "Available balance. Two thousand, four hundred and twelve dollars.")
+    assert tracker.statuses[0].evidence == "Available balance. Two thousand, four hundred and twelve dollars."
+    assert tracker.statuses[0].met
+    tracker = tracker_for(catalog, ScenarioType.LOAN_APPLICATION)
+    tracker.observe(1, "Application created. Reference: 7-7-3-1.")  # the label's own clause still reports the act
+    assert next(s for s in tracker.statuses if s.description == "application started").met
+
+
+@pytest.mark.parametrize("sentence, met", [("Card reissue complete.", True),
+                                           ("Once the reissue is complete, we'll let you know.", False)])
+def test_a_clause_ending_in_complete_reports_the_act_done(catalog, sentence, met):
+    tracker = tracker_for(catalog, ScenarioType.CARD_REPLACEMENT)
+    tracker.observe(1, sentence)
+    assert tracker.statuses[0].met is met
