@@ -48,6 +48,7 @@ lint: $(STAMP)
 
 # Each script prints its figures last as one JSON line; bench/RESULTS.md records them with the machine.
 bench: $(STAMP)
+	$(BIN)/python bench/verdicts.py
 	$(BIN)/python bench/ear_accuracy.py
 	$(BIN)/python bench/capacity.py
 	$(BIN)/python bench/fidelity.py
@@ -55,6 +56,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/locust_capacity.py
 
 bench-quick: $(STAMP)
+	$(BIN)/python bench/verdicts.py --quick
 	$(BIN)/python bench/capacity.py --quick
 	$(BIN)/python bench/fidelity.py --quick
 	$(BIN)/python bench/scaling.py --quick

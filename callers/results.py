@@ -188,6 +188,7 @@ class CallResult:
     turns: int = 0
     goals_achieved: int = 0
     goals_total: int = 0
+    goals_uncertain: int = 0  # goals heard only on weak evidence: not met, shown apart
     goals: list = field(default_factory=list)
     duration_s: float = 0.0
     connect_ms: Optional[float] = None

@@ -115,6 +115,9 @@ def _summary(analysis: Analysis) -> pd.DataFrame:
             ("Cancelled (not judged)", summary["cancelled"]),
             ("Success rate", f"{percent(summary['success_rate'])} (95% CI {interval(ci['low'], ci['high'])})"),
             ("Goals met", f"{summary['goals_met']}/{summary['goals_total']}"),
+            ("Uncertain verdicts (not counted as met)",
+             f"{summary['goals_uncertain']} goals in {summary['calls_with_uncertain']} calls; "
+             f"{summary['failed_on_uncertain_only']} failed calls hinge only on them"),
             ("Total duration", seconds(summary["total_duration_s"])),
             ("Average duration", seconds(summary["average_duration_s"])),
             ("Wall time", seconds(summary["wall_time_s"]))]

@@ -38,14 +38,16 @@ GOAL_NOT_MET = "goal not met"
 # had the field): a group of its own in the type breakdown, never merged into a real type.
 UNKNOWN_SCENARIO_TYPE = "unknown"
 CRITERION = "criterion"
+SECONDARY = "secondary"
+UNCERTAIN = "uncertain"
 # Fields without which a line cannot be placed in any table; the rest have defaults.
 REQUIRED_TEXT = ("call_id", "personality", "scenario", "started_at")
 REQUIRED_NUMBER = ("duration_s",)
 CALL_COLUMNS = ("index", "call_id", "caller_name", "personality", "scenario", "scenario_type", "started_at",
                 "ended_at", "outcome", "success", "error_category", "error_message", "turns", "goals_achieved",
-                "goals_total", "unmet_goals", "failure_condition", "duration_s", "connect_ms",
-                "greeting_latency_ms", "end_reason", "seed", "source", "cost_usd", "hearing_wer", "recording",
-                "protocol_notes")
+                "goals_total", "goals_uncertain", "unmet_goals", "uncertain_goals", "failure_condition", "duration_s",
+                "connect_ms", "greeting_latency_ms", "end_reason", "seed", "source", "cost_usd", "hearing_wer",
+                "recording", "protocol_notes")
 OPTIONAL_TEXT = ("error_category", "error_message", "failure_condition")
 TURN_COLUMNS = ("call_id", "personality", "scenario", "scenario_type", "outcome", "turn", "at", "response_latency_ms",
                 "barge_in", "barge_in_stop_ms", "heard_errors", "heard_words")
@@ -272,6 +274,12 @@ def _unmet_goals(record: dict) -> list[str]:
             if isinstance(goal, dict) and goal.get("kind", CRITERION) == CRITERION and not goal.get("met")]
 
 
+def _uncertain_goals(record: dict, kinds: tuple[str, ...] = (CRITERION,)) -> list[str]:
+    """Goals heard only on weak evidence (verdict "uncertain"; lines written before verdicts have none)."""
+    return [str(goal.get("description", "")) for goal in record.get("goals", [])
+            if isinstance(goal, dict) and goal.get("kind", CRITERION) in kinds and goal.get("verdict") == UNCERTAIN]
+
+
 def _call_row(record: dict) -> dict:
     error = record.get("error") or {}
     turn_records = record.get("turn_records") or []
@@ -283,7 +291,9 @@ def _call_row(record: dict) -> dict:
         "error_category": error.get("category"), "error_message": error.get("message"),
         "turns": _whole(record.get("turns"), len(turn_records)),
         "goals_achieved": _whole(record.get("goals_achieved"), 0), "goals_total": _whole(record.get("goals_total"), 0),
-        "unmet_goals": _unmet_goals(record), "failure_condition": record.get("failure_condition"),
+        "goals_uncertain": len(_uncertain_goals(record, (CRITERION, SECONDARY))),
+        "unmet_goals": _unmet_goals(record), "uncertain_goals": _uncertain_goals(record),
+        "failure_condition": record.get("failure_condition"),
         "duration_s": float(record["duration_s"]), "connect_ms": _number(record.get("connect_ms")),
         "greeting_latency_ms": _number(record.get("greeting_latency_ms")),
         "end_reason": record.get("end_reason") or "", "seed": record.get("seed"), "source": record["source"],

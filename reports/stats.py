@@ -172,8 +172,22 @@ def summarise(data: CallData) -> dict:
         "started_at": calls["started_at"].min().isoformat(), "ended_at": calls["ended_at"].max().isoformat(),
         "goals_met": int(judged_goals(calls, "goals_achieved").sum()),
         "goals_total": int(judged_goals(calls, "goals_total").sum()),
+        **uncertain_summary(calls),
         "cost": cost_summary(calls),
     }
+
+
+def uncertain_summary(calls: pd.DataFrame) -> dict:
+    """How much of the verdicts rests on weak evidence: goals judged "uncertain" (never counted as met),
+    judged calls with any, and failed calls whose only unmet criteria are uncertain (ended cleanly, no
+    failure condition): the calls the success rate could gain if those verdicts were in fact met."""
+    judged = calls[calls["outcome"].isin(JUDGED)]
+    hinging = sum(1 for call in judged.itertuples()
+                  if call.outcome == AGENT_FAILURE and pd.isna(call.error_category) and pd.isna(call.failure_condition)
+                  and call.uncertain_goals and set(call.unmet_goals) <= set(call.uncertain_goals))
+    return {"goals_uncertain": int(judged["goals_uncertain"].sum()),
+            "calls_with_uncertain": int((judged["goals_uncertain"] > 0).sum()),
+            "failed_on_uncertain_only": hinging}
 
 
 def cost_summary(calls: pd.DataFrame) -> Optional[dict]:

@@ -120,10 +120,16 @@ def _success(analysis: Analysis) -> str:
              f"Simulator errors: {summary['simulator_errors']} (the caller itself broke; not counted against "
              "the agent)",
              f"Cancelled: {summary['cancelled']} (cut off by the end of the run; not counted)",
-             f"Goals met: {summary['goals_met']}/{summary['goals_total']}"]
+             f"Goals met: {summary['goals_met']}/{summary['goals_total']}", _uncertain_line(summary)]
     if analysis.pass_k["k"] > 1:
         lines.append(_pass_k_line(analysis.pass_k))
     return "\n".join(lines)
+
+
+def _uncertain_line(summary: dict) -> str:
+    """Verdicts on weak evidence, apart: never counted as met, so they can only hide successes."""
+    return (f"Uncertain verdicts: {summary['goals_uncertain']} goals in {summary['calls_with_uncertain']} calls "
+            f"(not counted as met); {summary['failed_on_uncertain_only']} failed calls hinge only on them")
 
 
 def _cost(analysis: Analysis) -> str:
@@ -252,7 +258,8 @@ def why(call: dict) -> str:
         return ""
     if call["failure_condition"]:
         return f"failure condition hit: {call['failure_condition']}"
-    unmet = ", ".join(call["unmet_goals"])
+    uncertain = set(call.get("uncertain_goals") or ())
+    unmet = ", ".join(f"{goal} (uncertain)" if goal in uncertain else goal for goal in call["unmet_goals"])
     return f"goal not met ({unmet})" if unmet else "goal not met"
 
 

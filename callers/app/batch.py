@@ -169,14 +169,16 @@ def describe_call(result: CallResult) -> str:
     latencies = [t.response_latency_ms for t in result.turn_records if t.response_latency_ms is not None]
     median = f", turn p50 {statistics.median(latencies):.0f} ms" if latencies else ""
     verdict = "SUCCESS" if result.success else (result.error_category or "FAILED").upper()
+    uncertain = f" (+{result.goals_uncertain} uncertain)" if result.goals_uncertain else ""
     line = (f"{verdict} {result.caller_name} ({result.personality}, {result.scenario}): {result.duration_s:.1f}s, "
-            f"{result.turns} turns, goals {result.goals_achieved}/{result.goals_total}{median}")
+            f"{result.turns} turns, goals {result.goals_achieved}/{result.goals_total}{uncertain}{median}")
     if result.error:
         return f"{line}; {result.error.message}"
     if not result.success:
         if result.failure_condition:
             return f"{line}; failure condition: {result.failure_condition}"
-        unmet = [goal["description"] for goal in result.goals if goal.get("kind") == "criterion" and not goal["met"]]
+        unmet = [goal["description"] + (" (uncertain)" if goal.get("verdict") == "uncertain" else "")
+                 for goal in result.goals if goal.get("kind") == "criterion" and not goal["met"]]
         return f"{line}; goal not met ({', '.join(unmet)})" if unmet else f"{line}; goal not met"
     return line
 

@@ -585,10 +585,13 @@ class LiveTranscript:
         verdict = "SUCCESS" if result.success else "FAILED"
         latencies = [t.response_latency_ms for t in result.turn_records if t.response_latency_ms is not None]
         median = f", median turn latency {statistics.median(latencies):.0f} ms" if latencies else ""
-        self._print(f"--- {verdict}: goals {result.goals_achieved}/{result.goals_total}, {result.turns} turns, "
-                    f"{result.duration_s:.1f} s{median}; ended: {result.end_reason}")
+        uncertain = f" (+{result.goals_uncertain} uncertain)" if result.goals_uncertain else ""
+        self._print(f"--- {verdict}: goals {result.goals_achieved}/{result.goals_total}{uncertain}, "
+                    f"{result.turns} turns, {result.duration_s:.1f} s{median}; ended: {result.end_reason}")
         for goal in result.goals:
-            mark = f"met at turn {goal['evidence_turn']}" if goal["met"] else "not met"
+            mark = (f"met at turn {goal['evidence_turn']}" if goal["met"]
+                    else f"uncertain at turn {goal['evidence_turn']} ({goal['evidence']})"
+                    if goal.get("verdict") == "uncertain" else "not met")
             self._print(f"    goal: {goal['description']}: {mark}")
         for verdict in result.judge.verdicts if result.judge else []:
             mark = {True: "met", False: "not met", None: "not judged"}[verdict.met]

@@ -300,6 +300,7 @@ class CallerAgent:
         result.goals = [status.to_dict() for status in tracker.statuses]
         result.goals_achieved = tracker.achieved
         result.goals_total = tracker.total
+        result.goals_uncertain = tracker.uncertain
         result.failure_condition = tracker.failure
         if self.brain.hearing:
             self._ears_used = (self._ears_used - {"none"}) | {self.brain.hearing}

@@ -2,37 +2,55 @@
 
 Goals are judged on what the caller HEARD (the Ear's transcript or the bridge's altText), never on what
 the agent meant, because that is all a real caller has. Agents word things in many ways and transcripts
-lose case and punctuation, so a criterion is not matched as a string. Instead:
+lose case and punctuation, so a criterion is not matched as a string, and talking ABOUT a thing is not
+doing it. Instead:
 
 1. A criterion ("delivery confirmed") is compiled once into CONCEPTS plus a MOOD, using the vocabulary in
    goal_vocabulary.toml (data, read by vocabulary.py: extend it when you write new criteria). "delivery"
-   names the concept `delivery`, whose cues include "deliver", "arrive", "on its way", "business days";
-   "confirmed" is a statement-mood word. Words the vocabulary does not know are concepts of their own, so a criterion
-   nobody added vocabulary for still works when the agent uses its words.
-2. What the agent said is split into sentences (and, for unpunctuated transcripts, before embedded
-   questions such as "... is there anything else"), then into clauses. Every word is stemmed lightly and
-   given flags from English grammar (grammar.py): inside a question, after a request ("please
-   tell me", "I'll need"), after a hedge or offer ("I can", "if you'd like", "let me check"), after a
-   negation in its clause ("I can't order").
-3. A criterion is met when, in ONE sentence, a cue of every concept occurs at a word whose flags suit the
-   mood: a statement must be told, not asked, offered, hedged or negated ("Would you like a new card?"
-   orders nothing); a request ("asked for ... PIN") must be asked; `any` only excludes negation.
+   names the concept `delivery`, whose cues include "deliver", "arrive", "on its way", and whose evidence
+   is a duration or a date; "confirmed" is a statement-mood word. Words the vocabulary does not know are
+   concepts of their own (heard when the word is; a past participle such as "booked" is an act that must
+   be reported done), so a criterion nobody added vocabulary for still works when the agent uses its words.
+2. What the agent said is split into sentences and clauses, and every word gets flags from English grammar
+   (grammar.py): asked, requested, offered or hedged, put to the caller as an instruction, an echo of the
+   caller, negated, in a sentence that reports a failure; and every clause whether it reports an act done.
+3. In ONE sentence, per concept of the criterion:
+   - a statement (the default mood) needs POSITIVE EVIDENCE: an act concept ("ordered", "blocked",
+     "refunded") a cue in a clause that reports it done or firmly committed ("I've ordered", "has been
+     issued", "is on its way", "we'll reverse it") by the agent, outside offers, hedges, conditions,
+     instructions and failures; a fact concept ("balance", "hours") a told cue plus the thing itself (an
+     amount, a clock time, a list of services...). A concept with no evidence in the vocabulary (a topic
+     such as "card") needs a told cue;
+   - a request ("asked for ... PIN") must be asked; `any` ("offered", "mentioned") only excludes negation.
+   Every concept with evidence: MET. Every concept at least heard plainly, some only with weak evidence (an
+   act in a construction the grammar cannot place, "we order cards through the branch"; a fact with only
+   part of what it needs, a weekday but no hours): UNCERTAIN. Anything else: NOT_MET.
 
-Failure conditions use the same machinery; "without ..." in one ("transferred without resolution") means
-it only counts while the success criteria are not all met. Each met goal records the turn and the sentence
-that met it, so a report can show why a verdict was reached.
+Failure conditions use the same machinery and count only when MET; "without ..." in one ("transferred
+without resolution") means it only counts while the success criteria are not all met. Each goal records
+the turn and the sentence that met it (or left it uncertain), so a report can show why.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Optional
 
-from callers.scenario.grammar import STATEMENT, Sentence, analyse, split_sentences, stem, word_list
-from callers.scenario.vocabulary import Concept, Vocabulary, default_vocabulary
+from callers.scenario.grammar import (REQUEST, STATEMENT, YOU, Sentence, analyse, split_sentences, stem,
+                                      word_list)
+from callers.scenario.vocabulary import DONE, ITEMS, REQUESTS, Concept, Vocabulary, default_vocabulary
 
 CRITERION = "criterion"
 SECONDARY = "secondary"
 DEFAULT_MAX_TURNS = 12
+# A goal's verdict: heard done or given, never heard, or heard only under a construction the grammar cannot
+# place. Success needs every criterion MET; an UNCERTAIN criterion is shown apart, never counted as met.
+MET = "met"
+NOT_MET = "not_met"
+UNCERTAIN = "uncertain"
+_LEVEL = {NOT_MET: 0, UNCERTAIN: 1, MET: 2}
+_VERDICT_OF_LEVEL = {level: verdict for verdict, level in _LEVEL.items()}
+# Words before an act's cue that make it an intention or the caller's own act, never weak evidence of it.
+CALLERS_OWN = frozenset({"to"}) | YOU
 # Longest term (in words) looked up when reading a criterion, e.g. "full card number".
 MAX_TERM_WORDS = 4
 
@@ -57,16 +75,25 @@ class CallerGoal:
 
 @dataclass
 class GoalStatus:
-    """One tracked goal; `evidence` is the heard sentence that met it, so a verdict can be checked by eye."""
+    """One tracked goal; `evidence` is the heard sentence that met it (or left it uncertain), so a verdict
+    can be checked by eye."""
 
     description: str
     kind: str  # CRITERION or SECONDARY
-    met: bool = False
+    verdict: str = NOT_MET
     evidence_turn: Optional[int] = None
     evidence: Optional[str] = None
 
+    @property
+    def met(self) -> bool:
+        return self.verdict == MET
+
+    @property
+    def uncertain(self) -> bool:
+        return self.verdict == UNCERTAIN
+
     def to_dict(self) -> dict:
-        return {"description": self.description, "kind": self.kind, "met": self.met,
+        return {"description": self.description, "kind": self.kind, "met": self.met, "verdict": self.verdict,
                 "evidence_turn": self.evidence_turn, "evidence": self.evidence}
 
 
@@ -80,15 +107,57 @@ class GoalPattern:
     while_unmet: bool  # failure conditions with "without ...": only while the success criteria are unmet
 
     def heard_in(self, sentence: Sentence) -> bool:
-        allowed = sentence.ok(self.mood)
-        return any(all(self._concept_heard(concept, sentence, allowed) for concept in alternative)
-                   for alternative in self.alternatives)
+        return self.verdict_in(sentence) == MET
 
-    @staticmethod
-    def _concept_heard(concept: Concept, sentence: Sentence, allowed: tuple[bool, ...]) -> bool:
+    def verdict_in(self, sentence: Sentence) -> str:
+        """MET, UNCERTAIN or NOT_MET for one heard sentence (the best of the alternatives)."""
+        best = 0
+        for alternative in self.alternatives:
+            level = min((self._level(concept, sentence) for concept in alternative), default=0)
+            best = max(best, level)
+        return _VERDICT_OF_LEVEL[best]
+
+    def _level(self, concept: Concept, sentence: Sentence) -> int:
         if any(sentence.has(cue) for cue in concept.unless):
-            return False
-        return any(sentence.has(cue, allowed) for cue in concept.cues)
+            return 0
+        if self.mood != STATEMENT:
+            allowed = sentence.asked if self.mood == REQUEST else sentence.said
+            return 2 if any(sentence.has(cue, allowed) for cue in concept.all_cues) else 0
+        if concept.is_act:
+            return _act_level(concept, sentence)
+        told = sentence.told_or_asked if REQUESTS in concept.allow else sentence.told
+        if not any(sentence.has(cue, told) for cue in concept.all_cues) \
+                and not any(sentence.gives(kind, told) for kind in concept.kinds):
+            return 0
+        if not concept.evidence:
+            return 2
+        if any(_gives(concept, kind, sentence, told, strong=True) for kind in concept.evidence):
+            return 2
+        weak = any(_gives(concept, kind, sentence, told, strong=False) for kind in concept.weak + concept.evidence)
+        return 1 if weak else 0
+
+
+def _act_level(concept: Concept, sentence: Sentence) -> int:
+    """2: a cue of the act where the sentence reports it done; 1: a plain cue whose clause the grammar
+    cannot place as done or not; 0: not heard, or only offered, hedged, put to the caller, failed."""
+    if any(sentence.has(phrase, sentence.acted) for phrase in concept.done):
+        return 2
+    level = 0
+    for cue in concept.cues:
+        for index in sentence.positions(cue, sentence.acted):
+            if sentence.done_at(index):
+                return 2
+            if not index or sentence.words[index - 1] not in CALLERS_OWN:  # not "to order", "you ordered"
+                level = 1
+    return level
+
+
+def _gives(concept: Concept, kind: str, sentence: Sentence, allowed: tuple[bool, ...], strong: bool) -> bool:
+    """Whether the sentence gives this kind of evidence for the concept; items count against `min_items`
+    (strong) or at least one (weak)."""
+    if kind == ITEMS:
+        return _items_named(concept, sentence, allowed) >= (concept.min_items if strong else 1)
+    return sentence.gives(kind, allowed)
 
 
 def compile_goal(text: str, vocabulary: Optional[Vocabulary] = None) -> GoalPattern:
@@ -122,7 +191,8 @@ def compile_goal(text: str, vocabulary: Optional[Vocabulary] = None) -> GoalPatt
                 if word in vocabulary.moods:
                     mood = mood or vocabulary.moods[word]
                 elif word not in vocabulary.ignore:
-                    concepts.setdefault(word, Concept(word, ((word,),)))
+                    act = (DONE,) if segment[index].endswith("ed") and len(segment[index]) > 4 else ()
+                    concepts.setdefault(word, Concept(word, ((word,),), evidence=act))
                 index += 1
         if concepts:
             alternatives.append(tuple(concepts.values()))
@@ -166,10 +236,11 @@ class GoalTracker:
         for status, pattern in zip(self.statuses, self._patterns):
             if status.met:
                 continue
-            hit = next((sentence for sentence in sentences if pattern.heard_in(sentence)), None)
-            if hit is not None:
-                status.met, status.evidence_turn, status.evidence = True, turn, hit.text
-                newly_met.append(status)
+            verdict, sentence = _best(pattern, sentences)
+            if _LEVEL[verdict] > _LEVEL[status.verdict]:
+                status.verdict, status.evidence_turn, status.evidence = verdict, turn, sentence.text
+                if verdict == MET:
+                    newly_met.append(status)
         if self.failure is None:
             for pattern in self._failures:
                 if pattern.while_unmet and self.primary_met:
@@ -190,8 +261,40 @@ class GoalTracker:
         return sum(status.met for status in self.statuses)
 
     @property
+    def uncertain(self) -> int:
+        """Goals heard only under a construction the grammar cannot place (not counted as met)."""
+        return sum(status.uncertain for status in self.statuses)
+
+    @property
     def total(self) -> int:
         return len(self.statuses)
 
     def unmet(self) -> list[GoalStatus]:
         return [status for status in self.statuses if not status.met]
+
+
+def _items_named(concept: Concept, sentence: Sentence, allowed: tuple[bool, ...]) -> int:
+    """How many different items the sentence names, longest first, each word counted once ("savings
+    account" is one item, not "savings" and "account"; "your card ... your card" is one)."""
+    taken: set[int] = set()
+    named = 0
+    for item in sorted(concept.items, key=len, reverse=True):
+        for start in sentence.positions(item, allowed):
+            span = set(range(start, start + len(item)))
+            if not span & taken:
+                taken |= span
+                named += 1
+                break
+    return named
+
+
+def _best(pattern: GoalPattern, sentences: list[Sentence]) -> tuple[str, Optional[Sentence]]:
+    """The turn's verdict on one goal: its first MET sentence, else its first UNCERTAIN one."""
+    found: tuple[str, Optional[Sentence]] = (NOT_MET, None)
+    for sentence in sentences:
+        verdict = pattern.verdict_in(sentence)
+        if verdict == MET:
+            return verdict, sentence
+        if verdict == UNCERTAIN and found[1] is None:
+            found = (verdict, sentence)
+    return found

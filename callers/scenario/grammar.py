@@ -1,15 +1,30 @@
 """The English a goal tracker needs to read what the caller heard: sentences and clauses, questions,
-requests, hedges and negation, light stemming, and whether a cue's words stand together in a sentence.
+requests, offers and hedges, instructions to the caller, echoes of the caller's own words, failures,
+negation, whether a clause reports a thing done, the facts a sentence gives (amounts, rates, clock times,
+durations, dates), light stemming, and whether a cue's words stand together in a sentence.
 
 This is language, not domain vocabulary, so it lives in code; what a criterion's words mean is data
 (vocabulary.py reads goal_vocabulary.toml), and how the two decide a goal is goals.py's.
+
+Every word of a sentence gets flags (a clause is the stretch between commas, semicolons and clause words):
+  questioned  in a question clause;            requested  after a request of the caller ("please enter");
+  tentative   after an offer, hedge or condition ("I can", "may", "if", "once"), or anywhere in a sentence
+              that takes itself back ("..., but I can't promise anything");
+  directed    after an instruction or condition put to the caller ("you can", "you'll need to", "to get X",
+              an IVR menu's "press 2");
+  echoed      reporting the caller's own words ("you said", "you'd like");
+  negated     anywhere in a clause with a negation ("Disputes are not possible", "I can't order").
+A clause is DONE when its grammar reports a completed or committed act by the agent: perfect ("I've
+ordered"), passive ("has been issued", "is now blocked"), simple past ("we sent it"), progressive ("I'm
+transferring you"), definite future ("it will be delivered", "we'll reverse it") or "let me ...". A
+sentence that mentions a failure ("the order failed", "didn't go through") reports nothing done.
 """
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Optional
+from typing import Iterator, Optional
 
 # Moods a criterion can ask for: told as a fact, asked of the caller, or merely said (not negated).
 STATEMENT = "statement"
@@ -18,56 +33,205 @@ ANY = "any"
 MOODS = (STATEMENT, REQUEST, ANY)
 
 NEGATIONS = frozenset({"not", "no", "never", "cannot", "unable", "nothing", "neither", "nor",
-                       "cant", "wont", "dont", "doesnt", "didnt", "isnt", "arent", "wasnt", "havent", "hasnt"})
+                       "cant", "wont", "dont", "doesnt", "didnt", "isnt", "arent", "wasnt", "havent", "hasnt",
+                       "couldnt", "wouldnt", "shouldnt", "werent", "aint"})
 NEGATION_SUFFIX = "n't"
 # Negative words that do not negate anything ("no problem, I've ordered it").
-HARMLESS_NEGATIONS = re.compile(r"\b(?:no problem|no worries|not a problem|no trouble|not at all)\b")
-# A clause ends at these words or punctuation; negation reaches only to the end of its clause.
+HARMLESS_NEGATIONS = re.compile(r"\b(?:no problem|no worries|not a problem|no trouble|not at all|no need to worry)\b")
+# "No, I've ordered it": "no" before a subject answers the caller; it negates nothing in its clause.
+ANSWER_NO = re.compile(r"\bno\s+(?=(?:i|i've|ive|i'll|i'm|im|we|we've|we'll|it|it's|that|that's|you're)\b)")
+# A clause ends at these words or punctuation; negation reaches only across its clause.
 CLAUSE_WORDS = frozenset({"and", "but", "so", "because", "although", "though", "while", "however", "or",
-                          "plus", "then"})
-CLAUSE_PUNCTUATION = frozenset({",", ";", ":"})
+                          "plus", "then", "since", "whereas", "if", "unless", "once", "until", "whenever", "who",
+                          "which", "that", "how", "whether"})
+CLAUSE_PUNCTUATION = frozenset({",", ";", ":", "."})
 # Skipped at the start of a clause before looking for a question opener ("Okay, thank you, can you ...").
 FILLERS = (("thank", "you"), ("thanks",), ("okay",), ("ok",), ("alright",), ("all", "right"), ("right",),
            ("so",), ("well",), ("now",), ("great",), ("perfect",), ("sure",), ("um",), ("uh",), ("oh",),
-           ("and",), ("or",), ("also",), ("just",), ("then",))
+           ("and",), ("or",), ("also",), ("just",), ("then",), ("but",), ("please",), ("kindly",))
 AUXILIARIES = frozenset({"can", "could", "would", "will", "do", "does", "did", "may", "shall", "should",
                          "is", "are", "was", "were", "have", "has", "might"})
 SUBJECTS = frozenset({"you", "i", "we", "there", "that", "this", "it", "he", "she", "they", "your"})
 WH_WORDS = frozenset({"what", "which", "when", "where", "who", "whom", "whose", "why", "how"})
-WH_CONTRACTIONS = frozenset({"what's", "where's", "when's", "who's", "how's", "which's"})
+WH_CONTRACTIONS = frozenset({"what's", "where's", "when's", "who's", "how's", "which's", "whats", "wheres",
+                             "hows", "whos"})
 # After a wh-word these make it a question ("what kind of card ..."); "when your card arrives" is not one.
-WH_FOLLOWERS = AUXILIARIES | frozenset({"kind", "type", "sort", "much", "many", "long", "often"})
+WH_FOLLOWERS = AUXILIARIES | frozenset({"kind", "type", "sort", "much", "many", "long", "often", "time"})
 # An unpunctuated transcript is split before these, so "... ordered your card is there anything else"
 # keeps its statement apart from its question.
 EMBEDDED_QUESTION = re.compile(
     r"\s+(?=(?:(?:can|could|would|will|do|did|may|shall|should)\s+(?:you|i|we)|is\s+there|are\s+you"
     r"|what(?:'s|\s+is)\s+your)\b)")
+# A piece this short before an embedded question is an interjection of that question ("sorry could you ...").
+MIN_SPLIT_WORDS = 3
+# A sentence this short that ends in a full stop labels the next one (an IVR's "Available balance. $2,412.").
+LABEL_WORDS = 2
 SENTENCE_BREAK = re.compile(r"(?<=[.!?])\s+|\n+")
-# Hedges, offers and look-ups: what follows them in the sentence has not happened yet.
+# Offers, hedges, conditions and look-ups: what follows them in the sentence has not happened yet.
 TENTATIVE_MARKERS = (
     ("i", "can"), ("we", "can"), ("i", "could"), ("we", "could"), ("if",), ("unless",), ("once",),
     ("would", "you", "like"), ("do", "you", "want"), ("i'd", "be", "happy"), ("happy", "to"), ("glad", "to"),
     ("let", "me", "check"), ("let", "me", "look"), ("let", "me", "see"), ("let", "me", "pull"),
-    ("let", "me", "find"), ("let", "me", "verify"), ("let", "me", "get"), ("one", "moment"), ("hold", "on"),
-    ("bear", "with"), ("i'll", "check"), ("i'll", "look"), ("i", "will", "check"), ("i", "will", "look"),
-    ("i'm", "checking"), ("i'm", "looking"), ("before", "i"), ("before", "we"), ("maybe",), ("might",),
-    ("possibly",), ("try", "to"),
+    ("let", "me", "find"), ("let", "me", "verify"), ("let", "me", "get"), ("let", "me", "just", "check"),
+    ("let", "me", "just", "pull"), ("let", "me", "just", "look"), ("let", "me", "just", "see"),
+    ("let", "me", "just", "find"), ("let", "me", "just", "get"), ("let", "me", "just", "verify"),
+    ("let", "me", "take"), ("let", "me", "ask"), ("let", "me", "try"), ("let", "me", "quickly"),
+    ("i'll", "check"), ("i'll", "look"), ("i", "will", "check"), ("i", "will", "look"), ("i'll", "see"),
+    ("i'll", "try"), ("i'll", "ask"), ("see", "what"), ("i'm", "checking"), ("i'm", "looking"), ("im", "checking"),
+    ("before", "i"), ("before", "we"), ("maybe",), ("might",), ("possibly",), ("perhaps",), ("probably",),
+    ("hopefully",), ("try", "to"), ("tried", "to"), ("trying", "to"), ("vary",), ("varies",), ("depend",),
+    ("depends",), ("depending",), ("i", "think"), ("i", "believe"), ("i", "guess"), ("as", "soon", "as"),
+    ("can", "take"), ("could", "take"), ("up", "to", "you"), ("should", "you", "wish"), ("i'd",), ("id", "be"),
+    ("would", "it", "help"), ("shall", "i"), ("want", "me", "to"), ("you", "want", "i"), ("if", "needed"),
+    ("whether",), ("upon",), ("pending",), ("on", "receipt"), ("when",), ("after", "you"), ("after", "we"),
+    ("provided", "you"), ("in", "case"),
 )
 # "I can confirm / I can see that ..." report a fact rather than offer one: marker -> words that cancel it.
 TENTATIVE_EXCEPTIONS = {("i", "can"): frozenset({"confirm", "see"}), ("we", "can"): frozenset({"confirm", "see"})}
+# Hedging modals, unless "you" comes before them: "it may take weeks" hedges, "you may want to" instructs.
+HEDGE_MODALS = frozenset({"may", "could"})
+# Said anywhere in a sentence, these take back all of it ("I'll order it today, but I can't promise").
+RETRACTIONS = (
+    ("can't", "promise"), ("cannot", "promise"), ("cant", "promise"), ("can", "not", "promise"),
+    ("can't", "guarantee"), ("cannot", "guarantee"), ("cant", "guarantee"), ("no", "guarantee"),
+    ("not", "guaranteed"), ("not", "until"), ("only", "if"), ("only", "once"), ("provided", "that"),
+    ("as", "long", "as"), ("subject", "to"), ("not", "sure"), ("don't", "know", "when"), ("dont", "know", "when"),
+    ("cannot", "confirm"), ("can't", "confirm"), ("cant", "confirm"), ("cannot", "say"), ("can't", "say"),
+    ("cant", "say"), ("not", "able", "to", "confirm"), ("unable", "to", "confirm"),
+)
 # Requests for something from the caller: what follows is asked for, not told.
 REQUEST_MARKERS = (
     ("please", "tell"), ("please", "give"), ("please", "provide"), ("please", "confirm"), ("please", "read"),
     ("please", "say"), ("please", "spell"), ("please", "enter"), ("please", "share"), ("tell", "me"),
     ("give", "me"), ("read", "me"), ("i", "need"), ("i'll", "need"), ("i", "will", "need"), ("we", "need"),
     ("we'll", "need"), ("i", "just", "need"), ("i'd", "need"), ("can", "i", "have"), ("may", "i", "have"),
-    ("could", "i", "have"), ("i'd", "like", "your"), ("key", "in"), ("type", "in"),
+    ("could", "i", "have"), ("i'd", "like", "your"), ("key", "in"), ("type", "in"), ("please", "state"),
+    ("kindly", "provide"), ("kindly", "enter"), ("kindly", "state"),
 )
+# A clause that opens with one of these verbs (after "please", "now", ...) asks the caller for something.
+REQUEST_VERBS = frozenset({"tell", "give", "read", "say", "state", "provide", "enter", "key", "type", "spell",
+                           "confirm", "share", "input"})
+# Instructions and conditions put to the caller: what follows is for the caller to do, not done by the agent.
+DIRECTED_MARKERS = (
+    ("you", "can"), ("you", "could"), ("you", "may"), ("you", "might"), ("you", "should"), ("you", "must"),
+    ("you", "need"), ("you", "just", "need"), ("you'll", "need"), ("youll", "need"), ("you'll", "just", "need"),
+    ("you", "will", "need"), ("you'd", "need"), ("youd", "need"), ("you", "would", "need"),
+    ("you'll", "have", "to"), ("youll", "have", "to"), ("you", "have", "to"), ("you'd", "have", "to"),
+    ("you", "would", "have", "to"), ("you're", "able"), ("you", "are", "able"), ("you", "are", "welcome"),
+    ("whenever",), ("feel", "free"), ("go", "to", "our"), ("go", "to", "the"), ("head", "to"),
+    ("when", "you're", "ready"), ("you're", "welcome", "to"), ("simply",), ("it's", "best", "to"),
+    ("best", "to"), ("please", "call"), ("call", "us"), ("contact", "us"),
+)
+# A clause that opens with one of these verbs (after "please", ...) tells the caller what to do.
+DIRECTED_VERBS = frozenset({"visit", "go", "head", "call", "contact", "log", "download", "click", "use", "check",
+                            "fill", "write", "send", "bring", "pop", "drop", "try", "come", "stop"})
+# Reporting what the caller said or wants: an echo of the caller, not the agent's own statement.
+ECHO_MARKERS = (
+    ("you", "said"), ("you", "mentioned"), ("you", "asked"), ("you're", "asking"), ("youre", "asking"),
+    ("you", "are", "asking"), ("you", "want"), ("you", "wanted"), ("you'd", "like"), ("youd", "like"),
+    ("you", "would", "like"), ("you're", "saying"), ("youre", "saying"), ("you", "are", "saying"),
+    ("you", "told", "me"), ("you're", "looking", "for"), ("you're", "calling"), ("you", "are", "calling"),
+    ("you", "requested"), ("you've", "asked"), ("you", "need", "a"), ("you", "need", "the"),
+    ("you", "need", "your"), ("you", "were", "asking"), ("you're", "after"),
+)
+# Words that open a clause of the agent's own again after an echo ("you said X, so I've ...").
+FIRST_PERSON = frozenset({"i", "i've", "i'll", "i'm", "i'd", "ive", "ill", "im", "we", "we've", "we'll", "we're",
+                          "weve", "let", "here's", "here"})
+# A sentence that says an act failed reports nothing done, whichever clause says it.
+FAILURES = (
+    ("fail",), ("failed",), ("fails",), ("failure",), ("unsuccessful",), ("error",), ("rejected",),
+    ("not", "succeed"), ("didn't", "succeed"), ("didnt", "succeed"), ("did", "not", "succeed"),
+    ("not", "gone", "through"), ("hasn't", "gone", "through"), ("hasnt", "gone", "through"),
+    ("didn't", "go", "through"), ("didnt", "go", "through"), ("not", "go", "through"), ("went", "wrong"),
+    ("timing", "out"), ("timed", "out"), ("won't", "let", "me"), ("wouldn't", "let", "me"),
+    ("wouldnt", "let", "me"), ("wont", "let", "me"), ("system", "is", "down"), ("system's", "down"),
+    ("couldn't",), ("couldnt",), ("could", "not"), ("wasn't", "able"), ("wasnt", "able"), ("was", "not", "able"),
+    ("weren't", "able"), ("unable",),
+)
+# IVR menus ("For delivery information, press 2") point somewhere; nothing in them is done or given.
+MENU_KEYS = re.compile(r"\bpress (?:\d|zero|one|two|three|four|five|six|seven|eight|nine|star|pound|hash)\b")
+
+# ---- is a clause a thing done? --------------------------------------------------------------------------
+HAVE = frozenset({"have", "has", "had", "i've", "we've", "ive", "weve", "they've", "it's", "its", "that's",
+                  "he's", "she's"})
+BE = frozenset({"is", "are", "was", "were", "be", "been", "being", "am", "i'm", "im", "we're", "it's",
+                "its", "that's", "thats", "they're", "he's", "she's", "you're", "youre"})
+# "That's your card ordered": a presentational "that's" before the thing and what was done to it.
+PRESENTING = frozenset({"that's", "thats", "there's", "theres", "here's", "heres"})
+# Definite future, and "should" of expectation ("it should arrive by Friday"): a commitment.
+FUTURE = frozenset({"will", "shall", "i'll", "we'll", "it'll", "they'll", "he'll", "she'll", "ill", "gonna",
+                    "you'll", "youll", "that'll", "should"})
+YOU = frozenset({"you", "you'll", "youll", "you've", "youve", "you're", "youre", "you'd", "youd"})
+# Modals of possibility or duty before "be done": "can be ordered online" reports nothing done.
+OPEN_MODALS = frozenset({"can", "could", "may", "might", "must", "would", "cannot", "can't", "cant", "should"})
+# Words allowed between an auxiliary and its verb ("I've just gone ahead and ordered").
+ADVERBS = frozenset({"just", "already", "now", "also", "successfully", "been", "being", "be", "officially",
+                     "actually", "formally", "really", "finally", "all", "ahead", "today",
+                     "personally", "immediately", "automatically", "then"})
+# Words after which a plural "are" + past participle reports a particular thing ("your cards are blocked").
+DEFINITE = frozenset({"your", "the", "both", "these", "those", "they", "my", "all"})
+# What can follow "I" without being an act the speaker performs by saying it.
+NOT_PERFORMATIVE = AUXILIARIES | frozenset({
+    "need", "think", "see", "understand", "want", "know", "hope", "guess", "believe", "mean", "feel", "wonder",
+    "like", "love", "appreciate", "agree", "just", "also", "really", "only", "still", "try", "am", "cannot",
+    "don't", "dont", "didn't", "didnt", "can't", "cant", "won't", "wont", "would", "could", "should", "might",
+    "must", "will", "shall", "do", "did", "have", "had", "was", "suggest", "recommend", "apologise",
+    "apologize", "regret", "promise", "expect", "usually", "normally", "always", "never", "often", "sometimes",
+    "generally", "typically", "actually", "ask", "wish", "look", "check", "get", "go", "assume", "suppose",
+    "imagine", "doubt", "reckon", "afraid"})
+# Words that report an act finished when they end its clause or follow "is" ("Card reissue complete.").
+COMPLETE = frozenset({"complete", "completed", "done", "finished", "sorted"})
+# Adverbs that mark a bare past participle as done ("the new card already sent").
+COMPLETED = frozenset({"already", "just", "successfully", "now"})
+AGENTS = frozenset({"i", "we", "they", "he", "she", "it", "someone", "somebody", "team"})
+IRREGULAR_PAST = frozenset({"did", "sent", "made", "done", "put", "set", "given", "taken", "paid", "begun", "began",
+                            "frozen", "froze", "shown", "gone", "went", "got", "gotten", "written", "held", "kept",
+                            "brought", "told", "found", "built", "spent", "run", "come", "came", "become", "seen",
+                            "chosen", "sold", "dealt", "withdrawn", "drawn", "undone", "struck", "shut", "cut"})
+NOT_PAST = frozenset({"needed", "interested", "concerned", "detailed", "limited", "advanced", "based", "dated",
+                      "required", "registered", "expected", "attempted", "related", "unexpected", "qualified",
+                      "authorised", "authorized", "supposed", "used", "allowed", "entitled", "automated",
+                      "associated", "linked"})
+NOT_ING = frozenset({"thing", "nothing", "something", "anything", "everything", "morning", "evening", "during",
+                     "banking", "pending", "outstanding", "missing", "ending", "opening", "closing", "building",
+                     "funding", "pricing", "spending", "booking", "setting", "meeting", "billing", "savings",
+                     "calling", "asking", "saying", "looking", "listening", "hoping", "wondering"})
+DETERMINERS = frozenset({"the", "a", "an", "your", "my", "our", "their", "this", "that", "these", "those", "its",
+                         "there", "his", "her", "no", "any", "some", "all"})
+# How a clause reports its act: not at all, as done (past, perfect, passive, progressive) or committed to
+# (future, "let me"); a condition anywhere in the sentence makes a commitment conditional.
+NOT_DONE, DONE, COMMITTED = 0, 1, 2
+
+# ---- what a sentence gives ----------------------------------------------------------------------------
+NUMBER_WORDS = frozenset(
+    "zero oh one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen "
+    "seventeen eighteen nineteen twenty thirty forty fifty sixty seventy eighty ninety hundred thousand "
+    "million billion half".split())
+ORDINALS = frozenset(
+    "first second third fourth fifth sixth seventh eighth ninth tenth eleventh twelfth thirteenth fourteenth "
+    "fifteenth sixteenth seventeenth eighteenth nineteenth twentieth thirtieth".split())
+CURRENCIES = frozenset({"dollar", "dollars", "cent", "cents", "buck", "bucks", "pound", "pounds", "pence",
+                        "euro", "euros", "usd", "gbp", "eur", "quid"})
+CLOCK_WORDS = frozenset({"noon", "midday", "midnight", "o'clock", "oclock", "am", "pm"})
+RANGE_WORDS = frozenset({"to", "till", "til", "until", "through", "thru", "and"})
+UNITS = frozenset({"day", "days", "week", "weeks", "hour", "hours", "month", "months", "minute", "minutes"})
+AMOUNT_WORDS = frozenset({"a", "an", "one", "couple", "few", "several", "next", "two", "the"}) | NUMBER_WORDS
+WEEKDAYS = frozenset({"monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday", "mondays",
+                      "tuesdays", "wednesdays", "thursdays", "fridays", "saturdays", "sundays", "weekday",
+                      "weekdays", "weekend", "weekends"})
+MONTHS = frozenset({"january", "february", "march", "april", "june", "july", "august", "september", "october",
+                    "november", "december", "sept", "may"})
+DAY_WORDS = frozenset({"tomorrow", "today", "yesterday", "tonight", "overnight"})
+CONTENT_KINDS = ("money", "number", "percent", "clock", "duration", "date", "weekday")
+
 # Heard sentences whose analysis is kept: agents say the same sentences call after call ("Is there anything
 # else I can help you with?"), and a worker with hundreds of calls would analyse each one again every turn.
 ANALYSED_SENTENCES = 4096
-_TOKEN = re.compile(r"[a-z0-9]+(?:'[a-z]+)*|[,;:]")
+_TOKEN = re.compile(r"[a-z0-9]+(?:'[a-z]+)*|[,;:]|\.(?=\s)")
 _DIGIT_GROUPING = re.compile(r"(?<=\d),(?=\d)")
+_MONEY_SIGN = re.compile(r"([$£€])\s?(\d+(?:\.\d+)?)")
+_CURRENCY_OF_SIGN = {"$": "dollars", "£": "pounds", "€": "euros"}
+_CLOCK_SUFFIX = re.compile(r"\b(\d{1,2})\s?(a\.?m\.?|p\.?m\.?)(?=\W|$)")
 _VOWELS = frozenset("aeiouy")
 
 
@@ -97,7 +261,14 @@ def stem(word: str) -> str:
 
 def _normalize(text: str) -> str:
     text = text.lower().replace("\u2019", "'").replace("\u2018", "'")
-    text = _DIGIT_GROUPING.sub("", text).replace("%", " percent ").replace("&", " and ")
+    text = _DIGIT_GROUPING.sub("", text)
+    text = _MONEY_SIGN.sub(lambda m: f" {m.group(2)} {_CURRENCY_OF_SIGN[m.group(1)]} ", text)
+    text = _CLOCK_SUFFIX.sub(lambda m: f" {m.group(1)} {m.group(2)[0]}m ", text)
+    text = re.sub(r"\b([ap])\.? ?m\b\.?", r"\1m", text)
+    text = text.replace("%", " percent ").replace("&", " and ").replace("per cent", "percent")
+    text = re.sub(r"\bno longer\b", "nolonger", text)
+    text = re.sub(r"\s[\u2014\u2013-]+\s|\u2014|\u2013", ", ", text)  # a dash between words parts clauses
+    text = ANSWER_NO.sub("", text)
     return HARMLESS_NEGATIONS.sub(" ", text)
 
 
@@ -113,34 +284,70 @@ def stemmed_phrase(text: str) -> tuple[str, ...]:
 
 @dataclass(frozen=True)
 class Sentence:
-    """One heard sentence: its stemmed words and, per word, which moods it can support. Read-only: one
-    analysis is shared by every call that hears the sentence."""
+    """One heard sentence: its stemmed words and, per word, which moods and kinds of evidence it can
+    support. Read-only: one analysis is shared by every call that hears the sentence."""
 
     text: str
     stems: tuple[str, ...]
-    told: tuple[bool, ...]  # a plain statement: not asked, not hedged, not negated
+    told: tuple[bool, ...]  # a plain statement: not asked, not hedged, not negated, not an echo
     asked: tuple[bool, ...]  # asked of the caller, not negated
     said: tuple[bool, ...]  # anything not negated
     starts: dict[str, list[int]]  # stem -> where it stands: a cue is only tried where its first word is
-
-    def ok(self, mood: str) -> tuple[bool, ...]:
-        return {STATEMENT: self.told, REQUEST: self.asked, ANY: self.said}[mood]
+    words: tuple[str, ...] = ()
+    told_or_asked: tuple[bool, ...] = ()  # told, or asked of the caller outside a question ("I'll need X")
+    acted: tuple[bool, ...] = ()  # told, not put to the caller, in a sentence without a failure
+    done: tuple[int, ...] = ()  # per word: NOT_DONE / DONE / COMMITTED, how its clause reports its act
+    kinds: dict[str, tuple[int, ...]] = field(default_factory=dict)  # content kind -> where it is given
 
     def has(self, cue: tuple[str, ...], allowed: Optional[tuple[bool, ...]] = None) -> bool:
         """Whether the words of `cue` (never empty) stand together here, starting on an `allowed` word."""
+        return next(self.positions(cue, allowed), None) is not None
+
+    def positions(self, cue: tuple[str, ...], allowed: Optional[tuple[bool, ...]] = None) -> Iterator[int]:
+        """Where the words of `cue` stand together, starting on an `allowed` word."""
         width = len(cue)
         stems = self.stems
         for i in self.starts.get(cue[0], ()):
             if stems[i:i + width] == cue and (allowed is None or allowed[i]):
-                return True
-        return False
+                yield i
+
+    def done_at(self, index: int) -> bool:
+        """Whether the word at `index` is an act the sentence reports done (or firmly committed to): its
+        clause is, and the word is not an infinitive ("to order") or the caller's act ("you ordered")."""
+        if not self.done[index]:
+            return False
+        before = self.words[index - 1] if index else ""
+        infinitive = before == "to" and (index < 2 or self.words[index - 2] not in ("going", "about"))
+        passive = self.words[index] in ("be", "being", "been")  # "you're being transferred"
+        return not infinitive and (before not in YOU or passive)
+
+    def gives(self, kind: str, allowed: tuple[bool, ...]) -> bool:
+        return any(allowed[i] for i in self.kinds.get(kind, ()))
 
 
 def split_sentences(text: str) -> list[str]:
-    """Sentences of heard text; a transcript without any punctuation is also cut before embedded questions."""
-    parts = [part.strip() for part in SENTENCE_BREAK.split(text) if part.strip()]
+    """Sentences of heard text; a transcript without any punctuation is also cut before embedded questions.
+    A label of a word or two ("Available balance.") belongs to the sentence that follows it."""
+    parts: list[str] = []
+    for part in (part.strip() for part in SENTENCE_BREAK.split(text)):
+        if not part:
+            continue
+        if parts and parts[-1].endswith(".") and len(parts[-1].split()) <= LABEL_WORDS:
+            parts[-1] = f"{parts[-1]} {part}"  # its full stop still ends a clause (CLAUSE_PUNCTUATION)
+        else:
+            parts.append(part)
     if not re.search(r"[.!?]", text):
-        parts = [piece.strip() for part in parts for piece in EMBEDDED_QUESTION.split(part) if piece.strip()]
+        pieces: list[str] = []
+        for part in parts:
+            for piece in EMBEDDED_QUESTION.split(part):
+                piece = piece.strip()
+                if not piece:
+                    continue
+                if pieces and len(pieces[-1].split()) < MIN_SPLIT_WORDS:
+                    pieces[-1] = f"{pieces[-1]} {piece}"
+                else:
+                    pieces.append(piece)
+        parts = pieces
     return parts
 
 
@@ -148,9 +355,7 @@ def _starts_with(words: list[str], start: int, phrase: tuple[str, ...]) -> bool:
     return tuple(words[start:start + len(phrase)]) == phrase
 
 
-def _opens_question(words: list[str]) -> bool:
-    """Does a clause begin like a question ("can you ...", "what is ...", "is there ...")?"""
-    start = 0
+def _skip_fillers(words: list[str], start: int = 0) -> int:
     skipped = True
     while skipped:
         skipped = False
@@ -159,6 +364,12 @@ def _opens_question(words: list[str]) -> bool:
                 start += len(filler)
                 skipped = True
                 break
+    return start
+
+
+def _opens_question(words: list[str]) -> bool:
+    """Does a clause begin like a question ("can you ...", "what is ...", "is there ...")?"""
+    start = _skip_fillers(words)
     if start >= len(words):
         return False
     first = words[start]
@@ -180,6 +391,10 @@ def _by_first_word(markers: tuple[tuple[str, ...], ...]) -> dict[str, tuple[tupl
 
 _REQUEST_MARKERS_BY_WORD = _by_first_word(REQUEST_MARKERS)
 _TENTATIVE_MARKERS_BY_WORD = _by_first_word(TENTATIVE_MARKERS)
+_DIRECTED_MARKERS_BY_WORD = _by_first_word(DIRECTED_MARKERS)
+_ECHO_MARKERS_BY_WORD = _by_first_word(ECHO_MARKERS)
+_RETRACTIONS_BY_WORD = _by_first_word(RETRACTIONS)
+_FAILURES_BY_WORD = _by_first_word(FAILURES)
 
 
 def _first_marker(words: list[str], markers_by_word: dict[str, tuple[tuple[str, ...], ...]],
@@ -196,47 +411,240 @@ def _first_marker(words: list[str], markers_by_word: dict[str, tuple[tuple[str, 
     return len(words)
 
 
+def _marker_starts(words: list[str], markers_by_word: dict[str, tuple[tuple[str, ...], ...]]) -> list[int]:
+    return [index for index, word in enumerate(words)
+            if any(_starts_with(words, index, marker) for marker in markers_by_word.get(word, ()))]
+
+
+def _is_past(word: str, alone: bool = False) -> bool:
+    """A past form; `alone` (no auxiliary before it) also refuses words mostly heard as adjectives
+    ("your registered address"), which after "has been" are verbs ("has been registered")."""
+    if word in IRREGULAR_PAST:
+        return True
+    return word.endswith("ed") and len(word) > 4 and not word.endswith("eed") and not (alone and word in NOT_PAST)
+
+
+def _is_ing(word: str) -> bool:
+    return word.endswith("ing") and len(word) > 5 and word not in NOT_ING
+
+
+def _next_verb(words: list[str], index: int) -> str:
+    """The first word after `index` that is not an adverb between an auxiliary and its verb."""
+    index += 1
+    while index < len(words) and words[index] in ADVERBS:
+        index += 1
+    return words[index] if index < len(words) else ""
+
+
+def _clause_act(words: list[str]) -> int:
+    """How one clause reports its act (NOT_DONE, DONE, COMMITTED); see the module docstring."""
+    start = _skip_fillers(words)
+    if start < len(words) and _is_ing(words[start]) and _gerund_subject(words, start):
+        return NOT_DONE  # what an act would do ("blocking it will stop payments"), not that it was done
+    for j in range(start, len(words)):
+        word = words[j]
+        before = words[j - 1] if j > start else ""
+        after = words[j + 1] if j + 1 < len(words) else ""
+        if word in PRESENTING and after in ("your", "the") and any(
+                _is_past(w, alone=True) for w in words[j + 2:j + 6]):
+            return DONE
+        if word == "going" and after == "to" and before in ("was", "were"):
+            continue  # "I was going to refund it": an intention given up
+        if word in FUTURE or (word == "going" and after == "to" and before in BE):
+            if word in YOU or before in YOU:  # the caller's own future ("you'll be transferred": see BE)
+                continue
+            return COMMITTED
+        if word in HAVE or word.endswith("'ve"):
+            verb = _next_verb(words, j)
+            if _is_past(verb) and (word not in YOU and before not in YOU or "been" in words[j:]):
+                return DONE
+        if word in BE or word.endswith(("'s", "'re", "'m")):
+            verb = _next_verb(words, j)
+            if before in OPEN_MODALS or (word == "are" and not DEFINITE & set(words[:j])) \
+                    or (word == "be" and before not in FUTURE):
+                continue  # "can be ordered", "asked that it be waived"; "cards are issued daily" is what is usual
+            if _is_past(verb) or (_is_ing(verb) and word not in YOU and before not in YOU):
+                return DONE
+        if _is_past(word, alone=True) and (before in AGENTS | COMPLETED or (
+                j == len(words) - 1 and j > start and before not in YOU | BE | OPEN_MODALS and before != "to")):
+            return DONE
+        if j == start and _is_ing(word):
+            return DONE
+        if before == "i" and word not in NOT_PERFORMATIVE and not _is_past(word) and not _is_ing(word):
+            return DONE  # "I cancel your card now", "I confirm ...": the speaker's act as it is said
+        if word == "let" and after == "me":
+            return COMMITTED
+        if word == "while" and after in ("i", "we", "i'm", "we're", "im"):
+            return DONE
+        if word in COMPLETE and (j == len(words) - 1 or before in BE):
+            return DONE  # "Card reissue complete.", "your refund is done"
+    return NOT_DONE
+
+
+def _gerund_subject(words: list[str], index: int) -> bool:
+    """"Blocking your card will stop payments": an -ing word that opens a clause with a verb of its own
+    names an act; "Transferring you to an agent" reports one under way."""
+    return any(word in FUTURE | BE | HAVE | OPEN_MODALS or word in ("does", "do", "means", "takes", "stops")
+               for word in words[index + 1:])
+
+
+def _inherits(words: list[str]) -> bool:
+    """A clause that goes on with the previous one's verb phrase ("I've blocked it and ordered a new one")."""
+    if not words or words[0] not in ("and", "then"):
+        return False
+    following = words[1] if len(words) > 1 else ""
+    return bool(following) and following not in SUBJECTS | DETERMINERS | OPEN_MODALS | FUTURE | YOU | AGENTS \
+        and following not in HAVE and following not in BE
+
+
+def _is_number(word: str) -> bool:
+    return word.isdigit() or word in NUMBER_WORDS or word in ORDINALS or bool(re.fullmatch(r"\d+(?:st|nd|rd|th)",
+                                                                                              word))
+
+
+def _content(words: list[str]) -> dict[str, tuple[int, ...]]:
+    """Where the sentence gives an amount, a number, a rate, a clock time, a duration, a date or a weekday."""
+    found: dict[str, list[int]] = {kind: [] for kind in CONTENT_KINDS}
+    count = len(words)
+    for i, word in enumerate(words):
+        number = _is_number(word) and word not in ("oh", "half")
+        if number:
+            found["number"].append(i)
+        if word in CURRENCIES and any(_is_number(w) for w in words[max(0, i - 3):i]):
+            found["money"].append(i)
+        if word == "percent" and any(_is_number(w) for w in words[max(0, i - 3):i]):
+            found["percent"].append(i)
+        if word == "apr" and any(_is_number(w) for w in words[max(0, i - 4):i + 4]):
+            found["percent"].append(i)
+        if word == "point" and 0 < i < count - 1 and _is_number(words[i - 1]) and _is_number(words[i + 1]):
+            found["percent"].append(i)
+        if word in CLOCK_WORDS and (word not in ("am", "pm") or (i and _is_number(words[i - 1]))):
+            found["clock"].append(i)
+        if word in ("at", "until", "till", "from", "after", "before") and i + 1 < count \
+                and _is_number(words[i + 1]) and not (i + 2 < count and (words[i + 2] in UNITS | CURRENCIES
+                                                                         or words[i + 2] in ("percent", "business",
+                                                                                             "working"))):
+            found["clock"].append(i)
+        if word == "past" and i and words[i - 1] in ("half", "quarter") and i + 1 < count \
+                and _is_number(words[i + 1]):
+            found["clock"].append(i)
+        if number and i + 1 < count:
+            nxt = words[i + 1]
+            if (_is_number(nxt) and nxt not in ("hundred", "thousand", "million", "billion")
+                    and word not in ("hundred", "thousand", "million", "billion", "twenty", "thirty", "forty",
+                                     "fifty", "sixty", "seventy", "eighty", "ninety")) \
+                    or (nxt in RANGE_WORDS and i + 2 < count and _is_number(words[i + 2])
+                        and words[i + 2] not in ("hundred", "thousand")) \
+                    or (nxt in ("in", "at") and i + 3 < count and words[i + 2] == "the"
+                        and words[i + 3] in ("morning", "evening", "afternoon")):
+                found["clock"].append(i)
+        counted = i and (words[i - 1] in AMOUNT_WORDS or _is_number(words[i - 1]))
+        counted_working = i > 1 and words[i - 1] in ("business", "working", "calendar") \
+            and (words[i - 2] in AMOUNT_WORDS or _is_number(words[i - 2]))
+        if word in UNITS and (counted or counted_working):
+            found["duration"].append(i)
+        if word in DAY_WORDS or (word in ("week", "month") and i and words[i - 1] in ("next", "this")):
+            found["duration"].append(i)
+            found["date"].append(i)
+        if word in WEEKDAYS:
+            found["weekday"].append(i)
+            found["date"].append(i)
+        if word in MONTHS and (word != "may" or any(_is_number(w) for w in words[max(0, i - 3):i + 3])):
+            found["date"].append(i)
+    return {kind: tuple(positions) for kind, positions in found.items() if positions}
+
+
 @lru_cache(maxsize=ANALYSED_SENTENCES)
 def analyse(text: str) -> Sentence:
-    """One heard sentence read once into stems and per-word mood flags (cached: agents repeat themselves)."""
+    """One heard sentence read once into stems and per-word flags (cached: agents repeat themselves)."""
     ends_in_question = text.rstrip().endswith("?")
+    normalized = _normalize(text)
     words: list[str] = []
     clause_of: list[int] = []
     clause = 0
-    for token in _TOKEN.findall(_normalize(text)):
+    for token in _TOKEN.findall(normalized):
         if token in CLAUSE_PUNCTUATION:
             clause += 1
             continue
-        if token in CLAUSE_WORDS and words:
+        if token in CLAUSE_WORDS and words and clause_of[-1] == clause:
             clause += 1
         words.append(token)
         clause_of.append(clause)
-    clause_count = clause + 1
-    questioning = [False] * clause_count
+    count = len(words)
+    clauses: list[list[str]] = [[] for _ in range(clause + 1)]
+    for word, number in zip(words, clause_of):
+        clauses[number].append(word)
+    questioning = [False] * len(clauses)
     in_question = False
-    for number in range(clause_count):
-        clause_words = [w for w, c in zip(words, clause_of) if c == number]
+    for number, clause_words in enumerate(clauses):
         in_question = in_question or _opens_question(clause_words)
         questioning[number] = in_question
-    if ends_in_question:
-        questioning[clause_of[-1] if words else 0] = True
+    if ends_in_question and words:
+        questioning[clause_of[-1]] = True
+        # "Would next Tuesday work, or do you need it sooner?", "Which documents you have?": a sentence that
+        # ends in a question mark and opens like one is a question throughout.
+        first = _skip_fillers(clauses[0]) if clauses[0] else 0
+        opener = clauses[0][first] if first < len(clauses[0]) else ""
+        if opener in AUXILIARIES or opener in WH_WORDS or opener in WH_CONTRACTIONS:
+            questioning = [True] * len(clauses)
+    negated_clause = [any(w in NEGATIONS or w.endswith(NEGATION_SUFFIX) for w in clause_words)
+                      for clause_words in clauses]
+    acts: list[int] = []
+    for number, clause_words in enumerate(clauses):
+        act = _clause_act(clause_words)
+        if not act and number and _inherits(clause_words):
+            act = acts[-1]
+        acts.append(act)
+    # Flags that reach from a marker to the end of the sentence.
     request_from = _first_marker(words, _REQUEST_MARKERS_BY_WORD)
+    for number, clause_words in enumerate(clauses):
+        first = _skip_fillers(clause_words)
+        if first < len(clause_words) and clause_words[first] in REQUEST_VERBS and number in clause_of:
+            request_from = min(request_from, clause_of.index(number) + first)
+            break
+    if words and words[-1] == "please":  # "and the security code on the back, please"
+        request_from = 0
     hedge_from = _first_marker(words, _TENTATIVE_MARKERS_BY_WORD, TENTATIVE_EXCEPTIONS)
-    negated: list[bool] = []
-    for index, word in enumerate(words):
-        starts_clause = index == 0 or clause_of[index] != clause_of[index - 1]
-        carried = not starts_clause and negated[index - 1]
-        negated.append(carried or word in NEGATIONS or word.endswith(NEGATION_SUFFIX))
-    asked = [questioning[clause_of[i]] or i >= request_from for i in range(len(words))]
+    for i, word in enumerate(words):
+        if word in HEDGE_MODALS and (not i or words[i - 1] not in YOU) and not questioning[clause_of[i]]:
+            hedge_from = min(hedge_from, i)
+            break
+    directed_from = _first_marker(words, _DIRECTED_MARKERS_BY_WORD)
+    for number, clause_words in enumerate(clauses):
+        first = _skip_fillers(clause_words)
+        opener = clause_words[first] if first < len(clause_words) else ""
+        # "To get a new card, ..." states a purpose; "Visit a branch" is an imperative.
+        if (opener == "to" or opener in DIRECTED_VERBS and not acts[number]) and number in clause_of:
+            directed_from = min(directed_from, clause_of.index(number) + first)
+            break
+    if MENU_KEYS.search(" ".join(words)):
+        directed_from = hedge_from = 0
+    retracted = _first_marker(words, _RETRACTIONS_BY_WORD) < count
+    failed = _first_marker(words, _FAILURES_BY_WORD) < count
+    conditional = hedge_from < count or retracted
+    echoed = [False] * count
+    for start in _marker_starts(words, _ECHO_MARKERS_BY_WORD):
+        for i in range(start, count):
+            if i > start and clause_of[i] != clause_of[i - 1]:
+                clause_words = clauses[clause_of[i]]
+                first = _skip_fillers(clause_words)
+                if first < len(clause_words) and clause_words[first] in FIRST_PERSON:
+                    break
+            echoed[i] = True
+    negated = [negated_clause[clause_of[i]] for i in range(count)]
+    asked = [questioning[clause_of[i]] or i >= request_from for i in range(count)]
+    told = [not (asked[i] or negated[i] or echoed[i] or i >= hedge_from or retracted) for i in range(count)]
+    told_or_asked = [not (questioning[clause_of[i]] or negated[i] or echoed[i] or i >= hedge_from or retracted)
+                     for i in range(count)]
+    acted = [told[i] and i < directed_from and not failed for i in range(count)]
+    done = [acts[clause_of[i]] if not (conditional and acts[clause_of[i]] == COMMITTED) else NOT_DONE
+            for i in range(count)]
     stems = tuple(stem(word) for word in words)
     starts: dict[str, list[int]] = {}
     for index, word_stem in enumerate(stems):
         starts.setdefault(word_stem, []).append(index)
     return Sentence(
-        text=text.strip(),
-        stems=stems,
-        told=tuple(not (asked[i] or negated[i] or i >= hedge_from) for i in range(len(words))),
-        asked=tuple(asked[i] and not negated[i] for i in range(len(words))),
-        said=tuple(not negated[i] for i in range(len(words))),
-        starts=starts,
-    )
+        text=text.strip(), stems=stems, told=tuple(told),
+        asked=tuple(asked[i] and not negated[i] for i in range(count)),
+        said=tuple(not negated[i] for i in range(count)), starts=starts, words=tuple(words),
+        told_or_asked=tuple(told_or_asked), acted=tuple(acted), done=tuple(done), kinds=_content(words))

@@ -1,5 +1,6 @@
-"""The goal vocabulary: goal_vocabulary.toml read into concepts (what a criterion's words mean, and the cues
-that say it), mood words and words without meaning of their own, all stemmed as heard words are.
+"""The goal vocabulary: goal_vocabulary.toml read into concepts (what a criterion's words mean, the cues
+that say it and the evidence that it was done or given), mood words and words without meaning of their
+own, all stemmed as heard words are.
 """
 from __future__ import annotations
 
@@ -10,18 +11,44 @@ from typing import Union
 
 from callers.errors import ConfigError
 from callers.scenario.datafiles import read_toml
-from callers.scenario.grammar import MOODS, stem, stemmed_phrase
+from callers.scenario.grammar import CONTENT_KINDS, MOODS, stem, stemmed_phrase
 
 VOCABULARY_FILE = Path(__file__).with_name("goal_vocabulary.toml")
+# Evidence a concept can need before a statement counts: an act reported done, a grammar content kind
+# (grammar.CONTENT_KINDS) or enough of the concept's own `items`.
+DONE = "done"
+ITEMS = "items"
+EVIDENCE_KINDS = (DONE, ITEMS) + CONTENT_KINDS
+# Words outside a question that ask the caller for something, when they still give the concept
+# ("I'll need a photo ID and proof of income" explains requirements).
+REQUESTS = "requests"
+Phrases = tuple[tuple[str, ...], ...]
 
 
 @dataclass(frozen=True)
 class Concept:
-    """Something a criterion needs to hear, and the word sequences (stemmed) that say it."""
+    """Something a criterion needs to hear, the word sequences (stemmed) that say it, and what shows it
+    done or given (empty `evidence`: hearing it told is enough)."""
 
     name: str
-    cues: tuple[tuple[str, ...], ...]
-    unless: tuple[tuple[str, ...], ...] = ()
+    cues: Phrases
+    unless: Phrases = ()
+    evidence: tuple[str, ...] = ()  # any of these is full evidence
+    weak: tuple[str, ...] = ()  # any of these, without full evidence, makes the verdict uncertain
+    done: Phrases = ()  # phrases that report the act done by themselves ("on its way")
+    items: Phrases = ()  # the things a list of this concept names ("personal", "auto" for loan options)
+    min_items: int = 1
+    allow: frozenset[str] = frozenset()  # REQUESTS: asked-for words count as told
+    kinds: tuple[str, ...] = ()  # content kinds that stand for the concept ("$35 has been credited": the fee)
+
+    @property
+    def is_act(self) -> bool:
+        return DONE in self.evidence
+
+    @property
+    def all_cues(self) -> Phrases:
+        """Every phrase that shows the concept was talked about."""
+        return self.cues + self.done + self.items
 
 
 @dataclass(frozen=True)
@@ -65,9 +92,9 @@ def load_vocabulary(path: Union[str, Path] = VOCABULARY_FILE) -> Vocabulary:
         entry = f"concepts.{name}"
         if not isinstance(spec, dict):
             raise ConfigError(str(path), "must be a table with terms and cues", entry=entry)
-        unknown = set(spec) - {"terms", "cues", "unless"}
+        unknown = set(spec) - set(CONCEPT_FIELDS)
         if unknown:
-            raise ConfigError(str(path), "unknown field (known: terms, cues, unless)", entry=entry,
+            raise ConfigError(str(path), f"unknown field (known: {', '.join(CONCEPT_FIELDS)})", entry=entry,
                               field=sorted(unknown)[0])
         for term in _string_list(spec.get("terms"), path, entry, "terms"):
             key = stemmed_phrase(term)
@@ -80,10 +107,37 @@ def load_vocabulary(path: Union[str, Path] = VOCABULARY_FILE) -> Vocabulary:
                                   field="terms")
             terms[key] = name
         cues = _cue_phrases(_string_list(spec.get("cues"), path, entry, "cues"), path, entry, "cues")
-        unless = _cue_phrases(_string_list(spec.get("unless", []), path, entry, "unless", required=False), path,
-                              entry, "unless")
-        concepts[name] = Concept(name, cues, unless)
+        optional = {key: _cue_phrases(_string_list(spec.get(key, []), path, entry, key, required=False), path,
+                                      entry, key) for key in ("unless", "done", "items")}
+        evidence = _kinds(spec, "evidence", path, entry)
+        weak = _kinds(spec, "weak", path, entry)
+        if ITEMS in evidence + weak and not optional["items"]:
+            raise ConfigError(str(path), "evidence 'items' needs an items list", entry=entry, field="items")
+        min_items = spec.get("min_items", 1)
+        if isinstance(min_items, bool) or not isinstance(min_items, int) or min_items < 1:
+            raise ConfigError(str(path), "must be a whole number >= 1", entry=entry, field="min_items")
+        allow = _string_list(spec.get("allow", []), path, entry, "allow", required=False)
+        if set(allow) - {REQUESTS}:
+            raise ConfigError(str(path), f"unknown value (known: {REQUESTS})", entry=entry, field="allow")
+        kinds = _kinds(spec, "kinds", path, entry)
+        if set(kinds) - set(CONTENT_KINDS):
+            raise ConfigError(str(path), f"kinds must be content kinds ({', '.join(CONTENT_KINDS)})", entry=entry,
+                              field="kinds")
+        concepts[name] = Concept(name, cues, optional["unless"], evidence, weak, optional["done"],
+                                 optional["items"], min_items, frozenset(allow), kinds)
     return Vocabulary(concepts, terms, moods, ignore)
+
+
+CONCEPT_FIELDS = ("terms", "cues", "unless", "evidence", "weak", "done", "items", "min_items", "allow", "kinds")
+
+
+def _kinds(spec: dict, key: str, path: Path, entry: str) -> tuple[str, ...]:
+    kinds = _string_list(spec.get(key, []), path, entry, key, required=False)
+    for kind in kinds:
+        if kind not in EVIDENCE_KINDS:
+            raise ConfigError(str(path), f"unknown evidence '{kind}' (known: {', '.join(EVIDENCE_KINDS)})",
+                              entry=entry, field=key)
+    return tuple(kinds)
 
 
 def _cue_phrases(cues: list[str], path: Path, entry: str, name: str) -> tuple[tuple[str, ...], ...]:

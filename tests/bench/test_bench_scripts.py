@@ -11,6 +11,9 @@ from pathlib import Path
 
 import pytest
 
+from bench.verdicts import CORPUS_DIR, read_corpus
+from callers.scenario.scenarios import load_scenarios
+
 REPO = Path(__file__).resolve().parents[2]
 
 
@@ -104,3 +107,66 @@ def test_locust_capacity_quick_runs_a_master_and_one_worker_beside_the_capacity_
     if figures["callers_per_worker"]:
         assert figures["workers_needed"] == -(-figures["target_callers"] // figures["callers_per_worker"])
     _has_machine(figures)
+
+
+def _verdict_turn(turn_id: str, text: str, label: str, goal: str = "balance provided",
+                  kind: str = "criterion") -> str:
+    return json.dumps({"id": turn_id, "scenario_type": "account_inquiry", "goal": goal, "goal_kind": kind,
+                       "text": text, "label": label, "voice": "llm", "note": "test"})
+
+
+def test_verdicts_scores_each_corpus_file_as_a_split(tmp_path):
+    """Labels against the matcher: one turn right each way, one false met, one uncertain, one failure."""
+    (tmp_path / "mine.jsonl").write_text("\n".join([
+        _verdict_turn("a", "Your balance is $120.50.", "met"),
+        _verdict_turn("b", "I can check your balance for you.", "not_met"),
+        _verdict_turn("c", "Your balance is $99.", "not_met"),  # mislabelled on purpose: a false met
+        _verdict_turn("d", "Your balance is healthy.", "met"),  # no amount: not met
+        _verdict_turn("e", "What is your PIN?", "met", "asked for full card number or PIN", "failure"),
+    ]) + "\n")
+    run = subprocess.run([sys.executable, str(REPO / "bench" / "verdicts.py"), "--corpus", str(tmp_path)],
+                         cwd=REPO, capture_output=True, text=True, timeout=60)
+    assert run.returncode == 0, run.stderr[-3000:]
+    figures = json.loads(run.stdout.strip().splitlines()[-1])
+    overall = figures["splits"]["mine"]["overall"]
+    assert (overall["turns"], overall["labelled_met"], overall["accuracy"]) == (5, 3, 0.6)
+    assert overall["false_met_rate"] == 0.5 and overall["false_unmet_rate"] == round(1 / 3, 4)
+    assert set(overall["wrong"]) == {"c", "d"}
+    assert figures["splits"]["mine"]["by_goal"]["asked for full card number or PIN"]["accuracy"] == 1.0
+    assert "wrong c [balance provided] label=not_met verdict=met" in run.stdout
+
+
+def test_verdicts_counts_uncertain_apart(tmp_path):
+    (tmp_path / "hours.jsonl").write_text(json.dumps({
+        "id": "h", "scenario_type": "general_inquiry", "goal": "hours provided", "goal_kind": "criterion",
+        "text": "We're open on Saturdays.", "label": "met", "voice": "ivr", "note": "weekday, no hours"}) + "\n")
+    run = subprocess.run([sys.executable, str(REPO / "bench" / "verdicts.py"), "--corpus", str(tmp_path)],
+                         cwd=REPO, capture_output=True, text=True, timeout=60)
+    overall = json.loads(run.stdout.strip().splitlines()[-1])["splits"]["hours"]["overall"]
+    assert (overall["accuracy"], overall["uncertain"], overall["uncertain_share"]) == (0.0, 1, 1.0)
+
+
+@pytest.mark.parametrize("line, message", [
+    ("{not json", "mine.jsonl:1: not a JSON object"),
+    (_verdict_turn("a", "x", "maybe"), "mine.jsonl:1: field 'label' must be one of met, not_met"),
+    (_verdict_turn("a", "x", "met", goal="card ordered"), "'card ordered' is not a goal of account_inquiry"),
+])
+def test_verdicts_names_a_bad_corpus_line(tmp_path, line, message):
+    (tmp_path / "mine.jsonl").write_text(line + "\n")
+    run = subprocess.run([sys.executable, str(REPO / "bench" / "verdicts.py"), "--corpus", str(tmp_path)],
+                         cwd=REPO, capture_output=True, text=True, timeout=60)
+    assert run.returncode == 2 and message in run.stderr and "Traceback" not in run.stderr, run.stderr
+
+
+def test_the_tuning_corpus_covers_every_goal_in_every_voice():
+    """The shipped corpus: every line readable, every goal of every scenario type labelled both ways."""
+    types = {kind.value: goal.goal for kind, goal in load_scenarios().scenario_types.items()}
+    goals = {name: set(goal.success_criteria + goal.secondary_goals + goal.failure_conditions)
+             for name, goal in types.items()}
+    turns = read_corpus(CORPUS_DIR / "tuning.jsonl", goals)
+    labelled = {(turn.scenario_type, turn.goal, turn.label) for turn in turns}
+    for name, wanted in goals.items():
+        for goal in wanted:
+            assert (name, goal, "met") in labelled and (name, goal, "not_met") in labelled, (name, goal)
+    assert sum(turn.label == "not_met" for turn in turns) >= 0.4 * len(turns)
+    assert {turn.voice for turn in turns} == {"ivr", "llm", "formal", "non_native", "stt"}

@@ -1,6 +1,7 @@
 """Goal tracking: heard sentences meet criteria whatever their wording, and only when actually told."""
 import pytest
 
+from bridge import dialogue
 from callers.scenario import goals
 from callers.scenario.goals import CallerGoal, GoalTracker, compile_goal
 from callers.scenario.scenarios import ScenarioType, load_scenarios
@@ -153,7 +154,8 @@ def test_evidence_records_turn_and_sentence(catalog):
     tracker.observe(3, REFERENCE[ScenarioType.CARD_REPLACEMENT][0][0])
     tracker.observe(5, "A new card is on its way and should arrive in about a week. " + ANYTHING_ELSE)
     card, delivery = tracker.statuses[0], tracker.statuses[1]
-    assert card.to_dict() == {"description": "card ordered", "kind": "criterion", "met": True, "evidence_turn": 3,
+    assert card.to_dict() == {"description": "card ordered", "kind": "criterion", "met": True, "verdict": "met",
+                              "evidence_turn": 3,
                               "evidence": "I've blocked your old debit card and ordered a replacement card."}
     assert delivery.evidence_turn == 5
     assert delivery.evidence == "A new card is on its way and should arrive in about a week."
@@ -317,3 +319,125 @@ def test_custom_goal_words_mean_what_a_caller_means(criterion, sentence, met):
     # happened to a card ("stolen") only says which card.
     tracker = GoalTracker(CallerGoal(primary_goal=criterion, success_criteria=[criterion]))
     assert bool(tracker.observe(1, sentence)) is met
+
+
+# Talking about a thing is not doing it: each class of sentence that mentions an act or a fact without
+# doing or giving it, and paraphrases that do (the classes, not the bench corpus's sentences).
+@pytest.mark.parametrize("kind, sentence, criterion", [
+    (ScenarioType.CARD_REPLACEMENT, "To get a new card, you'll need to visit one of our branches.", "card ordered"),
+    (ScenarioType.CARD_REPLACEMENT, "You can order a replacement card in the app at any time.", "card ordered"),
+    (ScenarioType.CARD_REPLACEMENT, "Your replacement card order failed.", "card ordered"),
+    (ScenarioType.CARD_REPLACEMENT, "I sent the request for a new card but it didn't go through.", "card ordered"),
+    (ScenarioType.CARD_REPLACEMENT, "We'll mail a new card once you confirm your address.", "card ordered"),
+    (ScenarioType.CARD_REPLACEMENT, "I'll order your new card today, so I can't promise anything.", "card ordered"),
+    (ScenarioType.CARD_REPLACEMENT, "You said you want a replacement card sent out.", "card ordered"),
+    (ScenarioType.CARD_REPLACEMENT, "Delivery times vary, it may take a few weeks.", "delivery confirmed"),
+    (ScenarioType.ACCOUNT_INQUIRY, "Your balance is shown in the mobile app.", "balance provided"),
+    (ScenarioType.ACCOUNT_INQUIRY, "To hear your balance, press one.", "balance provided"),
+    (ScenarioType.LOAN_APPLICATION, "You can start an application online whenever you're ready.",
+     "application started"),
+    (ScenarioType.LOAN_APPLICATION, "Our rates are very competitive.", "interest rates provided"),
+    (ScenarioType.GENERAL_INQUIRY, "Our hours vary by branch.", "hours provided"),
+])
+def test_mentioned_offered_conditioned_failed_or_hedged_is_not_met(catalog, kind, sentence, criterion):
+    tracker = tracker_for(catalog, kind)
+    tracker.observe(1, sentence)
+    assert next(s for s in tracker.statuses if s.description == criterion).verdict != "met", sentence
+
+
+@pytest.mark.parametrize("kind, sentence, criterion", [
+    (ScenarioType.CARD_REPLACEMENT, "A replacement card has been requested for you.", "card ordered"),
+    (ScenarioType.CARD_REPLACEMENT, "your new card is on its way", "card ordered"),
+    (ScenarioType.CARD_REPLACEMENT, "It should reach you by next Tuesday.", "delivery confirmed"),
+    (ScenarioType.COMPLAINT, "You'll see a credit for the fee within two days.", "fee refunded"),
+    (ScenarioType.LOAN_APPLICATION, "You must be over eighteen and have a steady income.", "requirements explained"),
+    (ScenarioType.ACCOUNT_INQUIRY, "Would you like to dispute that payment?", "dispute option offered"),
+    (ScenarioType.GENERAL_INQUIRY, "we open at nine am and close at half past four", "hours provided"),
+])
+def test_done_or_given_is_met(catalog, kind, sentence, criterion):
+    tracker = tracker_for(catalog, kind)
+    tracker.observe(1, sentence)
+    assert next(s for s in tracker.statuses if s.description == criterion).verdict == "met", sentence
+
+
+def test_weak_evidence_is_uncertain_with_its_sentence_and_never_success(catalog):
+    tracker = tracker_for(catalog, ScenarioType.GENERAL_INQUIRY)
+    tracker.observe(1, "We're open on Saturdays. We offer checking and savings accounts and loans.")
+    hours = tracker.statuses[0]
+    assert hours.to_dict() == {"description": "hours provided", "kind": "criterion", "met": False,
+                               "verdict": "uncertain", "evidence_turn": 1, "evidence": "We're open on Saturdays."}
+    assert (tracker.uncertain, tracker.achieved, tracker.primary_met) == (1, 1, False)
+    tracker.observe(2, "Our branches open from nine to five.")  # the hours themselves, later: met
+    assert (hours.verdict, hours.evidence_turn, tracker.uncertain, tracker.primary_met) == ("met", 2, 0, True)
+
+
+def test_an_act_in_a_construction_the_grammar_cannot_place_is_uncertain(catalog):
+    tracker = tracker_for(catalog, ScenarioType.CARD_REPLACEMENT)
+    assert tracker.observe(1, "We process replacement cards at our card centre.") == []
+    assert tracker.statuses[0].verdict == "uncertain"
+    tracker.observe(2, "Would you like me to order one?")  # an offer does not lower a verdict
+    assert tracker.statuses[0].verdict == "uncertain" and tracker.statuses[0].evidence_turn == 1
+
+
+def test_only_a_clear_failure_counts(catalog):
+    tracker = tracker_for(catalog, ScenarioType.COMPLAINT)
+    tracker.observe(1, "We handle transfers to other departments when needed.")
+    assert tracker.failure is None
+
+
+def test_a_literal_past_participle_must_be_reported_done():
+    tracker = GoalTracker(CallerGoal("Book a visit", success_criteria=["visit booked"]))
+    tracker.observe(1, "You can book a visit online.")
+    assert not tracker.primary_met
+    tracker.observe(2, "Your visit has been booked for Monday.")
+    assert tracker.primary_met
+
+
+@pytest.mark.parametrize("kind, sentence, expected", [
+    (ScenarioType.CARD_REPLACEMENT, dialogue.CARD_ORDERED.format(kind="debit"), {"card ordered", "old card blocked"}),
+    (ScenarioType.CARD_REPLACEMENT, dialogue.CARD_DELIVERY, {"card ordered", "delivery confirmed"}),
+    (ScenarioType.CARD_REPLACEMENT, dialogue.CARD_EXPEDITE, {"card ordered", "delivery confirmed"}),
+    (ScenarioType.ACCOUNT_INQUIRY, dialogue.BALANCE, {"balance provided"}),
+    (ScenarioType.ACCOUNT_INQUIRY, dialogue.TRANSACTIONS, {"transactions explained"}),
+    (ScenarioType.LOAN_APPLICATION, dialogue.LOAN_OPTIONS, {"loan options explained", "interest rates provided"}),
+    (ScenarioType.LOAN_APPLICATION, dialogue.LOAN_REQUIREMENTS, {"requirements explained"}),
+    (ScenarioType.LOAN_APPLICATION, dialogue.LOAN_APPLICATION, {"application started"}),
+    (ScenarioType.LOAN_APPLICATION, dialogue.LOAN_RATE, {"interest rates provided"}),
+    (ScenarioType.COMPLAINT, dialogue.COMPLAINT_LOGGED.format(topic="the overdraft fee"),
+     {"complaint acknowledged", "apology offered"}),
+    (ScenarioType.COMPLAINT, dialogue.RESOLUTION_REFUND, {"resolution plan provided", "fee refunded"}),
+    (ScenarioType.COMPLAINT, dialogue.RESOLUTION_REVIEW, {"resolution plan provided"}),
+    (ScenarioType.GENERAL_INQUIRY, dialogue.HOURS, {"hours provided"}),
+    (ScenarioType.GENERAL_INQUIRY, dialogue.SERVICES, {"services explained", "online banking mentioned"}),
+])
+@pytest.mark.parametrize("transform", [lambda text: text, asr], ids=["punctuated", "asr"])
+def test_every_completion_of_the_reference_bridge_is_met(catalog, kind, sentence, expected, transform):
+    tracker = tracker_for(catalog, kind)
+    tracker.observe(1, transform(sentence))
+    assert {s.description for s in tracker.statuses if s.met} == expected, transform(sentence)
+    assert tracker.failure is None
+
+
+@pytest.mark.parametrize("transform", [lambda text: text, asr], ids=["punctuated", "asr"])
+def test_the_reference_bridge_transfer_is_a_failure(catalog, transform):
+    tracker = tracker_for(catalog, ScenarioType.COMPLAINT)
+    tracker.observe(1, transform(dialogue.TRANSFER))
+    assert tracker.failure == "transferred without resolution"
+
+
+def test_an_ivr_label_belongs_to_the_value_after_it(catalog):
+    tracker = tracker_for(catalog, ScenarioType.ACCOUNT_INQUIRY)
+    tracker.observe(1, "Available balance. Two thousand, four hundred and twelve dollars.")
+    assert tracker.statuses[0].evidence == "Available balance. Two thousand, four hundred and twelve dollars."
+    assert tracker.statuses[0].met
+    tracker = tracker_for(catalog, ScenarioType.LOAN_APPLICATION)
+    tracker.observe(1, "Application created. Reference: 7-7-3-1.")  # the label's own clause still reports the act
+    assert next(s for s in tracker.statuses if s.description == "application started").met
+
+
+@pytest.mark.parametrize("sentence, met", [("Card reissue complete.", True),
+                                           ("Once the reissue is complete, we'll let you know.", False)])
+def test_a_clause_ending_in_complete_reports_the_act_done(catalog, sentence, met):
+    tracker = tracker_for(catalog, ScenarioType.CARD_REPLACEMENT)
+    tracker.observe(1, sentence)
+    assert tracker.statuses[0].met is met
