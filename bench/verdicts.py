@@ -31,7 +31,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a plain s
 
 from bench import machine  # noqa: E402
 from callers.scenario.goals import MET, NOT_MET, UNCERTAIN, GoalTracker  # noqa: E402
-from callers.scenario.scenarios import ScenarioType, load_scenarios  # noqa: E402
+from callers.scenario.goals import CallerGoal  # noqa: E402
+from callers.scenario.scenarios import ScenarioCatalog, load_scenarios  # noqa: E402
 
 CORPUS_DIR = Path(__file__).resolve().parent / "data" / "verdicts"
 LABELS = (MET, NOT_MET)
@@ -141,6 +142,20 @@ def read_corpus(path: Path, goals_by_type: dict[str, set[str]]) -> list[Turn]:
     return turns
 
 
+def goals_by_turn(catalog: ScenarioCatalog) -> dict[tuple[str, str], CallerGoal]:
+    """(scenario type, goal string) -> the whole goal a tracker judges it in: the type's default goal, or the
+    goal of the scenarios.json entry that defines the string (a predefined scenario in another language, a
+    custom goal), so a corpus may label any goal a user can run."""
+    found: dict[tuple[str, str], CallerGoal] = {}
+    entries = list(catalog.predefined.values()) + list(catalog.entries)
+    goals = [(kind.value, scenario.goal) for kind, scenario in catalog.scenario_types.items()]
+    goals += [(entry.scenario.scenario_type.value, entry.scenario.goal) for entry in entries]
+    for scenario_type, goal in goals:
+        for text in goal.success_criteria + goal.secondary_goals + goal.failure_conditions:
+            found.setdefault((scenario_type, text), goal)
+    return found
+
+
 def verdict_of(turn: Turn, tracker: GoalTracker) -> str:
     """The tracker's verdict on the turn's goal after hearing only that turn."""
     tracker.observe(1, turn.text)
@@ -150,11 +165,12 @@ def verdict_of(turn: Turn, tracker: GoalTracker) -> str:
     return status.verdict
 
 
-def score(turns: list[Turn], goals: dict) -> tuple[Tally, dict[str, Tally], list[Turn], float]:
+def score(turns: list[Turn], goals: dict[tuple[str, str], CallerGoal]
+          ) -> tuple[Tally, dict[str, Tally], list[Turn], float]:
     overall, by_goal, verdicts = Tally(), defaultdict(Tally), []
     started = time.process_time()
     for turn in turns:
-        verdict = verdict_of(turn, GoalTracker(goals[turn.scenario_type]))
+        verdict = verdict_of(turn, GoalTracker(goals[(turn.scenario_type, turn.goal)]))
         overall.add(turn, verdict)
         by_goal[turn.goal].add(turn, verdict)
         verdicts.append(verdict)
@@ -189,10 +205,10 @@ def main(argv: Optional[list[str]] = None) -> int:
                         help="misjudged turns printed per split")
     parser.add_argument("--quick", action="store_true", help=f"only the first {QUICK_TURNS} turns of each split")
     args = parser.parse_args(argv)
-    catalog = load_scenarios()
-    goals = {kind.value: catalog.scenario_types[kind].goal for kind in ScenarioType if kind in catalog.scenario_types}
-    goals_by_type = {name: set(goal.success_criteria + goal.secondary_goals + goal.failure_conditions)
-                     for name, goal in goals.items()}
+    goals = goals_by_turn(load_scenarios())
+    goals_by_type: dict[str, set[str]] = defaultdict(set)
+    for scenario_type, goal in goals:
+        goals_by_type[scenario_type].add(goal)
     try:
         splits = {path.stem: read_corpus(path, goals_by_type) for path in corpus_files(args.corpus)}
     except (CorpusError, OSError) as exc:
