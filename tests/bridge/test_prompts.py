@@ -13,7 +13,7 @@ FAST_STYLE = speech.SpeakingStyle(rate_wpm=450)
 
 
 def book() -> PromptBook:
-    return PromptBook(speech.get_voice(), FAST_STYLE, FRAME_MS)
+    return PromptBook(FAST_STYLE, FRAME_MS)
 
 
 def test_cached_is_empty_until_a_reply_is_built_then_shares_it() -> None:
