@@ -201,7 +201,7 @@ def _on_test_start(environment, **_kwargs) -> None:
                 log.error("%s; every call will fail until it is fixed", problem)
     if role.runs_users:
         RUN.prepare(environment, role.worker_index)
-        prepare_for_realtime()
+        prepare_for_realtime(RUN.settings.voice_engine)
 
 
 @events.test_stop.add_listener
