@@ -9,7 +9,7 @@ SCENARIO ?= difficult_card_replacement
 BROWSER_PACKAGES := chromium chromium-driver
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: setup demo test test-fast lint browser bench bench-quick clean
+.PHONY: setup demo test test-fast lint browser bench bench-quick bench-voices clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -49,14 +49,20 @@ lint: $(STAMP)
 # Each script prints its figures last as one JSON line; bench/RESULTS.md records them with the machine.
 bench: $(STAMP)
 	$(BIN)/python bench/ear_accuracy.py
+	$(BIN)/python bench/voices.py
 	$(BIN)/python bench/capacity.py
 	$(BIN)/python bench/fidelity.py
 	$(BIN)/python bench/scaling.py
 
 bench-quick: $(STAMP)
+	$(BIN)/python bench/voices.py --quick
 	$(BIN)/python bench/capacity.py --quick
 	$(BIN)/python bench/fidelity.py --quick
 	$(BIN)/python bench/scaling.py --quick
+
+# The voice engines alone: how well a recognizer hears each, and what each costs (bench/RESULTS.md, Voices).
+bench-voices: $(STAMP)
+	$(BIN)/python bench/voices.py
 
 clean:
 	rm -rf $(VENV) results logs
