@@ -129,7 +129,7 @@ def shared_options(success_default: float = 0.8, p95_default_ms: float = 1500.0,
         SharedOption("--voice-engine", text, "espeak", choices=VOICE_ENGINES, cli_default="piper",
                      help="what speaks the scripted callers' lines: piper (a neural voice a recognizer hears as a "
                           "person; ~0.1 s of CPU per second of new speech, ~160 MB per process) or espeak (robotic, "
-                          "~50x cheaper, for capacity runs); each call's result names the one it used",
+                          "~70x cheaper to render, for capacity runs); each call's result names the one it used",
                      locust_note="; default espeak (the cheapest: a capacity run measures the agent, not the voice)",
                      cli_note="; default piper"),
         SharedOption("--seed", integer(), None, locust_flag="--caller-seed",

@@ -1,7 +1,7 @@
 """Piper: a neural (VITS) voice that a recognizer hears as a person, run on the CPU by onnxruntime.
 
 Real agents recognise callers with recognizers trained on human speech, so a robotic espeak voice makes them
-mishear and fail calls a person would get through. Piper costs ~50 times espeak's CPU per second of speech
+mishear and fail calls a person would get through. Piper costs ~70 times espeak's CPU per second of speech
 (bench/voices.py, bench/RESULTS.md), so it sits behind the same Voice interface, with the same phrase cache
 and the same render threads, and a capacity run can still choose espeak.
 

@@ -35,7 +35,7 @@ MAX_RATE_WPM = 450
 MIN_PITCH = 0
 MAX_PITCH = 99
 
-# Voice engines: espeak-ng (formant, robotic, near-free) and Piper (neural, sounds like a person, ~50x the CPU;
+# Voice engines: espeak-ng (formant, robotic, near-free) and Piper (neural, sounds like a person, ~70x the CPU;
 # callers/media/piper_voice.py). Figures: bench/voices.py.
 VOICE_ENGINES = ("espeak", "piper")
 EAR_KINDS = ("stt", "whisper", "none")
