@@ -128,7 +128,7 @@ def shared_options(success_default: float = 0.8, p95_default_ms: float = 1500.0,
                      cli_note="; default auto, or none with --brain realtime (the model hears for itself)"),
         SharedOption("--voice-engine", text, "espeak", choices=VOICE_ENGINES, cli_default="piper",
                      help="what speaks the scripted callers' lines: piper (a neural voice a recognizer hears as a "
-                          "person; ~0.1 s of CPU per second of new speech, ~160 MB per process) or espeak (robotic, "
+                          "person; ~0.1 s of CPU per second of new speech, 160-530 MB per process) or espeak (robotic, "
                           "~70x cheaper to render, for capacity runs); each call's result names the one it used",
                      locust_note="; default espeak (the cheapest: a capacity run measures the agent, not the voice)",
                      cli_note="; default piper"),

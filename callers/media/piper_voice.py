@@ -7,7 +7,7 @@ and the same render threads, and a capacity run can still choose espeak.
 
 Its voice models come inside Python packages from PyPI (piper_voices.toml names them); nothing is fetched
 at run time. Importing this module is cheap: piper and onnxruntime load on the first render, and each voice
-model on its first use (~0.5 s, ~60 MB).
+model on its first use (~1-2.5 s; the process grows by ~160 MB, and up to ~530 MB with long sentences).
 """
 from __future__ import annotations
 
