@@ -29,7 +29,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a plain s
 
 from bench import machine  # noqa: E402
 from bench.ear_accuracy import CALLER_PHRASES  # noqa: E402
+from bridge.dialogue import agent_phrases  # noqa: E402
+from bridge.prompts import agent_style  # noqa: E402
+from bridge.settings import DEFAULT_VOICE_RATE_WPM  # noqa: E402
 from callers.media import audio, speech  # noqa: E402
+from callers.media.piper_voice import DEFAULT_VOICE  # noqa: E402
 from callers.media.delivery import speaking_style  # noqa: E402
 from callers.media.word_errors import normalized_words, word_edits  # noqa: E402
 from callers.scenario.personality import load_personalities  # noqa: E402
@@ -37,7 +41,6 @@ from callers.scenario.personality import load_personalities  # noqa: E402
 LINE = audio.parse_media_format("raw/mulaw")
 CLEAN = audio.parse_media_format("raw/lpcm16")
 LANGUAGE = "en-US"
-AGENT_RATE_WPM = 175  # bridge/settings.py DEFAULT_VOICE_RATE_WPM
 FIRST_PHRASE = "Hello, I need a replacement card."
 DEFAULT_TIME_BUDGET_S = 1800.0
 QUICK_PHRASES = 2
@@ -101,7 +104,7 @@ def first_render(engine: str) -> dict:
     """In this (fresh) process: seconds to import, load and render one phrase, and the growth in peak RSS."""
     before_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     started = time.perf_counter()
-    style = speaking_style(165, 50, "en-us", "en_US-joe-medium", LANGUAGE, engine)
+    style = speaking_style(165, 50, "en-us", DEFAULT_VOICE, LANGUAGE, engine)
     pcm = speech.get_voice(engine).render(FIRST_PHRASE, style)
     first_s = time.perf_counter() - started
     again = time.perf_counter()
@@ -120,12 +123,6 @@ def fresh_first_render(engine: str) -> dict:
     return json.loads(run.stdout.strip().splitlines()[-1])
 
 
-def agent_phrases() -> list[str]:
-    from bridge.dialogue import agent_phrases as phrases
-
-    return list(phrases())
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--time-budget", type=float, default=DEFAULT_TIME_BUDGET_S,
@@ -142,10 +139,10 @@ def main() -> None:
     first = {engine: fresh_first_render(engine) for engine in speech.VOICE_ENGINES}
     personalities = list(load_personalities().values())
     caller_lines = CALLER_PHRASES[:QUICK_PHRASES] if args.quick else CALLER_PHRASES
-    agent_lines = agent_phrases()[:QUICK_PHRASES] if args.quick else agent_phrases()
+    agent_lines = list(agent_phrases())[:QUICK_PHRASES] if args.quick else list(agent_phrases())
     engines = {engine: speech.get_voice(engine) for engine in speech.VOICE_ENGINES}
     for engine, voice in engines.items():  # loaded outside the measurements
-        voice.render("Warm up.", speaking_style(165, 50, "en-us", "en_US-joe-medium", LANGUAGE, engine))
+        voice.render("Warm up.", speaking_style(165, 50, "en-us", DEFAULT_VOICE, LANGUAGE, engine))
     ear = speech.WhisperEar()
     ear.transcribe(engines["espeak"].render("Warm up the recognizer."), speech.VOICE_RATE)
 
@@ -185,7 +182,7 @@ def main() -> None:
         if time.monotonic() > deadline:
             break
         for engine in engines:
-            style = speaking_style(AGENT_RATE_WPM, 50, "en-us", "en_US-joe-medium", LANGUAGE, engine)
+            style = agent_style(engine, DEFAULT_VOICE_RATE_WPM)  # as the reference bridge speaks
             heard[engine]["agent_mulaw"].add(text, ear.transcribe(*through(render(engine, text, style), LINE)))
         agent_done += 1
 
