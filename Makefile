@@ -9,7 +9,7 @@ SCENARIO ?= difficult_card_replacement
 BROWSER_PACKAGES := chromium chromium-driver
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: setup demo test test-fast lint browser bench bench-quick clean
+.PHONY: setup demo test test-fast lint browser bench bench-quick bench-voices clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -50,6 +50,7 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/verdicts.py
 	$(BIN)/python bench/ear_accuracy.py
+	$(BIN)/python bench/voices.py
 	$(BIN)/python bench/capacity.py
 	$(BIN)/python bench/fidelity.py
 	$(BIN)/python bench/scaling.py
@@ -57,10 +58,15 @@ bench: $(STAMP)
 
 bench-quick: $(STAMP)
 	$(BIN)/python bench/verdicts.py --quick
+	$(BIN)/python bench/voices.py --quick
 	$(BIN)/python bench/capacity.py --quick
 	$(BIN)/python bench/fidelity.py --quick
 	$(BIN)/python bench/scaling.py --quick
 	$(BIN)/python bench/locust_capacity.py --quick
+
+# The voice engines alone: how well a recognizer hears each, and what each costs (bench/RESULTS.md, Voices).
+bench-voices: $(STAMP)
+	$(BIN)/python bench/voices.py
 
 clean:
 	rm -rf $(VENV) results logs

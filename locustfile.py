@@ -140,7 +140,7 @@ def _on_test_start(environment, **_kwargs) -> None:
         checks.warn_if_unreachable(environment)
     if role.runs_users:
         RUN.prepare(environment, role.worker_index)
-        prepare_for_realtime()
+        prepare_for_realtime(RUN.settings.voice_engine)
 
 
 @events.test_stop.add_listener

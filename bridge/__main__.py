@@ -19,7 +19,7 @@ for _pool_size in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 from bridge.faults import Fault, FaultSpec, parse_fault  # noqa: E402 - after the thread-pool sizes
 from bridge.server import run_bridge, server_tls_context
 from bridge.settings import (DEFAULT_EAR, DEFAULT_HOST, DEFAULT_PATH, DEFAULT_PORT, DEFAULT_STT_NICE,
-                             DEFAULT_STT_THREADS, DEFAULT_VOICE_RATE_WPM, BridgeSettings)
+                             DEFAULT_STT_THREADS, DEFAULT_VOICE_ENGINE, DEFAULT_VOICE_RATE_WPM, BridgeSettings)
 from callers.media import audio, speech
 
 TOKEN_ENV = "BRIDGE_TOKEN"
@@ -81,6 +81,10 @@ def build_parser() -> argparse.ArgumentParser:
                         help="ask callers to key their date of birth as DTMF digits instead of saying it")
     parser.add_argument("--frame-ms", type=int, default=audio.DEFAULT_FRAME_MS, help="agent audio chunk length")
     parser.add_argument("--voice-rate", type=int, default=DEFAULT_VOICE_RATE_WPM, help="agent speaking rate, wpm")
+    parser.add_argument("--voice-engine", choices=speech.VOICE_ENGINES, default=DEFAULT_VOICE_ENGINE,
+                        help=f"what speaks the agent's prompts (default {DEFAULT_VOICE_ENGINE}): piper is a natural "
+                             "voice, so the callers' ear is measured on realistic agent audio; it renders the "
+                             "dialogue at start-up in seconds rather than milliseconds")
     parser.add_argument("--fault", type=_fault, action="append", default=[], metavar="MODE[:RATE]",
                         help=f"spoil a share RATE (default 1) of calls: {', '.join(f.value for f in Fault)}; "
                              "repeatable, the per-call rates must add up to 1 at most (see bridge/faults.py)")
@@ -112,7 +116,8 @@ def parse_settings(argv: Optional[Sequence[str]] = None) -> tuple[BridgeSettings
                                   ear=args.ear, play_format=args.play_format, truth_log=args.truth_log,
                                   seed=args.seed, barge_in=args.barge_in, frame_ms=args.frame_ms,
                                   barge_in_min_ms=args.barge_in_min_ms, keypad_identity=args.keypad_identity,
-                                  voice_rate_wpm=args.voice_rate, faults=tuple(args.fault),
+                                  voice_rate_wpm=args.voice_rate, voice_engine=args.voice_engine,
+                                  faults=tuple(args.fault),
                                   tls_cert=args.tls_cert, tls_key=args.tls_key, resume_grace_s=args.resume_grace,
                                   stt_threads=args.stt_threads, stt_nice=args.stt_nice)
         server_tls_context(settings)

@@ -6,6 +6,10 @@ encoded frames and their voiced flags are cached per (reply, format): at load, h
 same prompts, and re-encoding or re-resampling per call would cost CPU the pacing loop needs. A reply's
 first playing still costs a few milliseconds per second of audio, so the bridge builds it on a thread
 (`cached` first, then `prompt` off the loop): the cache is shared with that thread.
+
+The agent speaks with either voice engine (`--voice-engine`): espeak, or Piper so that ear figures are taken
+on audio like a real agent's. Piper renders the dialogue's sentences in ~0.1 s of CPU per second of speech,
+so warming them all at start-up takes seconds instead of milliseconds (bench/RESULTS.md, Voices).
 """
 from __future__ import annotations
 
@@ -16,8 +20,8 @@ from typing import Iterable, Optional
 
 import numpy as np
 
-from callers.media import audio
-from callers.media.speech import VOICE_RATE, SpeakingStyle, Voice
+from callers.media import audio, piper_voice, speech
+from callers.media.speech import VOICE_RATE, SpeakingStyle
 
 # Pause between sentences of one reply (a rendered sentence is silence-trimmed at both ends).
 SENTENCE_GAP_MS = 250
@@ -31,9 +35,15 @@ class Prompt:
     voiced: tuple[bool, ...]  # per frame: above the VAD threshold (the "first audio" a caller measures)
 
 
+def agent_style(engine: str, rate_wpm: int) -> SpeakingStyle:
+    """The agent's voice: espeak's US English, or the default Piper voice."""
+    if engine == "piper":
+        return SpeakingStyle(rate_wpm=rate_wpm, voice=piper_voice.DEFAULT_VOICE, engine="piper")
+    return SpeakingStyle(rate_wpm=rate_wpm, engine=engine)
+
+
 class PromptBook:
-    def __init__(self, voice: Voice, style: SpeakingStyle, frame_ms: int) -> None:
-        self._voice = voice
+    def __init__(self, style: SpeakingStyle, frame_ms: int) -> None:
         self._style = style
         self._frame_ms = frame_ms
         self._gap = np.zeros(VOICE_RATE * SENTENCE_GAP_MS // 1000, dtype=np.int16)
@@ -43,7 +53,7 @@ class PromptBook:
     def warm(self, sentences: Iterable[str]) -> None:
         """Render every sentence once at start-up, so no call waits on the synthesiser."""
         for sentence in sentences:
-            self._voice.render(sentence, self._style)
+            speech.get_voice(self._style.engine).render(sentence, self._style)
 
     def cached(self, sentences: tuple[str, ...], fmt: audio.MediaFormat, voice: Optional[str] = None
                ) -> Optional[Prompt]:
@@ -60,7 +70,7 @@ class PromptBook:
         cached = self.cached(sentences, fmt, voice)
         if cached is not None:
             return cached
-        style = replace(self._style, voice=voice) if voice else self._style
+        style = self._style_in(voice) if voice else self._style
         prompt = self._build(sentences, fmt, style)
         with self._lock:
             self._cache[(sentences, fmt.token, voice)] = prompt
@@ -68,12 +78,21 @@ class PromptBook:
                 self._cache.popitem(last=False)
         return prompt
 
+    def _style_in(self, espeak_voice: str) -> SpeakingStyle:
+        """The style for a call in the language of `espeak_voice`: Piper's voice for that language when the
+        agent speaks Piper and one is installed, else that espeak voice."""
+        if self._style.engine == "piper":
+            natural = piper_voice.voice_for_language(self._style.voice, espeak_voice)
+            if natural is not None:
+                return replace(self._style, voice=natural)
+        return replace(self._style, voice=espeak_voice, engine="espeak")
+
     def _build(self, sentences: tuple[str, ...], fmt: audio.MediaFormat, style: SpeakingStyle) -> Prompt:
         parts: list[np.ndarray] = []
         for sentence in sentences:
             if parts:
                 parts.append(self._gap)
-            parts.append(self._voice.render(sentence, style))
+            parts.append(speech.get_voice(style.engine).render(sentence, style))
         pcm = np.concatenate(parts) if parts else np.zeros(0, dtype=np.int16)
         frames = audio.frames_for(pcm, VOICE_RATE, fmt, self._frame_ms)
         voiced = tuple(audio.is_voiced(audio.decode_audio(frame, fmt)) for frame in frames)

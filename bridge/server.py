@@ -23,7 +23,7 @@ from websockets.http11 import Request, Response
 
 from bridge.dialogue import agent_phrases
 from bridge.faults import REFUSE_REASON, Fault, FaultPlan
-from bridge.prompts import PromptBook
+from bridge.prompts import PromptBook, agent_style
 from bridge.resume import ResumableCalls
 from bridge.session import BridgeServices, CallSession, record_truth
 from bridge.settings import BridgeSettings
@@ -111,7 +111,7 @@ async def run_bridge(settings: BridgeSettings, stop: asyncio.Event, on_listening
                                   initializer=lower_thread_priority, initargs=(settings.stt_nice,))
     ear = await asyncio.get_running_loop().run_in_executor(executor, speech.get_ear, settings.ear,
                                                            settings.stt_threads)
-    prompts = PromptBook(speech.get_voice(), speech.SpeakingStyle(rate_wpm=settings.voice_rate_wpm),
+    prompts = PromptBook(agent_style(settings.voice_engine, settings.voice_rate_wpm),
                          settings.frame_ms)
     prompts.warm(agent_phrases())
     # One thread: libespeak-ng renders one phrase at a time, and a build is a few milliseconds.

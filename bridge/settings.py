@@ -11,12 +11,14 @@ from typing import Optional
 
 from bridge.faults import FaultSpec, check_faults
 from callers.media.audio import DEFAULT_FRAME_MS, MediaFormat
+from callers.media.speech import VOICE_ENGINES
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
 DEFAULT_PATH = "/ws/telephony"
 DEFAULT_EAR = "stt"
 DEFAULT_VOICE_RATE_WPM = 175
+DEFAULT_VOICE_ENGINE = "espeak"
 MIN_FRAME_MS = 5
 MAX_FRAME_MS = 500
 # Recognition is the bridge's only heavy work, and the bundled bridge usually shares its host with the
@@ -54,6 +56,8 @@ class BridgeSettings:
     keypad_identity: bool = False
     frame_ms: int = DEFAULT_FRAME_MS
     voice_rate_wpm: int = DEFAULT_VOICE_RATE_WPM
+    # What speaks the agent's prompts: espeak, or piper (a natural voice; slower start-up, see bridge/prompts.py).
+    voice_engine: str = DEFAULT_VOICE_ENGINE
     # Injected faults and the share of calls each one spoils (bridge.faults).
     faults: tuple[FaultSpec, ...] = ()
     # Serve wss:// with this certificate chain and key (PEM); both or neither.
@@ -86,6 +90,8 @@ class BridgeSettings:
             raise ValueError(f"recognition needs at least 1 thread, got {self.stt_threads}")
         if not 0 <= self.stt_nice <= MAX_NICE:
             raise ValueError(f"recognition nice must be 0..{MAX_NICE}, got {self.stt_nice}")
+        if self.voice_engine not in VOICE_ENGINES:
+            raise ValueError(f"voice engine must be one of {', '.join(VOICE_ENGINES)}, got {self.voice_engine!r}")
         if not 0 <= self.port <= 65535:
             raise ValueError(f"port must be 0..65535, got {self.port}")
 

@@ -200,6 +200,7 @@ class CallResult:
     failure_condition: Optional[str] = None
     brain: str = "scripted"
     ear: str = "none"
+    voice_engine: str = "espeak"  # what spoke the caller's lines: espeak, piper, or the brain's own (realtime)
     media_format: Optional[str] = None
     seed: Optional[int] = None
     t0_monotonic: Optional[float] = None

@@ -105,7 +105,8 @@ class LoadRun:
                                      seed=options.caller_seed, ca_file=options.ca_file or None,
                                      insecure=options.insecure, resume_on_drop=options.resume_on_drop,
                                      accept_timeout_s=options.accept_timeout,
-                                     strict_protocol=options.strict_protocol, realtime=realtime, judge=judge)
+                                     strict_protocol=options.strict_protocol, voice_engine=options.voice_engine,
+                                     realtime=realtime, judge=judge)
         self.connect_name = urlsplit(environment.host or "").path or "/"
         self.role.open_results(Path(options.results_dir))
 

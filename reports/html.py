@@ -53,7 +53,8 @@ def render_html(analysis: Analysis, charts: Mapping[str, bytes], directory: Opti
                   f'<p class="note">What the bridge reported recognising vs what the caller said: overall '
                   f'{percent(overall["wer"])} ({overall["errors"]} errors in {overall["words"]} words).</p>',
                   _table(_hearing(analysis.hearing["by_personality"], "Personality")),
-                  _table(_hearing(analysis.hearing["by_scenario"], "Scenario"))]
+                  _table(_hearing(analysis.hearing["by_scenario"], "Scenario")),
+                  _table(_hearing(analysis.hearing["by_voice_engine"], "Caller voice"))]
     if len(analysis.barge_ins):
         parts += ["<h2>Barge-ins</h2>", _table(_barge_ins(analysis)),
                   '<p class="note">A good agent stops for an interrupt and talks on through a backchannel '

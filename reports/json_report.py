@@ -28,7 +28,7 @@ CALL_FIELDS = ("index", "call_id", "caller_name", "personality", "scenario", "sc
                "turns", "goals_achieved", "goals_total", "goals_uncertain", "unmet_goals", "uncertain_goals",
                "failure_condition", "duration_s",
                "connect_ms", "greeting_latency_ms", "end_reason", "seed", "source", "cost_usd", "hearing_wer",
-               "recording")
+               "voice_engine", "recording")
 
 
 def report_dict(analysis: Analysis) -> dict:
@@ -67,11 +67,13 @@ def _groups(table: pd.DataFrame) -> dict:
 
 
 def _hearing(analysis: Analysis) -> Any:
-    """The agent's WER overall and `by_personality` / `by_scenario` (null when no bridge reported hearing)."""
+    """The agent's WER overall and `by_personality` / `by_scenario` / `by_voice_engine` (null when no bridge
+    reported hearing)."""
     if not analysis.hearing:
         return None
     return {"overall": analysis.hearing["overall"],
-            **{key: dict(records(analysis.hearing[key])) for key in ("by_personality", "by_scenario")}}
+            **{key: dict(records(analysis.hearing[key])) for key in ("by_personality", "by_scenario",
+                                                                     "by_voice_engine")}}
 
 
 def _entries(analysis: Analysis) -> list[dict]:

@@ -47,10 +47,11 @@ CALL_COLUMNS = ("index", "call_id", "caller_name", "personality", "scenario", "s
                 "ended_at", "outcome", "success", "error_category", "error_message", "turns", "goals_achieved",
                 "goals_total", "goals_uncertain", "unmet_goals", "uncertain_goals", "failure_condition", "duration_s",
                 "connect_ms", "greeting_latency_ms", "end_reason", "seed", "source", "cost_usd", "hearing_wer",
+                "voice_engine",
                 "recording", "protocol_notes")
 OPTIONAL_TEXT = ("error_category", "error_message", "failure_condition")
 TURN_COLUMNS = ("call_id", "personality", "scenario", "scenario_type", "outcome", "turn", "at", "response_latency_ms",
-                "barge_in", "barge_in_stop_ms", "heard_errors", "heard_words")
+                "barge_in", "barge_in_stop_ms", "heard_errors", "heard_words", "voice_engine")
 BARGE_IN_COLUMNS = ("call_id", "personality", "scenario", "kind", "prompt", "offset_ms", "agent_stopped", "stop_ms",
                     "agent_resumed", "resume_ms", "repeated")
 
@@ -298,10 +299,16 @@ def _call_row(record: dict) -> dict:
         "greeting_latency_ms": _number(record.get("greeting_latency_ms")),
         "end_reason": record.get("end_reason") or "", "seed": record.get("seed"), "source": record["source"],
         "cost_usd": _number(record.get("cost_usd")),
-        "hearing_wer": _number(record.get("hearing_wer")),
+        "hearing_wer": _number(record.get("hearing_wer")), "voice_engine": _voice_engine(record),
         "recording": _recording(record),
         "protocol_notes": _protocol_notes(record),
     }
+
+
+def _voice_engine(record: dict) -> str:
+    """What spoke the caller's lines; results written before the field was recorded were espeak's."""
+    engine = record.get("voice_engine")
+    return engine if isinstance(engine, str) and engine else "espeak"
 
 
 def _recording(record: dict) -> Optional[dict]:
@@ -342,6 +349,7 @@ def _turn_rows(record: dict) -> list[dict]:
             "response_latency_ms": _number(turn.get("response_latency_ms")),
             "barge_in": bool(turn.get("barge_in")), "barge_in_stop_ms": _number(turn.get("barge_in_stop_ms")),
             "heard_errors": _number(turn.get("heard_errors")), "heard_words": _number(turn.get("heard_words")),
+            "voice_engine": _voice_engine(record),
         })
     return rows
 

@@ -247,14 +247,16 @@ def hearing_table(data: CallData, key: str) -> pd.DataFrame:
 
 
 def hearing_summary(data: CallData) -> dict:
-    """Overall and per personality / scenario agent WER; empty when no bridge reported what it heard."""
+    """Overall and per personality / scenario / voice engine agent WER; empty when no bridge reported what it
+    heard."""
     by_personality = hearing_table(data, "personality")
     if by_personality.empty:
         return {}
     words, errors = int(by_personality["words"].sum()), int(by_personality["errors"].sum())
     overall = {"calls": int(by_personality["calls"].sum()), "turns": int(by_personality["turns"].sum()),
                "words": words, "errors": errors, "wer": errors / words}
-    return {"overall": overall, "by_personality": by_personality, "by_scenario": hearing_table(data, "scenario")}
+    return {"overall": overall, "by_personality": by_personality, "by_scenario": hearing_table(data, "scenario"),
+            "by_voice_engine": hearing_table(data, "voice_engine")}
 
 
 def barge_in_table(data: CallData) -> pd.DataFrame:

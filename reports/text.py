@@ -185,7 +185,8 @@ def _hearing(analysis: Analysis) -> str:
     lines = [_title("AGENT HEARING (word error rate: what the bridge reported recognising vs what the caller said)"),
              f"Overall WER: {percent(overall['wer'])} ({overall['errors']} errors in {overall['words']} words, "
              f"{overall['turns']} turns of {overall['calls']} calls)"]
-    for label, key in (("Personality", "by_personality"), ("Scenario", "by_scenario")):
+    for label, key in (("Personality", "by_personality"), ("Scenario", "by_scenario"),
+                       ("Caller voice", "by_voice_engine")):
         rows = [[name, row["calls"], row["turns"], row["words"], row["errors"], percent(row["wer"])]
                 for name, row in records(analysis.hearing[key])]
         lines += ["", table([label, "Calls", "Turns", "Words", "Errors", "WER"], rows, "lrrrrr")]

@@ -199,7 +199,8 @@ def test_only_the_transport_touches_the_socket() -> None:
 
 def test_paid_and_heavy_libraries_load_only_when_used() -> None:
     owners = {"openai": "callers.services.realtime_session", "faster_whisper": "callers.media.speech",
-              "espeakng_loader": "callers.media.speech"}
+              "espeakng_loader": "callers.media.speech", "piper": "callers.media.piper_voice",
+              "onnxruntime": "callers.media.piper_voice"}
     offences = []
     for found in _imports_from("callers"):
         for library, owner in owners.items():

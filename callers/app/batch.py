@@ -56,6 +56,8 @@ class CallSettings:
     # (protocol_error) instead of being noted in CallResult.protocol_notes.
     accept_timeout_s: float = ACCEPT_TIMEOUT_S
     strict_protocol: bool = False
+    # What speaks the scripted callers' lines (callers.media.speech.VOICE_ENGINES).
+    voice_engine: str = "espeak"
 
 
 @dataclass
@@ -90,7 +92,7 @@ def make_caller(entry: ScenarioEntry, settings: CallSettings, writer: Optional[R
                        judge=settings.judge, recordings_dir=settings.recordings_dir,
                        sslopt=tls.client_sslopt(settings.ca_file, settings.insecure),
                        resume_on_drop=settings.resume_on_drop, accept_timeout_s=settings.accept_timeout_s,
-                       strict_protocol=settings.strict_protocol)
+                       strict_protocol=settings.strict_protocol, voice_engine=settings.voice_engine)
 
 
 class Progress:
@@ -210,7 +212,7 @@ class Batch:
         calls = self.plan.calls()
         self._results = [None] * len(calls)
         slots = gevent.lock.BoundedSemaphore(self.plan.concurrency)
-        prepare_for_realtime()
+        prepare_for_realtime(self.settings.voice_engine if self.settings.realtime is None else "espeak")
         if self.progress is not None:
             self.progress.open()
         try:

@@ -243,7 +243,7 @@ def _add_call_options(parser: argparse.ArgumentParser) -> None:
                                                               "(default: each scenario's)")
     call.add_argument("--bridge-url", default=os.environ.get(BRIDGE_URL_ENV, DEFAULT_BRIDGE_URL),
                       help=f"bridge WebSocket URL (env {BRIDGE_URL_ENV}; default %(default)s)")
-    _add_shared(call, "--token", "--ear", "--seed")
+    _add_shared(call, "--token", "--ear", "--voice-engine", "--seed")
     call.add_argument("--verbose", action="store_true", help="debug logging on the console too")
     _add_connection_options(parser)
     add_brain_options(parser)
@@ -261,7 +261,8 @@ def describe_brain(settings: CallSettings) -> str:
     judge = f"; judge {settings.judge.model}" if settings.judge else ""
     if settings.realtime is not None:
         return f"Brain: realtime ({settings.realtime.describe()}), ear {settings.ear}{judge}"
-    return f"Brain: scripted (offline; --brain realtime uses OpenAI Realtime), ear {settings.ear}{judge}"
+    return (f"Brain: scripted (offline; --brain realtime uses OpenAI Realtime), ear {settings.ear}, "
+            f"voice {settings.voice_engine}{judge}")
 
 
 def _add_connection_options(parser: argparse.ArgumentParser) -> None:
@@ -389,7 +390,7 @@ def _settings(args: argparse.Namespace, **extra: Optional[str]) -> CallSettings:
     return CallSettings(bridge_url=args.bridge_url, token=token, ear=ear, seed=args.seed, timeout=args.timeout,
                         ca_file=args.ca_file, insecure=args.insecure, resume_on_drop=args.resume_on_drop,
                         accept_timeout_s=args.accept_timeout, strict_protocol=args.strict_protocol,
-                        realtime=realtime, judge=judge, **extra)
+                        voice_engine=args.voice_engine, realtime=realtime, judge=judge, **extra)
 
 
 def _plan(args: argparse.Namespace, entries: list[ScenarioEntry], parallel: bool,

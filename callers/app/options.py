@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Optional
 
 from callers.call.agent import EAR_MODES
+from callers.media.speech import VOICE_ENGINES
 from callers.services.judge import DEFAULT_JUDGE_MODEL
 from callers.services.realtime_session import API_KEY_ENV, DEFAULT_MODEL, DEFAULT_VOICE
 from callers.transport.telephony import ACCEPT_TIMEOUT_S
@@ -125,6 +126,12 @@ def shared_options(success_default: float = 0.8, p95_default_ms: float = 1500.0,
                           "(none)",
                      locust_note="; default alttext",
                      cli_note="; default auto, or none with --brain realtime (the model hears for itself)"),
+        SharedOption("--voice-engine", text, "espeak", choices=VOICE_ENGINES, cli_default="piper",
+                     help="what speaks the scripted callers' lines: piper (a neural voice a recognizer hears as a "
+                          "person; ~0.1 s of CPU per second of new speech, 160-530 MB per process) or espeak (robotic, "
+                          "~70x cheaper to render, for capacity runs); each call's result names the one it used",
+                     locust_note="; default espeak (the cheapest: a capacity run measures the agent, not the voice)",
+                     cli_note="; default piper"),
         SharedOption("--seed", integer(), None, locust_flag="--caller-seed",
                      help="make the callers' choices reproducible",
                      locust_note=" (distinct per call and worker); empty = random", cli_note=" (call i uses seed + i)"),

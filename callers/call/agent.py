@@ -26,7 +26,7 @@ from callers.call.barge_ins import BargeInLog
 from callers.call.recording import CallRecorder
 from callers.errors import CallFailure, ErrorCategory
 from callers.media import line, phrasebook, speech, word_errors
-from callers.media.delivery import Delivery, voice_for
+from callers.media.delivery import Delivery, speaking_style
 from callers.results import (BargeInRecord, CallError, CallResult, ProtocolNote, ResultWriter, TurnRecord,
                               public_url)
 from callers.runtime import async_call
@@ -168,11 +168,13 @@ class CallerAgent:
                  frame_ms: int = 20, sslopt: Optional[dict] = None,
                  recordings_dir: Optional[Path] = None, resume_on_drop: bool = False,
                  judge: Optional[CallJudge] = None, accept_timeout_s: float = ACCEPT_TIMEOUT_S,
-                 strict_protocol: bool = False) -> None:
+                 strict_protocol: bool = False, voice_engine: str = "espeak") -> None:
         if scenario is None:
             raise ValueError("CallerAgent needs a scenario (see callers.scenario.scenarios.load_scenarios)")
         if ear not in EAR_MODES:
             raise ValueError(f"ear must be one of {', '.join(EAR_MODES)}, not {ear!r}")
+        if voice_engine not in speech.VOICE_ENGINES:
+            raise ValueError(f"voice engine must be one of {', '.join(speech.VOICE_ENGINES)}, not {voice_engine!r}")
         self.bridge_url = bridge_url
         self.personality = get_personality(personality) if isinstance(personality, str) else personality
         self.scenario = scenario
@@ -188,8 +190,8 @@ class CallerAgent:
         self.judge = judge
         self.frame_ms = frame_ms
         self.resume_on_drop = resume_on_drop
-        self.style = speech.SpeakingStyle(rate_wpm=self.personality.speaking_rate_wpm, pitch=self.personality.pitch,
-                                          voice=voice_for(self.personality.voice, scenario.language))
+        self.style = speaking_style(self.personality.speaking_rate_wpm, self.personality.pitch, self.personality.voice,
+                                    self.personality.natural_voice, scenario.language, voice_engine)
         self.delivery = Delivery(self.personality.hesitation_rate, self.personality.sentence_pause_ms)
         self._delivery_rng = random.Random(f"{seed}:delivery") if seed is not None else random.Random()
         self._client_options = {"token": token, "caller_phone": caller_phone, "frame_ms": frame_ms,
@@ -253,7 +255,8 @@ class CallerAgent:
             scenario=self.scenario.name or self.scenario.scenario_type.value,
             scenario_type=self.scenario.scenario_type.value,
             started_at=datetime.now(timezone.utc).isoformat(timespec="milliseconds"),
-            bridge=public_url(self.bridge_url), brain=self.brain.name, ear=self.ear_mode, seed=self.seed)
+            bridge=public_url(self.bridge_url), brain=self.brain.name, ear=self.ear_mode, seed=self.seed,
+            voice_engine=self.brain.name if self.brain.live else self.style.engine)
         self.result = result
         self._barge_ins = BargeInLog(result.barge_ins)
         self._notes = {}

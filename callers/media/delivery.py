@@ -1,4 +1,5 @@
-"""How a caller says its words: hesitations ("um, ..."), pauses between sentences, and the voice for a language.
+"""How a caller says its words: hesitations ("um, ..."), pauses between sentences, and the voice for a language
+and voice engine.
 
 The brain decides *what* to say; delivery decides how it comes out, from the personality's numbers, so an
 elderly caller who hesitates and pauses and a brisk one who does not put different audio in front of the
@@ -11,6 +12,9 @@ from __future__ import annotations
 import random
 import re
 from dataclasses import dataclass
+
+from callers.media import piper_voice
+from callers.media.speech import SpeakingStyle
 
 HESITATIONS = ("Um, ", "Uh, ", "Er, ")
 _SENTENCE_BREAK = re.compile(r"(?<=[.!?])\s+")
@@ -43,6 +47,18 @@ def voice_for(voice: str, language: str) -> str:
     if base.split("-")[0].lower() == wanted:
         return voice
     return f"{wanted}{plus}{variant}"
+
+
+def speaking_style(rate_wpm: int, pitch: int, espeak_voice: str, natural_voice: str, language: str,
+                   engine: str) -> SpeakingStyle:
+    """How a caller sounds in a call in `language` with a voice engine: with piper, its natural voice when
+    one speaks the language (piper_voice.voice_for_language), else espeak in the language's voice; the
+    style's engine says which one the call actually speaks."""
+    if engine == "piper":
+        natural = piper_voice.voice_for_language(natural_voice, language)
+        if natural is not None:
+            return SpeakingStyle(rate_wpm=rate_wpm, pitch=pitch, voice=natural, engine="piper")
+    return SpeakingStyle(rate_wpm=rate_wpm, pitch=pitch, voice=voice_for(espeak_voice, language), engine="espeak")
 
 
 def _hesitate(sentence: str, rng: random.Random) -> str:

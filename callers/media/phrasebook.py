@@ -94,7 +94,7 @@ def _frames(text: str, style: speech.SpeakingStyle, media_format: str, frame_ms:
 
 
 def _render(text: str, style: speech.SpeakingStyle, pause_ms: int) -> np.ndarray:
-    voice = speech.get_voice()
+    voice = speech.get_voice(style.engine)
     sentences = split_sentences(text) if pause_ms > 0 else [text]
     if len(sentences) < 2:
         return voice.render(text, style)

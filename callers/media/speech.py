@@ -35,6 +35,9 @@ MAX_RATE_WPM = 450
 MIN_PITCH = 0
 MAX_PITCH = 99
 
+# Voice engines: espeak-ng (formant, robotic, near-free) and Piper (neural, sounds like a person, ~70x the CPU;
+# callers/media/piper_voice.py). Figures: bench/voices.py.
+VOICE_ENGINES = ("espeak", "piper")
 EAR_KINDS = ("stt", "whisper", "none")
 DEFAULT_EAR_WORKERS = 2
 WHISPER_LANGUAGE = "en"
@@ -67,8 +70,9 @@ class SpeakingStyle:
     rate_wpm: int = 165
     pitch: int = 50
     # An espeak-ng voice name: "en-us", "en" (British), "en-us-nyc", "en-029"; "+variant" picks a timbre,
-    # e.g. "en-us+f3" (female) or "en-us+grandma".
+    # e.g. "en-us+f3" (female) or "en-us+grandma". With the piper engine, a Piper voice ("en_US-joe-medium").
     voice: str = "en-us"
+    engine: str = "espeak"  # one of VOICE_ENGINES; piper has no pitch and takes the rate as a pace
 
     def __post_init__(self) -> None:
         if not MIN_RATE_WPM <= self.rate_wpm <= MAX_RATE_WPM:
@@ -77,6 +81,8 @@ class SpeakingStyle:
             raise ValueError(f"pitch {self.pitch} outside {MIN_PITCH}..{MAX_PITCH}")
         if not self.voice:
             raise ValueError("voice must name an espeak voice, e.g. 'en-us'")
+        if self.engine not in VOICE_ENGINES:
+            raise ValueError(f"unknown voice engine {self.engine!r}; choose one of {', '.join(VOICE_ENGINES)}")
 
 
 DEFAULT_STYLE = SpeakingStyle()
@@ -195,7 +201,7 @@ class _EspeakLibrary:
 _ESPEAK = _EspeakLibrary()
 
 
-class _PhraseCache:
+class PhraseCache:
     """LRU of rendered phrases bounded by total samples; thread-safe because the bridge renders from
     executor threads while the caller side renders from greenlets."""
 
@@ -228,8 +234,8 @@ class _PhraseCache:
             return pcm
 
 
-_NO_SPEECH = np.zeros(0, dtype=np.int16)
-_NO_SPEECH.flags.writeable = False
+NO_SPEECH = np.zeros(0, dtype=np.int16)
+NO_SPEECH.flags.writeable = False
 
 
 class EspeakVoice:
@@ -239,12 +245,12 @@ class EspeakVoice:
     name = "espeak"
 
     def __init__(self, cache_seconds: float = PHRASE_CACHE_SECONDS) -> None:
-        self._cache = _PhraseCache(int(cache_seconds * VOICE_RATE))
+        self._cache = PhraseCache(int(cache_seconds * VOICE_RATE))
 
     def render(self, text: str, style: SpeakingStyle = DEFAULT_STYLE) -> np.ndarray:
         if not text.strip():
             # espeak emits a few ms of noise for empty text, too short for trim_silence's 10 ms windows
-            return _NO_SPEECH
+            return NO_SPEECH
         key = (text, style)
         cached = self._cache.get(key)
         if cached is not None:
@@ -317,19 +323,28 @@ class NullEar:
 
 
 _shared_voice_lock = native_lock()
-_shared_voice: Optional[EspeakVoice] = None
+_shared_voices: dict[str, Voice] = {}
 _shared_whisper_lock = native_lock()
 _shared_whisper: Optional[WhisperEar] = None
 _NULL_EAR = NullEar()
 
 
-def get_voice() -> Voice:
-    """The process-wide voice, so every caller shares one phrase cache."""
-    global _shared_voice
+def get_voice(engine: str = "espeak") -> Voice:
+    """The process-wide voice of an engine (one of VOICE_ENGINES), so every caller shares one phrase cache.
+    Creating it is cheap: the engine's library and models load on its first render."""
     with _shared_voice_lock:
-        if _shared_voice is None:
-            _shared_voice = EspeakVoice()
-        return _shared_voice
+        voice = _shared_voices.get(engine)
+        if voice is None:
+            if engine == "espeak":
+                voice = EspeakVoice()
+            elif engine == "piper":
+                from .piper_voice import PiperVoice  # deferred: onnxruntime is imported on the first render
+
+                voice = PiperVoice()
+            else:
+                raise ValueError(f"unknown voice engine {engine!r}; choose one of {', '.join(VOICE_ENGINES)}")
+            _shared_voices[engine] = voice
+        return voice
 
 
 def get_ear(kind: str, workers: int = DEFAULT_EAR_WORKERS) -> Ear:

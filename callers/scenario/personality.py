@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, Optional, Union
 
 from callers.errors import ConfigError
+from callers.media import piper_voice
 from callers.media.speech import voice_problem
 from callers.scenario.datafiles import read_toml, shipped
 
@@ -42,7 +43,7 @@ FLOAT_RANGES: dict[str, tuple[float, float]] = {
 # finite number above zero; a zero weight would be a caller that never calls (remove its file instead), and
 # TOML's inf / nan would break the proportions.
 POSITIVE_NUMBERS = ("weight",)
-NON_EMPTY_TEXT = ("type", "communication_style", "voice")
+NON_EMPTY_TEXT = ("type", "communication_style", "voice", "natural_voice")
 FREE_TEXT = ("prompt", "name")
 
 # Patience turned into behaviour. A caller facing silence waits MAX_WAIT_BASE_S plus MAX_WAIT_PER_PATIENCE_S
@@ -99,6 +100,8 @@ def _field_problem(name: str, value: Any) -> Optional[str]:
             return f"must be a non-empty string, got {value!r}"
         if name == "voice":
             return voice_problem(value)
+        if name == "natural_voice":
+            return piper_voice.voice_problem(value)
     elif name in FREE_TEXT:
         if not isinstance(value, str):
             return f"must be a string, got {value!r}"
@@ -121,6 +124,7 @@ class CallerPersonality:
     response_delay_s: float = 0.6  # pause before answering
     verification_demands: float = 0.0  # 0..1 chance to ask the agent to prove it is the bank
     voice: str = "en-us"  # espeak-ng voice, "+variant" for a timbre: "en-us+f3", "en-us+grandpa", "en-gb"
+    natural_voice: str = piper_voice.DEFAULT_VOICE  # a Piper voice of piper_voices.toml, for --voice-engine piper
     hesitation_rate: float = 0.0  # 0..1 chance each sentence opens with "um" / "uh"
     sentence_pause_ms: int = 0  # silence between the caller's sentences (0: the voice's own short gap)
     weight: float = 1.0  # > 0: this caller's share of a Locust run's users, relative to the other files

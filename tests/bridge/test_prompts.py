@@ -5,7 +5,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from bridge import prompts as prompts_module
 from bridge.dialogue import GOODBYE, GREETING
-from bridge.prompts import PromptBook
+from bridge.prompts import PromptBook, agent_style
 from callers.media import audio, speech
 
 FRAME_MS = 20
@@ -13,7 +13,7 @@ FAST_STYLE = speech.SpeakingStyle(rate_wpm=450)
 
 
 def book() -> PromptBook:
-    return PromptBook(speech.get_voice(), FAST_STYLE, FRAME_MS)
+    return PromptBook(FAST_STYLE, FRAME_MS)
 
 
 def test_cached_is_empty_until_a_reply_is_built_then_shares_it() -> None:
@@ -43,3 +43,12 @@ def test_the_cache_is_bounded(monkeypatch) -> None:
         prompts.prompt(sentences, fmt)
     assert prompts.cached((GREETING,), fmt) is None
     assert prompts.cached((GOODBYE,), fmt) is not None and prompts.cached((GREETING, GOODBYE), fmt) is not None
+
+
+def test_a_piper_agent_speaks_piper_in_english_and_espeak_where_no_piper_voice_speaks_the_language() -> None:
+    prompts = PromptBook(agent_style("piper", 175), FRAME_MS)
+    english = agent_style("piper", 175)
+    assert (english.engine, english.voice) == ("piper", "en_US-joe-medium")
+    assert prompts._style_in("en-gb") == english  # an English translation keeps the natural voice
+    assert prompts._style_in("es") == speech.SpeakingStyle(rate_wpm=175, voice="es", engine="espeak")
+    assert agent_style("espeak", 175) == speech.SpeakingStyle(rate_wpm=175)

@@ -358,13 +358,14 @@ def test_bad_flags_are_usage_errors() -> None:
     from bridge.__main__ import parse_settings
 
     for argv in (["--latency-ms", "100:200"], ["--latency-ms", "abc"], ["--play-format", "raw/opus"],
-                 ["--frame-ms", "0"], ["--voice-rate", "5"], ["--path", "nope"]):
+                 ["--frame-ms", "0"], ["--voice-rate", "5"], ["--path", "nope"], ["--voice-engine", "festival"]):
         with pytest.raises(SystemExit) as exited:
             parse_settings(argv)
         assert exited.value.code == 2, argv
     settings, _ = parse_settings(["--latency-ms", "250:50", "--no-barge-in", "--token", "t"])
     assert (settings.latency_mean_ms, settings.latency_jitter_ms, settings.barge_in) == (250, 50, False)
     assert "'t'" not in repr(settings)
+    assert settings.voice_engine == "espeak" and parse_settings(["--voice-engine", "piper"])[0].voice_engine == "piper"
 
 
 def test_a_hundred_concurrent_calls_stay_in_real_time(start_bridge) -> None:

@@ -64,3 +64,22 @@ def test_a_run_without_hearing_reports_leaves_the_sections_out() -> None:
     analysis = analyse(load_calls([FIXTURE]))
     assert analysis.hearing == {} and "AGENT HEARING" not in render_report(analysis)
     assert report_dict(analysis)["hearing"] is None
+
+
+def test_hearing_is_broken_down_by_the_voice_that_spoke_and_old_results_read_as_espeak(tmp_path) -> None:
+    spoken = json.loads(call("p", "normal", [(0, 10), (1, 10)], []))
+    spoken["voice_engine"] = "piper"
+    before_the_field = json.loads(call("e", "normal", [(3, 10), (2, 10)], []))
+    del before_the_field["voice_engine"]
+    path = tmp_path / "calls.jsonl"
+    path.write_text(json.dumps(spoken) + "\n" + json.dumps(before_the_field) + "\n")
+    analysis = analyse(load_calls([path]))
+    by_engine = analysis.hearing["by_voice_engine"]
+    assert by_engine.loc["piper", "wer"] == pytest.approx(0.05)
+    assert by_engine.loc["espeak", "wer"] == pytest.approx(0.25)
+    report = json.loads(json.dumps(report_dict(analysis)))
+    assert report["hearing"]["by_voice_engine"]["piper"]["words"] == 20
+    assert {entry["call_id"]: entry["voice_engine"] for entry in report["calls"]} == {"p": "piper", "e": "espeak"}
+    text = render_report(analysis)
+    assert next(line for line in text.splitlines() if line.startswith("piper")).split()[-1] == "5.0%"
+    assert "Caller voice" in render_html(analysis, {})

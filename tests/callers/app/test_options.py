@@ -7,6 +7,8 @@ import pytest
 
 from callers.app import cli
 from callers.app import options as shared
+from callers.app.batch import make_caller
+from callers.scenario.scenarios import load_scenarios
 from loadtest import options as locust_options
 
 SHARED = shared.shared_options()
@@ -54,3 +56,17 @@ def test_ca_file_and_insecure_together_are_refused_by_the_shared_rule(capsys, tm
 
 def test_the_token_is_a_secret_kept_off_the_web_ui():
     assert SHARED["--token"].secret and not LOCUST["--bridge-token"].web
+
+
+def test_the_command_line_speaks_piper_by_default_locust_espeak_and_each_caller_gets_its_engine():
+    args = cli.parse_arguments(cli.build_parser(), ["--scenario", "normal_account_inquiry"])
+    settings = cli._settings(args)
+    assert settings.voice_engine == "piper" and LOCUST["--voice-engine"].default == "espeak"
+    catalog = load_scenarios()
+    english = make_caller(catalog.predefined_entry("normal_account_inquiry"), settings, None)
+    assert (english.style.engine, english.style.voice) == ("piper", english.personality.natural_voice)
+    spanish = make_caller(catalog.predefined_entry("spanish_card_replacement"), settings, None)
+    assert spanish.style.engine == "espeak"  # no Piper voice speaks Spanish
+    forced = cli.parse_arguments(cli.build_parser(), ["--scenario", "normal_account_inquiry", "--voice-engine",
+                                                      "espeak"])
+    assert cli._settings(forced).voice_engine == "espeak"

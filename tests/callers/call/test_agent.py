@@ -95,6 +95,16 @@ def test_each_scenario_type_reaches_its_goal(bridge, tmp_path):
     assert on_disk[first.call_id].turn_records[0].response_latency_ms == first.turn_records[0].response_latency_ms
 
 
+def test_a_caller_with_the_natural_voice_is_heard_by_the_agent_and_says_which_voice(bridge):
+    """End to end with --voice-engine piper: rendered off the loop, paced, recognised by the bridge's Whisper."""
+    url, _ = bridge
+    # The shortest call: a brisk caller with a general question, following the agent by altText.
+    entry = load_scenarios().custom_entry("impatient", ScenarioType.GENERAL_INQUIRY.value, None)
+    result = CallerAgent(url, entry.personality, entry.scenario, seed=3, ear="alttext", voice_engine="piper").run(60)
+    assert result.error is None and result.success, (result.error, [t.agent_text for t in result.turn_records])
+    assert result.voice_engine == "piper" and result.hearing_wer is not None  # the bridge recognised it
+
+
 def test_seed_api_with_and_async_with(bridge):
     """The seed's two spellings: `with caller: caller.start_call()` and `async with` / `await start_call()`."""
     url, _ = bridge

@@ -137,6 +137,8 @@ def test_dropped_in_file_is_a_new_personality(tmp_path):
     (VALID.replace("tech_comfort = 2\n", ""), "tech_comfort", "missing"),
     (VALID + 'voice = "en-gb"\n', "voice", "unknown espeak voice"),
     (VALID + 'voice = "en-us+pirate"\n', "voice", "unknown voice variant"),
+    (VALID + 'natural_voice = "en_US-nobody-medium"\n', "natural_voice", "unknown Piper voice"),
+    (VALID + 'natural_voice = ""\n', "natural_voice", "non-empty"),
     (VALID + "hesitation_rate = 2\n", "hesitation_rate", "0 to 1"),
     (VALID + "sentence_pause_ms = 5000\n", "sentence_pause_ms", "0 to 3000"),
 ])
