@@ -52,8 +52,11 @@ bench: $(STAMP)
 	$(BIN)/python bench/capacity.py
 	$(BIN)/python bench/fidelity.py
 	$(BIN)/python bench/scaling.py
+	$(BIN)/python bench/verdict_truth.py --line clean,mulaw,noise
 
 bench-quick: $(STAMP)
+	$(BIN)/python bench/ear_accuracy.py --quick
+	$(BIN)/python bench/verdict_truth.py --quick
 	$(BIN)/python bench/capacity.py --quick
 	$(BIN)/python bench/fidelity.py --quick
 	$(BIN)/python bench/scaling.py --quick
