@@ -55,10 +55,13 @@ bench: $(STAMP)
 	$(BIN)/python bench/fidelity.py
 	$(BIN)/python bench/scaling.py
 	$(BIN)/python bench/locust_capacity.py
+	$(BIN)/python bench/verdict_truth.py --line clean,mulaw,noise
 
 bench-quick: $(STAMP)
 	$(BIN)/python bench/verdicts.py --quick
 	$(BIN)/python bench/voices.py --quick
+	$(BIN)/python bench/ear_accuracy.py --quick
+	$(BIN)/python bench/verdict_truth.py --quick
 	$(BIN)/python bench/capacity.py --quick
 	$(BIN)/python bench/fidelity.py --quick
 	$(BIN)/python bench/scaling.py --quick

