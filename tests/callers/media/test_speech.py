@@ -250,11 +250,24 @@ def test_an_unknown_whisper_model_is_named() -> None:
 
 @pytest.mark.whisper
 def test_the_base_model_is_joined_from_its_wheels_once(tmp_path, monkeypatch) -> None:
+    monkeypatch.delenv("CALLER_AGENT_CACHE", raising=False)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     joined = whisper_model_dir("base")
     assert joined.startswith(str(tmp_path)) and whisper_model_dir("base") == joined
     assert {"model.bin", "config.json", "tokenizer.json", "vocabulary.txt"} <= set(os.listdir(joined))
     assert [name for name in os.listdir(tmp_path / "caller-agent") if name.startswith(".")] == []
+
+
+@pytest.mark.whisper
+def test_a_cache_that_cannot_be_written_gives_way_to_the_next(tmp_path, monkeypatch) -> None:
+    """An image's named cache, or a home without a writable cache, must not cost the call its ear."""
+    blocked = tmp_path / "a-file"
+    blocked.write_text("not a directory")
+    monkeypatch.setenv("CALLER_AGENT_CACHE", str(blocked / "cache"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "user"))
+    joined = whisper_model_dir("base")
+    assert joined.startswith(str(tmp_path / "user" / "caller-agent"))
+    assert os.path.exists(os.path.join(joined, "model.bin"))
 
 
 def pace_frames(lateness_s: list[float]) -> None:
