@@ -52,11 +52,13 @@ bench: $(STAMP)
 	$(BIN)/python bench/capacity.py
 	$(BIN)/python bench/fidelity.py
 	$(BIN)/python bench/scaling.py
+	$(BIN)/python bench/dialogue.py
 
 bench-quick: $(STAMP)
 	$(BIN)/python bench/capacity.py --quick
 	$(BIN)/python bench/fidelity.py --quick
 	$(BIN)/python bench/scaling.py --quick
+	$(BIN)/python bench/dialogue.py --quick
 
 clean:
 	rm -rf $(VENV) results logs

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional, Protocol
 
@@ -67,10 +67,9 @@ class Tally:
 
     questions: int = 0
     answered: int = 0
+    answered_first: int = 0  # on the first ask, without a re-ask
     unanswerable: int = 0
-    turns: int = 0
     agent_gave_up: bool = False
-    transcript: list = field(default_factory=list)
 
 
 class FlowAgent:
@@ -120,6 +119,7 @@ class FlowAgent:
         if self._accepts(step, caller_text):
             if step.expect != NONE:
                 self.tally.answered += 1
+                self.tally.answered_first += self.reasks == 0
             self.index += 1
             self.reasks = 0
             if self.index >= len(self.steps):

@@ -3,7 +3,8 @@
 Each test agent of bench/agent_flows.toml (and the reference bridge's own policy, bridge/dialogue.py) is
 talked through in text by the scripted brain, for every scenario type and personality and a few seeds:
 per flow and personality, the share of calls whose goal was met and the share of the agent's answerable
-questions the caller answered to the agent's satisfaction (on the first ask or a re-ask). A flow that asks
+questions the caller answered to the agent's satisfaction (in the end, and on the first ask: the personalities
+that give part of an answer, need the question again or ask for proof first answer on a re-ask). A flow that asks
 for something no profile holds counts its calls as "not prepared" (the caller said it did not have it and
 recorded the question); those calls are expected to fail and are shown apart.
 
@@ -38,7 +39,7 @@ def run(personalities: tuple[str, ...], seeds: int) -> dict:
     for flow in [None] + flows:
         name = "reference" if flow is None else flow["name"]
         for personality in personalities:
-            calls = met = questions = answered = unanswerable = not_prepared = 0
+            calls = met = questions = answered = first = not_prepared = 0
             for scenario_type in ScenarioType:
                 scenario = catalog.custom_entry(personality, scenario_type.value, None).scenario
                 for seed in range(seeds):
@@ -54,13 +55,11 @@ def run(personalities: tuple[str, ...], seeds: int) -> dict:
                     if flow is not None:
                         questions += agent.tally.questions - agent.tally.unanswerable
                         answered += agent.tally.answered
-                        unanswerable += agent.tally.unanswerable
-            figures.setdefault(name, {})[personality] = {
-                "calls": calls, "goals_met": met, "not_prepared": not_prepared,
-                "questions": questions if flow is not None else None,
-                "answered": answered if flow is not None else None,
-                "answered_share": round(answered / questions, 3) if questions else None,
-                "unanswerable_asked": unanswerable}
+                        first += agent.tally.answered_first
+            row = {"calls": calls, "goals_met": met, "not_prepared": not_prepared}
+            if flow is not None:
+                row.update(questions=questions, answered=answered, answered_first=first)
+            figures.setdefault(name, {})[personality] = row
     return figures
 
 
@@ -71,12 +70,14 @@ def main() -> None:
     personalities = QUICK_PERSONALITIES if options.quick else tuple(load_scenarios().personality_names)
     started = time.perf_counter()
     figures = run(personalities, QUICK_SEEDS if options.quick else SEEDS)
-    print(f"{'flow':<18} {'personality':<12} {'goals met':>10} {'not prepared':>13} {'answered':>12}")
+    print(f"{'flow':<18} {'personality':<12} {'goals met':>10} {'not prepared':>13} {'answered':>12} "
+          f"{'first time':>11}")
     for flow, by_personality in figures.items():
         for personality, row in by_personality.items():
-            answered = "-" if row["questions"] is None else f"{row['answered']}/{row['questions']}"
+            answered = f"{row['answered']}/{row['questions']}" if "questions" in row else "-"
+            first = f"{row['answered_first']}/{row['questions']}" if "questions" in row else "-"
             print(f"{flow:<18} {personality:<12} {row['goals_met']:>4}/{row['calls']:<5} {row['not_prepared']:>13} "
-                  f"{answered:>12}")
+                  f"{answered:>12} {first:>11}")
     print(json.dumps({"bench": "dialogue", "quick": options.quick, "seconds": round(time.perf_counter() - started, 2),
                       "flows": figures}))
 

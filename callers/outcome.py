@@ -13,12 +13,9 @@ error is so excused: an agent that went silent or dropped the line failed whatev
 from __future__ import annotations
 
 from enum import Enum
-from typing import TYPE_CHECKING, Optional
+from typing import Any, Optional
 
 from callers.errors import CALLER_SIDE_ERRORS, ErrorCategory
-
-if TYPE_CHECKING:
-    from callers.results import CallResult
 
 
 class Outcome(str, Enum):
@@ -50,6 +47,7 @@ def outcome_of(success: bool, error_category: Optional[str], unanswered_asks: in
     return Outcome.AGENT_FAILURE
 
 
-def outcome_of_result(result: "CallResult") -> Outcome:
-    """outcome_of for a finished call's result (or anything with its attributes; no unanswered_asks: none)."""
+def outcome_of_result(result: Any) -> Outcome:
+    """outcome_of for a finished call's CallResult (or anything with its attributes; no unanswered_asks: none).
+    Typed Any: results.py and this module are siblings at the root and neither imports the other."""
     return outcome_of(bool(result.success), result.error_category, len(getattr(result, "unanswered_asks", ()) or ()))

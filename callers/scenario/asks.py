@@ -215,15 +215,19 @@ class TurnReader:
             return []
         context = f"{previous} {raw}".strip()
         question = raw.rstrip().endswith("?") or _opens_question(words)
+        options = _options(raw) if question else ()
+        if len(options) >= 2:
+            # "A callback or an email?" is a choice; "Your phone number or your email?" asks for one of two.
+            named = [self._fields(option, analyse(option), word_list(option), True) for option in options]
+            if not all(named):
+                return [Ask(CHOICE, raw, context, options=options)]
+            return [Ask(FIELD, raw, context, fields=named[0][:1])]
         offer = self.cue(sentence, "offer") and (question or "if" in words) and not _wh_question(words)
         if offer and not self.cue(sentence, "permission"):
             return [Ask(YES_NO, raw, context, about=OFFER)]
         fields = self._fields(raw, sentence, words, question)
         if fields:
             return [Ask(FIELD, raw, context, fields=fields)]
-        options = _options(raw) if question else ()
-        if len(options) >= 2:
-            return [Ask(CHOICE, raw, context, options=options)]
         if question and not _wh_question(words):
             about = CONFIRM if self.cue(sentence, "confirm") else PERMISSION if self.cue(sentence, "permission") \
                 else QUESTION

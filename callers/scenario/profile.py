@@ -82,6 +82,7 @@ def make_profile(context: dict[str, Any], language: str, seed: Optional[int]) ->
             "phone": " ".join(char for char in fake.phone_number().split("x")[0] if char.isdigit()),
             "email": _email(name, fake.free_email_domain(), seed),
             "card_last4": " ".join(f"{seed * 7919 % 10000:04d}"),
+            "ssn_last4": " ".join(f"{seed * 6007 % 10000:04d}"),
         }
     values.update({key: _number(key, seed) for key in NUMBERS})
     values["card_type"] = CARD_TYPE
