@@ -29,6 +29,11 @@ YES_WORDS = ("yes", "yeah", "yep", "sure", "please", "go ahead", "okay", "ok", "
 NO_WORDS = ("no", "nope", "not", "don't", "no thanks", "no thank you")
 
 
+def unpunctuated(text: str) -> str:
+    """An agent turn as a speech recogniser may give it: lower case, no punctuation."""
+    return re.sub(r"[^\w\s']", "", text).lower()
+
+
 def _plain(text: str) -> str:
     """Lowercase letters and digits only, words run together: "4 8 2 1" and "4821" read alike."""
     return re.sub(r"[^a-z0-9]", "", text.lower())
@@ -161,6 +166,20 @@ class ReferenceAgent:
     def respond(self, caller_text: str) -> tuple[str, bool]:
         reply = self.bank.respond(caller_text)
         return reply.text, reply.action is not None
+
+
+class Unpunctuated:
+    """Any agent, heard through a recogniser that writes no punctuation (the caller's ear, not altText)."""
+
+    def __init__(self, agent: Agent) -> None:
+        self.agent = agent
+
+    def greet(self) -> str:
+        return unpunctuated(self.agent.greet())
+
+    def respond(self, caller_text: str) -> tuple[str, bool]:
+        said, ended = self.agent.respond(caller_text)
+        return unpunctuated(said), ended
 
 
 class _Values(dict):

@@ -8,7 +8,14 @@ traits act through probabilities and thresholds, each with an effect a test can 
 - patience (via max_wait_s / max_unhelpful_turns): slow or unhelpful agent turns make it hang up;
 - speaking rate, pitch and response delay shape its audio and pauses (applied by CallerAgent).
 A scenario's `dtmf` rules win over speech: asked for something it is told to key, the caller keys it.
-What it says comes from scripted_lines.toml (data), filled from the scenario's context.
+What the agent's turn asks is read by callers.scenario.asks (any agent's wording, as data); the caller
+answers from its profile (callers.scenario.profile: the scenario's context, and generated details such as a
+member number or postcode), answers yes/no questions and choices by its goal (callers.brains.decisions), and
+says what it does not have, which the result records (`unanswered_asks`). The traits act on those answers
+too: verification_demands asks for proof before the first personal detail, provides_clear_info gives part
+of a two-part answer or needs the question again the first time, a low patience_level complains when asked
+again for what it already said; none of them stops the caller giving what it knows on the next ask.
+What it says comes from scripted_lines.toml (data), filled from the profile.
 """
 from __future__ import annotations
 
@@ -80,8 +87,8 @@ class ScriptedBrain(Brain):
         self.decisions = GoalDecisions(self.reader.book, GoalTracker(scenario.goal), self.profile, self.lines,
                                        self._pick, self._field_answer)
         self._goal_words = scenario.goal.primary_goal[:1].lower() + scenario.goal.primary_goal[1:]
-        self._fields_given: dict[str, int] = {}
-        self._unanswered: dict[str, str] = {}
+        self._given: set[str] = set()  # fields the caller has said
+        self._unanswered: dict[str, str] = {}  # field -> the agent's question it could not answer
         self._needed_again = False
         self._kind = scenario.scenario_type.value
         self._style = self.lines["style"].get(personality.type, self.lines["style"]["normal"])
@@ -219,7 +226,7 @@ class ScriptedBrain(Brain):
             return self._pick(self.lines["identity"]["prove_it"])
         self._not_understood = self._identity_asks > 1
         complete = self._identity_asks > 1 or self.random.random() < self.personality.provides_clear_info
-        self._fields_given.update(dict.fromkeys(IDENTITY_FIELDS if complete else ("customer_name",), 1))
+        self._given.update(IDENTITY_FIELDS if complete else ("customer_name",))
         return self._pick(self.lines["identity"]["complete" if complete else "partial"])
 
     def _answer_fields(self, reading: TurnReading) -> str:
@@ -230,12 +237,12 @@ class ScriptedBrain(Brain):
         fields = reading.fields
         yes_no = reading.first(YES_NO)
         prefix = self.decisions.yes_or_no(yes_no) + " " if yes_no is not None else ""
-        asked_again = [field for field in fields if field in self._fields_given]
-        personal = [field for field in fields if self._field_spec(field).profile or field in self.profile.values]
+        given_before = [field for field in fields if field in self._given]
         if set(fields) <= IDENTITY_FIELDS:
             answer = self._identity_answer()
-            return prefix + self._complaint(asked_again) + answer
-        if personal and self._identity_asks == 0 and not asked_again:
+            return prefix + self._complaint(given_before) + answer
+        knows = any(self._value(field) is not None and not self._field_spec(field).withhold for field in fields)
+        if knows and self._identity_asks == 0:
             self._identity_asks += 1
             if not self._asked_proof and self.random.random() < self.personality.verification_demands:
                 self._asked_proof = True
@@ -246,25 +253,24 @@ class ScriptedBrain(Brain):
                 elif not self._needed_again:
                     self._needed_again = True
                     return self._pick(self.lines["replies"]["again"])
-        self._not_understood = bool(asked_again)
+        self._not_understood = bool(given_before)
         parts: list[str] = []
         for field in fields:
-            spec = self._field_spec(field)
             value = self._value(field)
-            if spec.withhold:
+            if self._field_spec(field).withhold:
                 parts.append(self._pick(self.lines["replies"]["withhold"]))
             elif value is None:
-                self._unanswered.setdefault(field, self._ask_sentence(reading, field))
-                parts.append(self._pick(self.lines["replies"]["cannot_again" if field in self._fields_given
+                parts.append(self._pick(self.lines["replies"]["cannot_again" if field in self._unanswered
                                                               else "cannot"]))
-                self._fields_given[field] = 0
+                self._unanswered.setdefault(field, self._ask_sentence(reading, field))
             else:
                 parts.append(_sentence_case(self._field_answer(field, value)) + ".")
-                self._fields_given[field] = 1
-        return prefix + self._complaint([f for f in asked_again if self._fields_given.get(f)]) + " ".join(parts)
+                self._given.add(field)
+        return prefix + self._complaint(given_before) + " ".join(parts)
 
-    def _complaint(self, asked_again: list[str]) -> str:
-        if asked_again and self.personality.patience_level <= COMPLAINS_AT_PATIENCE:
+    def _complaint(self, given_before: list[str]) -> str:
+        """An impatient caller's complaint at being asked again for what it already said."""
+        if given_before and self.personality.patience_level <= COMPLAINS_AT_PATIENCE:
             return self._pick(self.lines["replies"]["asked_twice"]) + " "
         return ""
 

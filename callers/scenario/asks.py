@@ -21,8 +21,8 @@ from typing import Union
 
 from callers.errors import ConfigError
 from callers.scenario.datafiles import read_toml
-from callers.scenario.grammar import (AUXILIARIES, FILLERS, SUBJECTS, WH_CONTRACTIONS, WH_WORDS, Sentence, analyse,
-                                      split_sentences, stemmed_phrase, word_list)
+from callers.scenario.grammar import (AUXILIARIES, CLAUSE_WORDS, FILLERS, SUBJECTS, WH_CONTRACTIONS, WH_WORDS,
+                                      Sentence, analyse, split_sentences, stem, stemmed_phrase, word_list)
 
 ASKS_FILE = Path(__file__).with_name("asks.toml")
 LANGUAGE_PATTERN = "asks.{code}.toml"
@@ -30,8 +30,6 @@ FIELD, YES_NO, CHOICE = "field", "yes_no", "choice"
 OFFER, CONFIRM, PERMISSION, QUESTION = "offer", "confirm", "permission", "question"
 TURN_CUES = ("goodbye", "closing", "reprompt", "anything_else", "open", "hold", "offer", "confirm", "permission",
              "upsell", "transfer")
-# A sentence this short that ends on a field's words asks for it ("And your postcode?", "Member number, please").
-FRAGMENT_WORDS = 6
 # Words before an option that only lead up to it ("is it for your | checking"), and after "or" ("or | your savings").
 LEAD_WORDS = frozenset({"is", "it", "was", "for", "your", "the", "a", "an", "to", "about", "like", "want", "prefer",
                         "that", "this", "my", "by", "in", "on", "would", "you", "do", "did", "have", "use", "from",
@@ -39,6 +37,15 @@ LEAD_WORDS = frozenset({"is", "it", "was", "for", "your", "the", "a", "an", "to"
                         "either", "rather", "so", "and", "just", "of", "which", "what", "one", "whether", "need",
                         "calling", "call", "these", "those", "okay", "ok", "sure", "great"})
 NOT_OPTIONS = frozenset({"not", "no", "yes", "otherwise", "else", "so"})
+# Mid-sentence, an auxiliary before one of these opens a question ("thanks for waiting is this about ..."),
+# unless a subject stands before it ("i can help"); "your" is left out ("here is your balance").
+QUESTION_SUBJECTS = SUBJECTS - {"your", "there"}
+# "Was the card lost ...?", "Is your postcode still ...?": an auxiliary opening a sentence before one of these
+# asks too ("have" and "do" are left out: "have a nice day", "do the following" tell).
+DETERMINERS = frozenset({"the", "a", "an", "this", "that", "these", "those", "your", "my", "any"})
+DETERMINER_AUXILIARIES = AUXILIARIES - {"have", "has", "had", "do"}
+# After a wh-word, these keep it one question ("how much | would you like to borrow" is not two sentences).
+WH_PHRASE_ENDS = WH_WORDS | frozenset({"much", "many", "long", "often", "kind", "type", "sort"})
 _OPTION_TOKEN = re.compile(r"[a-z0-9]+(?:'[a-z]+)*|,")
 
 
@@ -61,6 +68,8 @@ class AskBook:
     options: dict[str, tuple[str, ...]]
     turns: dict[str, tuple[tuple[str, ...], ...]]
     ask_words: frozenset[str]
+    fragment_lead: frozenset[str]  # stems that may stand before a field's words in a fragment
+    fragment_tail: frozenset[str]  # stems that may follow them ("on your account", "please")
 
 
 @dataclass(frozen=True)
@@ -168,7 +177,12 @@ def load_asks(path: Union[str, Path] = ASKS_FILE, overlay: Union[str, Path, None
     for name in TURN_CUES:
         turns[name] = _phrases(_strings(raw_turns.get(name), path, "turns", name), path, "turns", name)
     ask_words = frozenset(_strings(raw_turns.get("ask_words"), path, "turns", "ask_words"))
-    return AskBook(fields, options, turns, ask_words)
+    fragments = data.get("fragments")
+    if not isinstance(fragments, dict):
+        raise ConfigError(str(path), "the file needs a [fragments] table with lead and tail", entry="fragments")
+    lead, tail = (frozenset(stem(word) for item in _strings(fragments.get(name), path, "fragments", name)
+                            for word in word_list(item)) for name in ("lead", "tail"))
+    return AskBook(fields, options, turns, ask_words, lead, tail)
 
 
 @lru_cache(maxsize=8)
@@ -186,7 +200,7 @@ class TurnReader:
         self.book = book
 
     def read(self, text: str) -> TurnReading:
-        sentences = split_sentences(text or "")
+        sentences = _sentences(text or "")
         asks: list[Ask] = []
         flags = dict.fromkeys(("open", "anything_else", "reprompt", "hold", "goodbye", "closing"), False)
         previous = ""
@@ -214,7 +228,7 @@ class TurnReader:
         if not words:
             return []
         context = f"{previous} {raw}".strip()
-        question = raw.rstrip().endswith("?") or _opens_question(words)
+        question = raw.rstrip().endswith("?") or _opens_question(words) or _asks_mid_sentence(words)
         options = _options(raw) if question else ()
         if len(options) >= 2:
             # "A callback or an email?" is a choice; "Your phone number or your email?" asks for one of two.
@@ -244,12 +258,44 @@ class TurnReader:
                 found.append((min(where), spec.name))
         if not found:
             return ()
-        asking = question or any(sentence.asked) or bool(self.book.ask_words & set(words))
-        if not asking and len(words) <= FRAGMENT_WORDS:
-            last = sentence.stems[-1] if sentence.stems else ""
-            asking = any(last == cue[-1] for spec in self.book.fields.values() for cue in spec.cues
-                         if sentence.has(cue))
+        asking = (question or any(sentence.asked) or bool(self.book.ask_words & set(words)) or _wh_mid_sentence(words)
+                  or self._fragment(words, [name for _, name in found]))
         return tuple(name for _, name in sorted(found)) if asking else ()
+
+    def _fragment(self, words: list[str], names: list[str]) -> bool:
+        """Whether a clause is only a field's name ("and the postcode on your account", "your date of birth
+        please"): how agents ask, and how a transcript without punctuation shows a question."""
+        clauses: list[list[str]] = [[]]
+        for word in words:
+            if word in CLAUSE_WORDS:
+                clauses.append([])
+            else:
+                clauses[-1].append(stem(word))
+        for stems in clauses:
+            start = 0
+            while start < len(stems) and stems[start] in self.book.fragment_lead:
+                start += 1
+            for name in names:
+                for cue in self.book.fields[name].cues:
+                    end = start + len(cue)
+                    if tuple(stems[start:end]) == cue and all(rest in self.book.fragment_tail for rest in stems[end:]):
+                        return True
+        return False
+
+
+def _sentences(text: str) -> list[str]:
+    """grammar.split_sentences, with a wh-phrase kept with the question it opens: an unpunctuated "how much
+    would you like to borrow" is cut before "would you"."""
+    merged: list[str] = []
+    for piece in split_sentences(text):
+        if merged and not re.search(r"[.!?]\s*$", merged[-1]):
+            last = word_list(merged[-1])
+            if last and (last[-1] in WH_PHRASE_ENDS and (last[-1] in WH_WORDS or len(last) > 1
+                                                         and last[-2] in WH_WORDS)):
+                merged[-1] = f"{merged[-1]} {piece}"
+                continue
+        merged.append(piece)
+    return merged
 
 
 def _position(sentence: Sentence, cue: tuple[str, ...]) -> int:
@@ -277,7 +323,28 @@ def _opens_question(words: list[str]) -> bool:
     if start >= len(words):
         return False
     first, following = words[start], words[start + 1] if start + 1 < len(words) else ""
-    return first in WH_CONTRACTIONS or first in WH_WORDS or (first in AUXILIARIES and following in SUBJECTS)
+    return (first in WH_CONTRACTIONS or first in WH_WORDS or (first in AUXILIARIES and following in SUBJECTS)
+            or (first in DETERMINER_AUXILIARIES and following in DETERMINERS))
+
+
+def _asks_mid_sentence(words: list[str]) -> bool:
+    """An unpunctuated question after other words: an auxiliary and a subject after a word that is no subject."""
+    return any(words[i] in AUXILIARIES and words[i + 1] in QUESTION_SUBJECTS and words[i - 1] not in SUBJECTS
+               for i in range(1, len(words) - 1))
+
+
+def _wh_mid_sentence(words: list[str]) -> bool:
+    """ "i'm sorry to hear that how much was the fee": a wh-question after other words, unpunctuated."""
+    for i in range(1, len(words) - 1):
+        if words[i] in WH_CONTRACTIONS:
+            return True
+        if words[i] in WH_WORDS:
+            following = words[i + 1:i + 3]
+            if following and following[0] in AUXILIARIES:
+                return True
+            if len(following) == 2 and following[0] in WH_PHRASE_ENDS and following[1] in AUXILIARIES:
+                return True
+    return False
 
 
 def _wh_question(words: list[str]) -> bool:

@@ -34,6 +34,12 @@ def kinds(text: str) -> list[tuple]:
     ("Got it. Last thing, what is the name of your first pet?", ("security_answer",)),
     ("How much would you like to borrow?", ("loan_amount",)),
     ("Can I have your phone number or your email?", ("phone",)),  # either will do: the first
+    # As a recogniser without punctuation writes them:
+    ("thank you and the postcode on your account", ("postcode",)),
+    ("and the email address we have for you", ("email",)),
+    ("how much would you like to borrow", ("loan_amount",)),
+    ("im sorry to hear that how much was the fee", ("amount",)),
+    ("your date of birth please", ("date_of_birth",)),
 ])
 def test_questions_for_information_name_the_fields(text, fields):
     assert kinds(text) == [(FIELD, fields)]
@@ -44,6 +50,7 @@ def test_questions_for_information_name_the_fields(text, fields):
     "We will never ask for your PIN or your full card number.",
     "Your new card will arrive at your home address within five business days.",
     "I've updated the email address on your account.",
+    "your member number is on the back of your card",
 ])
 def test_statements_that_mention_a_field_ask_nothing(text):
     assert kinds(text) == []
@@ -57,6 +64,7 @@ def test_statements_that_mention_a_field_ask_nothing(text):
     ("I have you down as Jordan Miller, is that correct?", CONFIRM),
     ("Is it okay if I place you on a brief hold?", PERMISSION),
     ("Are you still there?", QUESTION),
+    ("would you like me to cancel the old card and send you a new one", OFFER),
 ])
 def test_yes_no_questions_and_what_they_are_about(text, about):
     assert kinds(text) == [(YES_NO, about)]
@@ -67,9 +75,16 @@ def test_yes_no_questions_and_what_they_are_about(text, about):
     ("Thanks, is it debit or credit?", ("debit", "credit")),
     ("Was this a debit card, credit card, or prepaid card?", ("debit card", "credit card", "prepaid card")),
     ("Okay. Which would you prefer, a callback or an email?", ("callback", "email")),
+    ("thanks for waiting is this about your checking account or your savings account",
+     ("checking account", "savings account")),
 ])
 def test_choices_keep_the_options_as_said(text, options):
     assert kinds(text) == [(CHOICE, options)]
+
+
+def test_an_unpunctuated_choice_is_still_a_question_with_options():
+    [ask] = READER.read("was the card lost stolen or damaged").asks
+    assert ask.kind == CHOICE and ask.options[-1] == "damaged" and "stolen" in ask.options[0]
 
 
 def test_a_yes_or_no_question_is_no_choice():
