@@ -21,6 +21,7 @@ from callers.call.agent import CallerAgent
 from callers.outcome import Outcome, outcome_of_result
 from callers.results import CallResult, ResultWriter
 from callers.runtime.warmup import prepare_for_realtime
+from callers.scenario.profile import prepare_profiles
 from callers.scenario.personality import get_personality
 from callers.scenario.scenarios import ScenarioEntry
 from callers.services.judge import CallJudge
@@ -215,6 +216,7 @@ class Batch:
         calls = self.plan.calls()
         self._results = [None] * len(calls)
         slots = gevent.lock.BoundedSemaphore(self.plan.concurrency)
+        prepare_profiles({entry.scenario.language for entry in calls})
         prepare_for_realtime()
         if self.progress is not None:
             self.progress.open()
