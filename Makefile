@@ -56,6 +56,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/scaling.py
 	$(BIN)/python bench/locust_capacity.py
 	$(BIN)/python bench/verdict_truth.py --line clean,mulaw,noise
+	$(BIN)/python bench/dialogue.py
 
 bench-quick: $(STAMP)
 	$(BIN)/python bench/verdicts.py --quick
@@ -66,6 +67,7 @@ bench-quick: $(STAMP)
 	$(BIN)/python bench/fidelity.py --quick
 	$(BIN)/python bench/scaling.py --quick
 	$(BIN)/python bench/locust_capacity.py --quick
+	$(BIN)/python bench/dialogue.py --quick
 
 # The voice engines alone: how well a recognizer hears each, and what each costs (bench/RESULTS.md, Voices).
 bench-voices: $(STAMP)

@@ -218,6 +218,9 @@ class CallResult:
     caller_overloaded: bool = False  # some turn (or the greeting) showed an overloaded simulator
     # Deviations from the bot protocol the call was carried through, over every connection (ProtocolNote).
     protocol_notes: list = field(default_factory=list)
+    # The agent's questions the caller could not answer (its profile lacked the answer), as the agent said
+    # them; a goal missed after one is "caller not prepared" (callers/outcome.py), not an agent failure.
+    unanswered_asks: list = field(default_factory=list)
 
     def __post_init__(self) -> None:
         # The parts as JSON (a results file, a test's literal) become their types here, in one place.

@@ -11,7 +11,8 @@ Pure Python (no Locust, no gevent) so it can be tested on its own. The protocol 
 Success rate = successes / (calls - cancelled - simulator errors): a call cut off by the end of the run, or
 one where the caller itself broke, fell behind real time or lost its model (`brain_error`), is neither a
 success nor a failure of the agent (docs/metrics.md); it is counted, but only in `calls` and `cancelled` /
-`simulator_errors` (the batch reports use the same rule).
+`simulator_errors` (the batch reports use the same rule). So is a call whose goal was missed after the agent
+asked for something the caller's profile did not hold (`not_prepared`: the caller's gap, not the agent's).
 """
 from __future__ import annotations
 
@@ -33,14 +34,16 @@ class Counts:
     failures: int = 0
     cancelled: int = 0
     simulator_errors: int = 0
+    not_prepared: int = 0  # goal missed after an agent question the caller could not answer (callers/outcome.py)
     goals_met: int = 0
     goals_total: int = 0
     caller_overloaded: int = 0  # calls whose own pacing showed an overloaded simulator (counted, still judged)
 
     @property
     def judged(self) -> int:
-        """Calls that judge the agent: not cut off by the end of the run, not broken on the caller's side."""
-        return self.calls - self.cancelled - self.simulator_errors
+        """Calls that judge the agent: not cut off by the end of the run, not broken or unprepared on the
+        caller's side."""
+        return self.calls - self.cancelled - self.simulator_errors - self.not_prepared
 
     @property
     def success_rate(self) -> Optional[float]:
@@ -76,13 +79,16 @@ class GoalCounters:
         self.notes: dict[str, NoteSummary] = {}
 
     def record(self, personality: str, scenario: str, success: bool, error_category: Optional[str],
-               goals_achieved: int = 0, goals_total: int = 0, caller_overloaded: bool = False) -> None:
+               goals_achieved: int = 0, goals_total: int = 0, caller_overloaded: bool = False,
+               unanswered_asks: int = 0) -> None:
         one = Counts(calls=1, caller_overloaded=int(bool(caller_overloaded)))
-        outcome = outcome_of(bool(success), error_category)  # the one rule (callers/outcome.py)
+        outcome = outcome_of(bool(success), error_category, unanswered_asks)  # the one rule (callers/outcome.py)
         if outcome is Outcome.CANCELLED:
             one.cancelled = 1
         elif outcome is Outcome.CALLER_ERROR:
             one.simulator_errors = 1
+        elif outcome is Outcome.CALLER_NOT_PREPARED:
+            one.not_prepared = 1
         else:
             one.successes = int(bool(success))
             one.failures = 1 - one.successes
@@ -96,7 +102,8 @@ class GoalCounters:
         """Count a callers.results.CallResult (or anything with the same attributes)."""
         self.record(result.personality, scenario or result.scenario, bool(result.success),
                     result.error_category, result.goals_achieved, result.goals_total,
-                    bool(getattr(result, "caller_overloaded", False)))
+                    bool(getattr(result, "caller_overloaded", False)),
+                    len(getattr(result, "unanswered_asks", ()) or ()))
         for note in getattr(result, "protocol_notes", None) or []:
             note = ProtocolNote(**note) if isinstance(note, dict) else note
             self._add_note(NoteSummary(note.what, 1, note.count, note.first_ms))
@@ -147,7 +154,7 @@ class GoalCounters:
         return rows
 
 
-ROW_COLUMNS = ("group", "name", "calls", "successes", "failures", "cancelled", "simulator_errors",
+ROW_COLUMNS = ("group", "name", "calls", "successes", "failures", "cancelled", "simulator_errors", "not_prepared",
                "success_rate", "goals_met", "goals_total", "goal_rate", "caller_overloaded")
 
 
@@ -155,7 +162,8 @@ def _row(group: str, name: str, counts: Counts) -> dict:
     rate, goal_rate = counts.success_rate, counts.goal_rate
     return {"group": group, "name": name, "calls": counts.calls, "successes": counts.successes,
             "failures": counts.failures, "cancelled": counts.cancelled,
-            "simulator_errors": counts.simulator_errors, "success_rate": "" if rate is None else f"{rate:.1%}",
+            "simulator_errors": counts.simulator_errors, "not_prepared": counts.not_prepared,
+            "success_rate": "" if rate is None else f"{rate:.1%}",
             "goals_met": counts.goals_met,
             "goals_total": counts.goals_total, "goal_rate": "" if goal_rate is None else f"{goal_rate:.1%}",
             "caller_overloaded": counts.caller_overloaded}
@@ -269,6 +277,9 @@ def summary_text(counters: GoalCounters, p95_turn_ms: Optional[float] = None) ->
             f"{total.cancelled} cancelled at the end of the run")
     if total.simulator_errors:
         line += f"; {total.simulator_errors} simulator errors, not counted against the agent"
+    if total.not_prepared:
+        line += (f"; {total.not_prepared} caller not prepared (the agent asked for what the caller's profile lacked), "
+                 "not counted against the agent")
     line += ")"
     if total.caller_overloaded:
         line += (f"\nCALLER OVERLOADED in {total.caller_overloaded} calls: the load generator paced their audio late, "

@@ -2,15 +2,15 @@
 
 What a finished call counts as is callers/outcome.py's rule: CALL fails only for an agent failure; a call the
 simulated caller broke fires its own CALLER_ERROR request (named by its category), so Locust's failures table
-shows the breakage without blaming the agent's CALL row (the capacity search reads CALL failures); a
-cancelled call fires nothing.
+shows the breakage without blaming the agent's CALL row (the capacity search reads CALL failures), and so does
+a call whose caller was not prepared (CALLER_ERROR named caller_not_prepared); a cancelled call fires nothing.
 """
 from __future__ import annotations
 
 from typing import Any, Optional
 
 from callers.errors import NOT_CONNECTED, ErrorCategory
-from callers.outcome import Outcome, outcome_of
+from callers.outcome import Outcome, outcome_of_result
 from callers.results import CallResult, TurnRecord
 from loadtest.run import LoadRun
 
@@ -63,12 +63,15 @@ class RequestEvents:
             return
         category = result.error_category
         self.run.source.counters.record_result(result, scenario=label)
-        outcome = outcome_of(bool(result.success), category)
+        outcome = outcome_of_result(result)
         if outcome is Outcome.CANCELLED:
             return  # cut off by the end of the run: neither a success nor a failure
         duration_ms = result.duration_s * 1000.0
         if outcome is Outcome.CALLER_ERROR:
             self._fire(CALLER_ERROR, category, duration_ms, category)
+            return
+        if outcome is Outcome.CALLER_NOT_PREPARED:
+            self._fire(CALLER_ERROR, outcome.value, duration_ms, outcome.value)
             return
         if category in NOT_CONNECTED:
             self._fire("CONNECT", self.run.connect_name, duration_ms, category)

@@ -15,7 +15,8 @@ from loadtest.goals import ROW_COLUMNS, GoalCounters, to_csv
 
 TAB_KEY = "goals"
 TITLES = {"group": "Group", "name": "Name", "calls": "Calls", "successes": "Successes", "failures": "Failures",
-          "cancelled": "Cancelled", "simulator_errors": "Simulator errors", "success_rate": "Success rate",
+          "cancelled": "Cancelled", "simulator_errors": "Simulator errors", "not_prepared": "Caller not prepared",
+          "success_rate": "Success rate",
           "goals_met": "Goals met",
           "goals_total": "Goals total", "goal_rate": "Goal rate", "caller_overloaded": "Caller overloaded"}
 

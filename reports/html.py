@@ -114,6 +114,7 @@ def _summary(analysis: Analysis) -> pd.DataFrame:
             ("Successful", summary["successful"]), ("Failed (agent)", summary["failed"]),
             ("Simulator errors (not the agent)", summary["simulator_errors"]),
             ("Cancelled (not judged)", summary["cancelled"]),
+            ("Caller not prepared (not the agent)", summary["not_prepared"]),
             ("Success rate", f"{percent(summary['success_rate'])} (95% CI {interval(ci['low'], ci['high'])})"),
             ("Goals met", f"{summary['goals_met']}/{summary['goals_total']}"),
             ("Uncertain verdicts (not counted as met)",
@@ -142,7 +143,7 @@ def _groups(table: pd.DataFrame, label: str) -> pd.DataFrame:
         "Simulator errors": row["simulator_errors"], "Cancelled": row["cancelled"],
         "Avg duration": seconds(row["avg_duration_s"]), "Avg turns": f"{row['avg_turns']:.1f}",
         "Goals met": f"{row['goals_met']}/{row['goals_total']}", "Turn p50 (ms)": ms(row["turn_p50_ms"]),
-        "Turn p95 (ms)": ms(row["turn_p95_ms"]),
+        "Turn p95 (ms)": ms(row["turn_p95_ms"]), "Caller not prepared": row["not_prepared"],
     } for name, row in records(table)])
 
 

@@ -22,13 +22,13 @@ import pandas as pd
 from reports.stats import Analysis, records
 
 REPORT_VERSION = 1
-GROUP_FIELDS = ("calls", "successes", "failed", "simulator_errors", "cancelled", "rate", "ci_low", "ci_high",
-                "avg_duration_s", "avg_turns", "goals_met", "goals_total", "turn_p50_ms", "turn_p95_ms")
+GROUP_FIELDS = ("calls", "successes", "failed", "simulator_errors", "not_prepared", "cancelled", "rate", "ci_low",
+                "ci_high", "avg_duration_s", "avg_turns", "goals_met", "goals_total", "turn_p50_ms", "turn_p95_ms")
 CALL_FIELDS = ("index", "call_id", "caller_name", "personality", "scenario", "scenario_type", "outcome", "success",
                "turns", "goals_achieved", "goals_total", "goals_uncertain", "unmet_goals", "uncertain_goals",
                "failure_condition", "duration_s",
                "connect_ms", "greeting_latency_ms", "end_reason", "seed", "source", "cost_usd", "hearing_wer",
-               "voice_engine", "recording")
+               "voice_engine", "recording", "unanswered_asks")
 
 
 def report_dict(analysis: Analysis) -> dict:

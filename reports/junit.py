@@ -4,7 +4,8 @@ Mapping: classname = scenario, name = personality + the call's number in the run
 merge same-named cases keep every call). An agent failure is a <failure> (type = error category, or
 "goal_not_met" with the unmet criteria in the message); a caller-side error is an <error> of its own category
 (simulator_error, brain_error), JUnit's word for "the test itself broke", which keeps it apart from the agent's
-failures; a cancelled call is <skipped>. Which is which is callers.outcome's rule (the calls' outcome column).
+failures; a cancelled call, and one whose caller was not prepared for what the agent asked, is <skipped>.
+Which is which is callers.outcome's rule (the calls' outcome column).
 """
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from typing import Union
 
 import pandas as pd
 
-from reports.load import AGENT_FAILURE, CALLER_ERROR, CANCELLED
+from reports.load import AGENT_FAILURE, CALLER_ERROR, CANCELLED, NOT_PREPARED
 from reports.stats import records
 from reports.text import why
 
@@ -25,7 +26,8 @@ GOAL_NOT_MET_TYPE = "goal_not_met"
 def junit_tree(calls: pd.DataFrame) -> ET.ElementTree:
     outcomes = calls["outcome"]
     counts = {"tests": len(calls), "failures": int((outcomes == AGENT_FAILURE).sum()),
-              "errors": int((outcomes == CALLER_ERROR).sum()), "skipped": int((outcomes == CANCELLED).sum()),
+              "errors": int((outcomes == CALLER_ERROR).sum()),
+              "skipped": int(outcomes.isin((CANCELLED, NOT_PREPARED)).sum()),
               "time": f"{calls['duration_s'].sum():.3f}"}
     root = ET.Element("testsuites", name=SUITE_NAME, **{key: str(value) for key, value in counts.items()})
     suite = ET.SubElement(root, "testsuite", name=SUITE_NAME, timestamp=calls["started_at"].min().isoformat(),
@@ -38,7 +40,7 @@ def junit_tree(calls: pd.DataFrame) -> ET.ElementTree:
             ET.SubElement(case, "failure", type=call["error_category"] or GOAL_NOT_MET_TYPE, message=reason)
         elif call["outcome"] == CALLER_ERROR:
             ET.SubElement(case, "error", type=call["error_category"], message=reason)
-        elif call["outcome"] == CANCELLED:
+        elif call["outcome"] in (CANCELLED, NOT_PREPARED):
             ET.SubElement(case, "skipped", message=reason)
         ET.SubElement(case, "system-out").text = _details(call)
     ET.indent(root)

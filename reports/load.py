@@ -30,10 +30,12 @@ LOCUST_JSON_COLUMNS = ["Type", "Name", "Request Count", "Failure Count", "Median
 SUCCESS = Outcome.SUCCESS.value
 AGENT_FAILURE = Outcome.AGENT_FAILURE.value
 CALLER_ERROR = Outcome.CALLER_ERROR.value
+NOT_PREPARED = Outcome.CALLER_NOT_PREPARED.value
 CANCELLED = Outcome.CANCELLED.value
 OUTCOMES = tuple(outcome.value for outcome in Outcome)
 JUDGED = tuple(outcome.value for outcome in Outcome if outcome.judged)
 GOAL_NOT_MET = "goal not met"
+CALLER_NOT_PREPARED = "caller not prepared"
 # The scenario type of a line that does not name one (written by hand or by another tool; CallResult has always
 # had the field): a group of its own in the type breakdown, never merged into a real type.
 UNKNOWN_SCENARIO_TYPE = "unknown"
@@ -47,8 +49,7 @@ CALL_COLUMNS = ("index", "call_id", "caller_name", "personality", "scenario", "s
                 "ended_at", "outcome", "success", "error_category", "error_message", "turns", "goals_achieved",
                 "goals_total", "goals_uncertain", "unmet_goals", "uncertain_goals", "failure_condition", "duration_s",
                 "connect_ms", "greeting_latency_ms", "end_reason", "seed", "source", "cost_usd", "hearing_wer",
-                "voice_engine",
-                "recording", "protocol_notes")
+                "voice_engine", "recording", "protocol_notes", "unanswered_asks")
 OPTIONAL_TEXT = ("error_category", "error_message", "failure_condition")
 TURN_COLUMNS = ("call_id", "personality", "scenario", "scenario_type", "outcome", "turn", "at", "response_latency_ms",
                 "barge_in", "barge_in_stop_ms", "heard_errors", "heard_words", "voice_engine")
@@ -261,7 +262,8 @@ def _parse_line(line: str) -> tuple[Optional[dict], str]:
 
 
 def _outcome(record: dict) -> str:
-    return outcome_of(record["success"], (record.get("error") or {}).get("category")).value
+    return outcome_of(record["success"], (record.get("error") or {}).get("category"),
+                      len(_unanswered_asks(record))).value
 
 
 def _scenario_type(record: dict) -> str:
@@ -302,6 +304,7 @@ def _call_row(record: dict) -> dict:
         "hearing_wer": _number(record.get("hearing_wer")), "voice_engine": _voice_engine(record),
         "recording": _recording(record),
         "protocol_notes": _protocol_notes(record),
+        "unanswered_asks": _unanswered_asks(record),
     }
 
 
@@ -309,6 +312,12 @@ def _voice_engine(record: dict) -> str:
     """What spoke the caller's lines; results written before the field was recorded were espeak's."""
     engine = record.get("voice_engine")
     return engine if isinstance(engine, str) and engine else "espeak"
+
+
+def _unanswered_asks(record: dict) -> list[str]:
+    """The agent's questions the caller could not answer (older files have none)."""
+    asks = record.get("unanswered_asks")
+    return [str(ask) for ask in asks] if isinstance(asks, list) else []
 
 
 def _recording(record: dict) -> Optional[dict]:

@@ -23,16 +23,19 @@ import numpy as np
 import pandas as pd
 
 from callers.results import summarise_notes
-from reports.load import (AGENT_FAILURE, CALLER_ERROR, CANCELLED, GOAL_NOT_MET, JUDGED, SUCCESS, CallData,
-                          LocustData)
+from reports.load import (AGENT_FAILURE, CALLER_ERROR, CALLER_NOT_PREPARED, CANCELLED, GOAL_NOT_MET, JUDGED,
+                          NOT_PREPARED, SUCCESS, CallData, LocustData)
 
 Z_95 = 1.959963984540054  # two-sided 95% normal quantile
 PERCENTILES = (50, 90, 95, 99)
-RATE_COLUMNS = ("calls", "judged", "successes", "failed", "simulator_errors", "cancelled", "rate", "ci_low",
+RATE_COLUMNS = ("calls", "judged", "successes", "failed", "simulator_errors", "not_prepared", "cancelled", "rate",
+                "ci_low",
                 "ci_high", "avg_duration_s", "avg_turns", "goals_met", "goals_total", "turn_p50_ms", "turn_p95_ms")
 # What the error table says each outcome counts as (its rows are the calls that did not succeed).
 COUNTED_AS = {AGENT_FAILURE: "agent failure", CALLER_ERROR: "simulator (not the agent)",
-              CANCELLED: "not judged (cut off by the run's end)"}
+              NOT_PREPARED: "caller not prepared (not the agent)", CANCELLED: "not judged (cut off by the run's end)"}
+# Unanswered agent questions listed in a report, most frequent first.
+TOP_UNANSWERED = 10
 LATENCY_METRICS = {"turn": "TURN response latency", "greeting": "greeting latency", "connect": "connect time"}
 HEARING_COLUMNS = ("calls", "turns", "words", "errors", "wer")
 BARGE_IN_COLUMNS = ("barge_ins", "stopped", "stop_p50_ms", "stop_p95_ms", "resumed", "repeated")
@@ -113,11 +116,13 @@ def rate_table(data: CallData, key: Union[str, Sequence[str]]) -> pd.DataFrame:
     calls = data.calls.assign(
         successes=data.calls["outcome"].eq(SUCCESS), failed=data.calls["outcome"].eq(AGENT_FAILURE),
         simulator_errors=data.calls["outcome"].eq(CALLER_ERROR), cancelled=data.calls["outcome"].eq(CANCELLED),
+        not_prepared=data.calls["outcome"].eq(NOT_PREPARED),
         judged_goals_met=judged_goals(data.calls, "goals_achieved"),
         judged_goals_total=judged_goals(data.calls, "goals_total"))
     table = calls.groupby(keys, sort=True).agg(
         calls=("call_id", "size"), successes=("successes", "sum"), failed=("failed", "sum"),
         simulator_errors=("simulator_errors", "sum"), cancelled=("cancelled", "sum"),
+        not_prepared=("not_prepared", "sum"),
         avg_duration_s=("duration_s", "mean"), avg_turns=("turns", "mean"),
         goals_met=("judged_goals_met", "sum"), goals_total=("judged_goals_total", "sum"))
     table["judged"] = table["successes"] + table["failed"]
@@ -164,6 +169,7 @@ def summarise(data: CallData) -> dict:
     return {
         "total": int(len(calls)), "judged": judged, "successful": successful, "failed": failed,
         "simulator_errors": int(counts.get(CALLER_ERROR, 0)), "cancelled": int(counts.get(CANCELLED, 0)),
+        "not_prepared": int(counts.get(NOT_PREPARED, 0)), "unanswered_asks": unanswered_asks(calls),
         # 0.0, not null, when nothing could be judged: CI scripts compare it with a threshold and must fail.
         "success_rate": successful / judged if judged else 0.0,
         "success_rate_ci": {"low": _finite(low), "high": _finite(high)},
@@ -188,6 +194,17 @@ def uncertain_summary(calls: pd.DataFrame) -> dict:
     return {"goals_uncertain": int(judged["goals_uncertain"].sum()),
             "calls_with_uncertain": int((judged["goals_uncertain"] > 0).sum()),
             "failed_on_uncertain_only": hinging}
+
+
+def unanswered_asks(calls: pd.DataFrame) -> list[dict]:
+    """The agent questions callers could not answer, with how many calls each came up in (most first): what to
+    add to the scenarios' context so the callers are prepared for this agent."""
+    counts: dict[str, int] = {}
+    for asks in calls["unanswered_asks"]:
+        for ask in dict.fromkeys(asks):
+            counts[ask] = counts.get(ask, 0) + 1
+    ranked = sorted(counts.items(), key=lambda item: (-item[1], item[0]))[:TOP_UNANSWERED]
+    return [{"ask": ask, "calls": n} for ask, n in ranked]
 
 
 def cost_summary(calls: pd.DataFrame) -> Optional[dict]:
@@ -227,7 +244,8 @@ def latency_table(data: CallData) -> pd.DataFrame:
 def error_table(calls: pd.DataFrame) -> pd.DataFrame:
     """Why calls did not succeed: each error category, plus "goal not met" for calls that ended cleanly."""
     unsuccessful = calls[calls["outcome"] != SUCCESS]
-    category = unsuccessful["error_category"].fillna(GOAL_NOT_MET)
+    category = unsuccessful["error_category"].fillna(GOAL_NOT_MET).where(unsuccessful["outcome"] != NOT_PREPARED,
+                                                                         CALLER_NOT_PREPARED)
     table = category.value_counts().rename_axis("category").to_frame("calls")
     # A category always has one outcome (callers.outcome decides by category first), so its first call's says it.
     outcome = unsuccessful.groupby(category)["outcome"].first()

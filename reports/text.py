@@ -68,7 +68,8 @@ def _opening(analysis: Analysis) -> str:
              f"Failed: {summary['failed']}",
              f"Total Duration: {summary['total_duration_s']:.1f}s",
              f"Average Duration: {summary['average_duration_s']:.1f}s"]
-    excluded = [_count(summary["simulator_errors"], "simulator error"), _count(summary["cancelled"], "cancelled")]
+    excluded = [_count(summary["simulator_errors"], "simulator error"), _count(summary["cancelled"], "cancelled"),
+                _count(summary["not_prepared"], "caller not prepared")]
     excluded = [text for text in excluded if text]
     if excluded:
         lines.append(f"Not judged: {', '.join(excluded)} (success rates count the {summary['judged']} "
@@ -120,7 +121,12 @@ def _success(analysis: Analysis) -> str:
              f"Simulator errors: {summary['simulator_errors']} (the caller itself broke; not counted against "
              "the agent)",
              f"Cancelled: {summary['cancelled']} (cut off by the end of the run; not counted)",
+             f"Caller not prepared: {summary['not_prepared']} (the agent asked for what the caller's profile lacked; "
+             "not counted against the agent)",
              f"Goals met: {summary['goals_met']}/{summary['goals_total']}", _uncertain_line(summary)]
+    if summary["unanswered_asks"]:
+        lines.append("Agent questions the callers could not answer (add the answers to the scenario's context):")
+        lines += [f"  {item['calls']}x \"{item['ask']}\"" for item in summary["unanswered_asks"]]
     if analysis.pass_k["k"] > 1:
         lines.append(_pass_k_line(analysis.pass_k))
     return "\n".join(lines)
@@ -261,7 +267,10 @@ def why(call: dict) -> str:
         return f"failure condition hit: {call['failure_condition']}"
     uncertain = set(call.get("uncertain_goals") or ())
     unmet = ", ".join(f"{goal} (uncertain)" if goal in uncertain else goal for goal in call["unmet_goals"])
-    return f"goal not met ({unmet})" if unmet else "goal not met"
+    reason = f"goal not met ({unmet})" if unmet else "goal not met"
+    if call.get("unanswered_asks"):
+        reason += f"; caller not prepared for: {' / '.join(call['unanswered_asks'])}"
+    return reason
 
 
 def usd(value: float) -> str:
@@ -316,7 +325,8 @@ def _count(n: int, noun: str) -> str:
 
 
 def _not_judged(row: dict) -> str:
-    parts = [_count(int(row["simulator_errors"]), "simulator error"), _count(int(row["cancelled"]), "cancelled")]
+    parts = [_count(int(row["simulator_errors"]), "simulator error"), _count(int(row["cancelled"]), "cancelled"),
+             _count(int(row["not_prepared"]), "caller not prepared")]
     parts = [part for part in parts if part]
     return f"; not judged: {', '.join(parts)}" if parts else ""
 

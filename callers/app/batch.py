@@ -18,9 +18,10 @@ import gevent.lock
 
 from callers.brains.realtime import RealtimeBrain
 from callers.call.agent import CallerAgent
-from callers.outcome import Outcome, outcome_of
+from callers.outcome import Outcome, outcome_of_result
 from callers.results import CallResult, ResultWriter
 from callers.runtime.warmup import prepare_for_realtime
+from callers.scenario.profile import prepare_profiles
 from callers.scenario.personality import get_personality
 from callers.scenario.scenarios import ScenarioEntry
 from callers.services.judge import CallJudge
@@ -107,7 +108,7 @@ class Progress:
         self.total = total
         self.stream = stream
         self.live = stream.isatty() if live is None else live
-        self.done = self.running = self.successes = self.failures = self.simulator_errors = 0
+        self.done = self.running = self.successes = self.failures = self.simulator_errors = self.not_prepared = 0
         self._clock = clock
         self._started = clock()
         self._ticker: Optional[gevent.Greenlet] = None
@@ -124,13 +125,15 @@ class Progress:
     def call_finished(self, result: CallResult) -> None:
         self.running -= 1
         self.done += 1
-        outcome = outcome_of(result.success, result.error_category)
+        outcome = outcome_of_result(result)
         if outcome is Outcome.SUCCESS:
             self.successes += 1
         elif outcome is Outcome.CALLER_ERROR:
             self.simulator_errors += 1
         elif outcome is Outcome.AGENT_FAILURE:
             self.failures += 1
+        elif outcome is Outcome.CALLER_NOT_PREPARED:
+            self.not_prepared += 1
         line = describe_call(result)
         if self.live:
             self._write(f"{CLEAR_LINE}{line}\n")
@@ -149,6 +152,7 @@ class Progress:
         judged = self.successes + self.failures
         rate = f"{100.0 * self.successes / judged:.1f}%" if judged else "n/a"
         simulator = f", {self.simulator_errors} simulator errors" if self.simulator_errors else ""
+        simulator += f", {self.not_prepared} caller not prepared" if self.not_prepared else ""
         return (f"{self.done}/{self.total} done, {self.running} running, {self.failures} failed{simulator}, "
                 f"success {rate} ({self.successes}/{judged}), {self._clock() - self._started:.0f}s")
 
@@ -170,7 +174,8 @@ def describe_call(result: CallResult) -> str:
     """One line per call: verdict, who called about what, and why it failed if it did."""
     latencies = [t.response_latency_ms for t in result.turn_records if t.response_latency_ms is not None]
     median = f", turn p50 {statistics.median(latencies):.0f} ms" if latencies else ""
-    verdict = "SUCCESS" if result.success else (result.error_category or "FAILED").upper()
+    verdict = "SUCCESS" if result.success else (result.error_category or (
+        "NOT PREPARED" if outcome_of_result(result) is Outcome.CALLER_NOT_PREPARED else "FAILED")).upper()
     uncertain = f" (+{result.goals_uncertain} uncertain)" if result.goals_uncertain else ""
     line = (f"{verdict} {result.caller_name} ({result.personality}, {result.scenario}): {result.duration_s:.1f}s, "
             f"{result.turns} turns, goals {result.goals_achieved}/{result.goals_total}{uncertain}{median}")
@@ -181,7 +186,10 @@ def describe_call(result: CallResult) -> str:
             return f"{line}; failure condition: {result.failure_condition}"
         unmet = [goal["description"] + (" (uncertain)" if goal.get("verdict") == "uncertain" else "")
                  for goal in result.goals if goal.get("kind") == "criterion" and not goal["met"]]
-        return f"{line}; goal not met ({', '.join(unmet)})" if unmet else f"{line}; goal not met"
+        line = f"{line}; goal not met ({', '.join(unmet)})" if unmet else f"{line}; goal not met"
+        if result.unanswered_asks:
+            line += f"; caller not prepared for: {' / '.join(result.unanswered_asks)}"
+        return line
     return line
 
 
@@ -212,6 +220,7 @@ class Batch:
         calls = self.plan.calls()
         self._results = [None] * len(calls)
         slots = gevent.lock.BoundedSemaphore(self.plan.concurrency)
+        prepare_profiles({entry.scenario.language for entry in calls})
         prepare_for_realtime(self.settings.voice_engine if self.settings.realtime is None else "espeak")
         if self.progress is not None:
             self.progress.open()

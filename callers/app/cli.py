@@ -40,7 +40,7 @@ from callers.call import events
 from callers.call.recording import RECORDINGS_DIR
 from callers.errors import NOT_CONNECTED, ConfigError
 from callers.media import speech
-from callers.outcome import Outcome, outcome_of
+from callers.outcome import Outcome, outcome_of_result
 from callers.results import CALLS_FILE, CallResult, ResultWriter, note_lines, public_url
 from callers.scenario.catalog import describe_catalog
 from callers.scenario.goals import criterion_problem
@@ -514,12 +514,13 @@ def _setup_logging(verbose: bool) -> None:
 
 def _print_totals(results: list[CallResult]) -> None:
     """The run's counts by outcome; the rate is over judged calls, as every report and the gate count it."""
-    counts = Counter(outcome_of(r.success, r.error_category) for r in results)
+    counts = Counter(outcome_of_result(r) for r in results)
     succeeded, failed = counts[Outcome.SUCCESS], counts[Outcome.AGENT_FAILURE]
     judged = succeeded + failed
     rate = f"{100.0 * succeeded / judged:.1f}% success" if judged else "success rate n/a"
     not_judged = "".join(f", {counts[outcome]} {label}" for outcome, label in
-                         ((Outcome.CALLER_ERROR, "caller-side errors"), (Outcome.CANCELLED, "cancelled"))
+                         ((Outcome.CALLER_NOT_PREPARED, "caller not prepared (asked for what its profile lacked)"),
+                          (Outcome.CALLER_ERROR, "caller-side errors"), (Outcome.CANCELLED, "cancelled"))
                          if counts[outcome])
     print(f"\n{len(results)} calls: {succeeded} succeeded, {failed} failed{not_judged} "
           f"({rate} of {judged} judged)")

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Optional, Sequence
 
 from callers.errors import NOT_CONNECTED
-from callers.outcome import Outcome, outcome_of
+from callers.outcome import Outcome, outcome_of, outcome_of_result
 from callers.results import CallResult
 
 EXIT_OK = 0
@@ -42,7 +42,7 @@ class Gate:
         """Why the run misses the gate (empty: it passes, or nothing was asked)."""
         reasons: list[str] = []
         if self.success_threshold > 0:
-            judged = [r for r in results if outcome_of(r.success, r.error_category).judged]
+            judged = [r for r in results if outcome_of_result(r).judged]
             successes = sum(bool(r.success) for r in judged)
             if not judged:
                 reasons.append(f"success rate unknown: no judged calls (threshold {self.success_threshold:.1%})")
@@ -89,6 +89,6 @@ def exit_code(results: Sequence[CallResult], cancelled: bool, gate_reasons: Sequ
 def _all_judged_succeeded(results: Sequence[CallResult]) -> bool:
     """A one-off call passes only when something was judged and nothing judged failed: a call the caller itself
     broke proved nothing about the agent, so it cannot pass (as the gate's "success rate unknown")."""
-    outcomes = [outcome_of(r.success, r.error_category) for r in results]
+    outcomes = [outcome_of_result(r) for r in results]
     judged = [outcome for outcome in outcomes if outcome.judged]
     return bool(judged) and all(outcome is Outcome.SUCCESS for outcome in judged)

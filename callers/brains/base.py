@@ -89,6 +89,11 @@ class Brain(ABC):
         """What the caller heard of the agent's last turn; `fallback` is the CallerAgent's ear's version."""
         return fallback
 
+    def unanswered_asks(self) -> list[str]:
+        """The agent's questions the caller could not answer (its profile did not hold the answer), for the
+        result: a call failing after one is the caller's gap, not the agent's failure (callers/outcome.py)."""
+        return []
+
     def usage(self) -> Optional[dict[str, TokenUsage]]:
         """Tokens spent in this call, by part and kind (see callers.services.pricing), for model-backed brains."""
         return None

@@ -8,7 +8,14 @@ traits act through probabilities and thresholds, each with an effect a test can 
 - patience (via max_wait_s / max_unhelpful_turns): slow or unhelpful agent turns make it hang up;
 - speaking rate, pitch and response delay shape its audio and pauses (applied by CallerAgent).
 A scenario's `dtmf` rules win over speech: asked for something it is told to key, the caller keys it.
-What it says comes from scripted_lines.toml (data), filled from the scenario's context.
+What the agent's turn asks is read by callers.scenario.asks (any agent's wording, as data); the caller
+answers from its profile (callers.scenario.profile: the scenario's context, and generated details such as a
+member number or postcode), answers yes/no questions and choices by its goal (callers.brains.decisions), and
+says what it does not have, which the result records (`unanswered_asks`). The traits act on those answers
+too: verification_demands asks for proof before the first personal detail, provides_clear_info gives part
+of a two-part answer or needs the question again the first time, a low patience_level complains when asked
+again for what it already said; none of them stops the caller giving what it knows on the next ask.
+What it says comes from scripted_lines.toml (data), filled from the profile.
 """
 from __future__ import annotations
 
@@ -18,8 +25,11 @@ from pathlib import Path
 from typing import Optional
 
 from callers.brains.base import Brain, HeardTurn, Reply
+from callers.brains.decisions import GoalDecisions
+from callers.scenario.asks import CHOICE, YES_NO, FieldSpec, TurnReader, TurnReading, asks_for
 from callers.scenario.goals import GoalTracker
 from callers.scenario.personality import CallerPersonality
+from callers.scenario.profile import make_profile
 from callers.scenario.scenario_actions import dtmf_rule_for
 from callers.scenario.scenarios import CallerScenario
 
@@ -31,6 +41,10 @@ LONG_PROMPT_WORDS = 12
 INTERRUPT_AFTER_S = (0.8, 1.8)
 PAUSE_JITTER = (0.8, 1.25)
 GREETING_WORDS = ("Hi, ", "Hello, ")
+# Fields the scripted identity lines answer together (name and date of birth: the lines keep their wording).
+IDENTITY_FIELDS = frozenset({"customer_name", "date_of_birth"})
+# A caller this impatient (patience_level) or less complains when the agent asks again for what it gave.
+COMPLAINS_AT_PATIENCE = 3
 _PLACEHOLDER_DEFAULT = "that"
 
 
@@ -67,7 +81,15 @@ class ScriptedBrain(Brain):
         self.scenario = scenario
         self.random = random.Random(seed)
         self.lines = self._lines(scenario.language)
-        self.context = _Context({k: str(v) for k, v in scenario.context.items()})
+        self.profile = make_profile(scenario.context, scenario.language, seed)
+        self.context = _Context(self.profile.values)
+        self.reader = TurnReader(asks_for(scenario.language))
+        self.decisions = GoalDecisions(self.reader.book, GoalTracker(scenario.goal), self.profile, self.lines,
+                                       self._pick, self._field_answer)
+        self._goal_words = scenario.goal.primary_goal[:1].lower() + scenario.goal.primary_goal[1:]
+        self._given: set[str] = set()  # fields the caller has said
+        self._unanswered: dict[str, str] = {}  # field -> the agent's question it could not answer
+        self._needed_again = False
         self._kind = scenario.scenario_type.value
         self._style = self.lines["style"].get(personality.type, self.lines["style"]["normal"])
         self._identity_asks = 0
@@ -115,15 +137,20 @@ class ScriptedBrain(Brain):
         text = f"{interjection} {reply.text}" if reply.text else interjection
         return Reply(text, hang_up=reply.hang_up, reason=reply.reason, dtmf=reply.dtmf, slower=reply.slower)
 
+    def unanswered_asks(self) -> list[str]:
+        return list(self._unanswered.values())
+
     def respond(self, heard: HeardTurn, goals: GoalTracker) -> Reply:
         self._interrupted_last = False
         text = heard.text.lower()
+        reading = self.reader.read(heard.text)
         if goals.failure:
             return Reply(self._pick(self.lines["wrap_up"]["goodbye"]), hang_up=True,
                          reason=f"failure condition: {goals.failure}")
-        if self._cue(text, "goodbye"):
+        closing = reading.goodbye and heard.turn > 0 and not heard.was_cut_off
+        if closing or self._cue(text, "goodbye"):
             return Reply(None, hang_up=True, reason="agent said goodbye")
-        if self._lost_patience(heard):
+        if self._lost_patience(heard, reading):
             return Reply(self._pick(self.lines["wrap_up"]["give_up"]), hang_up=True, reason="caller lost patience")
         if heard.turn >= self.scenario.goal.max_conversation_turns:
             return Reply(self._pick(self.lines["wrap_up"]["turn_limit"]), hang_up=True, reason="turn limit reached")
@@ -131,7 +158,7 @@ class ScriptedBrain(Brain):
         keyed = dtmf_rule_for(self.scenario.dtmf, heard.text)
         if keyed is not None:
             return Reply(None, dtmf=keyed.digits)
-        line = self._next_line(text, heard, goals)
+        line = self._next_line(text, reading, heard, goals)
         if not self._repeating:
             self._last_said = line
         self._repeating = False
@@ -139,26 +166,37 @@ class ScriptedBrain(Brain):
 
     # ---- policy ------------------------------------------------------------------------------------------
 
-    def _next_line(self, text: str, heard: HeardTurn, goals: GoalTracker) -> str:
-        if not self._cue(text, "reprompt"):
+    def _next_line(self, text: str, reading: TurnReading, heard: HeardTurn, goals: GoalTracker) -> str:
+        reprompted = reading.reprompt or self._cue(text, "reprompt")
+        if not reprompted:
             self._vague_opening_pending = self._opening_pending = False
+        if reading.fields:
+            return self._answer_fields(reading)
         if self._cue(text, "identity"):
             return self._identity_answer()
-        if not self._opened and (self._cue(text, "greeting") or heard.turn == 0):
+        if not self._opened and (reading.open or self._cue(text, "greeting") or heard.turn == 0
+                                 or not reading.asks_anything):
             self._opened = True
             clear = self.random.random() < self.personality.provides_clear_info
             return self._styled(self._opening("clear" if clear else "vague"))
-        for cue in ("card_kind", "card_problem", "loan_details", "complaint_details"):
-            if self._cue(text, cue):
-                return self._pick(self.lines["details"][cue])
-        if self._cue(text, "reprompt") and self._last_said:
+        choice = reading.first(CHOICE)
+        if choice is not None:
+            return self.decisions.choose(choice, goals)
+        yes_no = reading.first(YES_NO)
+        if yes_no is not None:
+            return self.decisions.yes_or_no(yes_no)
+        if reprompted and self._last_said:
             return self._rephrase()
+        if reading.hold:
+            return self._pick(self.lines["replies"]["hold"])
         if goals.primary_met:
-            if self._cue(text, "anything_else") or heard.new_goals_met:
+            if reading.anything_else or self._cue(text, "anything_else") or heard.new_goals_met:
                 return self._pick(self.lines["wrap_up"]["done"])
         follow_up = self._next_follow_up(goals)
         if follow_up is not None:
             return follow_up
+        if not goals.primary_met:
+            return self._pick(self.lines["replies"]["still_unmet"], goal=self._goal_words)
         return self._pick(self.lines["wrap_up"]["done"])
 
     def _opening(self, clarity: str) -> str:
@@ -188,7 +226,72 @@ class ScriptedBrain(Brain):
             return self._pick(self.lines["identity"]["prove_it"])
         self._not_understood = self._identity_asks > 1
         complete = self._identity_asks > 1 or self.random.random() < self.personality.provides_clear_info
+        self._given.update(IDENTITY_FIELDS if complete else ("customer_name",))
         return self._pick(self.lines["identity"]["complete" if complete else "partial"])
+
+    def _answer_fields(self, reading: TurnReading) -> str:
+        """Give what the agent asked for, as far as the profile holds it, in the order asked; say what it
+        does not have and decline what a caller never gives. The personality acts here as with identity:
+        a suspicious caller asks for proof first, an unclear one gives part of it or needs the question
+        again the first time, an impatient one complains when asked again for what it already gave."""
+        fields = reading.fields
+        yes_no = reading.first(YES_NO)
+        prefix = self.decisions.yes_or_no(yes_no) + " " if yes_no is not None else ""
+        given_before = [field for field in fields if field in self._given]
+        if set(fields) <= IDENTITY_FIELDS:
+            answer = self._identity_answer()
+            return prefix + self._complaint(given_before) + answer
+        knows = any(self._value(field) is not None and not self._field_spec(field).withhold for field in fields)
+        if knows and self._identity_asks == 0:
+            self._identity_asks += 1
+            if not self._asked_proof and self.random.random() < self.personality.verification_demands:
+                self._asked_proof = True
+                return self._pick(self.lines["identity"]["prove_it"])
+            if self.random.random() >= self.personality.provides_clear_info:
+                if len(fields) > 1:
+                    fields = fields[:1]
+                elif not self._needed_again:
+                    self._needed_again = True
+                    return self._pick(self.lines["replies"]["again"])
+        self._not_understood = bool(given_before)
+        parts: list[str] = []
+        for field in fields:
+            value = self._value(field)
+            if self._field_spec(field).withhold:
+                parts.append(self._pick(self.lines["replies"]["withhold"]))
+            elif value is None:
+                parts.append(self._pick(self.lines["replies"]["cannot_again" if field in self._unanswered
+                                                              else "cannot"]))
+                self._unanswered.setdefault(field, self._ask_sentence(reading, field))
+            else:
+                parts.append(_sentence_case(self._field_answer(field, value)) + ".")
+                self._given.add(field)
+        return prefix + self._complaint(given_before) + " ".join(parts)
+
+    def _complaint(self, given_before: list[str]) -> str:
+        """An impatient caller's complaint at being asked again for what it already said."""
+        if given_before and self.personality.patience_level <= COMPLAINS_AT_PATIENCE:
+            return self._pick(self.lines["replies"]["asked_twice"]) + " "
+        return ""
+
+    def _field_spec(self, field: str) -> FieldSpec:
+        return self.reader.book.fields[field]
+
+    def _value(self, field: str) -> Optional[str]:
+        """The profile's value for a field: its own keys in order, else a context key of the field's name."""
+        for key in self._field_spec(field).profile + (field,):
+            value = self.profile.get(key)
+            if value is not None:
+                return value
+        return None
+
+    def _field_answer(self, field: str, value: str) -> str:
+        answers = self.lines["answers"]
+        return answers.get(field, answers["default"]).format_map(_Context({**self.context, "value": value}))
+
+    @staticmethod
+    def _ask_sentence(reading: TurnReading, field: str) -> str:
+        return next(ask.sentence for ask in reading.asks if field in ask.fields)
 
     def _next_follow_up(self, goals: GoalTracker) -> Optional[str]:
         """Ask for what is still missing: the follow-up matching the first unmet criterion, in order."""
@@ -202,11 +305,11 @@ class ScriptedBrain(Brain):
                 return questions[index].format_map(self.context)
         return None
 
-    def _lost_patience(self, heard: HeardTurn) -> bool:
+    def _lost_patience(self, heard: HeardTurn, reading: TurnReading) -> bool:
         """Slow answers and turns that bring nothing new wear patience down; past the limit it hangs up."""
         slow = (heard.response_latency_ms is not None
                 and heard.response_latency_ms > self.personality.slow_response_ms)
-        reprompted = self._cue(heard.text.lower(), "reprompt")
+        reprompted = reading.reprompt or self._cue(heard.text.lower(), "reprompt")
         if slow or reprompted:
             self._unhelpful += 1
         return self._unhelpful > self.personality.max_unhelpful_turns
@@ -224,8 +327,14 @@ class ScriptedBrain(Brain):
                     break
         return prefix + line
 
-    def _pick(self, options: list) -> str:
-        return self.random.choice(options).format_map(self.context)
+    def _pick(self, options: list, **values: str) -> str:
+        """One of `options`, filled from the profile and `values` (the parts of this one reply)."""
+        context = _Context({**self.context, **values}) if values else self.context
+        return self.random.choice(options).format_map(context)
 
     def _cue(self, text: str, name: str) -> bool:
         return any(cue in text for cue in self.lines["cues"][name])
+
+
+def _sentence_case(text: str) -> str:
+    return text[:1].upper() + text[1:]

@@ -313,6 +313,7 @@ class CallerAgent:
         result.success = result.error is None and tracker.primary_met and tracker.failure is None
         if not result.end_reason:
             result.end_reason = result.error.category if result.error else "call ended"
+        result.unanswered_asks = self.brain.unanswered_asks()
         result.usage = self.brain.usage()
         if self.judge is not None and result.error_category != ErrorCategory.CANCELLED.value:
             self.judge.judge(result, self.scenario.goal)

@@ -30,7 +30,7 @@ from typing import Optional, Sequence
 import numpy as np
 
 from callers.media import audio
-from callers.outcome import outcome_of
+from callers.outcome import outcome_of_result
 from callers.results import CallResult
 from callers.transport.telephony import AgentStream, SpeechTiming
 
@@ -213,7 +213,7 @@ def readable_transcript(document: dict) -> str:
 
 def outcome(result: CallResult) -> str:
     """The call's outcome (callers.outcome's rule, so a transcript agrees with the reports) and what it rests on."""
-    verdict = outcome_of(result.success, result.error_category).value.upper()
+    verdict = outcome_of_result(result).value.upper()
     error = f", {result.error.category}: {result.error.message}" if result.error else ""
     return (f"{verdict}: goals {result.goals_achieved}/{result.goals_total}, {result.turns} turns; "
             f"ended: {result.end_reason}{error}")

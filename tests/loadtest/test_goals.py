@@ -126,3 +126,19 @@ def test_calls_with_an_overloaded_caller_are_counted_shown_and_still_judged():
     assert "CALLER OVERLOADED" not in goals.summary_text(_counters(("normal", "a", True, None, 1, 1)))
     restored = goals.GoalCounters.from_dict(json.loads(json.dumps(counters.to_dict())))
     assert restored.by_scenario["balance"].caller_overloaded == 1
+
+
+def test_a_caller_not_prepared_for_the_agents_question_is_shown_apart_and_not_blamed_on_the_agent():
+    counters = goals.GoalCounters()
+    counters.record("normal", "card", True, None, 2, 2)
+    counters.record("normal", "card", False, None, 0, 2)
+    counters.record("normal", "card", False, None, 0, 2, unanswered_asks=1)
+    counters.record("normal", "card", False, "no_answer", 0, 2, unanswered_asks=1)  # the agent's silence, still
+    total = counters.total
+    assert (total.calls, total.judged, total.not_prepared, total.failures) == (4, 3, 1, 2)
+    assert total.success_rate == pytest.approx(1 / 3)
+    assert counters.rows()[0]["not_prepared"] == 1
+    assert "1 caller not prepared" in goals.summary_text(counters)
+    assert "not prepared" not in goals.summary_text(_counters(("normal", "a", True, None, 1, 1)))
+    restored = goals.GoalCounters.from_dict(json.loads(json.dumps(counters.to_dict())))
+    assert restored.total.not_prepared == 1

@@ -54,3 +54,13 @@ def test_a_call_of_another_run_fires_nothing():
     events, fired, run = _events(Call())
     events.finished(Call(), _result(True, None))
     assert fired == [] and run.source.counters.total.calls == 0
+
+
+def test_a_caller_not_prepared_fires_its_own_request_not_a_failed_call():
+    call = Call()
+    events, fired, run = _events(call)
+    result = _result(False, None)
+    result.unanswered_asks = ["What is the answer to your security question?"]
+    events.finished(call, result)
+    assert fired == [(CALLER_ERROR, "caller_not_prepared", "caller_not_prepared")]
+    assert run.source.counters.total.not_prepared == 1
