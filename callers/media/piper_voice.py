@@ -21,9 +21,8 @@ from typing import Any, Optional
 
 import numpy as np
 
-from . import audio
 from .native_threads import native_lock
-from .speech import NO_SPEECH, PHRASE_CACHE_SECONDS, VOICE_RATE, PhraseCache, SpeakingStyle
+from .speech import PHRASE_CACHE_SECONDS, CachedVoice, SpeakingStyle
 
 VOICES_FILE = Path(__file__).with_name("piper_voices.toml")
 # Piper's phoneme length scale outside this range garbles the words; a personality's rate is clamped to it.
@@ -85,35 +84,27 @@ def _primary(language: str) -> str:
     return language.replace("_", "-").split("-")[0].lower()
 
 
-class PiperVoice:
-    """Renders through Piper voice models, loaded once per process and shared (thread-safe)."""
+class PiperVoice(CachedVoice):
+    """Renders through Piper voice models, loaded once per process and shared (thread-safe); the style's pitch
+    is ignored (Piper has none)."""
 
     name = "piper"
+    default_style = DEFAULT_STYLE
 
     def __init__(self, cache_seconds: float = PHRASE_CACHE_SECONDS) -> None:
-        self._cache = PhraseCache(int(cache_seconds * VOICE_RATE))
+        super().__init__(cache_seconds)
         # Piper's phonemizer is one process-global libespeak-ng (its own copy, apart from the espeak engine's)
         # behind a lock piper takes from `threading`, a gevent lock when patched: held uncontended by this
         # native lock, it is never waited on across threads. Loads happen under it too.
         self._lock = native_lock()
         self._models: dict[str, Any] = {}
 
-    def render(self, text: str, style: SpeakingStyle = DEFAULT_STYLE) -> np.ndarray:
-        """int16 mono at VOICE_RATE, silence trimmed, read-only; the style's pitch is ignored (Piper has none)."""
-        if not text.strip():
-            return NO_SPEECH
-        key = (text, style)
-        cached = self._cache.get(key)
-        if cached is not None:
-            return cached
+    def _native(self, text: str, style: SpeakingStyle) -> tuple[np.ndarray, int]:
         problem = voice_problem(style.voice)
         if problem:
             raise ValueError(problem)
         spec = piper_voices()[style.voice]
-        native, rate = self._synthesize(spec, text, length_scale(spec, style.rate_wpm))
-        pcm = audio.trim_silence(audio.resample(native, rate, VOICE_RATE), VOICE_RATE).copy()
-        pcm.flags.writeable = False
-        return self._cache.put(key, pcm)
+        return self._synthesize(spec, text, length_scale(spec, style.rate_wpm))
 
     def _synthesize(self, spec: PiperVoiceSpec, text: str, scale: float) -> tuple[np.ndarray, int]:
         from piper import SynthesisConfig

@@ -129,8 +129,9 @@ def voice_problem(voice: str) -> Optional[str]:
 class Voice(Protocol):
     name: str
 
-    def render(self, text: str, style: SpeakingStyle = DEFAULT_STYLE) -> np.ndarray:
-        """int16 mono at VOICE_RATE, silence trimmed, read-only (shared by every caller in the process)."""
+    def render(self, text: str, style: Optional[SpeakingStyle] = None) -> np.ndarray:
+        """int16 mono at VOICE_RATE, silence trimmed, read-only (shared by every caller in the process); no
+        style: the engine's default voice."""
         ...
 
 
@@ -253,16 +254,18 @@ NO_SPEECH = np.zeros(0, dtype=np.int16)
 NO_SPEECH.flags.writeable = False
 
 
-class EspeakVoice:
-    """Robotic but near-instant and offline: the cheapest voice, so a capacity run can afford it; how well a
-    recognizer hears it is measured by bench/ear_accuracy.py (bench/RESULTS.md)."""
+class CachedVoice:
+    """What every voice engine shares: empty text is silence, and each phrase is rendered once, resampled to
+    VOICE_RATE, trimmed of silence, kept read-only in the phrase cache. An engine supplies `_native`."""
 
-    name = "espeak"
+    name = ""
+    default_style = DEFAULT_STYLE
 
     def __init__(self, cache_seconds: float = PHRASE_CACHE_SECONDS) -> None:
         self._cache = PhraseCache(int(cache_seconds * VOICE_RATE))
 
-    def render(self, text: str, style: SpeakingStyle = DEFAULT_STYLE) -> np.ndarray:
+    def render(self, text: str, style: Optional[SpeakingStyle] = None) -> np.ndarray:
+        style = style or self.default_style
         if not text.strip():
             # espeak emits a few ms of noise for empty text, too short for trim_silence's 10 ms windows
             return NO_SPEECH
@@ -270,12 +273,26 @@ class EspeakVoice:
         cached = self._cache.get(key)
         if cached is not None:
             return cached
-        native, native_rate = _ESPEAK.synthesize(text, style)
+        native, native_rate = self._native(text, style)
         resampled = audio.resample(native, native_rate, VOICE_RATE)
         # A copy, so the cached array owns its memory instead of pinning the untrimmed buffer.
         pcm = audio.trim_silence(resampled, VOICE_RATE).copy()
         pcm.flags.writeable = False
         return self._cache.put(key, pcm)
+
+    def _native(self, text: str, style: SpeakingStyle) -> tuple[np.ndarray, int]:
+        """The engine's own rendering of a phrase not yet cached: int16 samples and their rate."""
+        raise NotImplementedError
+
+
+class EspeakVoice(CachedVoice):
+    """Robotic but near-instant and offline: the cheapest voice, so a capacity run can afford it; how well a
+    recognizer hears it is measured by bench/ear_accuracy.py (bench/RESULTS.md)."""
+
+    name = "espeak"
+
+    def _native(self, text: str, style: SpeakingStyle) -> tuple[np.ndarray, int]:
+        return _ESPEAK.synthesize(text, style)
 
 
 # ---- Ears ------------------------------------------------------------------------------------------------
