@@ -409,12 +409,16 @@ class AudioCodesSession:
         # A resumed call keeps its format when the bridge's session.accepted does not repeat it.
         kept = self.media_format.token if self.media_format is not None else protocol.DEFAULT_MEDIA_FORMAT
         token = message.get_str("mediaFormat") or kept
+        # An accept the call cannot go on with ends it at once (protocol_error); skipped as malformed, the
+        # caller would wait out --accept-timeout for an accept that is not coming.
         try:
             fmt = audio.parse_media_format(token)
         except ValueError as exc:
-            raise protocol.ProtocolError(f"session.accepted: {exc}") from None
+            self.out.append(ProtocolViolation(now, f"session.accepted: {exc}"))
+            return
         if fmt.token not in self._offered:
-            raise protocol.ProtocolError(f"session.accepted chose {token!r}, which we did not offer")
+            self.out.append(ProtocolViolation(now, f"session.accepted chose {token!r}, which was not offered"))
+            return
         self.media_format = fmt
         if self.accepted_at is None:  # the call's acceptance, not a resumption's
             self.accepted_at = now

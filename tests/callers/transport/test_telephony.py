@@ -80,6 +80,17 @@ def test_full_exchange_times_agent_audio_and_paces_caller_audio(peer):
     client.hang_up()
 
 
+def test_a_bot_accepting_a_format_not_offered_ends_the_call_at_once(peer):
+    client = AudioCodesClient(f"{peer}/normal?format=raw/lpcm16", media_formats=("raw/mulaw",),
+                              accept_timeout_s=20)
+    began = time.monotonic()
+    with pytest.raises(CallFailure) as failure:
+        client.connect()
+    assert failure.value.category is ErrorCategory.PROTOCOL_ERROR
+    assert "session.accepted chose 'raw/lpcm16', which was not offered" in failure.value.message
+    assert time.monotonic() - began < 5  # not the accept timeout
+
+
 @pytest.mark.parametrize("offered,accept,play", [
     (("raw/lpcm16",), "raw/lpcm16", "raw/lpcm16_24"),
     (("raw/mulaw", "raw/lpcm16"), "raw/mulaw", "raw/mulaw"),

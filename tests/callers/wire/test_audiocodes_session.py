@@ -82,10 +82,14 @@ def test_a_malformed_frame_is_counted_and_skipped():
     assert s.protocol_warnings == 1 and isinstance(taken(s)[0], SessionAccepted)
 
 
-def test_an_accept_naming_a_format_not_offered_is_ignored():
+def test_an_accept_naming_a_format_not_offered_ends_the_call_at_once():
+    """Not skipped as malformed: the caller would wait out the accept timeout for an accept not coming."""
     s = session()
     s.receive([text(protocol.session_accepted(CID, "raw/lpcm16_24"))], 1.0)
-    assert s.out == [] and s.accepted_at is None and s.protocol_warnings == 1
+    (violation,) = s.out
+    assert isinstance(violation, ProtocolViolation) and violation.at == 1.0
+    assert violation.message == "session.accepted chose 'raw/lpcm16_24', which was not offered"
+    assert s.accepted_at is None
 
 
 def test_what_comes_before_the_accept_is_held_until_it_and_noted():
