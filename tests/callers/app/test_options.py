@@ -58,15 +58,15 @@ def test_the_token_is_a_secret_kept_off_the_web_ui():
     assert SHARED["--token"].secret and not LOCUST["--bridge-token"].web
 
 
-def test_the_command_line_speaks_piper_by_default_locust_espeak_and_each_caller_gets_its_engine():
-    args = cli.parse_arguments(cli.build_parser(), ["--scenario", "normal_account_inquiry"])
+def test_every_face_speaks_espeak_by_default_and_each_caller_gets_the_engine_asked_for():
+    plain = cli.parse_arguments(cli.build_parser(), ["--scenario", "normal_account_inquiry"])
+    assert cli._settings(plain).voice_engine == "espeak" and LOCUST["--voice-engine"].default == "espeak"
+    args = cli.parse_arguments(cli.build_parser(), ["--scenario", "normal_account_inquiry", "--voice-engine",
+                                                    "piper"])
     settings = cli._settings(args)
-    assert settings.voice_engine == "piper" and LOCUST["--voice-engine"].default == "espeak"
+    assert settings.voice_engine == "piper"
     catalog = load_scenarios()
     english = make_caller(catalog.predefined_entry("normal_account_inquiry"), settings, None)
     assert (english.style.engine, english.style.voice) == ("piper", english.personality.natural_voice)
     spanish = make_caller(catalog.predefined_entry("spanish_card_replacement"), settings, None)
     assert spanish.style.engine == "espeak"  # no Piper voice speaks Spanish
-    forced = cli.parse_arguments(cli.build_parser(), ["--scenario", "normal_account_inquiry", "--voice-engine",
-                                                      "espeak"])
-    assert cli._settings(forced).voice_engine == "espeak"
