@@ -40,7 +40,7 @@ from callers.scenario.personality import load_personalities
 from callers.scenario.scenarios import load_scenarios
 from loadtest import checks, orphans, roles, spawn_messages, stepping, users, verdict, webform
 from loadtest import options as options_spec
-from loadtest import webui
+from loadtest import webstate, webui
 from loadtest.requests import RequestEvents
 from loadtest.run import LoadRun
 
@@ -123,6 +123,7 @@ def _on_init(environment, runner=None, web_ui=None, **_kwargs) -> None:
     role.install(environment)
     if web_ui is not None:
         webui.install(environment, role.counters)
+        webstate.install(environment)  # the page's status leaves CLEANUP / STOPPING once the run has stopped
         webform.install(environment, OPTIONS, lambda candidate, form: checks.form_problem(
             candidate, form, _capacity_picked(environment, form.get("shape_class"))))
 

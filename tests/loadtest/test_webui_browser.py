@@ -211,14 +211,9 @@ def header(browser, label: str) -> str:
 
 
 def shown_status(browser) -> str:
-    """The Status a person sees, reloading the page as they would when it shows CLEANUP: Locust's page stops
-    polling once it has seen CLEANUP, which it can catch while a shape that ended stops its users."""
-    status = header(browser, "Status")
-    if status == "CLEANUP":
-        browser.refresh()
-        time.sleep(1)
-        status = header(browser, "Status")
-    return status
+    """The Status a person sees, never reloading: Locust's page stops polling at the first state that is not
+    spawning or running, so a CLEANUP or STOPPING it was shown would stay (loadtest/webstate.py)."""
+    return header(browser, "Status")
 
 
 def open_form(browser, locust: LocustUI) -> None:
