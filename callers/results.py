@@ -319,8 +319,9 @@ class ResultWriter:
 
 
 def read_results(path: Union[str, Path]) -> Iterator[CallResult]:
-    """Yield the calls in a calls.jsonl; a torn last line (a killed writer) is skipped, not fatal."""
-    with open(path, encoding="utf-8") as source:
+    """Yield the calls in a calls.jsonl; a torn last line (a killed writer) is skipped, not fatal, even when
+    it was cut inside a character."""
+    with open(path, encoding="utf-8", errors="replace") as source:
         for number, line in enumerate(source, start=1):
             line = line.strip()
             if not line:

@@ -16,7 +16,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any, Optional
 
-from callers.results import CallResult, ResultWriter
+from callers.results import CallResult, ResultWriter, read_results
 from loadtest import goals
 
 log = logging.getLogger("caller_agent.locust")
@@ -94,17 +94,9 @@ def _parsed(item: Any) -> tuple[Optional[str], Optional[tuple[str, CallResult, s
 
 
 def _ids_in(path: Path) -> set[str]:
-    """The call ids already in a calls file (none when it does not exist yet); unreadable lines are skipped."""
-    ids: set[str] = set()
+    """The call ids already in a calls file (none when it does not exist yet), read by the one rule for a
+    results file (callers/results.py's read_results: whole call lines only, a torn last line skipped)."""
     try:
-        with open(path, encoding="utf-8", errors="replace") as source:
-            for line in source:
-                try:
-                    record = json.loads(line)
-                except ValueError:
-                    continue
-                if isinstance(record, dict) and isinstance(record.get("call_id"), str):
-                    ids.add(record["call_id"])
+        return {result.call_id for result in read_results(path)}
     except FileNotFoundError:
-        pass
-    return ids
+        return set()

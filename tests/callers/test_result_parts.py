@@ -82,3 +82,10 @@ def test_a_line_whose_error_has_no_category_is_skipped_not_fatal(tmp_path):
     path = tmp_path / "calls.jsonl"
     path.write_text(old_line(error={"message": "no category"}) + "\n" + old_line(error=ERROR) + "\n")
     assert [result.error_category for result in read_results(path)] == ["brain_error"]
+
+
+def test_a_last_line_torn_inside_a_character_is_skipped_not_fatal(tmp_path):
+    path = tmp_path / "calls.jsonl"
+    torn = old_line(error=ERROR).replace('"', '"ñ', 1).encode("utf-8")
+    path.write_bytes(old_line(error=ERROR).encode("utf-8") + b"\n" + torn[:torn.index("ñ".encode()) + 1])
+    assert [result.error_category for result in read_results(path)] == ["brain_error"]

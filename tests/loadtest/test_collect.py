@@ -215,3 +215,17 @@ def test_an_acknowledgement_without_ids_changes_nothing(tmp_path):
     box.add(_result("a"), "balance")
     assert box.acknowledge(None) == 0 and box.acknowledge({"ids": "a"}) == 0 and len(box) == 1
     assert box.acknowledge({"ids": ["a", "zzz", 3]}) == 1 and len(box) == 0
+
+
+def test_a_restarted_master_reads_its_file_by_the_results_rule_a_torn_last_line_skipped(tmp_path):
+    path = tmp_path / "calls.jsonl"
+    whole = _result("a")
+    whole.end_reason = "adiós"
+    torn = _result("b").to_json().replace("balance", "señal").encode("utf-8")
+    # A killed master's last write, cut inside a two-byte character.
+    path.write_bytes(whole.to_json().encode("utf-8") + b"\n" + torn[:torn.index("ñ".encode()) + 1])
+    assert CallCollector(path).seen == {"a"}
+
+
+def test_a_new_master_on_a_new_directory_knows_no_calls(tmp_path):
+    assert CallCollector(tmp_path / "new" / "calls.jsonl").seen == set()
