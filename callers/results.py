@@ -37,7 +37,6 @@ class TurnRecord:
     barge_in_stop_ms: Optional[float] = None
     agent_stopped: Optional[bool] = None
     bot_heard: Optional[str] = None
-    ear: str = "none"
     pacing_p99_ms: float = 0.0
     pacing_max_ms: float = 0.0
     # The longest pause the caller's own lateness opened inside this utterance (callers.runtime.pacer.longest_gap_ms):
@@ -251,7 +250,10 @@ class CallResult:
     def from_dict(cls, data: dict) -> "CallResult":
         known = {name for name in cls.__dataclass_fields__}
         result = cls(**{k: v for k, v in data.items() if k in known})
-        result.turn_records = [TurnRecord(**t) if isinstance(t, dict) else t for t in result.turn_records]
+        # Lines written before a turn field was retired (a per-turn `ear`, always "none") still read.
+        turn_fields = set(TurnRecord.__dataclass_fields__)
+        result.turn_records = [TurnRecord(**{k: v for k, v in t.items() if k in turn_fields}) if isinstance(t, dict)
+                               else t for t in result.turn_records]
         result.barge_ins = [BargeInRecord(**b) if isinstance(b, dict) else b for b in result.barge_ins]
         result.protocol_notes = [ProtocolNote(**n) if isinstance(n, dict) else n for n in result.protocol_notes or []]
         return result

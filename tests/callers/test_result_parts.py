@@ -89,3 +89,14 @@ def test_a_last_line_torn_inside_a_character_is_skipped_not_fatal(tmp_path):
     torn = old_line(error=ERROR).replace('"', '"ñ', 1).encode("utf-8")
     path.write_bytes(old_line(error=ERROR).encode("utf-8") + b"\n" + torn[:torn.index("ñ".encode()) + 1])
     assert [result.error_category for result in read_results(path)] == ["brain_error"]
+
+
+def test_a_line_with_the_retired_per_turn_ear_still_reads(tmp_path):
+    record = base().to_dict()
+    record["turn_records"] = [{"index": 1, "caller_text": "hello", "caller_speech_start": 1.0,
+                               "caller_speech_end": 2.0, "agent_text": "hi", "ear": "none"}]
+    path = tmp_path / "calls.jsonl"
+    path.write_text(json.dumps(record) + "\n")
+    [result] = read_results(path)
+    assert result.turn_records[0].agent_text == "hi"
+    assert "ear" not in result.to_dict()["turn_records"][0]
