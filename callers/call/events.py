@@ -34,7 +34,8 @@ class EventHook:
 call_connected = EventHook("call_connected")
 """(call, connect_ms): session accepted."""
 utterance = EventHook("utterance")
-"""(call, speaker, text, latency_ms): someone finished saying something; speaker is "agent" or "caller"."""
+"""(call, speaker, text, latency_ms): a caller utterance has left or an agent prompt was heard; speaker is "agent"
+or "caller". latency_ms is always None (turn_completed and greeting_heard carry the latencies)."""
 greeting_heard = EventHook("greeting_heard")
 """(call, latency_ms, text): the agent's first prompt ended; latency from acceptance to its first audio."""
 speech_sent = EventHook("speech_sent")
