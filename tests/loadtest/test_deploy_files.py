@@ -169,6 +169,9 @@ def test_pinned_requirements_are_installed_at_build_time_before_the_code(image):
     pip_runs = [index for index, (name, arguments) in enumerate(image) if name == "RUN" and PIP.search(arguments)]
     assert len(pip_runs) == 1 and requirements_copy < pip_runs[0] < code_copy, image  # code changes keep the layer
     assert "--requirement" in image[pip_runs[0]][1] and "requirements.txt" in image[pip_runs[0]][1]
+    # Their dependencies at the versions CI resolved, not whatever the index holds on the day of the build.
+    assert "constraints.txt" in image[requirements_copy][1].split()
+    assert "--constraint /tmp/constraints.txt" in image[pip_runs[0]][1]
     assert keywords.index("WORKDIR") < code_copy  # the repository lands in the working directory
 
 
