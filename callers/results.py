@@ -301,6 +301,7 @@ class ResultWriter:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
+        self._tail_checked = False
         self.written = 0
 
     def write(self, result: CallResult) -> None:
@@ -311,13 +312,23 @@ class ResultWriter:
         write and one fsync, so they are on disk together or, after a crash, as whole lines up to a point."""
         data = "".join(line + "\n" for line in lines).encode("utf-8")
         with self._lock:
-            fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o644)
             try:
+                if not self._tail_checked:
+                    data = _after_torn_line(fd) + data
+                    self._tail_checked = True
                 os.write(fd, data)
                 os.fsync(fd)
             finally:
                 os.close(fd)
             self.written += len(lines)
+
+
+def _after_torn_line(fd: int) -> bytes:
+    """A newline if the file ends inside a line (a writer killed mid-write), so the next call starts a line
+    of its own instead of being glued to the torn one and lost with it."""
+    size = os.fstat(fd).st_size
+    return b"\n" if size and os.pread(fd, 1, size - 1) != b"\n" else b""
 
 
 def read_results(path: Union[str, Path]) -> Iterator[CallResult]:
