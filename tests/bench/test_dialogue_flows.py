@@ -51,6 +51,22 @@ def test_every_answerable_question_is_answered_and_the_goal_met_where_the_flow_a
 
 
 @pytest.mark.parametrize("plain", [False, True], ids=["punctuated", "unpunctuated"])
+def test_the_spanish_scenario_meets_its_goals_against_the_spanish_flow(plain):
+    """es-ES: the caller reads a Spanish agent's asks from the Spanish cue table and answers in Spanish."""
+    spanish = load_scenarios().predefined_entry("spanish_card_replacement").scenario
+    for personality in load_scenarios().personality_names:
+        for seed in range(2):
+            brain = ScriptedBrain(get_personality(personality), spanish, seed=seed)
+            agent = FlowAgent(BOOK.flow("banco_sol"), BOOK, "card_replacement", ProfileAnswers(brain.profile.values))
+            conversation = converse(brain, Unpunctuated(agent) if plain else agent)
+            where = (personality, seed, conversation.transcript)
+            assert conversation.goal_met and conversation.unanswered == [], where
+            assert agent.tally.answered == agent.tally.questions and not agent.tally.agent_gave_up, where
+            said = " ".join(text for who, text in conversation.transcript if who == "caller")
+            assert "Mi número de cliente es el" in said and "customer" not in said, where
+
+
+@pytest.mark.parametrize("plain", [False, True], ids=["punctuated", "unpunctuated"])
 def test_the_reference_agents_flow_still_meets_every_goal(plain):
     for personality in load_scenarios().personality_names:
         for scenario_type in ScenarioType:
