@@ -4,10 +4,10 @@ hearing the agent by altText). The flows that ask only what a caller's profile h
 and nothing left unanswered; `security_question` asks for what no profile holds, and its call ends as
 caller_not_prepared with the question recorded, which `python -m reports` shows apart from agent failures.
 
-All four calls run at once, started 3 s apart (40-70 s on two cores, most of it the bridges recognising the caller; on a busy
-machine a slow agent wears the caller's patience, and a caller that hangs up once its goal is met still
-passes). A call that ends as simulator_error (the caller fell
-behind real time on a busy machine: the call says nothing about the agent) is placed once more.
+All four calls run at once, started 3 s apart (40-70 s on two cores, most of it the bridges recognising
+the caller). On a busy machine a slow agent wears the caller's patience; a caller that hangs up once its
+goal is met still passes. A call that ends as simulator_error (the caller fell behind real time: the call
+says nothing about the agent) is placed once more.
 """
 from __future__ import annotations
 
