@@ -14,6 +14,8 @@ from callers.brains.scripted import ScriptedBrain
 from callers.outcome import Outcome, outcome_of
 from callers.scenario.personality import get_personality
 from callers.scenario.scenarios import ScenarioType, load_scenarios
+from callers.wire import protocol
+from tests.bridge.conftest import FAST_VOICE, TestCaller, read_truth, tone
 
 BOOK = load_flow_book()
 ENGLISH = [name for name, flow in BOOK.flows.items() if BOOK.language_of(flow) == "en"]
@@ -164,3 +166,35 @@ def test_the_bridge_command_exits_2_naming_the_file_and_the_problem(tmp_path, ca
     assert exit_.value.code == 2 and "--agent-flow NAME" in capsys.readouterr().err
     settings, _ = parse_settings(["--agent-flow", "credit_union"])
     assert settings.agent_flow == "credit_union" and settings.agent_flows is None
+
+
+@pytest.mark.slow  # six prompts in real time: about 10 s
+def test_a_flow_bot_on_the_wire_speaks_each_step_and_logs_its_truth(start_bridge, callers_to_close, tmp_path):
+    """The flow as the bridge's agent, without an ear: every step is spoken with altText and audio, the
+    answers it assumes move it on, it hangs up after its goodbye, and its truth names the flow."""
+    truth = tmp_path / "truth.jsonl"
+    bridge = start_bridge("--agent-flow", "two_at_once", "--truth-log", str(truth), *FAST_VOICE)
+    assert bridge.listening_line.endswith("agent=two_at_once)")
+    caller = TestCaller(bridge.url)
+    callers_to_close.append(caller)
+    assert caller.initiate().type == protocol.SESSION_ACCEPTED
+    caller.start("general_inquiry")
+    heard = []
+    while True:
+        prompt = caller.hear_prompt()
+        assert prompt.chunks, "a step spoken without audio"
+        heard.append(prompt.alt_text)
+        if "Bye now" in heard[-1]:
+            break
+        caller.say(tone(0.3))
+        assert len(heard) < 8, heard
+    flow = BOOK.flow("two_at_once")
+    assert heard[:2] == [flow["steps"][0]["say"], flow["steps"][1]["say"]]
+    assert heard[2:4] == [step["say"] for step in BOOK.services["en"]["general_inquiry"]]
+    _, hangup = caller.expect(protocol.ACTIVITIES)
+    assert [activity.name for activity in hangup.activities()] == [protocol.ACTIVITY_HANGUP]
+    caller.end()
+    [call] = read_truth(truth)
+    assert call["agent_flow"] == "two_at_once" and call["scenario_type"] == "general_inquiry" and call["verified"]
+    assert call["fulfilled"] == ["general_inquiry.1", "general_inquiry.2"] and call["hung_up_by"] == "bot"
+    assert call["turns"][1]["assumed"] == "1 6 1 8 0 3 3 9 8. March 3, 1980"
