@@ -178,7 +178,27 @@ def load_flow_book(path: Union[str, Path] = FLOWS_FILE) -> FlowBook:
         if name in flows:
             raise _fail(path, where, "a second flow of this name")
         flows[name] = flow
+    for name, flow in flows.items():
+        code = flow.get("language", DEFAULT_LANGUAGE)
+        _check_keys(flow["steps"], path, f"flow '{name}'", records.get(code, {}), languages[code].choices)
+    for code, spec in services.items():
+        for kind, steps in spec.items():
+            if kind != "topics":
+                _check_keys(steps, path, f"services.{code}.{kind}", records.get(code, {}), languages[code].choices)
     return FlowBook(path, flows, services, languages, formats, records)
+
+
+def _check_keys(steps: list[dict], path: Path, where: str, records: dict, choices: dict) -> None:
+    """Every {key} a step says must be in the bank's [records] (on the wire no profile fills it), and every
+    {key} a choice accepts in its records or its language's choices."""
+    for number, step in enumerate(steps, 1):
+        said = " ".join(step.get(name, "") for name in ("say", "reask"))
+        missing = [key for key in re.findall(r"\{(\w+)\}", said) if key not in records]
+        missing += [key for option in step.get("accept", ()) for key in re.findall(r"\{(\w+)\}", option)
+                    if key not in records and key not in choices]
+        if missing:
+            raise _fail(path, f"{where} step {number}", f"{{{missing[0]}}} is in neither [records] nor the "
+                                                        "language's choices (a bot on the wire could not say it)")
 
 
 def _language(spec: Any, path: Path, where: str) -> Language:

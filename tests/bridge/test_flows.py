@@ -142,6 +142,8 @@ def _write(tmp_path: Path, text: str) -> Path:
      "flow 'credit_union': a second flow of this name"),
     ('[[flows]]\nname = "x"\ngoodbye = "Bye."\nsteps = [{ say = "Hi?", expect = "choice" }]\n',
      "flow 'x' step 1: accept: must be a list"),
+    ('[[flows]]\nname = "x"\ngoodbye = "Bye."\nsteps = [{ say = "Is it {pet_name}?", expect = "yes" }]\n',
+     "flow 'x' step 1: {pet_name} is in neither [records] nor the language's choices"),
 ])
 def test_a_broken_flow_file_names_the_file_and_the_problem(tmp_path, extra, problem):
     path = _write(tmp_path, extra)
