@@ -1,7 +1,9 @@
 """Does the offline caller talk to agents other than the reference one? Goals met and questions answered.
 
-Each test agent of bench/agent_flows.toml (and the reference bridge's own policy, bridge/dialogue.py) is
-talked through in text by the scripted brain, for every scenario type and personality and a few seeds:
+Each test agent of bridge/agent_flows.toml (and the reference bridge's own policy, bridge/dialogue.py) is
+talked through in text by the scripted brain, for every scenario type and personality and a few seeds (a
+flow in another language, e.g. the Spanish `banco_sol`, with the predefined scenarios in that language
+whose type it serves, under every personality):
 per flow and personality, the share of calls whose goal was met and the share of the agent's answerable
 questions the caller answered to the agent's satisfaction (in the end, and on the first ask: the personalities
 that give part of an answer, need the question again or ask for proof first answer on a re-ask). A flow that asks
@@ -24,31 +26,44 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a plain script from anywhere
 
-from bench.agent_flows import FlowAgent, ReferenceAgent, Unpunctuated, converse, load_flows  # noqa: E402
+from bench.agent_flows import ReferenceAgent, Unpunctuated, converse  # noqa: E402
+from bridge.flows import FlowAgent, ProfileAnswers, load_flow_book  # noqa: E402
 from callers.brains.scripted import ScriptedBrain  # noqa: E402
 from callers.scenario.personality import get_personality  # noqa: E402
-from callers.scenario.scenarios import ScenarioType, load_scenarios  # noqa: E402
+from callers.scenario.scenarios import CallerScenario, ScenarioCatalog, ScenarioType, load_scenarios  # noqa: E402
 
 QUICK_PERSONALITIES = ("normal", "confused", "impatient")
+BOOK = load_flow_book()
 SEEDS, QUICK_SEEDS = 4, 1
+
+
+def scenarios_for(catalog: ScenarioCatalog, flow: dict | None, language: str,
+                  personality: str) -> list[CallerScenario]:
+    """Who calls a flow: an English flow (and the reference policy) every scenario type's custom call of the
+    personality; a flow in another language the predefined scenarios in its language of a type it serves."""
+    if language == "en":
+        return [catalog.custom_entry(personality, kind.value, None).scenario for kind in ScenarioType]
+    types = set(BOOK.scenario_types(flow)) if flow is not None else set()
+    return [entry.scenario for entry in catalog.predefined.values()
+            if entry.scenario.language.split("-")[0] == language and entry.scenario.scenario_type.value in types]
 
 
 def run(personalities: tuple[str, ...], seeds: int) -> dict:
     catalog = load_scenarios()
-    flows, services = load_flows()
     figures: dict = {}
-    for flow, plain in [(flow, plain) for flow in [None] + flows for plain in (False, True)]:
+    for flow, plain in [(flow, plain) for flow in [None, *BOOK.flows.values()] for plain in (False, True)]:
         name = ("reference" if flow is None else flow["name"]) + (" (no punctuation)" if plain else "")
+        language = "en" if flow is None else BOOK.language_of(flow)
         for personality in personalities:
             calls = met = questions = answered = first = not_prepared = 0
-            for scenario_type in ScenarioType:
-                scenario = catalog.custom_entry(personality, scenario_type.value, None).scenario
+            for scenario in scenarios_for(catalog, flow, language, personality):
                 for seed in range(seeds):
                     brain = ScriptedBrain(get_personality(personality), scenario, seed=seed)
                     if flow is None:
-                        agent = ReferenceAgent(scenario_type.value)
+                        agent = ReferenceAgent(scenario.scenario_type.value)
                     else:
-                        agent = FlowAgent(flow, services, scenario_type.value, brain.profile.values)
+                        agent = FlowAgent(flow, BOOK, scenario.scenario_type.value,
+                                          ProfileAnswers(brain.profile.values))
                     conversation = converse(brain, Unpunctuated(agent) if plain else agent)
                     calls += 1
                     met += conversation.goal_met

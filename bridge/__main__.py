@@ -17,6 +17,7 @@ for _pool_size in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
     os.environ.setdefault(_pool_size, "1")
 
 from bridge.faults import Fault, FaultSpec, parse_fault  # noqa: E402 - after the thread-pool sizes
+from bridge.flows import FLOWS_FILE, FlowError, load_flow_book
 from bridge.server import run_bridge, server_tls_context
 from bridge.settings import (DEFAULT_EAR, DEFAULT_HOST, DEFAULT_PATH, DEFAULT_PORT, DEFAULT_STT_NICE,
                              DEFAULT_STT_THREADS, DEFAULT_VOICE_ENGINE, DEFAULT_VOICE_RATE_WPM, BridgeSettings)
@@ -101,6 +102,12 @@ def build_parser() -> argparse.ArgumentParser:
                         help=f"run recognition N nice levels below the bridge (default {DEFAULT_STT_NICE}: same "
                              "priority), so many callers on this machine keep real time while it "
                              "recognises; on an otherwise busy machine its answers then come later")
+    parser.add_argument("--agent-flow", default=None, metavar="NAME",
+                        help="be another bank's agent: play this flow of the flow file (e.g. credit_union, "
+                             "two_at_once, hold_and_choice, security_question, banco_sol) instead of the "
+                             "reference policy; it checks the caller's answers for plausibility")
+    parser.add_argument("--agent-flows", type=Path, default=None, metavar="FILE",
+                        help="the flow file --agent-flow reads (default: bridge/agent_flows.toml)")
     parser.add_argument("--log-level", default="info", choices=("debug", "info", "warning", "error"))
     return parser
 
@@ -119,10 +126,16 @@ def parse_settings(argv: Optional[Sequence[str]] = None) -> tuple[BridgeSettings
                                   voice_rate_wpm=args.voice_rate, voice_engine=args.voice_engine,
                                   faults=tuple(args.fault),
                                   tls_cert=args.tls_cert, tls_key=args.tls_key, resume_grace_s=args.resume_grace,
-                                  stt_threads=args.stt_threads, stt_nice=args.stt_nice)
+                                  stt_threads=args.stt_threads, stt_nice=args.stt_nice,
+                                  agent_flow=args.agent_flow, agent_flows=args.agent_flows)
         server_tls_context(settings)
     except ValueError as exc:
         parser.error(str(exc))
+    if settings.agent_flow is not None:
+        try:
+            load_flow_book(settings.agent_flows or FLOWS_FILE).flow(settings.agent_flow)
+        except FlowError as exc:  # the file and its problem, without the usage text around it
+            parser.exit(2, f"{parser.prog}: error: {exc}\n")
     return settings, args.log_level
 
 

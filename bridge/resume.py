@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Callable, Iterator, Optional
 
 from bridge.dialogue import BankAgent
+from bridge.flows import FlowBot
 from bridge.faults import Fault
 from bridge.truth import CallTruth
 from callers.media.audio import MediaFormat
@@ -28,7 +29,7 @@ class ParkedCall:
 
     conversation_id: str
     truth: CallTruth
-    agent: Optional[BankAgent]
+    agent: Optional[BankAgent | FlowBot]
     fmt: MediaFormat
     play_fmt: MediaFormat
     rng: random.Random

@@ -22,6 +22,7 @@ from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.http11 import Request, Response
 
 from bridge.dialogue import agent_phrases
+from bridge.flows import FLOWS_FILE, load_flow_book
 from bridge.faults import REFUSE_REASON, Fault, FaultPlan
 from bridge.prompts import PromptBook, agent_style
 from bridge.resume import ResumableCalls
@@ -100,7 +101,8 @@ def listening_line(settings: BridgeSettings, server: Server, ear: speech.Ear) ->
     return (f"bridge listening on {settings.scheme}://{host}:{port}{settings.path} (ear={ear.name}, play={play}, "
             f"frame={settings.frame_ms} ms, latency={latency}, barge-in={'on' if settings.barge_in else 'off'}, "
             f"auth={'bearer' if settings.token else 'none'}, truth-log={settings.truth_log or 'off'}, "
-            f"faults={FaultPlan(settings.faults).describe()}, resume={resume})")
+            f"faults={FaultPlan(settings.faults).describe()}, resume={resume}, "
+            f"agent={settings.agent_flow or 'reference'})")
 
 
 async def run_bridge(settings: BridgeSettings, stop: asyncio.Event, on_listening: Callable[[str], None]) -> None:
@@ -113,7 +115,14 @@ async def run_bridge(settings: BridgeSettings, stop: asyncio.Event, on_listening
                                                            settings.stt_threads)
     prompts = PromptBook(agent_style(settings.voice_engine, settings.voice_rate_wpm),
                          settings.frame_ms)
-    prompts.warm(agent_phrases())
+    flows = None
+    if settings.agent_flow is not None:
+        flows = load_flow_book(settings.agent_flows or FLOWS_FILE)
+        flow = flows.flow(settings.agent_flow)
+        if flows.language_of(flow) == "en":  # the agent's voice speaks English; other languages render per call
+            prompts.warm(flows.phrases(flow))
+    else:
+        prompts.warm(agent_phrases())
     # One thread: libespeak-ng renders one phrase at a time, and a build is a few milliseconds.
     prompt_executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="bridge-prompts")
     truth_log = TruthLog(settings.truth_log) if settings.truth_log is not None else None
@@ -124,7 +133,7 @@ async def run_bridge(settings: BridgeSettings, stop: asyncio.Event, on_listening
                                    lambda call: record_truth(call.truth, call.agent, truth_log))
     services = BridgeServices(settings=settings, ear=ear, executor=executor, prompts=prompts,
                               prompt_executor=prompt_executor, truth_log=truth_log, faults=faults,
-                              resumable=resumable)
+                              resumable=resumable, flows=flows)
 
     def refused(index: int) -> None:
         log.info("connection %d refused by fault injection", index)

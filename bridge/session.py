@@ -34,6 +34,7 @@ from websockets.frames import CloseCode
 from bridge.dialogue import Action, BankAgent, Reply
 from bridge.faults import (DROP_REASON, FLOOD_AUDIO_S, FLOOD_YIELD_FRAMES, GARBAGE, GARBAGE_EVERY_FRAMES,
                            REJECT_REASON, SLOW_REPLY_DELAY_S, STALL_AFTER_SHARE, Fault, FaultPlan, garbage_frame)
+from bridge.flows import FlowBook, FlowBot
 from bridge.prompts import PromptBook
 from bridge.resume import ParkedCall, ResumableCalls
 from bridge.settings import BridgeSettings
@@ -72,6 +73,7 @@ class BridgeServices:
     truth_log: Optional[TruthLog] = None
     faults: FaultPlan = field(default_factory=FaultPlan)
     resumable: Optional[ResumableCalls] = None  # dropped calls kept for session.resume; None: resume refused
+    flows: Optional[FlowBook] = None  # with settings.agent_flow: the flow file its agent is played from
 
 
 @dataclass
@@ -138,7 +140,7 @@ class CallSession:
         self._truth: Optional[CallTruth] = None
         self._fmt: Optional[audio.MediaFormat] = None
         self._play_fmt: Optional[audio.MediaFormat] = None
-        self._agent: Optional[BankAgent] = None
+        self._agent: Optional[BankAgent | FlowBot] = None
         self._rng = random.Random()
         self._utterance = _Utterance(rate=audio.PCM_RATE, keep=False)
         self._inbox: asyncio.Queue[Union[str, _CallerTurn]] = asyncio.Queue(MAX_PENDING_TURNS)
@@ -299,11 +301,14 @@ class CallSession:
         language = activity.data.get("language")
         self._truth.language = language_code(language)
         self._translation = translation_for(language)
+        if self._services.flows is not None:  # a flow speaks its own language, whatever the call's
+            flows = self._services.flows
+            self._translation = translation_for(flows.language_of(flows.flow(self._settings.agent_flow or "")))
         if self._truth.language not in getattr(self._services.ear, "languages", ("en",)):
             # An ear that cannot hear this language would only feed the dialogue nonsense: assume answers.
             self._hears_words = False
         if self._agent is None:
-            self._agent = BankAgent(self._truth.scenario_hint, keypad_identity=self._settings.keypad_identity)
+            self._agent = self._new_agent(self._truth.scenario_hint)
         self._enqueue(_GREETING)
 
     async def _on_user_stream_start(self, message: protocol.Message) -> None:
@@ -520,11 +525,19 @@ class CallSession:
         assert self._truth is not None
         return self._truth
 
-    def _call_agent(self) -> BankAgent:
+    def _call_agent(self) -> BankAgent | FlowBot:
         """The dialogue; a caller that talks without sending the start activity gets one without a hint."""
         if self._agent is None:
-            self._agent = BankAgent(keypad_identity=self._settings.keypad_identity)
+            self._agent = self._new_agent(None)
         return self._agent
+
+    def _new_agent(self, scenario_hint: Optional[str]) -> BankAgent | FlowBot:
+        """The reference policy, or with --agent-flow the flow's bot (named in the call's truth)."""
+        flow = self._settings.agent_flow
+        if self._services.flows is None or flow is None:
+            return BankAgent(scenario_hint, keypad_identity=self._settings.keypad_identity)
+        self._call_truth().agent_flow = flow
+        return FlowBot(self._services.flows, flow, scenario_hint)
 
     def _new_utterance(self) -> _Utterance:
         rate = self._fmt.sample_rate if self._fmt is not None else audio.PCM_RATE
@@ -588,7 +601,7 @@ class CallSession:
             record_truth(truth, self._agent, self._services.truth_log)
 
 
-def record_truth(truth: CallTruth, agent: Optional[BankAgent], truth_log: Optional[TruthLog]) -> None:
+def record_truth(truth: CallTruth, agent: Optional[BankAgent | FlowBot], truth_log: Optional[TruthLog]) -> None:
     """A call is over (ended here, or dropped and not resumed in time): its summary, logged and written."""
     if agent is not None:
         truth.scenario_type = agent.scenario_type

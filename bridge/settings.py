@@ -69,6 +69,9 @@ class BridgeSettings:
     # CPU priority is than the bridge's loop (a nice increment; 0 keeps it equal).
     stt_threads: int = DEFAULT_STT_THREADS
     stt_nice: int = DEFAULT_STT_NICE
+    # Play this flow of `agent_flows` (bridge/flows.py) instead of the reference policy; None: the policy.
+    agent_flow: Optional[str] = None
+    agent_flows: Optional[Path] = None  # the flow file; None: bridge/agent_flows.toml
 
     def __post_init__(self) -> None:
         check_faults(self.faults)
@@ -92,6 +95,8 @@ class BridgeSettings:
             raise ValueError(f"recognition nice must be 0..{MAX_NICE}, got {self.stt_nice}")
         if self.voice_engine not in VOICE_ENGINES:
             raise ValueError(f"voice engine must be one of {', '.join(VOICE_ENGINES)}, got {self.voice_engine!r}")
+        if self.agent_flows is not None and self.agent_flow is None:
+            raise ValueError("--agent-flows names a flow file; choose one of its flows with --agent-flow NAME")
         if not 0 <= self.port <= 65535:
             raise ValueError(f"port must be 0..65535, got {self.port}")
 

@@ -76,6 +76,7 @@ class CallTruth:
     duration_s: Optional[float] = None
     scenario_hint: Optional[str] = None  # scenarioType from the start activity, if sent
     language: str = "en"  # the start activity's language (its two-letter code): the language the agent spoke
+    agent_flow: Optional[str] = None  # the flow the agent played (--agent-flow); None: the reference policy
     scenario_type: Optional[str] = None  # what the agent understood the first request to be
     verified: bool = False
     identity_failures: int = 0

@@ -17,12 +17,6 @@ from callers.scenario.goals import CRITERION, GoalPattern, GoalTracker, compile_
 from callers.scenario.grammar import Sentence, analyse, word_list
 from callers.scenario.profile import CallerProfile
 
-# Offers of the agent acting for the caller ("shall I ...", "would you like me to ..."), as opposed to the
-# caller taking up something ("would you like to hear about ..."): with nothing else to go on, a caller
-# lets the agent act on its request and declines the rest.
-AGENT_ACTS = (("me", "to"), ("shall", "i"), ("should", "i"), ("go", "ahead"), ("i", "can"), ("we", "can"),
-              ("i", "could"), ("we", "could"), ("let", "me"), ("can", "i"), ("may", "i"))
-
 
 class GoalDecisions:
     """Yes/no and choice answers for one caller: its goal's concepts, its profile, its lines."""
@@ -55,7 +49,9 @@ class GoalDecisions:
         if ask.about == PERMISSION:
             return self._pick(self.replies["yes_permission"])
         if ask.about == OFFER:
-            acts = any(_contains(word_list(ask.sentence), marker) for marker in AGENT_ACTS)
+            # The agent offering to act for the caller (asks.toml [turns] agent_acts): with nothing else to go
+            # on, a caller lets it act on its request and declines the rest.
+            acts = self._has(analyse(ask.sentence), "agent_acts")
             return self._pick(self.replies["yes" if acts else "no"])
         return self._pick(self.replies["yes_question"])
 
@@ -134,10 +130,6 @@ class GoalDecisions:
 
     def _has(self, sentence: Sentence, name: str) -> bool:
         return any(sentence.has(cue) for cue in self.book.turns[name])
-
-
-def _contains(words: list[str], marker: tuple[str, ...]) -> bool:
-    return any(tuple(words[i:i + len(marker)]) == marker for i in range(len(words) - len(marker) + 1))
 
 
 def _sentence_case(text: str) -> str:

@@ -29,14 +29,10 @@ LANGUAGE_PATTERN = "asks.{code}.toml"
 FIELD, YES_NO, CHOICE = "field", "yes_no", "choice"
 OFFER, CONFIRM, PERMISSION, QUESTION = "offer", "confirm", "permission", "question"
 TURN_CUES = ("goodbye", "closing", "reprompt", "anything_else", "open", "hold", "offer", "confirm", "permission",
-             "upsell", "transfer")
-# Words before an option that only lead up to it ("is it for your | checking"), and after "or" ("or | your savings").
-LEAD_WORDS = frozenset({"is", "it", "was", "for", "your", "the", "a", "an", "to", "about", "like", "want", "prefer",
-                        "that", "this", "my", "by", "in", "on", "would", "you", "do", "did", "have", "use", "from",
-                        "with", "into", "at", "be", "are", "we", "i", "should", "shall", "can", "could", "will",
-                        "either", "rather", "so", "and", "just", "of", "which", "what", "one", "whether", "need",
-                        "calling", "call", "these", "those", "okay", "ok", "sure", "great"})
-NOT_OPTIONS = frozenset({"not", "no", "yes", "otherwise", "else", "so"})
+             "upsell", "transfer", "agent_acts", "question")
+# Turn cues a language may leave empty: English questions are read from their word order (grammar.py).
+OPTIONAL_CUES = frozenset({"question"})
+CHOICE_WORDS = ("or", "lead", "not_options", "no")
 # Mid-sentence, an auxiliary before one of these opens a question ("thanks for waiting is this about ..."),
 # unless a subject stands before it ("i can help"); "your" is left out ("here is your balance").
 QUESTION_SUBJECTS = SUBJECTS - {"your", "there"}
@@ -46,7 +42,7 @@ DETERMINERS = frozenset({"the", "a", "an", "this", "that", "these", "those", "yo
 DETERMINER_AUXILIARIES = AUXILIARIES - {"have", "has", "had", "do"}
 # After a wh-word, these keep it one question ("how much | would you like to borrow" is not two sentences).
 WH_PHRASE_ENDS = WH_WORDS | frozenset({"much", "many", "long", "often", "kind", "type", "sort"})
-_OPTION_TOKEN = re.compile(r"[a-z0-9]+(?:'[a-z]+)*|,")
+_OPTION_TOKEN = re.compile(r"[^\W_]+(?:'[^\W_]+)*|,")  # words in any alphabet ("débito"), and commas
 
 
 @dataclass(frozen=True)
@@ -70,6 +66,7 @@ class AskBook:
     ask_words: frozenset[str]
     fragment_lead: frozenset[str]  # stems that may stand before a field's words in a fragment
     fragment_tail: frozenset[str]  # stems that may follow them ("on your account", "please")
+    choice: dict[str, frozenset[str]]  # [choices]: the words that join options, lead up to them, end a list
 
 
 @dataclass(frozen=True)
@@ -175,14 +172,20 @@ def load_asks(path: Union[str, Path] = ASKS_FILE, overlay: Union[str, Path, None
         raise ConfigError(str(path), "the file needs a [turns] table", entry="turns")
     turns = {}
     for name in TURN_CUES:
-        turns[name] = _phrases(_strings(raw_turns.get(name), path, "turns", name), path, "turns", name)
+        cues = _strings(raw_turns.get(name), path, "turns", name, required=name not in OPTIONAL_CUES)
+        turns[name] = _phrases(cues, path, "turns", name)
     ask_words = frozenset(_strings(raw_turns.get("ask_words"), path, "turns", "ask_words"))
     fragments = data.get("fragments")
     if not isinstance(fragments, dict):
         raise ConfigError(str(path), "the file needs a [fragments] table with lead and tail", entry="fragments")
     lead, tail = (frozenset(stem(word) for item in _strings(fragments.get(name), path, "fragments", name)
                             for word in word_list(item)) for name in ("lead", "tail"))
-    return AskBook(fields, options, turns, ask_words, lead, tail)
+    choices = data.get("choices")
+    if not isinstance(choices, dict):
+        raise ConfigError(str(path), "the file needs a [choices] table (or, lead, not_options, no)", entry="choices")
+    choice = {name: frozenset(word.lower() for word in _strings(choices.get(name), path, "choices", name))
+              for name in CHOICE_WORDS}
+    return AskBook(fields, options, turns, ask_words, lead, tail, choice)
 
 
 @lru_cache(maxsize=8)
@@ -228,8 +231,9 @@ class TurnReader:
         if not words:
             return []
         context = f"{previous} {raw}".strip()
-        question = raw.rstrip().endswith("?") or _opens_question(words) or _asks_mid_sentence(words)
-        options = _options(raw) if question else ()
+        question = (raw.rstrip().endswith("?") or _opens_question(words) or _asks_mid_sentence(words)
+                    or self.cue(sentence, "question"))
+        options = _options(raw, self.book.choice) if question else ()
         if len(options) >= 2:
             # "A callback or an email?" is a choice; "Your phone number or your email?" asks for one of two.
             named = [self._fields(option, analyse(option), word_list(option), True) for option in options]
@@ -352,18 +356,21 @@ def _wh_question(words: list[str]) -> bool:
     return start < len(words) and (words[start] in WH_WORDS or words[start] in WH_CONTRACTIONS)
 
 
-def _options(raw: str) -> tuple[str, ...]:
-    """The options of "X, Y or Z?" as said, without the words leading up to them; () when it is no choice."""
+def _options(raw: str, words: dict[str, frozenset[str]]) -> tuple[str, ...]:
+    """The options of "X, Y or Z?" as said, without the words leading up to them; () when it is no choice.
+    `words` is the language's [choices]: what joins options ("or"), what only leads up to one ("is it for
+    your | checking", "or | your savings"), and what after the last "or" makes it no choice ("or not")."""
     tokens = _OPTION_TOKEN.findall(raw.lower().replace("\u2019", "'"))
-    if "or" not in tokens:
+    joins = [index for index, token in enumerate(tokens) if token in words["or"]]
+    if not joins:
         return ()
-    last_or = len(tokens) - 1 - tokens[::-1].index("or")
-    after = tokens[last_or + 1:]
-    if after and after[0] in NOT_OPTIONS or "no" in after[:2]:
+    after = tokens[joins[-1] + 1:]
+    if after and after[0] in words["not_options"] or words["no"] & set(after[:2]):
         return ()
+    lead_words = words["lead"]
     segments: list[list[str]] = [[]]
     for token in tokens:
-        if token in (",", "or"):
+        if token == "," or token in words["or"]:
             segments.append([])
         else:
             segments[-1].append(token)
@@ -371,16 +378,16 @@ def _options(raw: str) -> tuple[str, ...]:
     if len(segments) < 2:
         return ()
     # "Thanks, is it debit or credit?": the options start at the last segment that leads up to one.
-    start = next((index for index in range(len(segments) - 2, -1, -1) if LEAD_WORDS & set(segments[index])), 0)
+    start = next((index for index in range(len(segments) - 2, -1, -1) if lead_words & set(segments[index])), 0)
     segments = segments[start:]
     first = segments[0]
     cut = len(first)
-    while cut > 0 and first[cut - 1] not in LEAD_WORDS:
+    while cut > 0 and first[cut - 1] not in lead_words:
         cut -= 1
     segments[0] = first[cut:]
     options = []
     for segment in segments:
-        while segment and segment[0] in LEAD_WORDS:
+        while segment and segment[0] in lead_words:
             segment = segment[1:]
         if segment:
             options.append(" ".join(segment))

@@ -1,9 +1,12 @@
 """Reading what an agent's turn asks, worded as different agents word it (callers/scenario/asks.py)."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from callers.errors import ConfigError
+from callers.scenario import asks as asks_module
 from callers.scenario.asks import CHOICE, CONFIRM, FIELD, OFFER, PERMISSION, QUESTION, YES_NO, TurnReader, \
     asks_for, load_asks
 
@@ -128,4 +131,48 @@ def test_a_bad_asks_file_names_the_file_table_and_key(tmp_path):
     assert str(path) in message and "fields.member_number" in message and "withold" in message
     path.write_text('[fields.x]\ncues = ["x"]\n[turns]\ngoodbye = []\n')
     with pytest.raises(ConfigError, match="turns.*goodbye"):
+        load_asks(path)
+
+
+SPANISH = TurnReader(asks_for("es-ES"))
+
+
+@pytest.mark.parametrize("plain", [False, True], ids=["punctuated", "unpunctuated"])
+@pytest.mark.parametrize("text, kind, detail", [
+    ("Bienvenido a Banco Sol. ¿Me dice su número de cliente?", FIELD, ("customer_id",)),
+    ("Gracias. ¿Y su código postal?", FIELD, ("postcode",)),
+    ("¿Me da su fecha de nacimiento y su correo electrónico, por favor?", FIELD, ("date_of_birth", "email")),
+    ("¿Es su tarjeta de débito o de crédito?", CHOICE, ("débito", "crédito")),
+    ("¿Quiere que bloquee la tarjeta antigua y le envíe una nueva?", YES_NO, OFFER),
+    ("¿Le interesa conocer nuestra tarjeta premium?", YES_NO, OFFER),
+    ("Le tengo registrada como Lucía Fernández, ¿es correcto?", YES_NO, CONFIRM),
+])
+def test_a_spanish_agents_asks_are_read_from_the_spanish_cue_table(text, kind, detail, plain):
+    """Spanish questions are told by their marks, or without them (a recogniser's transcript) by the table's
+    question words; the words of each kind of ask are data (asks.es.toml)."""
+    if plain:
+        text = "".join(char for char in text.lower() if char.isalnum() or char.isspace())
+    reading = SPANISH.read(text)
+    ask = reading.asks[-1]
+    assert ask.kind == kind, reading
+    assert {FIELD: ask.fields, CHOICE: ask.options, YES_NO: ask.about}[kind] == detail
+
+
+@pytest.mark.parametrize("text, flag", [
+    ("Muy bien, ya está verificado. ¿En qué puedo ayudarle?", "open"),
+    ("¿Hay algo más en lo que pueda ayudarle?", "anything_else"),
+    ("Un momento, por favor, mientras consulto su cuenta.", "hold"),
+    ("Perdone, no le he entendido. ¿Puede repetir?", "reprompt"),
+    ("Gracias por llamar a Banco Sol. Adiós.", "goodbye"),
+])
+def test_a_spanish_agents_invitations_holds_reprompts_and_goodbyes(text, flag):
+    reading = SPANISH.read(text)
+    assert getattr(reading, flag), reading
+
+
+def test_an_asks_file_without_its_choice_words_names_the_table(tmp_path):
+    english = (Path(asks_module.__file__).with_name("asks.toml")).read_text(encoding="utf-8")
+    path = tmp_path / "asks.toml"
+    path.write_text(english.replace("[choices]", "[choice_words]"), encoding="utf-8")
+    with pytest.raises(ConfigError, match="choices"):
         load_asks(path)
