@@ -4,10 +4,9 @@ hearing the agent by altText). The flows that ask only what a caller's profile h
 and nothing left unanswered; `security_question` asks for what no profile holds, and its call ends as
 caller_not_prepared with the question recorded, which `python -m reports` shows apart from agent failures.
 
-The calls run two at a time, started 3 s apart (about 90 s in all on two cores, most of it the bridges
-recognising the caller). A caller that hangs up once its goal is met still passes. A call that ends as
-simulator_error (the caller fell behind real time: the call says nothing about the agent) is placed once
-more.
+The calls run at once, started 3 s apart (most of their time is the bridges recognising the caller). A
+caller that hangs up once its goal is met still passes. A call that ends as simulator_error (the caller fell
+behind real time: the call says nothing about the agent) is placed once more.
 """
 from __future__ import annotations
 
@@ -27,16 +26,18 @@ from tests.reference_bridge import REPO_ROOT, BridgeProcess, launch_bridge
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(420)]
 
 # flow -> the caller's scenario type (general_inquiry keeps the service part short) and seed
+# (hold_and_choice's hold and choice are the caller's text-level reading, tested in tests/bridge/test_flows.py;
+# end to end it would add a wave of real-time calls to CI for no new path through the wire.)
 CALLS = {
     "credit_union": ("general_inquiry", "1"),
     "two_at_once": ("general_inquiry", "2"),
-    "hold_and_choice": ("general_inquiry", "1"),
     "security_question": ("general_inquiry", "1"),
 }
-PREPARED = ("credit_union", "two_at_once", "hold_and_choice")
-# Two calls at a time: four bridges recognising at once on two cores answer slowly enough to wear out a
-# caller's patience (measured: 3-7 s turns with four, where a normal caller's patience ends at 2.75 s).
-WAVES = (("credit_union", "security_question"), ("two_at_once", "hold_and_choice"))
+PREPARED = ("credit_union", "two_at_once")
+# At most three calls at a time: four bridges recognising at once on two cores answered slowly enough to wear
+# out a caller's patience (measured on a loaded host: 3-7 s turns, where a normal caller's patience ends at
+# 2.75 s).
+WAVES = (("credit_union", "two_at_once", "security_question"),)
 # The agent's prompts are short; the caller still speaks and listens in real time.
 AGENT_VOICE_WPM = "450"
 CALL_TIMEOUT_S = 180.0
