@@ -323,8 +323,8 @@ def start_bridge(truth_log: Path, play_format: Optional[str], agent_voice: str) 
     return bridge, line.split()[3]
 
 
-def run_line(name: str, spec: dict, calls: int, workdir: Path, seed: int,
-             agent_voice: str) -> tuple[list[dict], list[dict], Path]:
+def run_line(name: str, spec: dict, calls: int, workdir: Path, seed: int, agent_voice: str,
+             max_concurrent: int) -> tuple[list[dict], list[dict], Path]:
     """N calls over one line condition; returns (call results, truth log lines, the scenarios file used)."""
     linedir = workdir / name
     linedir.mkdir()
@@ -332,7 +332,7 @@ def run_line(name: str, spec: dict, calls: int, workdir: Path, seed: int,
     truth_log = linedir / "truth.jsonl"
     bridge, url = start_bridge(truth_log, spec.get("play_format"), agent_voice)
     command = [sys.executable, "batch_caller_test.py", "--scenarios", str(scenarios), "--bridge-url", url,
-               "--ear", "stt", "--parallel", "--max-concurrent", str(MAX_CONCURRENT), "--seed", str(seed),
+               "--ear", "stt", "--parallel", "--max-concurrent", str(max_concurrent), "--seed", str(seed),
                "--results-dir", str(linedir / "results")]
     try:
         subprocess.run(command, cwd=REPO_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
@@ -375,6 +375,9 @@ def main() -> int:
                         f"{TRUTH_FILE.name} [lines] (default clean)")
     parser.add_argument("--quick", action="store_true", help=f"{QUICK_CALLS} calls on each line")
     parser.add_argument("--seed", type=int, default=1, help="the callers' seed (call i uses seed + i)")
+    parser.add_argument("--max-concurrent", type=int, default=MAX_CONCURRENT,
+                        help=f"calls at once (default {MAX_CONCURRENT}); fewer on a loaded host, where a caller "
+                             "that falls behind real time ends in simulator_error and is not compared")
     parser.add_argument("--agent-voice", choices=VOICE_ENGINES, default="espeak",
                         help="what speaks the bridge's agent prompts (default espeak; piper is a neural voice)")
     args = parser.parse_args()
@@ -389,6 +392,8 @@ def main() -> int:
                          f"(known: {', '.join(truth_map.lines)})")
     if args.calls < 1:
         raise SystemExit("verdict_truth: --calls must be at least 1")
+    if args.max_concurrent < 1:
+        raise SystemExit("verdict_truth: --max-concurrent must be at least 1")
     calls = QUICK_CALLS if args.quick else args.calls
     started = time.monotonic()
     before = machine.describe()
@@ -398,7 +403,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="verdict-truth-") as tmp:
         for name in lines:
             results, truths, scenarios = run_line(name, truth_map.lines[name], calls, Path(tmp), args.seed,
-                                                  args.agent_voice)
+                                                  args.agent_voice, args.max_concurrent)
             comparisons = compare(results, truths, goals_by_scenario(scenarios), truth_map, name)
             by_line[name] = agreement(comparisons)
             print_report(name, comparisons, by_line[name])
@@ -410,7 +415,7 @@ def main() -> int:
     overall = _rate(agreeing, verdicts)
     print(json.dumps({
         "bench": "verdict_truth", "quick": args.quick, "calls_per_line": calls, "lines": lines,
-        "agent_voice": args.agent_voice,
+        "agent_voice": args.agent_voice, "max_concurrent": args.max_concurrent,
         "verdicts": verdicts, "verdict_agreement": overall, "call_verdicts": call_verdicts,
         "call_agreement": _rate(calls_agreeing, call_verdicts), "target": TARGET_AGREEMENT,
         "target_met": overall is not None and overall >= TARGET_AGREEMENT, "by_line": by_line,
