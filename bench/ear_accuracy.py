@@ -26,6 +26,7 @@ import time
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Optional
 
 import numpy as np
 
@@ -194,9 +195,10 @@ def render_agent_lines(phrases: list[str], engine: str) -> tuple[list[tuple], fl
     return clips, cpu_s / max(1e-9, audio_s)
 
 
-def compare_options(clips: list[tuple], voice: str, transcripts: list[dict]) -> dict[str, dict]:
+def compare_options(clips: list[tuple], voice: str, transcripts: Optional[Path] = None) -> dict[str, dict]:
     """Every option on the agent lines, clean and through mu-law; an option whose model does not load (its
-    wheels are not installed) is skipped and said so."""
+    wheels are not installed) is skipped and said so. Each option's (said, heard) pairs are appended to
+    `transcripts` as soon as it is measured, so a long run cut short keeps what it heard."""
     hotwords = scenario_hotwords()
     figures: dict[str, dict] = {}
     for label, settings in OPTIONS.items():
@@ -222,9 +224,11 @@ def compare_options(clips: list[tuple], voice: str, transcripts: list[dict]) -> 
                           "clean": clean.figures(), "mulaw": mulaw.figures(),
                           "cpu_s_per_call_minute": round(cpu_per_call_minute, 2),
                           "misheard_clean": clean.misheard[:MISHEARD_SHOWN]}
-        for line, tally in (("clean", clean), ("mulaw", mulaw)):
-            transcripts += [{"voice": voice, "line": line, "option": label, "said": said, "heard": heard}
-                            for said, heard in tally.heard]
+        if transcripts is not None:
+            with transcripts.open("a", encoding="utf-8") as out:
+                out.writelines(json.dumps({"voice": voice, "line": line, "option": label, "said": said,
+                                           "heard": heard}) + "\n"
+                               for line, tally in (("clean", clean), ("mulaw", mulaw)) for said, heard in tally.heard)
         row = figures[label]
         print(f"  {label:<40}{row['clean']['wer']:>8.1%}{row['clean']['cpu_per_audio_s']:>9.3f}"
               f"{row['mulaw']['wer']:>9.1%}{row['mulaw']['cpu_per_audio_s']:>9.3f}{cpu_per_call_minute:>9.1f}"
@@ -310,7 +314,8 @@ def main() -> None:
     agent_lines = agent_lines[:QUICK_OPTION_PHRASES] if args.quick else agent_lines
     options: dict[str, dict] = {}
     on_target: dict[str, list[str]] = {}
-    transcripts: list[dict] = []
+    if args.transcripts:
+        args.transcripts.write_text("", encoding="utf-8")
     for engine in agent_voices:
         clips, render_cpu = render_agent_lines(agent_lines, engine)
         print(f"options on {len(agent_lines)} agent lines, agent voice {engine} at {DEFAULT_VOICE_RATE_WPM} wpm "
@@ -318,13 +323,11 @@ def main() -> None:
               f"{TARGET_CPU_PER_AUDIO_S} CPU-s per audio s; CPU-s per call-minute at "
               f"{AGENT_SPEECH_S_PER_CALL_MINUTE:.0f} s of agent speech")
         print(f"  {'':<40}{'WER':>8}{'CPU/s':>9}{'mu-law':>9}{'CPU/s':>9}{'CPU/min':>9}{'load s':>8}")
-        options[engine] = compare_options(clips, engine, transcripts)
+        options[engine] = compare_options(clips, engine, args.transcripts)
         on_target[engine] = [label for label, row in options[engine].items()
                              if row["clean"]["wer"] <= TARGET_WER
                              and row["clean"]["cpu_per_audio_s"] <= TARGET_CPU_PER_AUDIO_S]
         print(f"options on target ({engine}): {', '.join(on_target[engine]) or 'none'}")
-    if args.transcripts:
-        args.transcripts.write_text("".join(json.dumps(row) + "\n" for row in transcripts), encoding="utf-8")
 
     print(json.dumps({
         "bench": "ear_accuracy", "quick": args.quick, "ear_settings": ear.settings.__dict__,

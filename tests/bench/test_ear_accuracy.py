@@ -18,9 +18,9 @@ def test_an_unknown_agent_voice_is_named_without_a_traceback():
     assert "--agent-voice: unknown engine festival" in run.stderr and "Traceback" not in run.stderr
 
 
-def test_an_option_whose_model_is_not_installed_is_skipped_with_a_line(monkeypatch, capsys):
+def test_an_option_whose_model_is_not_installed_is_skipped_with_a_line(monkeypatch, capsys, tmp_path):
     monkeypatch.setattr(ear_accuracy, "OPTIONS", {"small b5 fitted": WhisperSettings(model="small")})
-    transcripts: list[dict] = []
+    transcripts = tmp_path / "heard.jsonl"
     assert ear_accuracy.compare_options([], "piper", transcripts) == {}
     assert "small b5 fitted" in capsys.readouterr().out.split("skipped: model 'small' not installed")[0]
-    assert transcripts == []
+    assert not transcripts.exists()
