@@ -195,13 +195,16 @@ def render_agent_lines(phrases: list[str], engine: str) -> tuple[list[tuple], fl
     return clips, cpu_s / max(1e-9, audio_s)
 
 
-def compare_options(clips: list[tuple], voice: str, transcripts: Optional[Path] = None) -> dict[str, dict]:
+def compare_options(clips: list[tuple], voice: str, transcripts: Optional[Path] = None,
+                    chosen: Optional[list[str]] = None) -> dict[str, dict]:
     """Every option on the agent lines, clean and through mu-law; an option whose model does not load (its
     wheels are not installed) is skipped and said so. Each option's (said, heard) pairs are appended to
     `transcripts` as soon as it is measured, so a long run cut short keeps what it heard."""
     hotwords = scenario_hotwords()
     figures: dict[str, dict] = {}
     for label, settings in OPTIONS.items():
+        if chosen is not None and label not in chosen:
+            continue
         label = option_label(label, settings)
         if settings.hotwords == HOTWORDS:
             settings = dataclasses.replace(settings, hotwords=hotwords)
@@ -255,7 +258,13 @@ def main() -> None:
     parser.add_argument("--transcripts", type=Path,
                         help="write every (voice, line, option, said, heard) of the options table here, one JSON "
                              "object a line, to re-score them later")
+    parser.add_argument("--options", help="comma-separated labels of OPTIONS to measure (default all): "
+                        + ", ".join(OPTIONS))
     args = parser.parse_args()
+    chosen = [label.strip() for label in args.options.split(",") if label.strip()] if args.options else None
+    if chosen is not None and (not chosen or set(chosen) - set(OPTIONS)):
+        parser.error(f"--options: unknown option {', '.join(sorted(set(chosen) - set(OPTIONS))) or '(none given)'}; "
+                     f"choose from {', '.join(OPTIONS)}")
     agent_voices = [engine.strip() for engine in args.agent_voice.split(",") if engine.strip()]
     unknown = [engine for engine in agent_voices if engine not in VOICE_ENGINES]
     if unknown or not agent_voices:
@@ -323,7 +332,7 @@ def main() -> None:
               f"{TARGET_CPU_PER_AUDIO_S} CPU-s per audio s; CPU-s per call-minute at "
               f"{AGENT_SPEECH_S_PER_CALL_MINUTE:.0f} s of agent speech")
         print(f"  {'':<40}{'WER':>8}{'CPU/s':>9}{'mu-law':>9}{'CPU/s':>9}{'CPU/min':>9}{'load s':>8}")
-        options[engine] = compare_options(clips, engine, args.transcripts)
+        options[engine] = compare_options(clips, engine, args.transcripts, chosen)
         on_target[engine] = [label for label, row in options[engine].items()
                              if row["clean"]["wer"] <= TARGET_WER
                              and row["clean"]["cpu_per_audio_s"] <= TARGET_CPU_PER_AUDIO_S]
