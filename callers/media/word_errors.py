@@ -9,11 +9,14 @@ Normalisation decides what counts as an error, so it is the one Whisper's author
 do not count, contractions are expanded ("you're" == "you are"), numbers, currency, percentages and
 ordinals become digits ("two hundred dollars" == "$200", "third" == "3rd"), British spellings become
 American, and hesitation fillers are dropped ("um": a recogniser that leaves out a caller's "um" heard it
-right). On top of it, a compound written as one word on one side and as parts on the other ("overdraft" /
-"over-draft" / "over draft") counts as the same word.
+right). On top of it, two ways recognisers write numbers that the normaliser keeps apart are brought to the
+spoken form first (a range "2-3" is "2 to 3"; digits read one by one, "4 5 7 1", are "4571"), and a compound
+written as one word on one side and as parts on the other ("overdraft" / "over-draft" / "over draft") counts
+as the same word.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Callable, Iterable, Optional
@@ -22,6 +25,10 @@ from typing import Callable, Iterable, Optional
 FILLERS = frozenset({"umm", "uhh", "er", "erm", "ah"})
 # A compound is joined from at most this many parts ("e mail", "a b c").
 MAX_COMPOUND_PARTS = 3
+# "2-3 business days", "Monday to Friday 9-5": small numbers either side of a hyphen are a range, said "to"
+# (a longer digit group, "555-1234", is a code and left alone).
+_RANGE = re.compile(r"\b(\d{1,2})\s*-\s*(\d{1,2})\b")
+_SPACED_DIGITS = re.compile(r"\b\d(?:[ ,]+\d\b)+")
 
 
 @lru_cache(maxsize=1)
@@ -33,6 +40,8 @@ def _normaliser() -> Callable[[str], str]:
 
 def normalized_words(text: str) -> list[str]:
     """The words of `text` as they are compared: normalised, fillers dropped."""
+    text = _RANGE.sub(r"\1 to \2", text)
+    text = _SPACED_DIGITS.sub(lambda digits: re.sub(r"[ ,]", "", digits.group()), text)
     return [word for word in _normaliser()(text).split() if word not in FILLERS]
 
 

@@ -27,6 +27,10 @@ def test_case_punctuation_and_fillers_do_not_count() -> None:
     ("born on March third nineteen fifty two", "born on March 3rd, 1952"),
     ("on the twenty-first", "on the 21st"),
     ("reference four five seven one", "reference 4571"),
+    ("reference four five seven one", "reference 4 5 7 1"),
+    ("within two to three business days", "within 2-3 business days"),
+    ("Monday to Friday nine to five", "Monday to Friday 9 - 5"),
+    ("call five five five one two three four", "call 555-1234"),  # a code: no "to" put in
     ("your colour", "your color"),
 ])
 def test_spellings_of_the_same_words_are_no_error_either_way(said: str, heard: str) -> None:
@@ -39,6 +43,7 @@ def test_a_different_number_or_word_is_still_an_error() -> None:
     assert score("it takes five days", "it takes nine days").errors == 1
     assert score("your card will be delivered", "your card will be deleted").errors == 1
     assert score("there is an overdraft fee", "there is an over fee").errors == 1
+    assert score("within two to three days", "within 2-4 days").errors == 1
 
 
 def test_compounds_join_only_against_the_other_side() -> None:
