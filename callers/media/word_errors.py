@@ -18,8 +18,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import lru_cache
-from typing import Callable, Iterable, Optional
+from typing import Iterable, Optional
+
+from whisper_normalizer.english import EnglishTextNormalizer
 
 # Fillers the published normaliser keeps (it drops hmm, mm, mhm, mmm, uh, um).
 FILLERS = frozenset({"umm", "uhh", "er", "erm", "ah"})
@@ -29,20 +30,16 @@ MAX_COMPOUND_PARTS = 3
 # (a longer digit group, "555-1234", is a code and left alone).
 _RANGE = re.compile(r"\b(\d{1,2})\s*-\s*(\d{1,2})\b")
 _SPACED_DIGITS = re.compile(r"\b\d(?:[ ,]+\d\b)+")
-
-
-@lru_cache(maxsize=1)
-def _normaliser() -> Callable[[str], str]:
-    from whisper_normalizer.english import EnglishTextNormalizer  # deferred: reads its spelling table
-
-    return EnglishTextNormalizer()
+# Built at import (~60 ms: its spelling table and patterns), so the first scored turn of a call does not
+# stall the other callers' audio pacing while it loads.
+_NORMALISER = EnglishTextNormalizer()
 
 
 def normalized_words(text: str) -> list[str]:
     """The words of `text` as they are compared: normalised, fillers dropped."""
     text = _RANGE.sub(r"\1 to \2", text)
     text = _SPACED_DIGITS.sub(lambda digits: re.sub(r"[ ,]", "", digits.group()), text)
-    return [word for word in _normaliser()(text).split() if word not in FILLERS]
+    return [word for word in _NORMALISER(text).split() if word not in FILLERS]
 
 
 def join_compounds(words: list[str], other_words: Iterable[str]) -> list[str]:
