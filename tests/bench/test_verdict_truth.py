@@ -110,3 +110,18 @@ def test_a_bad_truth_map_names_the_file_entry_and_field(tmp_path):
     path.write_text('[failure_conditions]\n"transferred without resolution" = "sometimes"\n', encoding="utf-8")
     with pytest.raises(ConfigError, match="failure_conditions.*transferred without resolution.*sometimes"):
         load_truth_map(path)
+
+
+def test_skipped_calls_are_counted_by_reason_and_a_misheard_turn_carries_its_word_errors():
+    said = [GREETING, ORDERED, DELIVERY]
+    heard = [GREETING, ORDERED, "Your new card will be deleted to your address on file."]
+    calls = [_call("a", heard, {"card ordered": True, "delivery confirmed": False}, success=False),
+             _call("b", said, {}, success=False, error={"category": "simulator_error"}),
+             _call("c", said, {}, success=False, error={"category": "simulator_error"})]
+    truths = [_truth(call_id, said, ["card_ordered", "delivery_date"]) for call_id in "abc"]
+    figures = agreement(compare(calls, truths, {"card": CARD_GOAL}, TRUTH_MAP, "clean"))
+    assert figures["skipped_by_reason"] == {"call error simulator_error": 2}
+    difference = figures["differences"][0]
+    assert difference["why"] == "misheard"
+    # "delivered" -> "deleted", and "within five to seven business days" lost: 7 errors in 17 words.
+    assert difference["heard_wer"] == round(7 / 17, 4)
