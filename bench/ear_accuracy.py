@@ -36,7 +36,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a plain s
 from bridge.prompts import agent_style  # noqa: E402
 from bridge.settings import DEFAULT_VOICE_RATE_WPM  # noqa: E402
 from callers.media import audio  # noqa: E402
-from callers.media.speech import (DEFAULT_WHISPER_SETTINGS, VOICE_ENGINES, VOICE_RATE, EspeakVoice,  # noqa: E402
+from callers.media.speech import (AGENT_EAR_SETTINGS, CALLER_EAR_SETTINGS, VOICE_ENGINES, VOICE_RATE, EspeakVoice,  # noqa: E402
                                   SpeakingStyle, Voice, WhisperEar, WhisperSettings, get_voice)
 from callers.media.word_errors import score  # noqa: E402
 
@@ -178,7 +178,9 @@ def scenario_hotwords() -> str:
 
 
 def option_label(label: str, settings: WhisperSettings) -> str:
-    return f"{label} (default)" if settings == DEFAULT_WHISPER_SETTINGS else label
+    roles = [role for role, default in (("caller", CALLER_EAR_SETTINGS), ("agent", AGENT_EAR_SETTINGS))
+             if settings == default]
+    return f"{label} ({' and '.join(roles)}'s default)" if roles else label
 
 
 def render_agent_lines(phrases: list[str], engine: str) -> tuple[list[tuple], float]:

@@ -112,7 +112,7 @@ async def run_bridge(settings: BridgeSettings, stop: asyncio.Event, on_listening
     executor = ThreadPoolExecutor(max_workers=settings.stt_threads, thread_name_prefix="bridge-stt",
                                   initializer=lower_thread_priority, initargs=(settings.stt_nice,))
     ear = await asyncio.get_running_loop().run_in_executor(executor, speech.get_ear, settings.ear,
-                                                           settings.stt_threads)
+                                                           settings.stt_threads, speech.AGENT_EAR_SETTINGS)
     prompts = PromptBook(agent_style(settings.voice_engine, settings.voice_rate_wpm),
                          settings.frame_ms)
     flows = None

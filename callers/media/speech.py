@@ -308,10 +308,10 @@ MODEL_CACHE_ENV = "CALLER_AGENT_CACHE"
 
 @dataclass(frozen=True)
 class WhisperSettings:
-    """How the ear decodes. The defaults are the ear the suite's tests hold to (tiny.en, greedy, the full 30 s
-    window); bench/ear_accuracy.py measures every option (bench/RESULTS.md): base with beam 5 in a fitted
-    window hears agent prompts better on average but mishears some espeak words tiny.en gets right, so it is
-    an option, not yet the default."""
+    """How an ear decodes; bench/ear_accuracy.py measures every option (bench/RESULTS.md). The field defaults
+    are the reference agent's ear; the caller's ear differs in its window (CALLER_EAR_SETTINGS). base with
+    beam 5 hears agent prompts a little better but mishears some espeak words tiny.en gets right, so it is an
+    option, not a default."""
 
     model: str = "tiny.en"  # one of WHISPER_MODELS
     compute_type: str = "int8"  # CTranslate2 weights: int8, int8_float32, float32, ...
@@ -322,6 +322,11 @@ class WhisperSettings:
 
 
 DEFAULT_WHISPER_SETTINGS = WhisperSettings()
+# The reference agent hears callers' espeak speech better in Whisper's full 30 s window.
+AGENT_EAR_SETTINGS = DEFAULT_WHISPER_SETTINGS
+# A caller hears agent prompts about as well in a window fitted to each prompt, at about a quarter of the CPU,
+# which is what a load test with the STT ear pays per listening caller.
+CALLER_EAR_SETTINGS = WhisperSettings(fitted_window=True)
 
 
 class WhisperEar:
@@ -478,7 +483,7 @@ class NullEar:
 _shared_voice_lock = native_lock()
 _shared_voices: dict[str, Voice] = {}
 _shared_whisper_lock = native_lock()
-_shared_whisper: Optional[WhisperEar] = None
+_shared_whispers: dict[WhisperSettings, WhisperEar] = {}
 _NULL_EAR = NullEar()
 
 
@@ -500,23 +505,24 @@ def get_voice(engine: str = "espeak") -> Voice:
         return voice
 
 
-def get_ear(kind: str, workers: int = DEFAULT_EAR_WORKERS) -> Ear:
-    """The process-wide ear of a kind ("stt" is the CLI's name for Whisper); the first Whisper request
-    loads the model with `workers` replicas (later requests share it, whatever they ask for).
+def get_ear(kind: str, workers: int = DEFAULT_EAR_WORKERS,
+            settings: WhisperSettings = CALLER_EAR_SETTINGS) -> Ear:
+    """The process-wide ear of a kind ("stt" is the CLI's name for Whisper) and settings (a caller's unless
+    told); the first Whisper request of those settings loads the model with `workers` replicas (later
+    requests share it, whatever number they ask for).
 
     The first Whisper request loads the model (~1 s of native work that blocks the calling thread), so
     call this at process start-up (e.g. Locust's init event), not from a greenlet that is pacing audio.
     CTranslate2's threads take the loading thread's CPU priority.
     """
-    global _shared_whisper
     if kind == "none":
         return _NULL_EAR
     if kind not in EAR_KINDS:
         raise ValueError(f"unknown ear {kind!r}; choose one of {', '.join(EAR_KINDS)}")
     with _shared_whisper_lock:
-        if _shared_whisper is None:
-            _shared_whisper = WhisperEar(num_workers=workers)
-        return _shared_whisper
+        if settings not in _shared_whispers:
+            _shared_whispers[settings] = WhisperEar(num_workers=workers, settings=settings)
+        return _shared_whispers[settings]
 
 
 def transcribe_in_thread(ear: Ear, pcm: np.ndarray, rate: int) -> str:
