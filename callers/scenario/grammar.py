@@ -99,6 +99,33 @@ RETRACTIONS = (
     ("cannot", "confirm"), ("can't", "confirm"), ("cant", "confirm"), ("cannot", "say"), ("can't", "say"),
     ("cant", "say"), ("not", "able", "to", "confirm"), ("unable", "to", "confirm"),
 )
+# A contrast ("but", "however", "unfortunately") followed by the speaker's inability takes back the whole
+# sentence: "I've started the order, but I can't submit it" reports nothing done.
+CONTRASTS = frozenset({"but", "however", "unfortunately", "regrettably", "sadly", "although", "though", "yet",
+                       "except"})
+INABILITIES = (
+    ("i", "can't"), ("i", "cannot"), ("i", "cant"), ("i", "can", "not"), ("we", "can't"), ("we", "cannot"),
+    ("we", "cant"), ("we", "can", "not"), ("i", "couldn't"), ("we", "couldn't"), ("i", "couldnt"),
+    ("we", "couldnt"), ("unable",), ("not", "able"), ("i", "don't", "see"), ("i", "dont", "see"),
+    ("we", "don't", "see"), ("i", "won't", "be", "able"), ("we", "won't", "be", "able"),
+    ("i", "do", "not", "see"), ("i", "can't", "see"), ("i", "cannot", "see"),
+)
+# Someone else's case: a clause about another customer, a relative of the caller or a third person reports
+# nothing about the caller's own ("his card arrived in five days", "my colleague already apologised"),
+# unless it commits that person to act for the caller ("she will call you back"). A short clause that only
+# names the person ("The manager, he already said sorry") carries over to the next. Not "he": Spanish "he
+# pedido" is "I have ordered".
+OTHERS = (
+    ("another", "customer"), ("other", "customer"), ("other", "customers"), ("another", "client"),
+    ("other", "client"), ("other", "clients"), ("someone", "else"), ("somebody", "else"), ("she",),
+    ("his",), ("her",), ("he's",), ("she's",), ("my", "colleague"), ("a", "colleague"), ("the", "manager"),
+    ("your", "husband"), ("your", "wife"), ("your", "partner"), ("your", "son"), ("your", "daughter"),
+    ("your", "husband's"), ("your", "wife's"), ("your", "partner's"), ("colleague's",), ("my", "colleagues"),
+)
+TOPIC_WORDS = 4
+# Before these a third person is where the call goes or who is told ("connect you with my colleague").
+OTHERS_EXCEPT_AFTER = frozenset({"to", "with", "through", "over", "tell", "told", "ask", "asked", "let", "from",
+                                 "for", "by"})
 # Requests for something from the caller: what follows is asked for, not told.
 REQUEST_MARKERS = (
     ("please", "tell"), ("please", "give"), ("please", "provide"), ("please", "confirm"), ("please", "read"),
@@ -147,7 +174,9 @@ FAILURES = (
     ("wouldnt", "let", "me"), ("wont", "let", "me"), ("system", "is", "down"), ("system's", "down"),
     ("couldn't",), ("couldnt",), ("could", "not"), ("wasn't", "able"), ("wasnt", "able"), ("was", "not", "able"),
     ("weren't", "able"), ("unable",),
-)
+) + tuple((verb, said) for verb in ("was", "were", "been", "got", "is", "has", "have")
+          for said in ("declined", "denied", "refused")) + tuple(
+    (said, whom) for said in ("declined", "denied", "refused") for whom in ("it", "the", "your", "our", "my"))
 # IVR menus ("For delivery information, press 2") point somewhere; nothing in them is done or given.
 MENU_KEYS = re.compile(r"\bpress (?:\d|zero|one|two|three|four|five|six|seven|eight|nine|star|pound|hash)\b")
 
@@ -395,6 +424,8 @@ _DIRECTED_MARKERS_BY_WORD = _by_first_word(DIRECTED_MARKERS)
 _ECHO_MARKERS_BY_WORD = _by_first_word(ECHO_MARKERS)
 _RETRACTIONS_BY_WORD = _by_first_word(RETRACTIONS)
 _FAILURES_BY_WORD = _by_first_word(FAILURES)
+_INABILITIES_BY_WORD = _by_first_word(INABILITIES)
+_OTHERS_BY_WORD = _by_first_word(OTHERS)
 
 
 def _first_marker(words: list[str], markers_by_word: dict[str, tuple[tuple[str, ...], ...]],
@@ -620,6 +651,11 @@ def analyse(text: str) -> Sentence:
     if MENU_KEYS.search(" ".join(words)):
         directed_from = hedge_from = 0
     retracted = _first_marker(words, _RETRACTIONS_BY_WORD) < count
+    contrast = next((i for i, word in enumerate(words) if word in CONTRASTS), count)
+    retracted = retracted or _first_marker(words[contrast:], _INABILITIES_BY_WORD) < count - contrast
+    others = {clause_of[i] for i in _marker_starts(words, _OTHERS_BY_WORD)
+              if (not i or words[i - 1] not in OTHERS_EXCEPT_AFTER) and acts[clause_of[i]] != COMMITTED}
+    others |= {number + 1 for number in others if len(clauses[number]) <= TOPIC_WORDS and number < clause}
     failed = _first_marker(words, _FAILURES_BY_WORD) < count
     conditional = hedge_from < count or retracted
     echoed = [False] * count
@@ -632,10 +668,12 @@ def analyse(text: str) -> Sentence:
                     break
             echoed[i] = True
     negated = [negated_clause[clause_of[i]] for i in range(count)]
+    not_callers = [clause_of[i] in others for i in range(count)]
     asked = [questioning[clause_of[i]] or i >= request_from for i in range(count)]
-    told = [not (asked[i] or negated[i] or echoed[i] or i >= hedge_from or retracted) for i in range(count)]
-    told_or_asked = [not (questioning[clause_of[i]] or negated[i] or echoed[i] or i >= hedge_from or retracted)
-                     for i in range(count)]
+    told = [not (asked[i] or negated[i] or echoed[i] or not_callers[i] or i >= hedge_from or retracted)
+            for i in range(count)]
+    told_or_asked = [not (questioning[clause_of[i]] or negated[i] or echoed[i] or not_callers[i]
+                          or i >= hedge_from or retracted) for i in range(count)]
     acted = [told[i] and i < directed_from and not failed for i in range(count)]
     done = [acts[clause_of[i]] if not (conditional and acts[clause_of[i]] == COMMITTED) else NOT_DONE
             for i in range(count)]
@@ -646,5 +684,5 @@ def analyse(text: str) -> Sentence:
     return Sentence(
         text=text.strip(), stems=stems, told=tuple(told),
         asked=tuple(asked[i] and not negated[i] for i in range(count)),
-        said=tuple(not negated[i] for i in range(count)), starts=starts, words=tuple(words),
+        said=tuple(not (negated[i] or not_callers[i]) for i in range(count)), starts=starts, words=tuple(words),
         told_or_asked=tuple(told_or_asked), acted=tuple(acted), done=tuple(done), kinds=_content(words))
