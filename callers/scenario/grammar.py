@@ -152,6 +152,15 @@ DIRECTED_MARKERS = (
 # A clause that opens with one of these verbs (after "please", ...) tells the caller what to do.
 DIRECTED_VERBS = frozenset({"visit", "go", "head", "call", "contact", "log", "download", "click", "use", "check",
                             "fill", "write", "send", "bring", "pop", "drop", "try", "come", "stop"})
+# "If that charge isn't yours we can dispute it": a subject pronoun after an object ends a clause that has no
+# punctuation, so the first clause's negation does not reach the second.
+SUBJECT_PRONOUNS = frozenset({"i", "we", "i'll", "we'll", "i've", "we've", "i'm", "we're", "ill", "ive", "im",
+                              "weve", "i'd", "we'd"})
+OBJECT_ENDINGS = frozenset({"it", "them", "yours", "mine", "ours", "theirs", "this", "one"})
+# Words that open a relative clause after a noun ("someone who can help"), never a question there.
+RELATIVES = frozenset({"who", "which", "whom", "whose", "that"})
+# A sentence opening with these and asking something asks for a repeat ("Sorry? Say again?").
+PARDONS = frozenset({"sorry", "pardon"})
 # Reporting what the caller said or wants: an echo of the caller, not the agent's own statement.
 ECHO_MARKERS = (
     ("you", "said"), ("you", "mentioned"), ("you", "asked"), ("you're", "asking"), ("youre", "asking"),
@@ -159,7 +168,9 @@ ECHO_MARKERS = (
     ("you", "would", "like"), ("you're", "saying"), ("youre", "saying"), ("you", "are", "saying"),
     ("you", "told", "me"), ("you're", "looking", "for"), ("you're", "calling"), ("you", "are", "calling"),
     ("you", "requested"), ("you've", "asked"), ("you", "need", "a"), ("you", "need", "the"),
-    ("you", "need", "your"), ("you", "were", "asking"), ("you're", "after"),
+    ("you", "need", "your"), ("you", "were", "asking"), ("you're", "after"), ("you're", "wondering"),
+    ("youre", "wondering"), ("you", "are", "wondering"), ("you", "were", "wondering"), ("you", "wonder"),
+    ("you", "say"), ("youre", "after"), ("you", "want", "to", "know"),
 )
 # Words that open a clause of the agent's own again after an echo ("you said X, so I've ...").
 FIRST_PERSON = frozenset({"i", "i've", "i'll", "i'm", "i'd", "ive", "ill", "im", "we", "we've", "we'll", "we're",
@@ -418,6 +429,7 @@ def _by_first_word(markers: tuple[tuple[str, ...], ...]) -> dict[str, tuple[tupl
     return {word: tuple(group) for word, group in grouped.items()}
 
 
+FILLER_WORDS = frozenset(word for filler in FILLERS for word in filler)
 _REQUEST_MARKERS_BY_WORD = _by_first_word(REQUEST_MARKERS)
 _TENTATIVE_MARKERS_BY_WORD = _by_first_word(TENTATIVE_MARKERS)
 _DIRECTED_MARKERS_BY_WORD = _by_first_word(DIRECTED_MARKERS)
@@ -597,7 +609,8 @@ def analyse(text: str) -> Sentence:
         if token in CLAUSE_PUNCTUATION:
             clause += 1
             continue
-        if token in CLAUSE_WORDS and words and clause_of[-1] == clause:
+        if words and clause_of[-1] == clause and (token in CLAUSE_WORDS or (
+                token in SUBJECT_PRONOUNS and words[-1] in OBJECT_ENDINGS)):
             clause += 1
         words.append(token)
         clause_of.append(clause)
@@ -608,7 +621,9 @@ def analyse(text: str) -> Sentence:
     questioning = [False] * len(clauses)
     in_question = False
     for number, clause_words in enumerate(clauses):
-        in_question = in_question or _opens_question(clause_words)
+        relative = number and clause_words and clause_words[0] in RELATIVES and clauses[number - 1] \
+            and clauses[number - 1][-1] not in FILLER_WORDS  # "someone who can help", "the card, which was"
+        in_question = in_question or (not relative and _opens_question(clause_words))
         questioning[number] = in_question
     if ends_in_question and words:
         questioning[clause_of[-1]] = True
@@ -618,6 +633,8 @@ def analyse(text: str) -> Sentence:
         opener = clauses[0][first] if first < len(clauses[0]) else ""
         if opener in AUXILIARIES or opener in WH_WORDS or opener in WH_CONTRACTIONS:
             questioning = [True] * len(clauses)
+    # "Sorry? Could you repeat that?", "sorry whats that": a pardon asks for a repeat and apologises for nothing.
+    pardon = bool(words) and words[0] in PARDONS and (ends_in_question or _opens_question(words[1:]))
     negated_clause = [any(w in NEGATIONS or w.endswith(NEGATION_SUFFIX) for w in clause_words)
                       for clause_words in clauses]
     acts: list[int] = []
@@ -684,5 +701,6 @@ def analyse(text: str) -> Sentence:
     return Sentence(
         text=text.strip(), stems=stems, told=tuple(told),
         asked=tuple(asked[i] and not negated[i] for i in range(count)),
-        said=tuple(not (negated[i] or not_callers[i]) for i in range(count)), starts=starts, words=tuple(words),
+        said=tuple(not (negated[i] or not_callers[i] or echoed[i] or (pardon and clause_of[i] == 0))
+                   for i in range(count)), starts=starts, words=tuple(words),
         told_or_asked=tuple(told_or_asked), acted=tuple(acted), done=tuple(done), kinds=_content(words))
