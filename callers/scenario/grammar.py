@@ -161,6 +161,8 @@ OBJECT_ENDINGS = frozenset({"it", "them", "yours", "mine", "ours", "theirs", "th
 RELATIVES = frozenset({"who", "which", "whom", "whose", "that"})
 # A sentence opening with these and asking something asks for a repeat ("Sorry? Say again?").
 PARDONS = frozenset({"sorry", "pardon"})
+# Words that may stand inside a cue of several words: an object pronoun or an adverb of the moment.
+INSIDE_CUE = frozenset({"it", "them", "you", "now", "just", "straight", "right", "quickly"})
 # Reporting what the caller said or wants: an echo of the caller, not the agent's own statement.
 ECHO_MARKERS = (
     ("you", "said"), ("you", "mentioned"), ("you", "asked"), ("you're", "asking"), ("youre", "asking"),
@@ -344,11 +346,14 @@ class Sentence:
         return next(self.positions(cue, allowed), None) is not None
 
     def positions(self, cue: tuple[str, ...], allowed: Optional[tuple[bool, ...]] = None) -> Iterator[int]:
-        """Where the words of `cue` stand together, starting on an `allowed` word."""
+        """Where the words of `cue` stand together, starting on an `allowed` word; one pronoun or adverb may
+        stand inside a cue of several words ("give it back", "put you now through")."""
         width = len(cue)
         stems = self.stems
         for i in self.starts.get(cue[0], ()):
-            if stems[i:i + width] == cue and (allowed is None or allowed[i]):
+            if allowed is not None and not allowed[i]:
+                continue
+            if stems[i:i + width] == cue or (width > 1 and _with_one_inside(stems, i, cue)):
                 yield i
 
     def done_at(self, index: int) -> bool:
@@ -363,6 +368,16 @@ class Sentence:
 
     def gives(self, kind: str, allowed: tuple[bool, ...]) -> bool:
         return any(allowed[i] for i in self.kinds.get(kind, ()))
+
+
+def _with_one_inside(stems: tuple[str, ...], start: int, cue: tuple[str, ...]) -> bool:
+    """Whether `cue` stands at `start` with one INSIDE_CUE word between two of its words."""
+    for gap in range(1, len(cue)):
+        split = start + gap
+        if split < len(stems) and stems[split] in INSIDE_CUE and stems[start:split] == cue[:gap] \
+                and stems[split + 1:split + 1 + len(cue) - gap] == cue[gap:]:
+            return True
+    return False
 
 
 def split_sentences(text: str) -> list[str]:
@@ -651,7 +666,10 @@ def analyse(text: str) -> Sentence:
             request_from = min(request_from, clause_of.index(number) + first)
             break
     if words and words[-1] == "please":  # "and the security code on the back, please"
-        request_from = 0
+        # ... from the start, or after the last clause that reports the agent's act ("I'll transfer you now,
+        # hold the line please" asks only for the holding)
+        last_act = max((number for number, act in enumerate(acts) if act), default=-1)
+        request_from = min(request_from, clause_of.index(last_act + 1) if last_act + 1 in clause_of else count)
     hedge_from = _first_marker(words, _TENTATIVE_MARKERS_BY_WORD, TENTATIVE_EXCEPTIONS)
     for i, word in enumerate(words):
         if word in HEDGE_MODALS and (not i or words[i - 1] not in YOU) and not questioning[clause_of[i]]:
