@@ -635,10 +635,12 @@ def analyse(text: str) -> Sentence:
         clauses[number].append(word)
     questioning = [False] * len(clauses)
     in_question = False
+    relatives: set[int] = set()
     for number, clause_words in enumerate(clauses):
-        relative = number and clause_words and clause_words[0] in RELATIVES and clauses[number - 1] \
-            and clauses[number - 1][-1] not in FILLER_WORDS  # "someone who can help", "the card, which was"
-        in_question = in_question or (not relative and _opens_question(clause_words))
+        if number and clause_words and clause_words[0] in RELATIVES and clauses[number - 1] \
+                and clauses[number - 1][-1] not in FILLER_WORDS:  # "someone who can help", "the card, which was"
+            relatives.add(number)
+        in_question = in_question or (number not in relatives and _opens_question(clause_words))
         questioning[number] = in_question
     if ends_in_question and words:
         questioning[clause_of[-1]] = True
@@ -670,7 +672,9 @@ def analyse(text: str) -> Sentence:
         # hold the line please" asks only for the holding)
         last_act = max((number for number, act in enumerate(acts) if act), default=-1)
         request_from = min(request_from, clause_of.index(last_act + 1) if last_act + 1 in clause_of else count)
-    hedge_from = _first_marker(words, _TENTATIVE_MARKERS_BY_WORD, TENTATIVE_EXCEPTIONS)
+    # What a relative clause says someone can do ("a colleague who can take it from here") hedges nothing.
+    outside_relatives = [word if clause_of[i] not in relatives else "" for i, word in enumerate(words)]
+    hedge_from = _first_marker(outside_relatives, _TENTATIVE_MARKERS_BY_WORD, TENTATIVE_EXCEPTIONS)
     for i, word in enumerate(words):
         if word in HEDGE_MODALS and (not i or words[i - 1] not in YOU) and not questioning[clause_of[i]]:
             hedge_from = min(hedge_from, i)
