@@ -84,12 +84,14 @@ TENTATIVE_MARKERS = (
     ("can", "take"), ("could", "take"), ("up", "to", "you"), ("should", "you", "wish"), ("i'd",), ("id", "be"),
     ("would", "it", "help"), ("shall", "i"), ("want", "me", "to"), ("you", "want", "i"), ("if", "needed"),
     ("whether",), ("upon",), ("pending",), ("on", "receipt"), ("when",), ("after", "you"), ("after", "we"),
-    ("provided", "you"), ("in", "case"),
+    ("provided", "you"), ("in", "case"), ("usually",), ("normally",), ("typically",), ("generally",),
 )
 # "I can confirm / I can see that ..." report a fact rather than offer one: marker -> words that cancel it.
 TENTATIVE_EXCEPTIONS = {("i", "can"): frozenset({"confirm", "see"}), ("we", "can"): frozenset({"confirm", "see"})}
 # Hedging modals, unless "you" comes before them: "it may take weeks" hedges, "you may want to" instructs.
 HEDGE_MODALS = frozenset({"may", "could"})
+# A modal hedge doubts its whole clause, its subject included ("A review within days might be possible").
+CLAUSE_HEDGES = frozenset({"may", "could", "might", "maybe", "possibly", "probably", "perhaps"})
 # Said anywhere in a sentence, these take back all of it ("I'll order it today, but I can't promise").
 RETRACTIONS = (
     ("can't", "promise"), ("cannot", "promise"), ("cant", "promise"), ("can", "not", "promise"),
@@ -133,7 +135,7 @@ REQUEST_MARKERS = (
     ("give", "me"), ("read", "me"), ("i", "need"), ("i'll", "need"), ("i", "will", "need"), ("we", "need"),
     ("we'll", "need"), ("i", "just", "need"), ("i'd", "need"), ("can", "i", "have"), ("may", "i", "have"),
     ("could", "i", "have"), ("i'd", "like", "your"), ("key", "in"), ("type", "in"), ("please", "state"),
-    ("kindly", "provide"), ("kindly", "enter"), ("kindly", "state"),
+    ("kindly", "provide"), ("kindly", "enter"), ("kindly", "state"), ("ill", "need"), ("ill", "just", "need"),
 )
 # A clause that opens with one of these verbs (after "please", "now", ...) asks the caller for something.
 REQUEST_VERBS = frozenset({"tell", "give", "read", "say", "state", "provide", "enter", "key", "type", "spell",
@@ -161,6 +163,8 @@ OBJECT_ENDINGS = frozenset({"it", "them", "yours", "mine", "ours", "theirs", "th
 RELATIVES = frozenset({"who", "which", "whom", "whose", "that"})
 # A sentence opening with these and asking something asks for a repeat ("Sorry? Say again?").
 PARDONS = frozenset({"sorry", "pardon"})
+# Auxiliaries that a non-native speaker puts before a plain verb to say it is done ("is block", "have order").
+BASE_AUXILIARIES = frozenset({"have", "has", "is", "are", "i've", "we've", "ive", "weve", "it's", "its"})
 # Words that may stand inside a cue of several words: an object pronoun or an adverb of the moment.
 INSIDE_CUE = frozenset({"it", "them", "you", "now", "just", "straight", "right", "quickly"})
 # Reporting what the caller said or wants: an echo of the caller, not the agent's own statement.
@@ -355,6 +359,21 @@ class Sentence:
                 continue
             if stems[i:i + width] == cue or (width > 1 and _with_one_inside(stems, i, cue)):
                 yield i
+
+    def base_after_auxiliary(self, index: int) -> bool:
+        """Non-native perfect or passive with the plain verb ("I have order it", "the card is block already"):
+        the word at `index` is no -ed or -ing form and follows "have" or "is" (adverbs between), which is not
+        the caller's ("you have order") nor after a modal ("can be order")."""
+        word = self.words[index]
+        if _is_past(word) or word.endswith("ing") or word.endswith("ed"):
+            return False
+        j = index - 1
+        while j >= 0 and self.words[j] in ADVERBS:
+            j -= 1
+        if j < 0 or self.words[j] not in BASE_AUXILIARIES:
+            return False
+        before = self.words[j - 1] if j else ""
+        return before not in YOU and before not in OPEN_MODALS and before != "to"
 
     def done_at(self, index: int) -> bool:
         """Whether the word at `index` is an act the sentence reports done (or firmly committed to): its
@@ -679,6 +698,8 @@ def analyse(text: str) -> Sentence:
         if word in HEDGE_MODALS and (not i or words[i - 1] not in YOU) and not questioning[clause_of[i]]:
             hedge_from = min(hedge_from, i)
             break
+    if hedge_from < count and words[hedge_from] in CLAUSE_HEDGES:  # "A review within days might be possible"
+        hedge_from = clause_of.index(clause_of[hedge_from])
     directed_from = _first_marker(words, _DIRECTED_MARKERS_BY_WORD)
     for number, clause_words in enumerate(clauses):
         first = _skip_fillers(clause_words)
