@@ -22,6 +22,7 @@ sentence that mentions a failure ("the order failed", "didn't go through") repor
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Iterator, Optional
@@ -166,7 +167,7 @@ PARDONS = frozenset({"sorry", "pardon"})
 # Auxiliaries that a non-native speaker puts before a plain verb to say it is done ("is block", "have order").
 BASE_AUXILIARIES = frozenset({"have", "has", "is", "are", "i've", "we've", "ive", "weve", "it's", "its"})
 # Words that may stand inside a cue of several words: an object pronoun or an adverb of the moment.
-INSIDE_CUE = frozenset({"it", "them", "you", "now", "just", "straight", "right", "quickly"})
+INSIDE_CUE = frozenset({"it", "them", "you", "now", "just", "straight", "right", "quickly", "ahora"})
 # Reporting what the caller said or wants: an echo of the caller, not the agent's own statement.
 ECHO_MARKERS = (
     ("you", "said"), ("you", "mentioned"), ("you", "asked"), ("you're", "asking"), ("youre", "asking"),
@@ -252,7 +253,9 @@ NOT_DONE, DONE, COMMITTED = 0, 1, 2
 NUMBER_WORDS = frozenset(
     "zero oh one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen "
     "seventeen eighteen nineteen twenty thirty forty fifty sixty seventy eighty ninety hundred thousand "
-    "million billion half".split())
+    "million billion half "
+    # Spanish, for es-ES criteria ("en tres a cinco días hábiles"); "once" (eleven) would clash with English.
+    "dos tres cuatro cinco seis siete ocho nueve diez doce quince veinte treinta".split())
 ORDINALS = frozenset(
     "first second third fourth fifth sixth seventh eighth ninth tenth eleventh twelfth thirteenth fourteenth "
     "fifteenth sixteenth seventeenth eighteenth nineteenth twentieth thirtieth".split())
@@ -305,8 +308,15 @@ def stem(word: str) -> str:
     return word
 
 
+def _fold_accents(text: str) -> str:
+    """"días hábiles" -> "dias habiles": a transcript may drop accents, and a cue should not depend on them."""
+    if text.isascii():
+        return text
+    return "".join(char for char in unicodedata.normalize("NFKD", text) if not unicodedata.combining(char))
+
+
 def _normalize(text: str) -> str:
-    text = text.lower().replace("\u2019", "'").replace("\u2018", "'")
+    text = _fold_accents(text.lower().replace("\u2019", "'").replace("\u2018", "'"))
     text = _DIGIT_GROUPING.sub("", text)
     text = _MONEY_SIGN.sub(lambda m: f" {m.group(2)} {_CURRENCY_OF_SIGN[m.group(1)]} ", text)
     text = _CLOCK_SUFFIX.sub(lambda m: f" {m.group(1)} {m.group(2)[0]}m ", text)
