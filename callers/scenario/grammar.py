@@ -121,10 +121,14 @@ INABILITIES = (
 OTHERS = (
     ("another", "customer"), ("other", "customer"), ("other", "customers"), ("another", "client"),
     ("other", "client"), ("other", "clients"), ("someone", "else"), ("somebody", "else"), ("she",),
-    ("his",), ("her",), ("he's",), ("she's",), ("my", "colleague"), ("a", "colleague"), ("the", "manager"),
-    ("your", "husband"), ("your", "wife"), ("your", "partner"), ("your", "son"), ("your", "daughter"),
-    ("your", "husband's"), ("your", "wife's"), ("your", "partner's"), ("colleague's",), ("my", "colleagues"),
+    ("his",), ("her",), ("he's",), ("she's",), ("your", "husband"), ("your", "wife"), ("your", "partner"),
+    ("your", "son"), ("your", "daughter"), ("your", "husband's"), ("your", "wife's"), ("your", "partner's"),
 )
+# The bank's own staff act for the caller ("my colleague has ordered your card"), except in an earlier call
+# ("my colleague already apologised last week"): they count as someone else only beside PAST_TIME words.
+STAFF = (("my", "colleague"), ("a", "colleague"), ("the", "manager"), ("my", "colleagues"), ("colleague's",),
+         ("my", "manager"), ("my", "supervisor"), ("the", "supervisor"))
+PAST_TIME = frozenset({"last", "earlier", "yesterday", "previous", "previously", "ago"})
 TOPIC_WORDS = 4
 # Before these a third person is where the call goes or who is told ("connect you with my colleague").
 OTHERS_EXCEPT_AFTER = frozenset({"to", "with", "through", "over", "tell", "told", "ask", "asked", "let", "from",
@@ -166,8 +170,10 @@ RELATIVES = frozenset({"who", "which", "whom", "whose", "that"})
 PARDONS = frozenset({"sorry", "pardon"})
 # Auxiliaries that a non-native speaker puts before a plain verb to say it is done ("is block", "have order").
 BASE_AUXILIARIES = frozenset({"have", "has", "is", "are", "i've", "we've", "ive", "weve", "it's", "its"})
+# ... but these after "is" describe a state ("the branch is open"), not an act done.
+STATE_WORDS = frozenset({"open", "close", "free", "clear", "live", "ready", "due", "active", "secure", "available"})
 # Words that may stand inside a cue of several words: an object pronoun or an adverb of the moment.
-INSIDE_CUE = frozenset({"it", "them", "you", "now", "just", "straight", "right", "quickly", "ahora"})
+INSIDE_CUE = frozenset({"it", "them", "now", "just", "straight", "right", "quickly", "ahora"})
 # Reporting what the caller said or wants: an echo of the caller, not the agent's own statement.
 ECHO_MARKERS = (
     ("you", "said"), ("you", "mentioned"), ("you", "asked"), ("you're", "asking"), ("youre", "asking"),
@@ -375,7 +381,7 @@ class Sentence:
         the word at `index` is no -ed or -ing form and follows "have" or "is" (adverbs between), which is not
         the caller's ("you have order") nor after a modal ("can be order")."""
         word = self.words[index]
-        if _is_past(word) or word.endswith("ing") or word.endswith("ed"):
+        if _is_past(word) or word.endswith("ing") or word.endswith("ed") or word in STATE_WORDS:
             return False
         j = index - 1
         while j >= 0 and self.words[j] in ADVERBS:
@@ -482,6 +488,7 @@ _RETRACTIONS_BY_WORD = _by_first_word(RETRACTIONS)
 _FAILURES_BY_WORD = _by_first_word(FAILURES)
 _INABILITIES_BY_WORD = _by_first_word(INABILITIES)
 _OTHERS_BY_WORD = _by_first_word(OTHERS)
+_STAFF_BY_WORD = _by_first_word(STAFF)
 
 
 def _first_marker(words: list[str], markers_by_word: dict[str, tuple[tuple[str, ...], ...]],
@@ -723,7 +730,10 @@ def analyse(text: str) -> Sentence:
     retracted = _first_marker(words, _RETRACTIONS_BY_WORD) < count
     contrast = next((i for i, word in enumerate(words) if word in CONTRASTS), count)
     retracted = retracted or _first_marker(words[contrast:], _INABILITIES_BY_WORD) < count - contrast
-    others = {clause_of[i] for i in _marker_starts(words, _OTHERS_BY_WORD)
+    third_parties = _marker_starts(words, _OTHERS_BY_WORD)
+    if PAST_TIME & set(words):
+        third_parties += _marker_starts(words, _STAFF_BY_WORD)
+    others = {clause_of[i] for i in third_parties
               if (not i or words[i - 1] not in OTHERS_EXCEPT_AFTER) and acts[clause_of[i]] != COMMITTED}
     others |= {number + 1 for number in others if len(clauses[number]) <= TOPIC_WORDS and number < clause}
     failed = _first_marker(words, _FAILURES_BY_WORD) < count
