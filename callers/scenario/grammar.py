@@ -535,6 +535,7 @@ def _clause_act(words: list[str]) -> int:
     start = _skip_fillers(words)
     if start < len(words) and _is_ing(words[start]) and _gerund_subject(words, start):
         return NOT_DONE  # what an act would do ("blocking it will stop payments"), not that it was done
+    usual = False  # "cards are normally issued": what is usual, so a clause-final participle reports nothing
     for j in range(start, len(words)):
         word = words[j]
         before = words[j - 1] if j > start else ""
@@ -556,11 +557,13 @@ def _clause_act(words: list[str]) -> int:
             verb = _next_verb(words, j)
             if before in OPEN_MODALS or (word == "are" and not DEFINITE & set(words[:j])) \
                     or (word == "be" and before not in FUTURE):
+                usual = usual or word == "are"
                 continue  # "can be ordered", "asked that it be waived"; "cards are issued daily" is what is usual
             if _is_past(verb) or (_is_ing(verb) and word not in YOU and before not in YOU):
                 return DONE
         if _is_past(word, alone=True) and (before in AGENTS | COMPLETED or (
-                j == len(words) - 1 and j > start and before not in YOU | BE | OPEN_MODALS and before != "to")):
+                j == len(words) - 1 and j > start and not usual and before not in YOU | BE | OPEN_MODALS
+                and before != "to")):
             return DONE
         if j == start and _is_ing(word):
             return DONE
@@ -596,12 +599,20 @@ def _is_number(word: str) -> bool:
                                                                                               word))
 
 
+def _dated(words: list[str], index: int) -> bool:
+    """An ordinal is a number only in a date ("the fifth", "June first", "the 3rd of May"); "details first"
+    and "just a second" are not."""
+    before = words[index - 1] if index else ""
+    after = words[index + 1] if index + 1 < len(words) else ""
+    return before == "the" or before in MONTHS or after == "of"
+
+
 def _content(words: list[str]) -> dict[str, tuple[int, ...]]:
     """Where the sentence gives an amount, a number, a rate, a clock time, a duration, a date or a weekday."""
     found: dict[str, list[int]] = {kind: [] for kind in CONTENT_KINDS}
     count = len(words)
     for i, word in enumerate(words):
-        number = _is_number(word) and word not in ("oh", "half")
+        number = _is_number(word) and word not in ("oh", "half") and (word not in ORDINALS or _dated(words, i))
         if number:
             found["number"].append(i)
         if word in CURRENCIES and any(_is_number(w) for w in words[max(0, i - 3):i]):
