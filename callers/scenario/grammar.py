@@ -742,7 +742,7 @@ def analyse(text: str) -> Sentence:
     contrast = next((i for i, word in enumerate(words) if word in CONTRASTS), count)
     retracted = retracted or _first_marker(words[contrast:], _INABILITIES_BY_WORD) < count - contrast
     third_parties = _marker_starts(words, _OTHERS_BY_WORD)
-    if PAST_TIME & set(words):
+    if any(word.split("'")[0] in PAST_TIME for word in words):  # "last week", "yesterday's call"
         third_parties += _marker_starts(words, _STAFF_BY_WORD)
     others = {clause_of[i] for i in third_parties
               if (not i or words[i - 1] not in OTHERS_EXCEPT_AFTER) and acts[clause_of[i]] != COMMITTED}
