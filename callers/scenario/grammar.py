@@ -85,7 +85,8 @@ TENTATIVE_MARKERS = (
     ("can", "take"), ("could", "take"), ("up", "to", "you"), ("should", "you", "wish"), ("i'd",), ("id", "be"),
     ("would", "it", "help"), ("shall", "i"), ("want", "me", "to"), ("you", "want", "i"), ("if", "needed"),
     ("whether",), ("upon",), ("pending",), ("on", "receipt"), ("when",), ("after", "you"), ("after", "we"),
-    ("provided", "you"), ("in", "case"), ("usually",), ("normally",), ("typically",), ("generally",),
+    ("provided", "you"), ("in", "case"), ("you", "could", "be"), ("you", "may", "be"), ("you", "might", "be"),
+    ("usually",), ("normally",), ("typically",), ("generally",),
 )
 # "I can confirm / I can see that ..." report a fact rather than offer one: marker -> words that cancel it.
 TENTATIVE_EXCEPTIONS = {("i", "can"): frozenset({"confirm", "see"}), ("we", "can"): frozenset({"confirm", "see"})}
@@ -168,6 +169,7 @@ OBJECT_ENDINGS = frozenset({"it", "them", "yours", "mine", "ours", "theirs", "th
 RELATIVES = frozenset({"who", "which", "whom", "whose", "that"})
 # A sentence opening with these and asking something asks for a repeat ("Sorry? Say again?").
 PARDONS = frozenset({"sorry", "pardon"})
+CHECK_BACK_WORDS = 3
 # Auxiliaries that a non-native speaker puts before a plain verb to say it is done ("is block", "have order").
 BASE_AUXILIARIES = frozenset({"have", "has", "is", "are", "i've", "we've", "ive", "weve", "it's", "its"})
 # ... but these after "is" describe a state ("the branch is open"), not an act done.
@@ -183,7 +185,7 @@ ECHO_MARKERS = (
     ("you", "requested"), ("you've", "asked"), ("you", "need", "a"), ("you", "need", "the"),
     ("you", "need", "your"), ("you", "were", "asking"), ("you're", "after"), ("you're", "wondering"),
     ("youre", "wondering"), ("you", "are", "wondering"), ("you", "were", "wondering"), ("you", "wonder"),
-    ("you", "say"), ("youre", "after"), ("you", "want", "to", "know"),
+    ("you", "say"), ("youre", "after"), ("you", "want", "to", "know"), ("you", "ask"),
 )
 # Words that open a clause of the agent's own again after an echo ("you said X, so I've ...").
 FIRST_PERSON = frozenset({"i", "i've", "i'll", "i'm", "i'd", "ive", "ill", "im", "we", "we've", "we'll", "we're",
@@ -567,6 +569,8 @@ def _clause_act(words: list[str]) -> int:
             return DONE
         if j == start and _is_ing(word):
             return DONE
+        if j == start == len(words) - 1 and _is_past(word, alone=True):
+            return DONE  # a label's value: "Lost card: blocked."
         if before == "i" and word not in NOT_PERFORMATIVE and not _is_past(word) and not _is_ing(word):
             return DONE  # "I cancel your card now", "I confirm ...": the speaker's act as it is said
         if word == "let" and after == "me":
@@ -699,6 +703,9 @@ def analyse(text: str) -> Sentence:
             questioning = [True] * len(clauses)
     # "Sorry? Could you repeat that?", "sorry whats that": a pardon asks for a repeat and apologises for nothing.
     pardon = bool(words) and words[0] in PARDONS and (ends_in_question or _opens_question(words[1:]))
+    # "Online banking?": a few words asked back without a verb check what the caller said; they offer nothing.
+    checked_back = ends_in_question and count <= CHECK_BACK_WORDS and not any(
+        word in AUXILIARIES or word in SUBJECTS or word in YOU for word in words)
     negated_clause = [any(w in NEGATIONS or w.endswith(NEGATION_SUFFIX) for w in clause_words)
                       for clause_words in clauses]
     acts: list[int] = []
@@ -775,6 +782,6 @@ def analyse(text: str) -> Sentence:
     return Sentence(
         text=text.strip(), stems=stems, told=tuple(told),
         asked=tuple(asked[i] and not negated[i] for i in range(count)),
-        said=tuple(not (negated[i] or not_callers[i] or echoed[i] or (pardon and clause_of[i] == 0))
-                   for i in range(count)), starts=starts, words=tuple(words),
+        said=tuple(not (negated[i] or not_callers[i] or echoed[i] or checked_back
+                        or (pardon and clause_of[i] == 0)) for i in range(count)), starts=starts, words=tuple(words),
         told_or_asked=tuple(told_or_asked), acted=tuple(acted), done=tuple(done), kinds=_content(words))
