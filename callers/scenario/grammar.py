@@ -399,14 +399,13 @@ class Sentence:
         if not self.done[index]:
             return False
         before = self.words[index - 1] if index else ""
+        infinitive = before == "to" and (index < 2 or self.words[index - 2] not in ("going", "about"))
+        passive = self.words[index] in ("be", "being", "been")  # "you're being transferred"
         subject = index - 1
         while subject > 0 and self.words[subject] in ADVERBS:  # "you already ordered one"
             subject -= 1
-        if subject >= 0 and self.words[subject] in YOU:
-            return False
-        infinitive = before == "to" and (index < 2 or self.words[index - 2] not in ("going", "about"))
-        passive = self.words[index] in ("be", "being", "been")  # "you're being transferred"
-        return not infinitive and (before not in YOU or passive)
+        callers = subject >= 0 and self.words[subject] in YOU
+        return not infinitive and (not callers or passive)
 
     def gives(self, kind: str, allowed: tuple[bool, ...]) -> bool:
         return any(allowed[i] for i in self.kinds.get(kind, ()))
