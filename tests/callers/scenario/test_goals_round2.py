@@ -51,6 +51,10 @@ def spanish_verdict(catalog, goal: str, sentence: str) -> str:
     # what is usual, and an ordinal that is no figure
     (CARD, "card ordered", "New cards are usually issued once the old one is reported."),
     (ACCOUNT, "balance provided", "I can see your balance, I just need your postcode first."),
+    # asked back, predicted for the caller, or the caller's own act
+    (GENERAL, "online banking mentioned", "The mobile app?"),
+    (LOAN, "interest rates provided", "You might be offered 3.9 percent if you qualify."),
+    (CARD, "card ordered", "you already requested a new card in the app yesterday"),
 ])
 def test_round_two_classes_that_do_not_meet(catalog, kind, goal, sentence):
     assert verdict(catalog, kind, goal, sentence) != MET, sentence
@@ -75,6 +79,10 @@ def test_round_two_classes_that_do_not_meet(catalog, kind, goal, sentence):
     (COMPLAINT, "fee refunded", "We put the fee back on your account, 30 dollars."),
     (COMPLAINT, "resolution plan provided", "Next step: charge review within 5 working days."),
     (LOAN, "application started", "I've kicked off your application."),
+    # a label's value, a card gone out, a fee explained as a transaction
+    (CARD, "old card blocked", "Old card: cancelled."),
+    (CARD, "card ordered", "Your replacement card has gone out in today's post."),
+    (ACCOUNT, "transactions explained", "The 9 dollar item is your monthly account fee."),
 ])
 def test_round_two_classes_that_meet(catalog, kind, goal, sentence):
     assert verdict(catalog, kind, goal, sentence) == MET, sentence
