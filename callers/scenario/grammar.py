@@ -171,7 +171,9 @@ RELATIVES = frozenset({"who", "which", "whom", "whose", "that"})
 PARDONS = frozenset({"sorry", "pardon"})
 CHECK_BACK_WORDS = 3
 # Auxiliaries that a non-native speaker puts before a plain verb to say it is done ("is block", "have order").
-BASE_AUXILIARIES = frozenset({"have", "has", "is", "are", "i've", "we've", "ive", "weve", "it's", "its"})
+BASE_AUXILIARIES = frozenset({"have", "has", "is", "are", "i've", "we've", "ive", "weve", "it's"})
+# Nouns are no plain verbs: "this is replacement cost", "I have application forms".
+NOUN_ENDINGS = ("ment", "tion", "sion", "ery", "ance", "ence", "ness", "ity", "al")
 # ... but these after "is" describe a state ("the branch is open"), not an act done.
 STATE_WORDS = frozenset({"open", "close", "free", "clear", "live", "ready", "due", "active", "secure", "available"})
 # Words that may stand inside a cue of several words: an object pronoun or an adverb of the moment.
@@ -362,6 +364,7 @@ class Sentence:
     acted: tuple[bool, ...] = ()  # told, not put to the caller, in a sentence without a failure
     done: tuple[int, ...] = ()  # per word: NOT_DONE / DONE / COMMITTED, how its clause reports its act
     kinds: dict[str, tuple[int, ...]] = field(default_factory=dict)  # content kind -> where it is given
+    labelled: tuple[bool, ...] = ()  # after a label's colon or full stop ("Next step: fee review in 3 days")
 
     def has(self, cue: tuple[str, ...], allowed: Optional[tuple[bool, ...]] = None) -> bool:
         """Whether the words of `cue` (never empty) stand together here, starting on an `allowed` word."""
@@ -383,7 +386,7 @@ class Sentence:
         the word at `index` is no -ed or -ing form and follows "have" or "is" (adverbs between), which is not
         the caller's ("you have order") nor after a modal ("can be order")."""
         word = self.words[index]
-        if _is_past(word) or word.endswith("ing") or word.endswith("ed") or word in STATE_WORDS:
+        if _is_past(word) or word.endswith(("ing", "ed") + NOUN_ENDINGS) or word in STATE_WORDS:
             return False
         j = index - 1
         while j >= 0 and self.words[j] in ADVERBS:
@@ -675,9 +678,12 @@ def analyse(text: str) -> Sentence:
     words: list[str] = []
     clause_of: list[int] = []
     clause = 0
+    label_end = -1  # words before this index form a label
     for token in _TOKEN.findall(normalized):
         if token in CLAUSE_PUNCTUATION:
             clause += 1
+            if token in (":", ".") and words:
+                label_end = len(words)
             continue
         if words and clause_of[-1] == clause and (token in CLAUSE_WORDS or (
                 token in SUBJECT_PRONOUNS and words[-1] in OBJECT_ENDINGS)):
@@ -788,4 +794,5 @@ def analyse(text: str) -> Sentence:
         asked=tuple(asked[i] and not negated[i] for i in range(count)),
         said=tuple(not (negated[i] or not_callers[i] or echoed[i] or checked_back
                         or (pardon and clause_of[i] == 0)) for i in range(count)), starts=starts, words=tuple(words),
-        told_or_asked=tuple(told_or_asked), acted=tuple(acted), done=tuple(done), kinds=_content(words))
+        told_or_asked=tuple(told_or_asked), acted=tuple(acted), done=tuple(done), kinds=_content(words),
+        labelled=tuple(i >= label_end >= 0 for i in range(count)))
