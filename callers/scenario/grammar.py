@@ -88,8 +88,10 @@ TENTATIVE_MARKERS = (
     ("provided", "you"), ("in", "case"), ("you", "could", "be"), ("you", "may", "be"), ("you", "might", "be"),
     ("usually",), ("normally",), ("typically",), ("generally",),
 )
-# "I can confirm / I can see that ..." report a fact rather than offer one: marker -> words that cancel it.
-TENTATIVE_EXCEPTIONS = {("i", "can"): frozenset({"confirm", "see"}), ("we", "can"): frozenset({"confirm", "see"})}
+# "I can confirm / I can see that ..." report a fact rather than offer one, and "we can help with / offer /
+# provide X" says what the bank does: marker -> words that cancel it.
+_CAN_STATES = frozenset({"confirm", "see", "help", "offer", "provide"})
+TENTATIVE_EXCEPTIONS = {("i", "can"): _CAN_STATES, ("we", "can"): _CAN_STATES}
 # Hedging modals, unless "you" comes before them: "it may take weeks" hedges, "you may want to" instructs.
 HEDGE_MODALS = frozenset({"may", "could"})
 # A modal hedge doubts its whole clause, its subject included ("A review within days might be possible").

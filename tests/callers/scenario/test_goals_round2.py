@@ -60,6 +60,7 @@ def spanish_verdict(catalog, goal: str, sentence: str) -> str:
     (COMPLAINT, "resolution plan provided", "We review every complaint within ten days."),
     # a noun after "is" / "its" is no non-native act
     (CARD, "card ordered", "We will look at the card and its replacement options."),
+    (COMPLAINT, "fee refunded", "We can offer a refund of the fee."),
 ])
 def test_round_two_classes_that_do_not_meet(catalog, kind, goal, sentence):
     assert verdict(catalog, kind, goal, sentence) != MET, sentence
@@ -88,6 +89,8 @@ def test_round_two_classes_that_do_not_meet(catalog, kind, goal, sentence):
     (CARD, "old card blocked", "Old card: cancelled."),
     (CARD, "card ordered", "Your replacement card has gone out in today's post."),
     (ACCOUNT, "transactions explained", "The 9 dollar item is your monthly account fee."),
+    # "we can help with / offer" says what the bank does, not an offer to do it
+    (GENERAL, "services explained", "We can help with current accounts, loans and travel insurance."),
 ])
 def test_round_two_classes_that_meet(catalog, kind, goal, sentence):
     assert verdict(catalog, kind, goal, sentence) == MET, sentence
