@@ -62,7 +62,7 @@ WH_FOLLOWERS = AUXILIARIES | frozenset({"kind", "type", "sort", "much", "many", 
 # keeps its statement apart from its question.
 EMBEDDED_QUESTION = re.compile(
     r"\s+(?=(?:(?:can|could|would|will|do|did|may|shall|should)\s+(?:you|i|we)|is\s+there|are\s+you"
-    r"|what(?:'s|\s+is)\s+your)\b)")
+    r"|what(?:'s|s|\s+is)\s+your)\b)")
 # A piece this short before an embedded question is an interjection of that question ("sorry could you ...").
 MIN_SPLIT_WORDS = 3
 # A sentence this short that ends in a full stop labels the next one (an IVR's "Available balance. $2,412.").
@@ -172,6 +172,8 @@ RELATIVES = frozenset({"who", "which", "whom", "whose", "that"})
 # A sentence opening with these and asking something asks for a repeat ("Sorry? Say again?").
 PARDONS = frozenset({"sorry", "pardon"})
 CHECK_BACK_WORDS = 3
+# A question word this early in an unpunctuated sentence opens its question after a short lead-in.
+LEAD_IN_WORDS = 3
 # Auxiliaries that a non-native speaker puts before a plain verb to say it is done ("is block", "have order").
 BASE_AUXILIARIES = frozenset({"have", "has", "is", "are", "i've", "we've", "ive", "weve", "it's"})
 # Nouns are no plain verbs: "this is replacement cost", "I have application forms".
@@ -688,7 +690,8 @@ def analyse(text: str) -> Sentence:
                 label_end = len(words)
             continue
         if words and clause_of[-1] == clause and (token in CLAUSE_WORDS or (
-                token in SUBJECT_PRONOUNS and words[-1] in OBJECT_ENDINGS)):
+                token in SUBJECT_PRONOUNS and words[-1] in OBJECT_ENDINGS) or (
+                token in WH_CONTRACTIONS and len(words) < LEAD_IN_WORDS)):  # "for verification whats your pin"
             clause += 1
         words.append(token)
         clause_of.append(clause)

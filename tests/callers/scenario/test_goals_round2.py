@@ -61,6 +61,7 @@ def spanish_verdict(catalog, goal: str, sentence: str) -> str:
     # a noun after "is" / "its" is no non-native act
     (CARD, "card ordered", "We will look at the card and its replacement options."),
     (COMPLAINT, "fee refunded", "We can offer a refund of the fee."),
+    (LOAN, "transferred without resolution", "I'll give you to the end of the week to send the payslips."),
 ])
 def test_round_two_classes_that_do_not_meet(catalog, kind, goal, sentence):
     assert verdict(catalog, kind, goal, sentence) != MET, sentence
@@ -91,6 +92,9 @@ def test_round_two_classes_that_do_not_meet(catalog, kind, goal, sentence):
     (ACCOUNT, "transactions explained", "The 9 dollar item is your monthly account fee."),
     # "we can help with / offer" says what the bank does, not an offer to do it
     (GENERAL, "services explained", "We can help with current accounts, loans and travel insurance."),
+    # a question after a short unpunctuated lead-in; a hand-over in other words
+    (CARD, "asked for full card number or PIN", "ok for security whats your pin number"),
+    (LOAN, "transferred without resolution", "I give you now to a colleague from mortgages."),
 ])
 def test_round_two_classes_that_meet(catalog, kind, goal, sentence):
     assert verdict(catalog, kind, goal, sentence) == MET, sentence
