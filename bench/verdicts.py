@@ -1,8 +1,9 @@
 """How often the goal tracker's verdict on one agent turn is right, on labelled corpora of agent turns.
 
 A call's success is only as true as its verdicts, and agents word things in ways nobody tuned the matcher
-for. Every `bench/data/verdicts/*.jsonl` file is one split (named by its stem: `tuning` is the part the
-matcher was tuned on; a held-out part is scored the same way and never tuned on). One line per turn:
+for. Every `bench/data/verdicts/*.jsonl` file is one split, named by its stem: `tuning*` files are parts the
+matcher was tuned on; `heldout`, when present, is scored the same way and never tuned on (see that
+directory's README). One line per turn:
 
     {"id", "scenario_type", "goal", "goal_kind": criterion | secondary | failure, "text",
      "label": met | not_met, "voice", "note"}

@@ -138,14 +138,18 @@ class GoalPattern:
 
 
 def _act_level(concept: Concept, sentence: Sentence) -> int:
-    """2: a cue of the act where the sentence reports it done; 1: a plain cue whose clause the grammar
-    cannot place as done or not; 0: not heard, or only offered, hedged, put to the caller, failed."""
+    """2: a cue of the act where the sentence reports it done, or after a label with the content the concept
+    also takes as evidence ("Next step: fee review within 3 days"; without the label, "reviews take 5 days"
+    is what is usual); 1: a plain cue whose clause the grammar cannot place as done or not; 0: not heard,
+    or only offered, hedged, put to the caller, failed."""
     if any(sentence.has(phrase, sentence.acted) for phrase in concept.done):
         return 2
+    given = any(sentence.gives(kind, sentence.acted) for kind in concept.evidence if kind != DONE)
     level = 0
     for cue in concept.cues:
         for index in sentence.positions(cue, sentence.acted):
-            if sentence.done_at(index):
+            if (given and sentence.labelled[index]) or sentence.done_at(index) \
+                    or sentence.base_after_auxiliary(index):
                 return 2
             if not index or sentence.words[index - 1] not in CALLERS_OWN:  # not "to order", "you ordered"
                 level = 1

@@ -22,6 +22,7 @@ sentence that mentions a failure ("the order failed", "didn't go through") repor
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Iterator, Optional
@@ -61,7 +62,7 @@ WH_FOLLOWERS = AUXILIARIES | frozenset({"kind", "type", "sort", "much", "many", 
 # keeps its statement apart from its question.
 EMBEDDED_QUESTION = re.compile(
     r"\s+(?=(?:(?:can|could|would|will|do|did|may|shall|should)\s+(?:you|i|we)|is\s+there|are\s+you"
-    r"|what(?:'s|\s+is)\s+your)\b)")
+    r"|what(?:'s|s|\s+is)\s+your)\b)")
 # A piece this short before an embedded question is an interjection of that question ("sorry could you ...").
 MIN_SPLIT_WORDS = 3
 # A sentence this short that ends in a full stop labels the next one (an IVR's "Available balance. $2,412.").
@@ -84,12 +85,17 @@ TENTATIVE_MARKERS = (
     ("can", "take"), ("could", "take"), ("up", "to", "you"), ("should", "you", "wish"), ("i'd",), ("id", "be"),
     ("would", "it", "help"), ("shall", "i"), ("want", "me", "to"), ("you", "want", "i"), ("if", "needed"),
     ("whether",), ("upon",), ("pending",), ("on", "receipt"), ("when",), ("after", "you"), ("after", "we"),
-    ("provided", "you"), ("in", "case"),
+    ("provided", "you"), ("in", "case"), ("you", "could", "be"), ("you", "may", "be"), ("you", "might", "be"),
+    ("usually",), ("normally",), ("typically",), ("generally",),
 )
-# "I can confirm / I can see that ..." report a fact rather than offer one: marker -> words that cancel it.
-TENTATIVE_EXCEPTIONS = {("i", "can"): frozenset({"confirm", "see"}), ("we", "can"): frozenset({"confirm", "see"})}
+# "I can confirm / I can see that ..." report a fact rather than offer one, and "we can help with / offer /
+# provide X" says what the bank does: marker -> words that cancel it.
+_CAN_STATES = frozenset({"confirm", "see", "help", "offer", "provide"})
+TENTATIVE_EXCEPTIONS = {("i", "can"): _CAN_STATES, ("we", "can"): _CAN_STATES}
 # Hedging modals, unless "you" comes before them: "it may take weeks" hedges, "you may want to" instructs.
 HEDGE_MODALS = frozenset({"may", "could"})
+# A modal hedge doubts its whole clause, its subject included ("A review within days might be possible").
+CLAUSE_HEDGES = frozenset({"may", "could", "might", "maybe", "possibly", "probably", "perhaps"})
 # Said anywhere in a sentence, these take back all of it ("I'll order it today, but I can't promise").
 RETRACTIONS = (
     ("can't", "promise"), ("cannot", "promise"), ("cant", "promise"), ("can", "not", "promise"),
@@ -99,6 +105,37 @@ RETRACTIONS = (
     ("cannot", "confirm"), ("can't", "confirm"), ("cant", "confirm"), ("cannot", "say"), ("can't", "say"),
     ("cant", "say"), ("not", "able", "to", "confirm"), ("unable", "to", "confirm"),
 )
+# A contrast ("but", "however", "unfortunately") followed by the speaker's inability takes back the whole
+# sentence: "I've started the order, but I can't submit it" reports nothing done.
+CONTRASTS = frozenset({"but", "however", "unfortunately", "regrettably", "sadly", "although", "though", "yet",
+                       "except"})
+INABILITIES = (
+    ("i", "can't"), ("i", "cannot"), ("i", "cant"), ("i", "can", "not"), ("we", "can't"), ("we", "cannot"),
+    ("we", "cant"), ("we", "can", "not"), ("i", "couldn't"), ("we", "couldn't"), ("i", "couldnt"),
+    ("we", "couldnt"), ("unable",), ("not", "able"), ("i", "don't", "see"), ("i", "dont", "see"),
+    ("we", "don't", "see"), ("i", "won't", "be", "able"), ("we", "won't", "be", "able"),
+    ("i", "do", "not", "see"), ("i", "can't", "see"), ("i", "cannot", "see"),
+)
+# Someone else's case: a clause about another customer, a relative of the caller or a third person reports
+# nothing about the caller's own ("his card arrived in five days", "my colleague already apologised"),
+# unless it commits that person to act for the caller ("she will call you back"). A short clause that only
+# names the person ("The manager, he already said sorry") carries over to the next. Not "he": Spanish "he
+# pedido" is "I have ordered".
+OTHERS = (
+    ("another", "customer"), ("other", "customer"), ("other", "customers"), ("another", "client"),
+    ("other", "client"), ("other", "clients"), ("someone", "else"), ("somebody", "else"), ("she",),
+    ("his",), ("her",), ("he's",), ("she's",), ("your", "husband"), ("your", "wife"), ("your", "partner"),
+    ("your", "son"), ("your", "daughter"), ("your", "husband's"), ("your", "wife's"), ("your", "partner's"),
+)
+# The bank's own staff act for the caller ("my colleague has ordered your card"), except in an earlier call
+# ("my colleague already apologised last week"): they count as someone else only beside PAST_TIME words.
+STAFF = (("my", "colleague"), ("a", "colleague"), ("the", "manager"), ("my", "colleagues"), ("colleague's",),
+         ("my", "manager"), ("my", "supervisor"), ("the", "supervisor"))
+PAST_TIME = frozenset({"last", "earlier", "yesterday", "previous", "previously", "ago"})
+TOPIC_WORDS = 4
+# Before these a third person is where the call goes or who is told ("connect you with my colleague").
+OTHERS_EXCEPT_AFTER = frozenset({"to", "with", "through", "over", "tell", "told", "ask", "asked", "let", "from",
+                                 "for", "by"})
 # Requests for something from the caller: what follows is asked for, not told.
 REQUEST_MARKERS = (
     ("please", "tell"), ("please", "give"), ("please", "provide"), ("please", "confirm"), ("please", "read"),
@@ -106,7 +143,7 @@ REQUEST_MARKERS = (
     ("give", "me"), ("read", "me"), ("i", "need"), ("i'll", "need"), ("i", "will", "need"), ("we", "need"),
     ("we'll", "need"), ("i", "just", "need"), ("i'd", "need"), ("can", "i", "have"), ("may", "i", "have"),
     ("could", "i", "have"), ("i'd", "like", "your"), ("key", "in"), ("type", "in"), ("please", "state"),
-    ("kindly", "provide"), ("kindly", "enter"), ("kindly", "state"),
+    ("kindly", "provide"), ("kindly", "enter"), ("kindly", "state"), ("ill", "need"), ("ill", "just", "need"),
 )
 # A clause that opens with one of these verbs (after "please", "now", ...) asks the caller for something.
 REQUEST_VERBS = frozenset({"tell", "give", "read", "say", "state", "provide", "enter", "key", "type", "spell",
@@ -125,6 +162,26 @@ DIRECTED_MARKERS = (
 # A clause that opens with one of these verbs (after "please", ...) tells the caller what to do.
 DIRECTED_VERBS = frozenset({"visit", "go", "head", "call", "contact", "log", "download", "click", "use", "check",
                             "fill", "write", "send", "bring", "pop", "drop", "try", "come", "stop"})
+# "If that charge isn't yours we can dispute it": a subject pronoun after an object ends a clause that has no
+# punctuation, so the first clause's negation does not reach the second.
+SUBJECT_PRONOUNS = frozenset({"i", "we", "i'll", "we'll", "i've", "we've", "i'm", "we're", "ill", "ive", "im",
+                              "weve", "i'd", "we'd"})
+OBJECT_ENDINGS = frozenset({"it", "them", "yours", "mine", "ours", "theirs", "this", "one"})
+# Words that open a relative clause after a noun ("someone who can help"), never a question there.
+RELATIVES = frozenset({"who", "which", "whom", "whose", "that"})
+# A sentence opening with these and asking something asks for a repeat ("Sorry? Say again?").
+PARDONS = frozenset({"sorry", "pardon"})
+CHECK_BACK_WORDS = 3
+# A question word this early in an unpunctuated sentence opens its question after a short lead-in.
+LEAD_IN_WORDS = 3
+# Auxiliaries that a non-native speaker puts before a plain verb to say it is done ("is block", "have order").
+BASE_AUXILIARIES = frozenset({"have", "has", "is", "are", "i've", "we've", "ive", "weve", "it's"})
+# Nouns are no plain verbs: "this is replacement cost", "I have application forms".
+NOUN_ENDINGS = ("ment", "tion", "sion", "ery", "ance", "ence", "ness", "ity", "al")
+# ... but these after "is" describe a state ("the branch is open"), not an act done.
+STATE_WORDS = frozenset({"open", "close", "free", "clear", "live", "ready", "due", "active", "secure", "available"})
+# Words that may stand inside a cue of several words: an object pronoun or an adverb of the moment.
+INSIDE_CUE = frozenset({"it", "them", "now", "just", "straight", "right", "quickly", "ahora"})
 # Reporting what the caller said or wants: an echo of the caller, not the agent's own statement.
 ECHO_MARKERS = (
     ("you", "said"), ("you", "mentioned"), ("you", "asked"), ("you're", "asking"), ("youre", "asking"),
@@ -132,7 +189,9 @@ ECHO_MARKERS = (
     ("you", "would", "like"), ("you're", "saying"), ("youre", "saying"), ("you", "are", "saying"),
     ("you", "told", "me"), ("you're", "looking", "for"), ("you're", "calling"), ("you", "are", "calling"),
     ("you", "requested"), ("you've", "asked"), ("you", "need", "a"), ("you", "need", "the"),
-    ("you", "need", "your"), ("you", "were", "asking"), ("you're", "after"),
+    ("you", "need", "your"), ("you", "were", "asking"), ("you're", "after"), ("you're", "wondering"),
+    ("youre", "wondering"), ("you", "are", "wondering"), ("you", "were", "wondering"), ("you", "wonder"),
+    ("you", "say"), ("youre", "after"), ("you", "want", "to", "know"), ("you", "ask"),
 )
 # Words that open a clause of the agent's own again after an echo ("you said X, so I've ...").
 FIRST_PERSON = frozenset({"i", "i've", "i'll", "i'm", "i'd", "ive", "ill", "im", "we", "we've", "we'll", "we're",
@@ -147,7 +206,9 @@ FAILURES = (
     ("wouldnt", "let", "me"), ("wont", "let", "me"), ("system", "is", "down"), ("system's", "down"),
     ("couldn't",), ("couldnt",), ("could", "not"), ("wasn't", "able"), ("wasnt", "able"), ("was", "not", "able"),
     ("weren't", "able"), ("unable",),
-)
+) + tuple((verb, said) for verb in ("was", "were", "been", "got", "is", "has", "have")
+          for said in ("declined", "denied", "refused")) + tuple(
+    (said, whom) for said in ("declined", "denied", "refused") for whom in ("it", "the", "your", "our", "my"))
 # IVR menus ("For delivery information, press 2") point somewhere; nothing in them is done or given.
 MENU_KEYS = re.compile(r"\bpress (?:\d|zero|one|two|three|four|five|six|seven|eight|nine|star|pound|hash)\b")
 
@@ -206,7 +267,9 @@ NOT_DONE, DONE, COMMITTED = 0, 1, 2
 NUMBER_WORDS = frozenset(
     "zero oh one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen "
     "seventeen eighteen nineteen twenty thirty forty fifty sixty seventy eighty ninety hundred thousand "
-    "million billion half".split())
+    "million billion half "
+    # Spanish, for es-ES criteria ("en tres a cinco días hábiles"); "once" (eleven) would clash with English.
+    "dos tres cuatro cinco seis siete ocho nueve diez doce quince veinte treinta".split())
 ORDINALS = frozenset(
     "first second third fourth fifth sixth seventh eighth ninth tenth eleventh twelfth thirteenth fourteenth "
     "fifteenth sixteenth seventeenth eighteenth nineteenth twentieth thirtieth".split())
@@ -259,8 +322,15 @@ def stem(word: str) -> str:
     return word
 
 
+def _fold_accents(text: str) -> str:
+    """"días hábiles" -> "dias habiles": a transcript may drop accents, and a cue should not depend on them."""
+    if text.isascii():
+        return text
+    return "".join(char for char in unicodedata.normalize("NFKD", text) if not unicodedata.combining(char))
+
+
 def _normalize(text: str) -> str:
-    text = text.lower().replace("\u2019", "'").replace("\u2018", "'")
+    text = _fold_accents(text.lower().replace("\u2019", "'").replace("\u2018", "'"))
     text = _DIGIT_GROUPING.sub("", text)
     text = _MONEY_SIGN.sub(lambda m: f" {m.group(2)} {_CURRENCY_OF_SIGN[m.group(1)]} ", text)
     text = _CLOCK_SUFFIX.sub(lambda m: f" {m.group(1)} {m.group(2)[0]}m ", text)
@@ -298,18 +368,37 @@ class Sentence:
     acted: tuple[bool, ...] = ()  # told, not put to the caller, in a sentence without a failure
     done: tuple[int, ...] = ()  # per word: NOT_DONE / DONE / COMMITTED, how its clause reports its act
     kinds: dict[str, tuple[int, ...]] = field(default_factory=dict)  # content kind -> where it is given
+    labelled: tuple[bool, ...] = ()  # after a label's colon or full stop ("Next step: fee review in 3 days")
 
     def has(self, cue: tuple[str, ...], allowed: Optional[tuple[bool, ...]] = None) -> bool:
         """Whether the words of `cue` (never empty) stand together here, starting on an `allowed` word."""
         return next(self.positions(cue, allowed), None) is not None
 
     def positions(self, cue: tuple[str, ...], allowed: Optional[tuple[bool, ...]] = None) -> Iterator[int]:
-        """Where the words of `cue` stand together, starting on an `allowed` word."""
+        """Where the words of `cue` stand together, starting on an `allowed` word; one pronoun or adverb may
+        stand inside a cue of several words ("give it back", "put you now through")."""
         width = len(cue)
         stems = self.stems
         for i in self.starts.get(cue[0], ()):
-            if stems[i:i + width] == cue and (allowed is None or allowed[i]):
+            if allowed is not None and not allowed[i]:
+                continue
+            if stems[i:i + width] == cue or (width > 1 and _with_one_inside(stems, i, cue)):
                 yield i
+
+    def base_after_auxiliary(self, index: int) -> bool:
+        """Non-native perfect or passive with the plain verb ("I have order it", "the card is block already"):
+        the word at `index` is no -ed or -ing form and follows "have" or "is" (adverbs between), which is not
+        the caller's ("you have order") nor after a modal ("can be order")."""
+        word = self.words[index]
+        if _is_past(word) or word.endswith(("ing", "ed") + NOUN_ENDINGS) or word in STATE_WORDS:
+            return False
+        j = index - 1
+        while j >= 0 and self.words[j] in ADVERBS:
+            j -= 1
+        if j < 0 or self.words[j] not in BASE_AUXILIARIES:
+            return False
+        before = self.words[j - 1] if j else ""
+        return before not in YOU and before not in OPEN_MODALS and before != "to"
 
     def done_at(self, index: int) -> bool:
         """Whether the word at `index` is an act the sentence reports done (or firmly committed to): its
@@ -319,10 +408,24 @@ class Sentence:
         before = self.words[index - 1] if index else ""
         infinitive = before == "to" and (index < 2 or self.words[index - 2] not in ("going", "about"))
         passive = self.words[index] in ("be", "being", "been")  # "you're being transferred"
-        return not infinitive and (before not in YOU or passive)
+        subject = index - 1
+        while subject > 0 and self.words[subject] in ADVERBS:  # "you already ordered one"
+            subject -= 1
+        callers = subject >= 0 and self.words[subject] in YOU
+        return not infinitive and (not callers or passive)
 
     def gives(self, kind: str, allowed: tuple[bool, ...]) -> bool:
         return any(allowed[i] for i in self.kinds.get(kind, ()))
+
+
+def _with_one_inside(stems: tuple[str, ...], start: int, cue: tuple[str, ...]) -> bool:
+    """Whether `cue` stands at `start` with one INSIDE_CUE word between two of its words."""
+    for gap in range(1, len(cue)):
+        split = start + gap
+        if split < len(stems) and stems[split] in INSIDE_CUE and stems[start:split] == cue[:gap] \
+                and stems[split + 1:split + 1 + len(cue) - gap] == cue[gap:]:
+            return True
+    return False
 
 
 def split_sentences(text: str) -> list[str]:
@@ -389,12 +492,16 @@ def _by_first_word(markers: tuple[tuple[str, ...], ...]) -> dict[str, tuple[tupl
     return {word: tuple(group) for word, group in grouped.items()}
 
 
+FILLER_WORDS = frozenset(word for filler in FILLERS for word in filler)
 _REQUEST_MARKERS_BY_WORD = _by_first_word(REQUEST_MARKERS)
 _TENTATIVE_MARKERS_BY_WORD = _by_first_word(TENTATIVE_MARKERS)
 _DIRECTED_MARKERS_BY_WORD = _by_first_word(DIRECTED_MARKERS)
 _ECHO_MARKERS_BY_WORD = _by_first_word(ECHO_MARKERS)
 _RETRACTIONS_BY_WORD = _by_first_word(RETRACTIONS)
 _FAILURES_BY_WORD = _by_first_word(FAILURES)
+_INABILITIES_BY_WORD = _by_first_word(INABILITIES)
+_OTHERS_BY_WORD = _by_first_word(OTHERS)
+_STAFF_BY_WORD = _by_first_word(STAFF)
 
 
 def _first_marker(words: list[str], markers_by_word: dict[str, tuple[tuple[str, ...], ...]],
@@ -441,6 +548,7 @@ def _clause_act(words: list[str]) -> int:
     start = _skip_fillers(words)
     if start < len(words) and _is_ing(words[start]) and _gerund_subject(words, start):
         return NOT_DONE  # what an act would do ("blocking it will stop payments"), not that it was done
+    usual = False  # "cards are normally issued": what is usual, so a clause-final participle reports nothing
     for j in range(start, len(words)):
         word = words[j]
         before = words[j - 1] if j > start else ""
@@ -462,14 +570,18 @@ def _clause_act(words: list[str]) -> int:
             verb = _next_verb(words, j)
             if before in OPEN_MODALS or (word == "are" and not DEFINITE & set(words[:j])) \
                     or (word == "be" and before not in FUTURE):
+                usual = usual or word == "are"
                 continue  # "can be ordered", "asked that it be waived"; "cards are issued daily" is what is usual
             if _is_past(verb) or (_is_ing(verb) and word not in YOU and before not in YOU):
                 return DONE
         if _is_past(word, alone=True) and (before in AGENTS | COMPLETED or (
-                j == len(words) - 1 and j > start and before not in YOU | BE | OPEN_MODALS and before != "to")):
+                j == len(words) - 1 and j > start and not usual and before not in YOU | BE | OPEN_MODALS
+                and before != "to")):
             return DONE
         if j == start and _is_ing(word):
             return DONE
+        if j == start == len(words) - 1 and _is_past(word, alone=True):
+            return DONE  # a label's value: "Lost card: blocked."
         if before == "i" and word not in NOT_PERFORMATIVE and not _is_past(word) and not _is_ing(word):
             return DONE  # "I cancel your card now", "I confirm ...": the speaker's act as it is said
         if word == "let" and after == "me":
@@ -502,12 +614,20 @@ def _is_number(word: str) -> bool:
                                                                                               word))
 
 
+def _dated(words: list[str], index: int) -> bool:
+    """An ordinal is a number only in a date ("the fifth", "June first", "the 3rd of May"); "details first"
+    and "just a second" are not."""
+    before = words[index - 1] if index else ""
+    after = words[index + 1] if index + 1 < len(words) else ""
+    return before == "the" or before in MONTHS or after == "of"
+
+
 def _content(words: list[str]) -> dict[str, tuple[int, ...]]:
     """Where the sentence gives an amount, a number, a rate, a clock time, a duration, a date or a weekday."""
     found: dict[str, list[int]] = {kind: [] for kind in CONTENT_KINDS}
     count = len(words)
     for i, word in enumerate(words):
-        number = _is_number(word) and word not in ("oh", "half")
+        number = _is_number(word) and word not in ("oh", "half") and (word not in ORDINALS or _dated(words, i))
         if number:
             found["number"].append(i)
         if word in CURRENCIES and any(_is_number(w) for w in words[max(0, i - 3):i]):
@@ -562,11 +682,16 @@ def analyse(text: str) -> Sentence:
     words: list[str] = []
     clause_of: list[int] = []
     clause = 0
+    label_end = -1  # words before this index form a label
     for token in _TOKEN.findall(normalized):
         if token in CLAUSE_PUNCTUATION:
             clause += 1
+            if token in (":", ".") and words:
+                label_end = len(words)
             continue
-        if token in CLAUSE_WORDS and words and clause_of[-1] == clause:
+        if words and clause_of[-1] == clause and (token in CLAUSE_WORDS or (
+                token in SUBJECT_PRONOUNS and words[-1] in OBJECT_ENDINGS) or (
+                token in WH_CONTRACTIONS and len(words) < LEAD_IN_WORDS)):  # "for verification whats your pin"
             clause += 1
         words.append(token)
         clause_of.append(clause)
@@ -576,8 +701,12 @@ def analyse(text: str) -> Sentence:
         clauses[number].append(word)
     questioning = [False] * len(clauses)
     in_question = False
+    relatives: set[int] = set()
     for number, clause_words in enumerate(clauses):
-        in_question = in_question or _opens_question(clause_words)
+        if number and clause_words and clause_words[0] in RELATIVES and clauses[number - 1] \
+                and clauses[number - 1][-1] not in FILLER_WORDS:  # "someone who can help", "the card, which was"
+            relatives.add(number)
+        in_question = in_question or (number not in relatives and _opens_question(clause_words))
         questioning[number] = in_question
     if ends_in_question and words:
         questioning[clause_of[-1]] = True
@@ -587,6 +716,11 @@ def analyse(text: str) -> Sentence:
         opener = clauses[0][first] if first < len(clauses[0]) else ""
         if opener in AUXILIARIES or opener in WH_WORDS or opener in WH_CONTRACTIONS:
             questioning = [True] * len(clauses)
+    # "Sorry? Could you repeat that?", "sorry whats that": a pardon asks for a repeat and apologises for nothing.
+    pardon = bool(words) and words[0] in PARDONS and (ends_in_question or _opens_question(words[1:]))
+    # "Online banking?": a few words asked back without a verb check what the caller said; they offer nothing.
+    checked_back = ends_in_question and count <= CHECK_BACK_WORDS and not any(
+        word in AUXILIARIES or word in SUBJECTS or word in YOU for word in words)
     negated_clause = [any(w in NEGATIONS or w.endswith(NEGATION_SUFFIX) for w in clause_words)
                       for clause_words in clauses]
     acts: list[int] = []
@@ -603,12 +737,19 @@ def analyse(text: str) -> Sentence:
             request_from = min(request_from, clause_of.index(number) + first)
             break
     if words and words[-1] == "please":  # "and the security code on the back, please"
-        request_from = 0
-    hedge_from = _first_marker(words, _TENTATIVE_MARKERS_BY_WORD, TENTATIVE_EXCEPTIONS)
+        # ... from the start, or after the last clause that reports the agent's act ("I'll transfer you now,
+        # hold the line please" asks only for the holding)
+        last_act = max((number for number, act in enumerate(acts) if act), default=-1)
+        request_from = min(request_from, clause_of.index(last_act + 1) if last_act + 1 in clause_of else count)
+    # What a relative clause says someone can do ("a colleague who can take it from here") hedges nothing.
+    outside_relatives = [word if clause_of[i] not in relatives else "" for i, word in enumerate(words)]
+    hedge_from = _first_marker(outside_relatives, _TENTATIVE_MARKERS_BY_WORD, TENTATIVE_EXCEPTIONS)
     for i, word in enumerate(words):
         if word in HEDGE_MODALS and (not i or words[i - 1] not in YOU) and not questioning[clause_of[i]]:
             hedge_from = min(hedge_from, i)
             break
+    if hedge_from < count and words[hedge_from] in CLAUSE_HEDGES:  # "A review within days might be possible"
+        hedge_from = clause_of.index(clause_of[hedge_from])
     directed_from = _first_marker(words, _DIRECTED_MARKERS_BY_WORD)
     for number, clause_words in enumerate(clauses):
         first = _skip_fillers(clause_words)
@@ -620,6 +761,14 @@ def analyse(text: str) -> Sentence:
     if MENU_KEYS.search(" ".join(words)):
         directed_from = hedge_from = 0
     retracted = _first_marker(words, _RETRACTIONS_BY_WORD) < count
+    contrast = next((i for i, word in enumerate(words) if word in CONTRASTS), count)
+    retracted = retracted or _first_marker(words[contrast:], _INABILITIES_BY_WORD) < count - contrast
+    third_parties = _marker_starts(words, _OTHERS_BY_WORD)
+    if any(word.split("'")[0] in PAST_TIME for word in words):  # "last week", "yesterday's call"
+        third_parties += _marker_starts(words, _STAFF_BY_WORD)
+    others = {clause_of[i] for i in third_parties
+              if (not i or words[i - 1] not in OTHERS_EXCEPT_AFTER) and acts[clause_of[i]] != COMMITTED}
+    others |= {number + 1 for number in others if len(clauses[number]) <= TOPIC_WORDS and number < clause}
     failed = _first_marker(words, _FAILURES_BY_WORD) < count
     conditional = hedge_from < count or retracted
     echoed = [False] * count
@@ -632,10 +781,12 @@ def analyse(text: str) -> Sentence:
                     break
             echoed[i] = True
     negated = [negated_clause[clause_of[i]] for i in range(count)]
+    not_callers = [clause_of[i] in others for i in range(count)]
     asked = [questioning[clause_of[i]] or i >= request_from for i in range(count)]
-    told = [not (asked[i] or negated[i] or echoed[i] or i >= hedge_from or retracted) for i in range(count)]
-    told_or_asked = [not (questioning[clause_of[i]] or negated[i] or echoed[i] or i >= hedge_from or retracted)
-                     for i in range(count)]
+    told = [not (asked[i] or negated[i] or echoed[i] or not_callers[i] or i >= hedge_from or retracted)
+            for i in range(count)]
+    told_or_asked = [not (questioning[clause_of[i]] or negated[i] or echoed[i] or not_callers[i]
+                          or i >= hedge_from or retracted) for i in range(count)]
     acted = [told[i] and i < directed_from and not failed for i in range(count)]
     done = [acts[clause_of[i]] if not (conditional and acts[clause_of[i]] == COMMITTED) else NOT_DONE
             for i in range(count)]
@@ -646,5 +797,7 @@ def analyse(text: str) -> Sentence:
     return Sentence(
         text=text.strip(), stems=stems, told=tuple(told),
         asked=tuple(asked[i] and not negated[i] for i in range(count)),
-        said=tuple(not negated[i] for i in range(count)), starts=starts, words=tuple(words),
-        told_or_asked=tuple(told_or_asked), acted=tuple(acted), done=tuple(done), kinds=_content(words))
+        said=tuple(not (negated[i] or not_callers[i] or echoed[i] or checked_back
+                        or (pardon and clause_of[i] == 0)) for i in range(count)), starts=starts, words=tuple(words),
+        told_or_asked=tuple(told_or_asked), acted=tuple(acted), done=tuple(done), kinds=_content(words),
+        labelled=tuple(i >= label_end >= 0 for i in range(count)))

@@ -1,7 +1,9 @@
 """The labelled goal-verdict corpora in bench/data/verdicts/: schema, goals that exist, and the held-out split.
 
 A corpus line names a goal string of scenarios.json; if the goal is renamed there, the line would silently score
-nothing, so every goal must still exist for its scenario type with the same kind.
+nothing, so every goal must still exist for its scenario type with the same kind. The held-out split is whatever
+file is named heldout.jsonl: between rounds there is none (the last one was opened for tuning and the next is
+being written blind), and its checks skip until it lands.
 """
 from __future__ import annotations
 
@@ -60,8 +62,13 @@ def _load(path: Path) -> list[tuple[int, dict]]:
 CORPORA = sorted(CORPUS_DIR.glob("*.jsonl"))
 
 
-def test_the_held_out_corpus_is_there():
-    assert HELDOUT in CORPORA
+HELDOUT_ABSENT = pytest.mark.skipif(not HELDOUT.is_file(), reason="no heldout.jsonl yet: the next held-out split "
+                                    "is written blind and lands after this round")
+
+
+def test_every_other_corpus_is_a_tuning_split():
+    """Files other than heldout.jsonl are tuned on; naming them tuning* keeps that visible to whoever scores."""
+    assert [path.name for path in CORPORA if path != HELDOUT and not path.name.startswith("tuning")] == []
 
 
 @pytest.mark.parametrize("path", CORPORA, ids=lambda p: p.name)
@@ -105,6 +112,7 @@ def _words(text: str) -> str:
     return " ".join(re.findall(r"\w+", text.lower()))
 
 
+@HELDOUT_ABSENT
 def test_no_held_out_turn_appears_in_another_corpus():
     """The held-out split is only worth its score while nothing tuned on carries its turns."""
     held = {_words(row["text"]): number for number, row in _load(HELDOUT)}
@@ -114,6 +122,7 @@ def test_no_held_out_turn_appears_in_another_corpus():
     assert not leaks, "\n".join(leaks)
 
 
+@HELDOUT_ABSENT
 def test_the_held_out_corpus_covers_every_goal_and_keeps_its_shares():
     rows = [row for _, row in _load(HELDOUT)]
     per_goal = Counter((row["scenario_type"], row["goal"]) for row in rows)
