@@ -22,7 +22,7 @@ import gevent
 from callers.brains.base import Brain, HeardTurn, Reply
 from callers.brains.scripted import ScriptedBrain
 from callers.call import echo, events
-from callers.call.barge_ins import BargeInLog
+from callers.call.barge_ins import PREPARATION, BargeInLog
 from callers.call.recording import CallRecorder
 from callers.errors import CallFailure, ErrorCategory
 from callers.media import line, phrasebook, speech, word_errors
@@ -33,7 +33,7 @@ from callers.runtime import async_call
 from callers.runtime.pacer import longest_gap_ms
 from callers.scenario.goals import GoalTracker
 from callers.scenario.personality import CallerPersonality, get_personality
-from callers.scenario.scenario_actions import BACKCHANNEL, BargeInPlan, barge_in_plan_for
+from callers.scenario.scenario_actions import BACKCHANNEL, INTERRUPT, BargeInPlan, barge_in_plan_for
 from callers.scenario.scenarios import CallerScenario
 from callers.services import pricing
 from callers.services.judge import CallJudge
@@ -98,6 +98,10 @@ class AgentTurn:
     interrupt_stream: Optional[AgentStream] = None
     interrupt_prompt: int = 0
     interrupt_plan: Optional[BargeInPlan] = None
+    # A planned cut-in is decided ahead of its moment (`interrupt_at`) by as long as callers of this process
+    # take to have their audio ready (barge_ins.PREPARATION), so it is spoken on time whatever the voice.
+    interrupt_at: Optional[float] = None
+    decided_at: Optional[float] = None
     heard: list = field(default_factory=list)
 
     @property
@@ -465,7 +469,7 @@ class CallerAgent:
             if slower:
                 style = replace(style, rate_wpm=max(speech.MIN_RATE_WPM, round(style.rate_wpm * SLOWER_RATE_FACTOR)))
             text = self.delivery.spoken(text, self._delivery_rng)
-            timing = self._say(text, style)
+            timing = self._say(text, style, agent_turn)
         record = TurnRecord(index=index, caller_text=text, caller_speech_start=round(timing.started_at - started, 4),
                             caller_speech_end=round(timing.ended_at - started, 4),
                             pacing_p99_ms=round(timing.p99_lateness_ms, 2),
@@ -480,11 +484,15 @@ class CallerAgent:
             record.agent_stopped, record.barge_in_stop_ms = barge_in.agent_stopped, barge_in.stop_ms
         return record
 
-    def _say(self, text: str, style: speech.SpeakingStyle) -> SpeechTiming:
-        """One utterance on the line: this caller's voice and pauses, over the scenario's phone line."""
+    def _say(self, text: str, style: speech.SpeakingStyle, cut_in: Optional[AgentTurn] = None) -> SpeechTiming:
+        """One utterance on the line: this caller's voice and pauses, over the scenario's phone line; over a
+        prompt, at the moment the cut-in was planned for."""
         frames = phrasebook.encoded_frames_in_thread(text, style, self.client.media_format.token, self.frame_ms,
                                                      self.delivery.sentence_pause_ms, self.scenario.line,
                                                      line.utterance_seed(self.seed, text))
+        if cut_in is not None and cut_in.decided_at is not None:
+            PREPARATION.add(style.engine, time.monotonic() - cut_in.decided_at)
+            _wait_until(cut_in.interrupt_at)
         return self._send(frames)
 
     def _send(self, frames: tuple[str, ...]) -> SpeechTiming:
@@ -500,6 +508,7 @@ class CallerAgent:
         barge-in, as on any IVR)."""
         self._barge_ins.caller_spoke()
         self._last_said = None
+        _wait_until(agent_turn.interrupt_at)
         keyed_at = time.monotonic()
         self.client.send_dtmf(digits)
         record = TurnRecord(index=index, caller_text="", dtmf=digits, caller_speech_start=round(keyed_at - started, 4),
@@ -511,17 +520,19 @@ class CallerAgent:
             record.agent_stopped, record.barge_in_stop_ms = barge_in.agent_stopped, barge_in.stop_ms
         return record
 
-    def _backchannel(self, stream: AgentStream, plan: BargeInPlan) -> None:
-        """Say a short "uh-huh" over the agent and keep listening: not a turn, so nothing awaits an answer."""
+    def _backchannel(self, stream: AgentStream, plan: BargeInPlan, at: float, decided_at: float) -> None:
+        """Say a short "uh-huh" over the agent at `at` and keep listening: not a turn, so nothing awaits an
+        answer."""
         self._barge_ins.caller_spoke()
         self._last_said = None  # a recognition of the backchannel must not be scored against the last turn
-        timing = self._say(plan.say, self.style)
+        interrupted = AgentTurn(interrupt_stream=stream, interrupt_prompt=self._barge_ins.prompts, interrupt_plan=plan,
+                                interrupt_at=at, decided_at=decided_at)
+        timing = self._say(plan.say, self.style, interrupted)
         events.utterance.fire(call=self, speaker="caller", text=plan.say, latency_ms=None)
-        interrupted = AgentTurn(interrupt_stream=stream, interrupt_prompt=self._barge_ins.prompts, interrupt_plan=plan)
         self._judge_barge_in(BACKCHANNEL, plan.say, interrupted, timing.started_at)
 
     def _judge_barge_in(self, kind: str, text: str, interrupted: AgentTurn, spoke_at: float) -> BargeInRecord:
-        """Whether and when the prompt the caller talked over stopped, on the call's barge-in log."""
+        """Whether and when the prompt the caller talked over stopped for it, on the call's barge-in log."""
         stream = interrupted.interrupt_stream
         return self._barge_ins.add(kind, text, stream, interrupted.interrupt_prompt, interrupted.interrupt_plan,
                                    spoke_at, wait_for_stop(stream, spoke_at))
@@ -554,16 +565,18 @@ class CallerAgent:
                     self._heard(turn, active, cut_off=False)
                     quiet_since, barge_at = last_sign_of_life, None
                     continue
-                if barge_at is not None and now >= barge_at:
-                    if plan is not None and plan.kind == BACKCHANNEL:
-                        self._backchannel(active, plan)
+                decide_at = self._decide_at(barge_at, active, turn) if barge_at is not None else None
+                if decide_at is not None and now >= decide_at:
+                    if plan.kind == BACKCHANNEL:
+                        self._backchannel(active, plan, barge_at, now)
                         barge_at = plan = None
                         continue
                     turn.interrupt_stream, turn.interrupt_plan = active, plan
                     turn.interrupt_prompt = self._barge_ins.prompts
+                    turn.interrupt_at, turn.decided_at = barge_at, now
                     self._heard(turn, active, cut_off=True)
                     return turn
-                limit = min(barge_at or deadline, last_sign_of_life + allowed_quiet + 0.01)
+                limit = min(decide_at or deadline, last_sign_of_life + allowed_quiet + 0.01)
             elif turn.streams:
                 # Stopped by a barge-in the caller did not mean as a turn: it waits for the agent to go on.
                 limit = quiet_since + (wait_s if self._barge_ins.awaiting_resume else pause)
@@ -582,9 +595,12 @@ class CallerAgent:
             event = client.next_event(max(0.0, min(limit, deadline) - now))
             if isinstance(event, AgentStreamStarted):
                 turn.streams.append(event.stream)
-                plan = barge_in_plan_for(self.scenario.barge_ins, self._barge_ins.prompt_started(event.at))
-                offset = plan.at_s if plan is not None else self.brain.interruption_offset(event.stream.alt_text)
-                barge_at = event.at + offset if offset is not None else None
+                number = self._barge_ins.prompt_started(event.at)
+                plan = barge_in_plan_for(self.scenario.barge_ins, number)
+                if plan is None:
+                    offset = self.brain.interruption_offset(event.stream.alt_text)
+                    plan = BargeInPlan(number, round(offset * 1000.0, 2), INTERRUPT) if offset is not None else None
+                barge_at = event.at + plan.at_s if plan is not None else None
             elif isinstance(event, AgentVoiceStarted):
                 if turn.first_voiced_at is None and event.stream in turn.streams:
                     turn.first_voiced_at, turn.first_voiced_stream = event.at, event.stream
@@ -606,6 +622,14 @@ class CallerAgent:
                 raise CallFailure(ErrorCategory.BRIDGE_CLOSED, f"session.error: {event.reason}")
             elif isinstance(event, ProtocolViolation):
                 raise CallFailure(ErrorCategory.PROTOCOL_ERROR, event.message)
+
+    def _decide_at(self, barge_at: float, stream: AgentStream, turn: AgentTurn) -> float:
+        """When to decide a cut-in planned for `barge_at`: as far ahead as this process's callers take to have
+        their audio ready (as early as the prompt allows before that is known), once the agent is heard."""
+        if turn.first_voiced_at is None:
+            return barge_at
+        lead = PREPARATION.lead(self.style.engine)
+        return max(stream.started_at, barge_at - lead) if lead is not None else stream.started_at
 
     def _on_activity(self, turn: AgentTurn, event: BotActivity) -> None:
         name = event.name.lower()
@@ -637,6 +661,7 @@ class CallerAgent:
         text, ear = self._understand(stream, cut_off)
         self._ears_used.add(ear)
         if not cut_off:
+            self._barge_ins.prompt_ended(stream)
             self._barge_ins.prompt_heard(stream.alt_text or text)
         turn.text = _join(turn.text, text)
         events.utterance.fire(call=self, speaker="agent", text=text, latency_ms=None)
@@ -703,6 +728,12 @@ def wait_for_stop(stream: AgentStream, interrupted_at: float) -> Optional[float]
         if time.monotonic() - played >= CHUNK_SILENCE_AS_STOP_S:
             return played
         gevent.sleep(0.02)
+
+
+def _wait_until(moment: Optional[float]) -> None:
+    """Sleep until `moment` (a monotonic time), if it is still ahead."""
+    if moment is not None and moment > time.monotonic():
+        gevent.sleep(moment - time.monotonic())
 
 
 def _heard_part(stream: AgentStream) -> str:
