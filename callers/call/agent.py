@@ -574,7 +574,7 @@ class CallerAgent:
                     turn.interrupt_stream, turn.interrupt_plan = active, plan
                     turn.interrupt_prompt = self._barge_ins.prompts
                     turn.interrupt_at, turn.decided_at = barge_at, now
-                    self._heard(turn, active, cut_off=True)
+                    self._heard(turn, active, cut_off=True, until=barge_at)
                     return turn
                 limit = min(decide_at or deadline, last_sign_of_life + allowed_quiet + 0.01)
             elif turn.streams:
@@ -652,13 +652,14 @@ class CallerAgent:
             heard = word_errors.score(record.caller_text, event.text)
             record.heard_errors, record.heard_words, record.heard_wer = heard.errors, heard.words, heard.wer
 
-    def _heard(self, turn: AgentTurn, stream: AgentStream, cut_off: bool) -> None:
-        """What the caller understood of one prompt, by the configured ear; said on the live transcript."""
+    def _heard(self, turn: AgentTurn, stream: AgentStream, cut_off: bool, until: Optional[float] = None) -> None:
+        """What the caller understood of one prompt, by the configured ear (of a cut-off one by altText: what
+        will have played by `until`, the planned cut-in); said on the live transcript."""
         turn.heard.append(stream)
         if stream.alt_text is None:
             self._note(NO_ALT_TEXT + {"alttext": " (not heard: this caller hears by altText)", "none": ""}.get(
                 self.ear_mode, " (heard by the caller's own ear)"))
-        text, ear = self._understand(stream, cut_off)
+        text, ear = self._understand(stream, cut_off, until)
         self._ears_used.add(ear)
         if not cut_off:
             self._barge_ins.prompt_ended(stream)
@@ -666,13 +667,13 @@ class CallerAgent:
         turn.text = _join(turn.text, text)
         events.utterance.fire(call=self, speaker="agent", text=text, latency_ms=None)
 
-    def _understand(self, stream: AgentStream, cut_off: bool) -> tuple[str, str]:
+    def _understand(self, stream: AgentStream, cut_off: bool, until: Optional[float] = None) -> tuple[str, str]:
         mode = self.ear_mode
         if mode == "none":
             return "", "none"
         use_alt_text = stream.alt_text is not None and (mode == "alttext" or (mode == "auto" and not cut_off))
         if use_alt_text:
-            return _heard_part(stream) if cut_off else stream.alt_text, "alttext"
+            return _heard_part(stream, until) if cut_off else stream.alt_text, "alttext"
         if mode == "alttext":
             return "", "alttext"
         # Off the event loop: the first use loads the model, which must not stall other callers' pacing.
@@ -736,10 +737,14 @@ def _wait_until(moment: Optional[float]) -> None:
         gevent.sleep(moment - time.monotonic())
 
 
-def _heard_part(stream: AgentStream) -> str:
-    """Of an interrupted prompt's altText, the words that fit in the audio actually received (an estimate)."""
+def _heard_part(stream: AgentStream, until: Optional[float] = None) -> str:
+    """Of an interrupted prompt's altText, the words that fit in the audio received (an estimate), or, for a
+    cut-in decided ahead, in the audio that will have played by `until` if the prompt plays on."""
     words = (stream.alt_text or "").split()
-    heard_words = int(stream.audio_ms / 1000.0 * _WORDS_PER_SECOND_ESTIMATE)
+    heard_s = stream.audio_ms / 1000.0
+    if until is not None and stream.first_chunk_at is not None:
+        heard_s = max(0.0, until - stream.first_chunk_at)
+    heard_words = int(heard_s * _WORDS_PER_SECOND_ESTIMATE)
     return " ".join(words[:heard_words])
 
 

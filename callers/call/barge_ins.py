@@ -164,16 +164,12 @@ class BargeInLog:
             self._watch.record.agent_resumed = False
         self._watch = None
 
-    def talking_over(self, stream: AgentStream) -> None:
-        """The caller is about to speak or key over `stream`: its end is no measure of the agent's pace."""
-        self._talked_over.add(stream.stream_id)
-
     def add(self, kind: str, text: str, stream: AgentStream, prompt: int, plan: Optional[BargeInPlan],
-            spoke_at: float, ended_at: Optional[float]) -> BargeInRecord:
-        """Record one barge-in: `spoke_at` the caller's first interrupting audio, `ended_at` when the
-        prompt ended (None: it talked on past the wait), judged by `stop_verdict`."""
+            spoke_at: float, stopped_at: Optional[float]) -> BargeInRecord:
+        """Record one barge-in: `spoke_at` the caller's first interrupting audio, `stopped_at` when the
+        prompt stopped or ended (None: it talked on past the wait), judged by `stop_verdict`."""
         self._talked_over.add(stream.stream_id)
-        verdict = stop_verdict(stream, spoke_at, ended_at, self.seconds_per_letter)
+        verdict = stop_verdict(stream, spoke_at, stopped_at, self.seconds_per_letter)
         record = BargeInRecord(kind=kind, prompt=prompt, text=text,
                                offset_ms=round((spoke_at - stream.started_at) * 1000.0, 2),
                                planned_offset_ms=plan.at_ms if plan is not None else None,

@@ -3,11 +3,13 @@ wait_for_stop, when an interrupted prompt stopped."""
 from __future__ import annotations
 
 import time
+from typing import Optional
 
 import pytest
 
 from callers.call.agent import CHUNK_SILENCE_AS_STOP_S, wait_for_stop
-from callers.call.barge_ins import BargeInLog, repeats
+from callers.call.barge_ins import (ENDED_BEFORE, NO_ALT_TEXT, PREPARATION_MARGIN, RAN_TO_END, BargeInLog,
+                                    PreparationTimes, StopVerdict, letters, repeats, stop_verdict)
 from callers.media import audio
 from callers.transport.telephony import AgentStream
 
@@ -77,3 +79,85 @@ def test_a_burst_prompt_cut_by_playstream_stop_stopped_then():
     prompt = burst(3.0, 0.05)
     prompt.stopped_at = time.monotonic()
     assert wait_for_stop(prompt, prompt.stopped_at - 0.1) == prompt.stopped_at
+
+
+# ---- a stop for the caller, or the prompt's own end ----------------------------------------------------
+
+LETTERS_PER_S = 15.0  # ~170 words a minute: the pace of the prompts below
+
+
+def played(audio_s: float, alt_text: Optional[str] = PROMPT, started_at: float = 10.0) -> AgentStream:
+    """A prompt streamed in real time from `started_at`, `audio_s` of audio received by its end."""
+    prompt = stream(started_at, alt_text)
+    prompt.first_chunk_at = started_at + 0.02
+    prompt.last_chunk_at = prompt.first_chunk_at + audio_s - 0.02
+    prompt.received_samples = int(audio_s * 16000)
+    prompt.stopped_at = prompt.first_chunk_at + audio_s
+    return prompt
+
+
+def whole(alt_text: str = PROMPT, letters_per_s: float = LETTERS_PER_S) -> AgentStream:
+    return played(letters(alt_text) / letters_per_s, alt_text)
+
+
+def test_a_prompt_that_ran_to_its_end_within_the_wait_is_not_a_stop_for_the_caller() -> None:
+    # The cut-in came 1.5 s before the prompt's natural end (a late cut-in, or an agent that talks on):
+    # its playStream.stop is the end of what it had to say, not a reaction.
+    prompt = whole()
+    log = BargeInLog([])
+    record = log.add("interrupt", "Hold on.", prompt, 1, None, prompt.stopped_at - 1.5, prompt.stopped_at)
+    assert (record.agent_stopped, record.stop_ms, record.undetermined) == (None, None, RAN_TO_END)
+    assert not log.awaiting_resume
+
+
+def test_a_prompt_cut_well_short_of_its_text_stopped_for_the_caller() -> None:
+    prompt = played(1.3)  # 1.3 s of a ~5 s prompt
+    log = BargeInLog([])
+    record = log.add("interrupt", "Hold on.", prompt, 1, None, prompt.stopped_at - 0.03, prompt.stopped_at)
+    assert (record.agent_stopped, record.stop_ms, record.undetermined) == (True, 30.0, None)
+    assert log.awaiting_resume
+
+
+def test_a_prompt_over_before_the_caller_spoke_says_nothing_about_stopping() -> None:
+    prompt = played(1.3)
+    record = BargeInLog([]).add("interrupt", "Hold on.", prompt, 1, None, prompt.stopped_at + 0.2, prompt.stopped_at)
+    assert (record.agent_stopped, record.undetermined) == (None, ENDED_BEFORE)
+
+
+def test_without_alt_text_a_stop_cannot_be_told_from_an_end() -> None:
+    prompt = played(1.3, alt_text=None)
+    verdict = stop_verdict(prompt, prompt.stopped_at - 0.03, prompt.stopped_at, None)
+    assert verdict == StopVerdict(None, undetermined=NO_ALT_TEXT)
+
+
+def test_talking_on_past_the_wait_is_not_stopping_whatever_the_text() -> None:
+    assert stop_verdict(played(1.3, alt_text=None), 10.5, None, None) == StopVerdict(False)
+
+
+def test_the_agents_pace_comes_from_its_whole_prompts_in_the_call() -> None:
+    # A bot speaking at ~450 words a minute: before the call has shown its pace, a whole prompt of it is
+    # faster than any voice is assumed to be, so its end reads as a stop; once one prompt has been heard
+    # whole, an end at that pace is recognised as the prompt's end.
+    fast = 40.0
+    log = BargeInLog([])
+    first = whole(letters_per_s=fast)
+    assert stop_verdict(first, first.stopped_at - 0.5, first.stopped_at, log.seconds_per_letter).stopped is True
+    log.prompt_ended(whole("Thanks for calling, how can I help you today with your account?", fast))
+    assert log.seconds_per_letter == pytest.approx(1 / fast, rel=0.02)
+    record = log.add("interrupt", "Hold on.", first, 2, None, first.stopped_at - 0.5, first.stopped_at)
+    assert record.undetermined == RAN_TO_END
+    # A prompt the caller talked over is no measure of the agent's pace, even if it then ended by itself.
+    cut = played(0.8)
+    log.add("backchannel", "Uh-huh.", cut, 3, None, cut.stopped_at - 0.2, cut.stopped_at)
+    log.prompt_ended(cut)
+    assert log.seconds_per_letter == pytest.approx(1 / fast, rel=0.02)
+
+
+def test_preparation_lead_is_the_longest_recent_decision_to_audio_per_engine() -> None:
+    times = PreparationTimes()
+    assert times.lead("piper") is None  # nothing known yet: decide as early as the prompt allows
+    for seconds in (0.4, 1.2, 0.8):
+        times.add("piper", seconds)
+    times.add("espeak", 0.02)
+    assert times.lead("piper") == pytest.approx(1.2 * PREPARATION_MARGIN)
+    assert times.lead("espeak") == pytest.approx(0.02 * PREPARATION_MARGIN)
