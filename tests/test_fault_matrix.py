@@ -254,7 +254,10 @@ def check_no_barge_in(run: Run, runs: dict) -> list[str]:
     if not barge_ins:
         problems.append("the interrupting caller never cut in: the row proves nothing")
     if any(turn.agent_stopped is not False for turn in barge_ins):
-        problems.append(f"agent_stopped {[t.agent_stopped for t in barge_ins]} for an agent that never stops")
+        problems.append(f"agent_stopped {[t.agent_stopped for t in barge_ins]} for an agent that never stops"
+                        + "".join(f"; barge-in on prompt {b.prompt} {b.offset_ms - b.planned_offset_ms:.0f} ms after "
+                                  f"its plan: {b.undetermined}" for b in run.result.barge_ins
+                                  if b.undetermined and b.planned_offset_ms is not None))
     if run.truth and run.truth[0]["barge_ins"] != 0:
         problems.append("the bridge stopped for a barge-in")
     return problems
