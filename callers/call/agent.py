@@ -487,13 +487,16 @@ class CallerAgent:
     def _say(self, text: str, style: speech.SpeakingStyle, cut_in: Optional[AgentTurn] = None) -> SpeechTiming:
         """One utterance on the line: this caller's voice and pauses, over the scenario's phone line; over a
         prompt, at the moment the cut-in was planned for."""
-        frames = phrasebook.encoded_frames_in_thread(text, style, self.client.media_format.token, self.frame_ms,
-                                                     self.delivery.sentence_pause_ms, self.scenario.line,
-                                                     line.utterance_seed(self.seed, text))
+        frames = self._frames(text, style)
         if cut_in is not None and cut_in.decided_at is not None:
             PREPARATION.add(style.engine, time.monotonic() - cut_in.decided_at)
             _wait_until(cut_in.interrupt_at)
         return self._send(frames)
+
+    def _frames(self, text: str, style: speech.SpeakingStyle) -> tuple[str, ...]:
+        return phrasebook.encoded_frames_in_thread(text, style, self.client.media_format.token, self.frame_ms,
+                                                   self.delivery.sentence_pause_ms, self.scenario.line,
+                                                   line.utterance_seed(self.seed, text))
 
     def _send(self, frames: tuple[str, ...]) -> SpeechTiming:
         """Frames onto the line, paced in real time (and into the recording, if one is kept)."""
@@ -520,15 +523,14 @@ class CallerAgent:
             record.agent_stopped, record.barge_in_stop_ms = barge_in.agent_stopped, barge_in.stop_ms
         return record
 
-    def _backchannel(self, stream: AgentStream, plan: BargeInPlan, at: float, decided_at: float) -> None:
-        """Say a short "uh-huh" over the agent at `at` and keep listening: not a turn, so nothing awaits an
-        answer."""
+    def _backchannel(self, stream: AgentStream, plan: BargeInPlan, rendering: gevent.Greenlet) -> None:
+        """Say a short "uh-huh" over the agent (rendered since the prompt began) and keep listening: not a
+        turn, so nothing awaits an answer."""
         self._barge_ins.caller_spoke()
         self._last_said = None  # a recognition of the backchannel must not be scored against the last turn
-        interrupted = AgentTurn(interrupt_stream=stream, interrupt_prompt=self._barge_ins.prompts, interrupt_plan=plan,
-                                interrupt_at=at, decided_at=decided_at)
-        timing = self._say(plan.say, self.style, interrupted)
+        timing = self._send(rendering.get())
         events.utterance.fire(call=self, speaker="caller", text=plan.say, latency_ms=None)
+        interrupted = AgentTurn(interrupt_stream=stream, interrupt_prompt=self._barge_ins.prompts, interrupt_plan=plan)
         self._judge_barge_in(BACKCHANNEL, plan.say, interrupted, timing.started_at)
 
     def _judge_barge_in(self, kind: str, text: str, interrupted: AgentTurn, spoke_at: float) -> BargeInRecord:
@@ -547,6 +549,7 @@ class CallerAgent:
         pause = self.brain.pause_before_reply()
         barge_at: Optional[float] = None
         plan: Optional[BargeInPlan] = None
+        rendering: Optional[gevent.Greenlet] = None  # a planned backchannel's frames, known from the plan on
         quiet_since: Optional[float] = None
         while True:
             now = time.monotonic()
@@ -565,11 +568,11 @@ class CallerAgent:
                     self._heard(turn, active, cut_off=False)
                     quiet_since, barge_at = last_sign_of_life, None
                     continue
-                decide_at = self._decide_at(barge_at, active, turn) if barge_at is not None else None
+                decide_at = self._decide_at(barge_at, plan, active, turn) if barge_at is not None else None
                 if decide_at is not None and now >= decide_at:
                     if plan.kind == BACKCHANNEL:
-                        self._backchannel(active, plan, barge_at, now)
-                        barge_at = plan = None
+                        self._backchannel(active, plan, rendering)
+                        barge_at = plan = rendering = None
                         continue
                     turn.interrupt_stream, turn.interrupt_plan = active, plan
                     turn.interrupt_prompt = self._barge_ins.prompts
@@ -601,6 +604,8 @@ class CallerAgent:
                     offset = self.brain.interruption_offset(event.stream.alt_text)
                     plan = BargeInPlan(number, round(offset * 1000.0, 2), INTERRUPT) if offset is not None else None
                 barge_at = event.at + plan.at_s if plan is not None else None
+                if plan is not None and plan.kind == BACKCHANNEL:
+                    rendering = gevent.spawn(self._frames, plan.say, self.style)
             elif isinstance(event, AgentVoiceStarted):
                 if turn.first_voiced_at is None and event.stream in turn.streams:
                     turn.first_voiced_at, turn.first_voiced_stream = event.at, event.stream
@@ -623,10 +628,12 @@ class CallerAgent:
             elif isinstance(event, ProtocolViolation):
                 raise CallFailure(ErrorCategory.PROTOCOL_ERROR, event.message)
 
-    def _decide_at(self, barge_at: float, stream: AgentStream, turn: AgentTurn) -> float:
-        """When to decide a cut-in planned for `barge_at`: as far ahead as this process's callers take to have
-        their audio ready (as early as the prompt allows before that is known), once the agent is heard."""
-        if turn.first_voiced_at is None:
+    def _decide_at(self, barge_at: float, plan: BargeInPlan, stream: AgentStream, turn: AgentTurn) -> float:
+        """When to act on a cut-in planned for `barge_at`. A backchannel's words are known from the plan and
+        rendered since; an interruption's depend on what was heard, so it is decided as far ahead as this
+        process's callers take to have their audio ready (as early as the prompt allows before that is
+        known), once the agent is heard."""
+        if plan.kind == BACKCHANNEL or turn.first_voiced_at is None:
             return barge_at
         lead = PREPARATION.lead(self.style.engine)
         return max(stream.started_at, barge_at - lead) if lead is not None else stream.started_at
