@@ -678,7 +678,10 @@ class CallerAgent:
         mode = self.ear_mode
         if mode == "none":
             return "", "none"
-        use_alt_text = stream.alt_text is not None and (mode == "alttext" or (mode == "auto" and not cut_off))
+        # A cut-in decided ahead (`until`) has little of the prompt's audio yet: "auto" takes what its altText
+        # will have said by then, as for a whole prompt.
+        use_alt_text = stream.alt_text is not None and (mode == "alttext" or (
+            mode == "auto" and (not cut_off or until is not None)))
         if use_alt_text:
             return _heard_part(stream, until) if cut_off else stream.alt_text, "alttext"
         if mode == "alttext":
