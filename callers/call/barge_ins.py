@@ -11,7 +11,8 @@ its end: the protocol's playStream.stop is the same either way. `stop_verdict` t
 prompt's altText needed against the audio that came (the agent's pace learnt from this call's prompts that
 nobody talked over), and says "undetermined" rather than claim a stop it cannot tell from an ending.
 `PreparationTimes` is how long callers of this process take from deciding to cut in to having audio ready,
-so a caller decides that much ahead and speaks at the moment it planned, whatever its voice costs to render.
+so a caller decides that much ahead and speaks at the moment it planned (unless having its audio ready takes
+longer than the time from the prompt's start to that moment: bench/RESULTS.md section 6).
 """
 from __future__ import annotations
 
