@@ -211,6 +211,7 @@ class CallerAgent:
         self._ears_used: set[str] = set()
         self._last_said: Optional[TurnRecord] = None  # what the bot's next recognition result is about
         self._barge_ins = BargeInLog([])
+        self._barge_in_turns: dict[int, TurnRecord] = {}  # id of a barge-in's record -> the turn it began
         self._async_call: Optional[async_call.AsyncCall] = None  # the call awaited last, if any
         self._notes: dict[str, ProtocolNote] = {}  # deviations the caller saw itself (an echo), by kind
 
@@ -263,6 +264,7 @@ class CallerAgent:
             voice_engine=self.brain.name if self.brain.live else self.style.engine)
         self.result = result
         self._barge_ins = BargeInLog(result.barge_ins)
+        self._barge_in_turns = {}
         self._notes = {}
         tracker = GoalTracker(self.scenario.goal)
         started = time.monotonic()
@@ -314,6 +316,10 @@ class CallerAgent:
         result.ear = "+".join(sorted(self._ears_used)) or self.ear_mode
         result.hearing_wer = word_errors.combined_wer((t.heard_errors, t.heard_words) for t in result.turn_records)
         self._barge_ins.caller_spoke()
+        for barge_in in self._barge_ins.settle():
+            turn = self._barge_in_turns.get(id(barge_in))
+            if turn is not None:
+                turn.agent_stopped, turn.barge_in_stop_ms = barge_in.agent_stopped, barge_in.stop_ms
         result.success = result.error is None and tracker.primary_met and tracker.failure is None
         if not result.end_reason:
             result.end_reason = result.error.category if result.error else "call ended"
@@ -482,6 +488,7 @@ class CallerAgent:
             record.barge_in = True
             barge_in = self._judge_barge_in("interrupt", text, agent_turn, timing.started_at)
             record.agent_stopped, record.barge_in_stop_ms = barge_in.agent_stopped, barge_in.stop_ms
+            self._barge_in_turns[id(barge_in)] = record
         return record
 
     def _say(self, text: str, style: speech.SpeakingStyle, cut_in: Optional[AgentTurn] = None) -> SpeechTiming:
@@ -521,6 +528,7 @@ class CallerAgent:
             record.barge_in = True
             barge_in = self._judge_barge_in("interrupt", f"DTMF {digits}", agent_turn, keyed_at)
             record.agent_stopped, record.barge_in_stop_ms = barge_in.agent_stopped, barge_in.stop_ms
+            self._barge_in_turns[id(barge_in)] = record
         return record
 
     def _backchannel(self, stream: AgentStream, plan: BargeInPlan, rendering: gevent.Greenlet) -> None:

@@ -124,6 +124,9 @@ class BargeInLog:
         self._watch: Optional[_ResumeWatch] = None
         self._talked_over: set[str] = set()  # stream ids of prompts the caller spoke or keyed over
         self.seconds_per_letter: Optional[float] = None  # the agent's fastest pace in a whole prompt
+        # Ends judged before the call had shown the agent's pace, only by the fastest pace assumed: the
+        # call's later prompts may show this agent's pace, and with it a stop (see settle).
+        self._unsettled: list[tuple[BargeInRecord, AgentStream, float, float]] = []
 
     @property
     def awaiting_resume(self) -> bool:
@@ -178,8 +181,23 @@ class BargeInLog:
         if verdict.at is not None:
             record.stop_ms = round(max(0.0, verdict.at - spoke_at) * 1000.0, 2)
             self._watch = _ResumeWatch(record, stream.alt_text, verdict.at)
+        elif verdict.undetermined == RAN_TO_END and self.seconds_per_letter is None:
+            self._unsettled.append((record, stream, spoke_at, stopped_at))
         self.records.append(record)
         return record
+
+    def settle(self) -> list[BargeInRecord]:
+        """At the call's end: the barge-ins left without a verdict because the agent's pace was not known
+        yet, judged again by the pace its later whole prompts showed; returns those now judged."""
+        judged = []
+        for record, stream, spoke_at, stopped_at in self._unsettled if self.seconds_per_letter is not None else ():
+            verdict = stop_verdict(stream, spoke_at, stopped_at, self.seconds_per_letter)
+            if verdict.stopped is not None:
+                record.agent_stopped, record.undetermined = verdict.stopped, None
+                record.stop_ms = round(max(0.0, verdict.at - spoke_at) * 1000.0, 2)
+                judged.append(record)
+        self._unsettled = []
+        return judged
 
     def _close_if_settled(self) -> None:
         if self._watch is not None and self._watch.settled:

@@ -2,6 +2,7 @@
 wait_for_stop, when an interrupted prompt stopped."""
 from __future__ import annotations
 
+import itertools
 import time
 from typing import Optional
 
@@ -16,8 +17,11 @@ from callers.transport.telephony import AgentStream
 PROMPT = "Your new card will be delivered to your address on file within five to seven business days."
 
 
+STREAM_IDS = itertools.count(1)
+
+
 def stream(started_at: float, alt_text: str = PROMPT) -> AgentStream:
-    return AgentStream("1", audio.parse_media_format("raw/lpcm16"), alt_text, started_at)
+    return AgentStream(str(next(STREAM_IDS)), audio.parse_media_format("raw/lpcm16"), alt_text, started_at)
 
 
 def test_an_agent_that_talks_on_through_a_backchannel_opens_no_watch() -> None:
@@ -161,3 +165,27 @@ def test_preparation_lead_is_the_longest_recent_decision_to_audio_per_engine() -
     times.add("espeak", 0.02)
     assert times.lead("piper") == pytest.approx(1.2 * PREPARATION_MARGIN)
     assert times.lead("espeak") == pytest.approx(0.02 * PREPARATION_MARGIN)
+
+
+def test_an_end_left_open_on_the_first_prompt_is_settled_by_the_agents_pace_later() -> None:
+    # The greeting cut 2.4 s in (late): the fastest pace assumed could have said its 53 letters by then, so
+    # at the time nothing can be said; the call's later whole prompts show a pace of ~14 letters a second.
+    greeting = "Thank you for calling First Example Bank. How can I help you today?"
+    log = BargeInLog([])
+    stopped = played(2.4, greeting)
+    early = log.add("interrupt", "Hold on.", stopped, 1, None, stopped.stopped_at - 0.05, stopped.stopped_at)
+    ended = whole(greeting, 13.0)
+    natural = log.add("interrupt", "Hold on.", ended, 2, None, ended.stopped_at - 1.5, ended.stopped_at)
+    assert (early.agent_stopped, early.undetermined) == (None, RAN_TO_END)
+    log.prompt_ended(whole("Our branches are open Monday to Friday nine to five, and Saturday nine to one.", 14.4))
+    assert log.settle() == [early]
+    assert (early.agent_stopped, early.stop_ms, early.undetermined) == (True, 50.0, None)
+    assert (natural.agent_stopped, natural.undetermined) == (None, RAN_TO_END)  # it did run to its end
+    assert log.settle() == []
+
+
+def test_without_a_whole_prompt_later_an_open_end_stays_open() -> None:
+    log = BargeInLog([])
+    stopped = played(2.4, "Thank you for calling First Example Bank. How can I help you today?")
+    record = log.add("interrupt", "Hold on.", stopped, 1, None, stopped.stopped_at - 0.05, stopped.stopped_at)
+    assert log.settle() == [] and record.agent_stopped is None
