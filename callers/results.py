@@ -67,12 +67,13 @@ class BargeInRecord:
     prompt: int  # the agent prompt talked over, counted from 1 (the greeting) over the call
     text: str
     offset_ms: float
-    planned_offset_ms: Optional[float] = None  # from the scenario, when it set the moment
-    agent_stopped: Optional[bool] = None
+    planned_offset_ms: Optional[float] = None  # the moment the scenario or the caller's brain planned
+    agent_stopped: Optional[bool] = None  # None: the prompt's end says nothing (see `undetermined`)
     stop_ms: Optional[float] = None
     agent_resumed: Optional[bool] = None  # after stopping: did it speak again before the caller went on?
     resume_ms: Optional[float] = None  # stop -> next prompt start
     repeated: Optional[bool] = None  # the prompt it resumed with re-said most of what was cut off
+    undetermined: Optional[str] = None  # why agent_stopped is None (callers/call/barge_ins.py)
 
 
 @dataclass

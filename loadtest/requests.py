@@ -48,8 +48,8 @@ class RequestEvents:
             return
         if turn.response_latency_ms is not None:
             self._fire("TURN", label, turn.response_latency_ms)
-        if turn.barge_in:
-            stopped = turn.agent_stopped is not False
+        if turn.barge_in and turn.agent_stopped is not None:  # None: the prompt's end said nothing
+            stopped = turn.agent_stopped
             self._fire("BARGE_IN", label, turn.barge_in_stop_ms, None if stopped else "agent did not stop")
 
     def resumed(self, call: Any, resume: dict, **_kwargs: Any) -> None:

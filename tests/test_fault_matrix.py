@@ -9,6 +9,7 @@ module, whatever the verdicts.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import time
@@ -19,6 +20,7 @@ from typing import Callable, Iterator, Optional
 import pytest
 
 from bridge.faults import REJECT_REASON, SLOW_REPLY_DELAY_S, Fault, FaultPlan, FaultSpec
+from callers.media.speech import VOICE_ENGINES
 from callers.results import CallResult, read_results
 from tests.reference_bridge import REPO_ROOT, BridgeProcess, launch_bridge
 from tests.terminal import show_lines
@@ -32,8 +34,15 @@ FAST_VOICE_WPM = "450"
 # Where the length of a prompt is the point (talking over a caller), the agent speaks at a normal pace.
 REAL_VOICE_WPM = "175"
 NORMAL_CALL = ("--scenario", "normal_account_inquiry")
+# The interrupting caller's voice: FAULT_MATRIX_VOICE_ENGINE=piper checks the barge-in rows with the natural
+# voice, whose slower render once made a late cut-in's prompt end read as the agent stopping (issue 25).
+INTERRUPTING_VOICE = os.environ.get("FAULT_MATRIX_VOICE_ENGINE", "espeak")
+if INTERRUPTING_VOICE not in VOICE_ENGINES:
+    raise pytest.UsageError(f"FAULT_MATRIX_VOICE_ENGINE must be one of {', '.join(VOICE_ENGINES)}, "
+                            f"not {INTERRUPTING_VOICE!r}")
 # tendency_to_interrupt 0.9: this caller cuts into the agent (the rows using it check that it did).
-INTERRUPTING_CALL = ("--personality", "angry", "--scenario-type", "general_inquiry")
+INTERRUPTING_CALL = ("--personality", "angry", "--scenario-type", "general_inquiry",
+                     "--voice-engine", INTERRUPTING_VOICE)
 RUN_TIMEOUT_S = 240.0
 POLL_S = 0.1
 TRUTH_WAIT_S = 10.0
@@ -245,7 +254,10 @@ def check_no_barge_in(run: Run, runs: dict) -> list[str]:
     if not barge_ins:
         problems.append("the interrupting caller never cut in: the row proves nothing")
     if any(turn.agent_stopped is not False for turn in barge_ins):
-        problems.append(f"agent_stopped {[t.agent_stopped for t in barge_ins]} for an agent that never stops")
+        problems.append(f"agent_stopped {[t.agent_stopped for t in barge_ins]} for an agent that never stops"
+                        + "".join(f"; barge-in on prompt {b.prompt} {b.offset_ms - b.planned_offset_ms:.0f} ms after "
+                                  f"its plan: {b.undetermined}" for b in run.result.barge_ins
+                                  if b.undetermined and b.planned_offset_ms is not None))
     if run.truth and run.truth[0]["barge_ins"] != 0:
         problems.append("the bridge stopped for a barge-in")
     return problems

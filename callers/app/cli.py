@@ -570,7 +570,8 @@ class LiveTranscript:
     def turn(self, call, turn) -> None:
         if turn.barge_in:
             stopped = (f"agent stopped {turn.barge_in_stop_ms:.0f} ms after the caller cut in" if turn.agent_stopped
-                       else "agent kept talking over the caller")
+                       else "agent kept talking over the caller" if turn.agent_stopped is False
+                       else "the prompt ended by itself: no verdict on stopping")
             self._print(f"    {'':26} ({stopped})")
         latency = "   no answer" if turn.response_latency_ms is None else f"{turn.response_latency_ms:6.0f} ms"
         self._print(f"    AGENT  [turn {turn.index:2d} {latency}] {turn.agent_text}")

@@ -19,7 +19,8 @@ from typing import Callable, Optional, Sequence
 
 import gevent
 
-from callers.call.agent import wait_for_stop
+from callers.call.agent import BARGE_IN_STOP_WAIT_S, wait_for_stop
+from callers.call.barge_ins import stop_verdict
 from callers.errors import CallFailure, ErrorCategory
 from callers.media import phrasebook, speech
 from callers.transport.telephony import (AgentStream, AgentVoiceStarted, AudioCodesClient, BotActivity,
@@ -201,8 +202,12 @@ class BridgeProbe:
                                                   "interrupt")
         else:
             stopped_at = wait_for_stop(greeting, timing.started_at)
+            verdict = stop_verdict(greeting, timing.started_at, stopped_at, None)
             if stopped_at is None:
                 self._add("barge-in", Status.NO, "the agent kept talking over the caller")
+            elif verdict.stopped is None:
+                self._add("barge-in", Status.SKIPPED, f"the greeting ended within {BARGE_IN_STOP_WAIT_S:g} s of the "
+                                                      f"cut-in, which says nothing ({verdict.undetermined})")
             else:
                 how = "playStream.stop" if greeting.stopped_at == stopped_at else "its audio ceased"
                 took_ms = max(0.0, stopped_at - timing.started_at) * 1000

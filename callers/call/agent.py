@@ -22,7 +22,7 @@ import gevent
 from callers.brains.base import Brain, HeardTurn, Reply
 from callers.brains.scripted import ScriptedBrain
 from callers.call import echo, events
-from callers.call.barge_ins import BargeInLog
+from callers.call.barge_ins import PREPARATION, BargeInLog
 from callers.call.recording import CallRecorder
 from callers.errors import CallFailure, ErrorCategory
 from callers.media import line, phrasebook, speech, word_errors
@@ -33,7 +33,7 @@ from callers.runtime import async_call
 from callers.runtime.pacer import longest_gap_ms
 from callers.scenario.goals import GoalTracker
 from callers.scenario.personality import CallerPersonality, get_personality
-from callers.scenario.scenario_actions import BACKCHANNEL, BargeInPlan, barge_in_plan_for
+from callers.scenario.scenario_actions import BACKCHANNEL, INTERRUPT, BargeInPlan, barge_in_plan_for
 from callers.scenario.scenarios import CallerScenario
 from callers.services import pricing
 from callers.services.judge import CallJudge
@@ -98,6 +98,10 @@ class AgentTurn:
     interrupt_stream: Optional[AgentStream] = None
     interrupt_prompt: int = 0
     interrupt_plan: Optional[BargeInPlan] = None
+    # A planned cut-in is decided ahead of its moment (`interrupt_at`) by as long as callers of this process
+    # take to have their audio ready (barge_ins.PREPARATION), so it is spoken on time whatever the voice.
+    interrupt_at: Optional[float] = None
+    decided_at: Optional[float] = None
     heard: list = field(default_factory=list)
 
     @property
@@ -207,6 +211,7 @@ class CallerAgent:
         self._ears_used: set[str] = set()
         self._last_said: Optional[TurnRecord] = None  # what the bot's next recognition result is about
         self._barge_ins = BargeInLog([])
+        self._barge_in_turns: dict[int, TurnRecord] = {}  # id of a barge-in's record -> the turn it began
         self._async_call: Optional[async_call.AsyncCall] = None  # the call awaited last, if any
         self._notes: dict[str, ProtocolNote] = {}  # deviations the caller saw itself (an echo), by kind
 
@@ -259,6 +264,7 @@ class CallerAgent:
             voice_engine=self.brain.name if self.brain.live else self.style.engine)
         self.result = result
         self._barge_ins = BargeInLog(result.barge_ins)
+        self._barge_in_turns = {}
         self._notes = {}
         tracker = GoalTracker(self.scenario.goal)
         started = time.monotonic()
@@ -310,6 +316,10 @@ class CallerAgent:
         result.ear = "+".join(sorted(self._ears_used)) or self.ear_mode
         result.hearing_wer = word_errors.combined_wer((t.heard_errors, t.heard_words) for t in result.turn_records)
         self._barge_ins.caller_spoke()
+        for barge_in in self._barge_ins.settle():
+            turn = self._barge_in_turns.get(id(barge_in))
+            if turn is not None:
+                turn.agent_stopped, turn.barge_in_stop_ms = barge_in.agent_stopped, barge_in.stop_ms
         result.success = result.error is None and tracker.primary_met and tracker.failure is None
         if not result.end_reason:
             result.end_reason = result.error.category if result.error else "call ended"
@@ -465,7 +475,7 @@ class CallerAgent:
             if slower:
                 style = replace(style, rate_wpm=max(speech.MIN_RATE_WPM, round(style.rate_wpm * SLOWER_RATE_FACTOR)))
             text = self.delivery.spoken(text, self._delivery_rng)
-            timing = self._say(text, style)
+            timing = self._say(text, style, agent_turn)
         record = TurnRecord(index=index, caller_text=text, caller_speech_start=round(timing.started_at - started, 4),
                             caller_speech_end=round(timing.ended_at - started, 4),
                             pacing_p99_ms=round(timing.p99_lateness_ms, 2),
@@ -478,14 +488,22 @@ class CallerAgent:
             record.barge_in = True
             barge_in = self._judge_barge_in("interrupt", text, agent_turn, timing.started_at)
             record.agent_stopped, record.barge_in_stop_ms = barge_in.agent_stopped, barge_in.stop_ms
+            self._barge_in_turns[id(barge_in)] = record
         return record
 
-    def _say(self, text: str, style: speech.SpeakingStyle) -> SpeechTiming:
-        """One utterance on the line: this caller's voice and pauses, over the scenario's phone line."""
-        frames = phrasebook.encoded_frames_in_thread(text, style, self.client.media_format.token, self.frame_ms,
-                                                     self.delivery.sentence_pause_ms, self.scenario.line,
-                                                     line.utterance_seed(self.seed, text))
+    def _say(self, text: str, style: speech.SpeakingStyle, cut_in: Optional[AgentTurn] = None) -> SpeechTiming:
+        """One utterance on the line: this caller's voice and pauses, over the scenario's phone line; over a
+        prompt, at the moment the cut-in was planned for."""
+        frames = self._frames(text, style)
+        if cut_in is not None and cut_in.decided_at is not None:
+            PREPARATION.add(style.engine, time.monotonic() - cut_in.decided_at)
+            _wait_until(cut_in.interrupt_at)
         return self._send(frames)
+
+    def _frames(self, text: str, style: speech.SpeakingStyle) -> tuple[str, ...]:
+        return phrasebook.encoded_frames_in_thread(text, style, self.client.media_format.token, self.frame_ms,
+                                                   self.delivery.sentence_pause_ms, self.scenario.line,
+                                                   line.utterance_seed(self.seed, text))
 
     def _send(self, frames: tuple[str, ...]) -> SpeechTiming:
         """Frames onto the line, paced in real time (and into the recording, if one is kept)."""
@@ -500,6 +518,7 @@ class CallerAgent:
         barge-in, as on any IVR)."""
         self._barge_ins.caller_spoke()
         self._last_said = None
+        _wait_until(agent_turn.interrupt_at)
         keyed_at = time.monotonic()
         self.client.send_dtmf(digits)
         record = TurnRecord(index=index, caller_text="", dtmf=digits, caller_speech_start=round(keyed_at - started, 4),
@@ -509,19 +528,21 @@ class CallerAgent:
             record.barge_in = True
             barge_in = self._judge_barge_in("interrupt", f"DTMF {digits}", agent_turn, keyed_at)
             record.agent_stopped, record.barge_in_stop_ms = barge_in.agent_stopped, barge_in.stop_ms
+            self._barge_in_turns[id(barge_in)] = record
         return record
 
-    def _backchannel(self, stream: AgentStream, plan: BargeInPlan) -> None:
-        """Say a short "uh-huh" over the agent and keep listening: not a turn, so nothing awaits an answer."""
+    def _backchannel(self, stream: AgentStream, plan: BargeInPlan, rendering: gevent.Greenlet) -> None:
+        """Say a short "uh-huh" over the agent (rendered since the prompt began) and keep listening: not a
+        turn, so nothing awaits an answer."""
         self._barge_ins.caller_spoke()
         self._last_said = None  # a recognition of the backchannel must not be scored against the last turn
-        timing = self._say(plan.say, self.style)
+        timing = self._send(rendering.get())
         events.utterance.fire(call=self, speaker="caller", text=plan.say, latency_ms=None)
         interrupted = AgentTurn(interrupt_stream=stream, interrupt_prompt=self._barge_ins.prompts, interrupt_plan=plan)
         self._judge_barge_in(BACKCHANNEL, plan.say, interrupted, timing.started_at)
 
     def _judge_barge_in(self, kind: str, text: str, interrupted: AgentTurn, spoke_at: float) -> BargeInRecord:
-        """Whether and when the prompt the caller talked over stopped, on the call's barge-in log."""
+        """Whether and when the prompt the caller talked over stopped for it, on the call's barge-in log."""
         stream = interrupted.interrupt_stream
         return self._barge_ins.add(kind, text, stream, interrupted.interrupt_prompt, interrupted.interrupt_plan,
                                    spoke_at, wait_for_stop(stream, spoke_at))
@@ -536,6 +557,7 @@ class CallerAgent:
         pause = self.brain.pause_before_reply()
         barge_at: Optional[float] = None
         plan: Optional[BargeInPlan] = None
+        rendering: Optional[gevent.Greenlet] = None  # a planned backchannel's frames, known from the plan on
         quiet_since: Optional[float] = None
         while True:
             now = time.monotonic()
@@ -554,16 +576,18 @@ class CallerAgent:
                     self._heard(turn, active, cut_off=False)
                     quiet_since, barge_at = last_sign_of_life, None
                     continue
-                if barge_at is not None and now >= barge_at:
-                    if plan is not None and plan.kind == BACKCHANNEL:
-                        self._backchannel(active, plan)
-                        barge_at = plan = None
+                decide_at = self._decide_at(barge_at, plan, active, turn) if barge_at is not None else None
+                if decide_at is not None and now >= decide_at:
+                    if plan.kind == BACKCHANNEL:
+                        self._backchannel(active, plan, rendering)
+                        barge_at = plan = rendering = None
                         continue
                     turn.interrupt_stream, turn.interrupt_plan = active, plan
                     turn.interrupt_prompt = self._barge_ins.prompts
-                    self._heard(turn, active, cut_off=True)
+                    turn.interrupt_at, turn.decided_at = barge_at, now
+                    self._heard(turn, active, cut_off=True, until=barge_at)
                     return turn
-                limit = min(barge_at or deadline, last_sign_of_life + allowed_quiet + 0.01)
+                limit = min(decide_at or deadline, last_sign_of_life + allowed_quiet + 0.01)
             elif turn.streams:
                 # Stopped by a barge-in the caller did not mean as a turn: it waits for the agent to go on.
                 limit = quiet_since + (wait_s if self._barge_ins.awaiting_resume else pause)
@@ -582,9 +606,14 @@ class CallerAgent:
             event = client.next_event(max(0.0, min(limit, deadline) - now))
             if isinstance(event, AgentStreamStarted):
                 turn.streams.append(event.stream)
-                plan = barge_in_plan_for(self.scenario.barge_ins, self._barge_ins.prompt_started(event.at))
-                offset = plan.at_s if plan is not None else self.brain.interruption_offset(event.stream.alt_text)
-                barge_at = event.at + offset if offset is not None else None
+                number = self._barge_ins.prompt_started(event.at)
+                plan = barge_in_plan_for(self.scenario.barge_ins, number)
+                if plan is None:
+                    offset = self.brain.interruption_offset(event.stream.alt_text)
+                    plan = BargeInPlan(number, round(offset * 1000.0, 2), INTERRUPT) if offset is not None else None
+                barge_at = event.at + plan.at_s if plan is not None else None
+                if plan is not None and plan.kind == BACKCHANNEL:
+                    rendering = gevent.spawn(self._frames, plan.say, self.style)
             elif isinstance(event, AgentVoiceStarted):
                 if turn.first_voiced_at is None and event.stream in turn.streams:
                     turn.first_voiced_at, turn.first_voiced_stream = event.at, event.stream
@@ -607,6 +636,16 @@ class CallerAgent:
             elif isinstance(event, ProtocolViolation):
                 raise CallFailure(ErrorCategory.PROTOCOL_ERROR, event.message)
 
+    def _decide_at(self, barge_at: float, plan: BargeInPlan, stream: AgentStream, turn: AgentTurn) -> float:
+        """When to act on a cut-in planned for `barge_at`. A backchannel's words are known from the plan and
+        rendered since; an interruption's depend on what was heard, so it is decided as far ahead as this
+        process's callers take to have their audio ready (as early as the prompt allows before that is
+        known), once the agent is heard."""
+        if plan.kind == BACKCHANNEL or turn.first_voiced_at is None:
+            return barge_at
+        lead = PREPARATION.lead(self.style.engine)
+        return max(stream.started_at, barge_at - lead) if lead is not None else stream.started_at
+
     def _on_activity(self, turn: AgentTurn, event: BotActivity) -> None:
         name = event.name.lower()
         if name == protocol.ACTIVITY_HANGUP.lower():
@@ -628,26 +667,31 @@ class CallerAgent:
             heard = word_errors.score(record.caller_text, event.text)
             record.heard_errors, record.heard_words, record.heard_wer = heard.errors, heard.words, heard.wer
 
-    def _heard(self, turn: AgentTurn, stream: AgentStream, cut_off: bool) -> None:
-        """What the caller understood of one prompt, by the configured ear; said on the live transcript."""
+    def _heard(self, turn: AgentTurn, stream: AgentStream, cut_off: bool, until: Optional[float] = None) -> None:
+        """What the caller understood of one prompt, by the configured ear (of a cut-off one by altText: what
+        will have played by `until`, the planned cut-in); said on the live transcript."""
         turn.heard.append(stream)
         if stream.alt_text is None:
             self._note(NO_ALT_TEXT + {"alttext": " (not heard: this caller hears by altText)", "none": ""}.get(
                 self.ear_mode, " (heard by the caller's own ear)"))
-        text, ear = self._understand(stream, cut_off)
+        text, ear = self._understand(stream, cut_off, until)
         self._ears_used.add(ear)
         if not cut_off:
+            self._barge_ins.prompt_ended(stream)
             self._barge_ins.prompt_heard(stream.alt_text or text)
         turn.text = _join(turn.text, text)
         events.utterance.fire(call=self, speaker="agent", text=text, latency_ms=None)
 
-    def _understand(self, stream: AgentStream, cut_off: bool) -> tuple[str, str]:
+    def _understand(self, stream: AgentStream, cut_off: bool, until: Optional[float] = None) -> tuple[str, str]:
         mode = self.ear_mode
         if mode == "none":
             return "", "none"
-        use_alt_text = stream.alt_text is not None and (mode == "alttext" or (mode == "auto" and not cut_off))
+        # A cut-in decided ahead (`until`) has little of the prompt's audio yet: "auto" takes what its altText
+        # will have said by then, as for a whole prompt.
+        use_alt_text = stream.alt_text is not None and (mode == "alttext" or (
+            mode == "auto" and (not cut_off or until is not None)))
         if use_alt_text:
-            return _heard_part(stream) if cut_off else stream.alt_text, "alttext"
+            return _heard_part(stream, until) if cut_off else stream.alt_text, "alttext"
         if mode == "alttext":
             return "", "alttext"
         # Off the event loop: the first use loads the model, which must not stall other callers' pacing.
@@ -705,10 +749,20 @@ def wait_for_stop(stream: AgentStream, interrupted_at: float) -> Optional[float]
         gevent.sleep(0.02)
 
 
-def _heard_part(stream: AgentStream) -> str:
-    """Of an interrupted prompt's altText, the words that fit in the audio actually received (an estimate)."""
+def _wait_until(moment: Optional[float]) -> None:
+    """Sleep until `moment` (a monotonic time), if it is still ahead."""
+    if moment is not None and moment > time.monotonic():
+        gevent.sleep(moment - time.monotonic())
+
+
+def _heard_part(stream: AgentStream, until: Optional[float] = None) -> str:
+    """Of an interrupted prompt's altText, the words that fit in the audio received (an estimate), or, for a
+    cut-in decided ahead, in the audio that will have played by `until` if the prompt plays on."""
     words = (stream.alt_text or "").split()
-    heard_words = int(stream.audio_ms / 1000.0 * _WORDS_PER_SECOND_ESTIMATE)
+    heard_s = stream.audio_ms / 1000.0
+    if until is not None and stream.first_chunk_at is not None:
+        heard_s = max(0.0, until - stream.first_chunk_at)
+    heard_words = int(heard_s * _WORDS_PER_SECOND_ESTIMATE)
     return " ".join(words[:heard_words])
 
 

@@ -168,6 +168,7 @@ def build_transcript(result: CallResult, segments: Sequence[Segment]) -> list[di
         if turn.barge_in:
             caller["barge_in"] = True
             caller["agent_stopped_ms"] = turn.barge_in_stop_ms if turn.agent_stopped else None
+            caller["agent_stopped"] = turn.agent_stopped
         entries.append(caller)
         if buckets[number] or turn.agent_text:
             entries.append(_agent_entry(turn.index, buckets[number], turn.agent_text, turn.response_latency_ms,
@@ -203,8 +204,11 @@ def readable_transcript(document: dict) -> str:
         lines.append(f"{span} CALLER  {text}")
         if entry.get("barge_in"):
             stopped = entry["agent_stopped_ms"]
-            lines.append(f"{'':18} (cut in on the agent; it "
-                         + (f"stopped after {stopped:.0f} ms)" if stopped is not None else "kept talking)"))
+            if entry.get("agent_stopped", True) is None:
+                how = "its prompt ended by itself)"
+            else:
+                how = f"it stopped after {stopped:.0f} ms)" if stopped is not None else "it kept talking)"
+            lines.append(f"{'':18} (cut in on the agent; {how}")
         if "bot_heard" in entry:
             lines.append(f"{'':18} bot heard: {entry['bot_heard']!r}")
     lines += ["", f"Outcome: {document['outcome']}"]

@@ -28,6 +28,12 @@ VOICES_FILE = Path(__file__).with_name("piper_voices.toml")
 # Piper's phoneme length scale outside this range garbles the words; a personality's rate is clamped to it.
 MIN_LENGTH_SCALE = 0.5
 MAX_LENGTH_SCALE = 2.0
+# Piper has no pitch control. A style's pitch (espeak's 0-99 scale, 50 the voice's own) is reached by
+# rendering that much slower and playing it that much faster: one resample the render does anyway, so free;
+# the formants move with it, which up to a few semitones still sounds like a person (a deeper or higher one).
+# The scale's ends are this many semitones from the voice's own pitch.
+PITCH_SEMITONES_AT_ENDS = 6.0
+NEUTRAL_PITCH = 50
 # Piper returns one chunk per sentence with no pause of its own between them.
 SENTENCE_GAP_MS = 200
 # One native thread per pass: many callers render on a hub's render thread, and a pass that took every core
@@ -80,13 +86,18 @@ def length_scale(spec: PiperVoiceSpec, rate_wpm: int) -> float:
     return min(MAX_LENGTH_SCALE, max(MIN_LENGTH_SCALE, spec.words_per_minute / rate_wpm))
 
 
+def pitch_factor(pitch: int) -> float:
+    """How much higher than the voice's own a style's pitch is, as a frequency ratio (1.0 at 50)."""
+    return 2.0 ** ((pitch - NEUTRAL_PITCH) / NEUTRAL_PITCH * PITCH_SEMITONES_AT_ENDS / 12.0)
+
+
 def _primary(language: str) -> str:
     return language.replace("_", "-").split("-")[0].lower()
 
 
 class PiperVoice(CachedVoice):
-    """Renders through Piper voice models, loaded once per process and shared (thread-safe); the style's pitch
-    is ignored (Piper has none)."""
+    """Renders through Piper voice models, loaded once per process and shared (thread-safe); the style's rate
+    sets the length scale and its pitch a shift (`pitch_factor`)."""
 
     name = "piper"
     default_style = DEFAULT_STYLE
@@ -104,7 +115,12 @@ class PiperVoice(CachedVoice):
         if problem:
             raise ValueError(problem)
         spec = piper_voices()[style.voice]
-        return self._synthesize(spec, text, length_scale(spec, style.rate_wpm))
+        shift = pitch_factor(style.pitch)
+        # Rendered `shift` times slower and declared at a `shift` times higher rate: the resample to
+        # VOICE_RATE restores the pace and raises the pitch by `shift`.
+        scale = min(MAX_LENGTH_SCALE, max(MIN_LENGTH_SCALE, length_scale(spec, style.rate_wpm) * shift))
+        pcm, rate = self._synthesize(spec, text, scale)
+        return pcm, round(rate * shift)
 
     def _synthesize(self, spec: PiperVoiceSpec, text: str, scale: float) -> tuple[np.ndarray, int]:
         from piper import SynthesisConfig

@@ -87,7 +87,7 @@ class SpeakingStyle:
     # An espeak-ng voice name: "en-us", "en" (British), "en-us-nyc", "en-029"; "+variant" picks a timbre,
     # e.g. "en-us+f3" (female) or "en-us+grandma". With the piper engine, a Piper voice ("en_US-joe-medium").
     voice: str = "en-us"
-    engine: str = "espeak"  # one of VOICE_ENGINES; piper has no pitch and takes the rate as a pace
+    engine: str = "espeak"  # one of VOICE_ENGINES; piper takes the rate as a pace, the pitch as a shift
 
     def __post_init__(self) -> None:
         if not MIN_RATE_WPM <= self.rate_wpm <= MAX_RATE_WPM:
