@@ -93,9 +93,16 @@ def stop_verdict(stream: AgentStream, spoke_at: float, ended_at: Optional[float]
         needed_s = text_letters / FASTEST_LETTERS_PER_S
     else:
         needed_s = text_letters * seconds_per_letter * END_SHARE
-    if stream.audio_ms / 1000.0 >= needed_s:
+    if _played_s(stream, ended_at) >= needed_s:
         return StopVerdict(None, undetermined=RAN_TO_END)
     return StopVerdict(True, at=ended_at)
+
+
+def _played_s(stream: AgentStream, ended_at: float) -> float:
+    """The prompt's audio that had played by its end: a bot may send a whole prompt ahead in one burst and
+    cut it with playStream.stop, so what was received is not what was said."""
+    first = stream.first_chunk_at if stream.first_chunk_at is not None else stream.started_at
+    return min(stream.audio_ms / 1000.0, max(0.0, ended_at - first))
 
 
 class PreparationTimes:

@@ -122,6 +122,16 @@ def test_a_prompt_cut_well_short_of_its_text_stopped_for_the_caller() -> None:
     assert log.awaiting_resume
 
 
+def test_a_prompt_sent_ahead_in_one_burst_and_cut_by_playstream_stop_stopped_for_the_caller() -> None:
+    # All ~5 s of audio arrived at once, but playStream.stop came 1.3 s into playing it: what was said is
+    # what had played by the stop, not what was received.
+    prompt = whole()
+    prompt.last_chunk_at = prompt.first_chunk_at
+    prompt.stopped_at = prompt.first_chunk_at + 1.3
+    record = BargeInLog([]).add("interrupt", "Hold on.", prompt, 1, None, prompt.stopped_at - 0.2, prompt.stopped_at)
+    assert (record.agent_stopped, record.stop_ms, record.undetermined) == (True, 200.0, None)
+
+
 def test_a_prompt_over_before_the_caller_spoke_says_nothing_about_stopping() -> None:
     prompt = played(1.3)
     record = BargeInLog([]).add("interrupt", "Hold on.", prompt, 1, None, prompt.stopped_at + 0.2, prompt.stopped_at)
