@@ -98,10 +98,12 @@ class CallerThread:
             self._switch_interval_before = sys.getswitchinterval()
             sys.setswitchinterval(min(self._switch_interval_before, CALL_SWITCH_INTERVAL_S))
         self._greenlets.add(greenlet)
-        greenlet.link(self._ended_call)
+        greenlet.link(self.call_ended)  # also for a greenlet killed before it ever ran
         return greenlet
 
-    def _ended_call(self, greenlet: "gevent.Greenlet") -> None:
+    def call_ended(self, greenlet: "gevent.Greenlet") -> None:
+        """A call is off the books (idempotent): the last one out restores the switch interval. A call calls
+        this itself before it tells its awaiting side, so nobody sees the call over and the interval short."""
         self._greenlets.discard(greenlet)
         if not self._greenlets and self._switch_interval_before is not None:
             sys.setswitchinterval(self._switch_interval_before)
@@ -185,16 +187,21 @@ class AsyncCall:
 
     def _start(self) -> None:
         self._greenlet = self._thread.spawn(self._body)
+        # A call cancelled before its greenlet ran never reaches _body: it is settled as cancelled here (a
+        # call that ran has settled first, and a settled future is left as it is).
+        self._greenlet.link(lambda _greenlet: self._settle(None, asyncio.CancelledError("call cancelled")))
 
     def _body(self) -> None:
+        result: Optional[CallResult] = None
+        error: Optional[BaseException] = None
         try:
             result = self._run()
         except gevent.GreenletExit:
-            self._settle(None, asyncio.CancelledError("call cancelled"))
+            error = asyncio.CancelledError("call cancelled")
         except BaseException as exc:  # noqa: BLE001 - handed to the awaiting side as it is
-            self._settle(None, exc)
-        else:
-            self._settle(result, None)
+            error = exc
+        self._thread.call_ended(gevent.getcurrent())
+        self._settle(result, error)
 
     def _kill(self) -> None:  # jobs run in order: `_start` has run
         if self._greenlet is not None and not self._greenlet.dead:

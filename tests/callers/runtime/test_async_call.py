@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import socket
 import ssl
+import sys
 
 import gevent.monkey
 import gevent.ssl
@@ -12,9 +13,11 @@ import pytest
 
 from callers import create_caller
 from callers.call import events
+from callers.runtime.async_call import CALL_SWITCH_INTERVAL_S, AsyncCall
 from callers.transport.green_connect import green_tls_context
 
 native_thread_id = gevent.monkey.get_original("_thread", "get_ident")
+DEFAULT_SWITCH_INTERVAL = sys.getswitchinterval()
 
 
 def refused_url() -> str:
@@ -72,3 +75,33 @@ def test_the_unpatched_tls_context_trusts_what_sslopt_says() -> None:
     assert insecure.verify_mode == ssl.CERT_NONE and not insecure.check_hostname
     with pytest.raises(ValueError, match="ciphers"):
         green_tls_context({"ciphers": "HIGH"})
+
+
+def test_the_switch_interval_is_restored_before_the_awaiting_side_hears_the_call_ended() -> None:
+    before = sys.getswitchinterval()
+    seen_during, seen_after = [], []
+
+    def quick_call() -> str:
+        seen_during.append(sys.getswitchinterval())
+        return "done"
+
+    async def body() -> None:
+        for _ in range(20):  # the awaiting side woke before the interval was restored, now and then
+            assert await AsyncCall(quick_call).result() == "done"
+            seen_after.append(sys.getswitchinterval())
+
+    asyncio.run(body())
+    assert set(seen_during) == {min(before, CALL_SWITCH_INTERVAL_S)} and set(seen_after) == {before}
+
+
+def test_a_call_cancelled_before_it_ran_still_ends() -> None:
+    ran = []
+
+    async def body() -> None:
+        call = AsyncCall(lambda: ran.append(True))
+        await asyncio.wait_for(call.cancel(), timeout=5)  # queued right behind the start: its greenlet never ran
+        with pytest.raises(asyncio.CancelledError):
+            await call.result()
+
+    asyncio.run(body())
+    assert sys.getswitchinterval() == DEFAULT_SWITCH_INTERVAL
