@@ -30,7 +30,7 @@ MAX_COMPOUND_PARTS = 3
 # (a longer digit group, "555-1234", is a code and left alone).
 _RANGE = re.compile(r"\b(\d{1,2})\s*-\s*(\d{1,2})\b")
 _SPACED_DIGITS = re.compile(r"\b\d(?:[ ,]+\d\b)+")
-# Built at import (~60 ms: its spelling table and patterns), so the first scored turn of a call does not
+# Built at import (its spelling table and patterns take a while), so the first scored turn of a call does not
 # stall the other callers' audio pacing while it loads.
 _NORMALISER = EnglishTextNormalizer()
 
