@@ -39,7 +39,8 @@ NEGATIONS = frozenset({"not", "no", "never", "cannot", "unable", "nothing", "nei
 NEGATION_SUFFIX = "n't"
 # Negative words that do not negate anything ("no problem, I've ordered it").
 HARMLESS_NEGATIONS = re.compile(r"\b(?:no problem|no worries|not a problem|no trouble|not at all|no need to worry"
-                                r"|no later than|not later than|no more than|not more than)\b")
+                                r"|no later than|not later than|no more than|not more than"
+                                r"|no tardara mas de|no mas tarde de|no mas de)\b")
 # "No, I've ordered it": "no" before a subject answers the caller; it negates nothing in its clause.
 ANSWER_NO = re.compile(r"\bno\s+(?=(?:i|i've|ive|i'll|i'm|im|we|we've|we'll|it|it's|that|that's|you're)\b)")
 # A clause ends at these words or punctuation; negation reaches only across its clause.
@@ -88,7 +89,9 @@ TENTATIVE_MARKERS = (
     ("would", "it", "help"), ("shall", "i"), ("want", "me", "to"), ("you", "want", "i"), ("if", "needed"),
     ("whether",), ("upon",), ("pending",), ("on", "receipt"), ("when",), ("after", "you"), ("after", "we"),
     ("provided", "you"), ("in", "case"), ("you", "could", "be"), ("you", "may", "be"), ("you", "might", "be"),
-    ("usually",), ("normally",), ("typically",), ("generally",),
+    ("usually",), ("normally",), ("typically",), ("generally",), ("awaiting",), ("still", "waiting"),
+    ("it", "is", "possible"), ("it's", "possible"), ("its", "possible"), ("is", "possible"), ("they'd",),
+    ("theyd",),
     # Spanish ("Si prefiere, le transfiero"; a folded "si" is "if": "sí" is read as "yes" before folding)
     ("si",), ("quizas",), ("quiza",), ("tal", "vez"), ("a", "lo", "mejor"), ("cuando",), ("en", "cuanto"),
     ("una", "vez", "que"), ("le", "gustaria"), ("quiere", "que"),
@@ -100,7 +103,11 @@ _CAN_STATES = frozenset({"confirm", "see", "help", "offer", "provide"})
 _PENDING_THINGS = frozenset({"transaction", "transactions", "payment", "payments", "charge", "charges", "purchase",
                              "purchases", "card", "deposit", "deposits", "debit", "debits", "items", "authorization",
                              "authorisation", "hold", "holds"})
-TENTATIVE_EXCEPTIONS = {("i", "can"): _CAN_STATES, ("we", "can"): _CAN_STATES, ("pending",): _PENDING_THINGS}
+# "Before we spoke about your address, I placed the order": before a past event, nothing is conditional.
+_PAST_EVENTS = frozenset({"spoke", "talked", "started", "began", "got", "went", "had", "were", "was", "did",
+                          "finished", "moved", "hung", "came", "called", "checked", "looked"})
+TENTATIVE_EXCEPTIONS = {("i", "can"): _CAN_STATES, ("we", "can"): _CAN_STATES, ("pending",): _PENDING_THINGS,
+                        ("before", "i"): _PAST_EVENTS, ("before", "we"): _PAST_EVENTS}
 # Hedging modals, unless "you" comes before them: "it may take weeks" hedges, "you may want to" instructs.
 HEDGE_MODALS = frozenset({"may", "could"})
 # A modal hedge doubts its whole clause, its subject included ("A review within days might be possible").
@@ -116,6 +123,9 @@ RETRACTIONS = (
 )
 # A contrast ("but", "however", "unfortunately") followed by the speaker's inability takes back the whole
 # sentence: "I've started the order, but I can't submit it" reports nothing done.
+# What follows these is done because of what came before, not taken back by it ("I'm not sure about that,
+# so I'm transferring you to a colleague").
+CONSEQUENCES = frozenset({"so", "therefore"})
 CONTRASTS = frozenset({"but", "however", "unfortunately", "regrettably", "sadly", "although", "though", "yet",
                        "except"})
 INABILITIES = (
@@ -135,7 +145,9 @@ OTHERS = (
     ("other", "client"), ("other", "clients"), ("someone", "else"), ("somebody", "else"), ("she",),
     ("his",), ("her",), ("he's",), ("she's",), ("your", "husband"), ("your", "wife"), ("your", "partner"),
     ("your", "son"), ("your", "daughter"), ("your", "husband's"), ("your", "wife's"), ("your", "partner's"),
-    ("joint", "account", "holder"), ("joint", "holder"), ("additional", "cardholder"),
+    ("joint", "account", "holder"), ("joint", "holder"), ("additional", "cardholder"), ("your", "friend"),
+    ("your", "friend's"), ("your", "neighbour"), ("your", "neighbor"), ("your", "mother"), ("your", "father"),
+    ("your", "mum"), ("your", "mom"), ("your", "dad"), ("your", "brother"), ("your", "sister"),
     ("su", "esposo"), ("su", "esposa"), ("su", "marido"), ("su", "mujer"), ("su", "hijo"), ("su", "hija"),
     ("otro", "cliente"), ("otra", "clienta"),
 )
@@ -157,7 +169,7 @@ REQUEST_MARKERS = (
     ("could", "i", "have"), ("i'd", "like", "your"), ("key", "in"), ("type", "in"), ("please", "state"),
     ("kindly", "provide"), ("kindly", "enter"), ("kindly", "state"), ("ill", "need"), ("ill", "just", "need"),
     ("i'll", "also", "need"), ("ill", "also", "need"), ("i", "also", "need"), ("we'll", "also", "need"),
-    ("i", "shall", "need"), ("we", "shall", "need"),
+    ("i", "shall", "need"), ("we", "shall", "need"), ("i'll", "just", "need"), ("we'll", "just", "need"),
 )
 # A clause that opens with one of these verbs (after "please", "now", ...) asks the caller for something.
 REQUEST_VERBS = frozenset({"tell", "give", "read", "say", "state", "provide", "enter", "key", "type", "spell",
@@ -190,14 +202,18 @@ CLAUSE_ENDINGS = frozenset({"end", "here", "now", "today", "already", "too", "ag
 CLAUSE_SUBJECTS = frozenset({"i", "we", "i'll", "we'll", "i've", "we've", "i'm", "we're", "ill", "ive", "im",
                              "weve", "you", "you'll", "youll", "you're", "youre", "it's", "that's", "thats"})
 SUBORDINATORS = frozenset({"if", "unless", "once", "when", "because", "since", "although", "though", "while"})
+# An "or" clause this short names one more thing of the clause before it ("never your card number or PIN").
+OR_ITEM_WORDS = 4
 # Verbs an act is only begun by ("I've started filling in the form"): what follows them is under way.
 BEGINNINGS = frozenset({"started", "begun", "began", "starting", "beginning"})
 # Words that open a relative clause after a noun ("someone who can help"), never a question there.
-RELATIVES = frozenset({"who", "which", "whom", "whose", "that"})
+RELATIVES = frozenset({"who", "which", "whom", "whose", "that", "who's", "whos"})
 # ... but after these "that" opens what is reported ("please be advised that cards are normally blocked").
 REPORTING = frozenset({"advised", "aware", "confirm", "confirmed", "say", "said", "know", "think", "see", "sure",
                        "note", "noted", "told", "tell", "mean", "means", "believe", "hope", "expect", "understand",
-                       "seems", "show", "shows", "indicate", "indicates", "afraid", "guess"})
+                       "seems", "show", "shows", "indicate", "indicates", "afraid", "guess", "me", "us", "you"})
+# "here's what's going to happen": what follows is told, not asked.
+ANNOUNCING = frozenset({"here's", "heres", "that's", "thats"})
 # A sentence opening with these and asking something asks for a repeat ("Sorry? Say again?").
 PARDONS = frozenset({"sorry", "pardon"})
 CHECK_BACK_WORDS = 3
@@ -235,7 +251,8 @@ FAILURES = (
     ("timing", "out"), ("timed", "out"), ("won't", "let", "me"), ("wouldn't", "let", "me"),
     ("wouldnt", "let", "me"), ("wont", "let", "me"), ("system", "is", "down"), ("system's", "down"),
     ("couldn't",), ("couldnt",), ("could", "not"), ("wasn't", "able"), ("wasnt", "able"), ("was", "not", "able"),
-    ("weren't", "able"), ("unable",),
+    ("weren't", "able"), ("unable",), ("not", "approved"), ("not", "been", "approved"), ("not", "yet", "approved"),
+    ("hasn't", "approved"), ("hasnt", "approved"), ("hasn't", "been", "approved"),
 ) + tuple((verb, said) for verb in ("was", "were", "been", "got", "is", "has", "have")
           for said in ("declined", "denied", "refused")) + tuple(
     (said, whom) for said in ("declined", "denied", "refused") for whom in ("it", "the", "your", "our", "my"))
@@ -774,7 +791,8 @@ def analyse(text: str) -> Sentence:
         if number and clause_words and clause_words[0] in RELATIVES and clauses[number - 1] \
                 and clauses[number - 1][-1] not in FILLER_WORDS | REPORTING:  # "someone who can help"
             relatives.add(number)
-        in_question = in_question or (number not in relatives and _opens_question(clause_words))
+        announced = number and clauses[number - 1] and clauses[number - 1][-1] in ANNOUNCING
+        in_question = in_question or (number not in relatives and not announced and _opens_question(clause_words))
         questioning[number] = in_question
     if ends_in_question and words:
         questioning[clause_of[-1]] = True
@@ -792,6 +810,12 @@ def analyse(text: str) -> Sentence:
         word in AUXILIARIES or word in SUBJECTS or word in YOU for word in words)
     negated_clause = [any(w in NEGATIONS or w.endswith(NEGATION_SUFFIX) for w in clause_words)
                       for clause_words in clauses]
+    # "never your card number or PIN": a short "or" clause without a subject shares the negation before it.
+    for number in range(1, len(clauses)):
+        clause_words = clauses[number]
+        if clause_words and clause_words[0] in ("or", "nor") and len(clause_words) <= OR_ITEM_WORDS \
+                and not SUBJECTS & set(clause_words) and negated_clause[number - 1]:
+            negated_clause[number] = True
     # "What I can't do, I'm afraid, is give back the fee": a negated "what" clause negates what it names.
     for number, clause_words in enumerate(clauses):
         if negated_clause[number] and clause_words and clause_words[0] == "what" and not ends_in_question:
@@ -836,7 +860,8 @@ def analyse(text: str) -> Sentence:
             break
     if MENU_KEYS.search(" ".join(words)):
         directed_from = hedge_from = 0
-    retracted = _first_marker(words, _RETRACTIONS_BY_WORD) < count
+    retraction = _first_marker(words, _RETRACTIONS_BY_WORD)
+    retracted = retraction < count and not any(word in CONSEQUENCES for word in words[retraction:])
     contrast = next((i for i, word in enumerate(words) if word in CONTRASTS), count)
     retracted = retracted or _first_marker(words[contrast:], _INABILITIES_BY_WORD) < count - contrast
     third_parties = _marker_starts(words, _OTHERS_BY_WORD)

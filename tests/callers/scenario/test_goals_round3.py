@@ -1,4 +1,4 @@
-"""Goal tracking, the classes of round 3 (see bench/RESULTS.md section 5): each class the round-3 tuning
+"""Goal tracking, the classes of rounds 3 and 4 (see bench/RESULTS.md section 5): each class the new tuning
 splits showed wrong at first look, tested on sentences of our own, both ways (the rule must not overreach)."""
 import pytest
 
@@ -86,6 +86,23 @@ def spanish_verdict(catalog, goal: str, text: str) -> str:
      "not_met"),
     # an echo of what the caller would want
     (COMPLAINT, "fee refunded", "I understand why you'd want the fee refunded.", "not_met"),
+    # round 4: awaiting, possible, not approved, still charged, someone else's, "they'd"
+    (COMPLAINT, "fee refunded", "Still awaiting approval, the fee will be refunded to you.", "not_met"),
+    (COMPLAINT, "fee refunded", "It is possible that the fee will be refunded next month.", "not_met"),
+    (COMPLAINT, "fee refunded", "I asked for the fee to come back, but it has not been approved.", "not_met"),
+    (COMPLAINT, "fee refunded", "I refunded the late fee, but the overdraft fee remains on the account.", "not_met"),
+    (LOAN, "interest rates provided", "Your brother got 4 percent on his loan.", "not_met"),
+    (LOAN, "application started", "The team said they'd open the application for you next week.", "not_met"),
+    # ... and "before we spoke" is a past event, "so" carries the act past a doubt, "here's what's" tells
+    (CARD, "card ordered", "Before we spoke about fees, I placed the order for your new card.", MET),
+    (LOAN, TRANSFER, "I'm not sure about that, so I'm transferring you to our lending desk.", MET),
+    (COMPLAINT, "resolution plan provided", "so heres whats gonna happen i raise a ticket today and we'll call "
+                                            "you back in two days", MET),
+    # a short "or" shares the negation before it
+    (CARD, "asked for full card number or PIN", "I need your date of birth, never your card number or PIN.",
+     "not_met"),
+    (CARD, "asked for full card number or PIN", "Please tell me the secret four numbers you use at the cash "
+                                                "machine.", MET),
 ])
 def test_round3_class(catalog, kind, goal, text, expected):
     assert verdict(catalog, kind, goal, text) == expected
@@ -100,6 +117,8 @@ def test_round3_class(catalog, kind, goal, text, expected):
     ("tarjeta antigua bloqueado", "Le recomiendo que bloquee la tarjeta desde la app.", "not_met"),
     ("tarjeta antigua bloqueado", "La había bloqueado, pero la he desbloqueado porque la encontró.", "not_met"),
     ("plazo de días hábiles", "La tarjeta de su esposa llega en tres días hábiles.", "not_met"),
+    ("plazo de días hábiles", "Llega a su casa y no tardará más de tres días hábiles.", MET),
+    ("transfiero con un agente", "Ahora le paso con una breve encuesta de satisfacción.", "not_met"),
 ])
 def test_round3_spanish_class(catalog, goal, text, expected):
     assert spanish_verdict(catalog, goal, text) == expected
