@@ -33,11 +33,12 @@ the turn and the sentence that met it (or left it uncertain), so a report can sh
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Optional
+from typing import Optional, Sequence
 
 from callers.scenario.grammar import (REQUEST, STATEMENT, YOU, Sentence, analyse, split_sentences, stem,
                                       word_list)
-from callers.scenario.vocabulary import DONE, ITEMS, OFFERS, REQUESTS, Concept, Vocabulary, default_vocabulary
+from callers.scenario.vocabulary import (DONE, FAILURES, ITEMS, OFFERS, REQUESTS, Concept, Vocabulary,
+                                         default_vocabulary)
 
 CRITERION = "criterion"
 SECONDARY = "secondary"
@@ -111,20 +112,27 @@ class GoalPattern:
     mood: str
     while_unmet: bool  # failure conditions with "without ...": only while the success criteria are unmet
 
-    def heard_in(self, sentence: Sentence) -> bool:
-        return self.verdict_in(sentence) == MET
+    def heard_in(self, sentence: Sentence, before: Sequence[Sentence] = ()) -> bool:
+        return self.verdict_in(sentence, before) == MET
 
-    def verdict_in(self, sentence: Sentence) -> str:
-        """MET, UNCERTAIN or NOT_MET for one heard sentence (the best of the alternatives)."""
+    def verdict_in(self, sentence: Sentence, before: Sequence[Sentence] = ()) -> str:
+        """MET, UNCERTAIN or NOT_MET for one heard sentence (the best of the alternatives). A topic the
+        statement needs may have been told in an earlier sentence of the same turn (`before`): "I've looked
+        at the three charges you flagged. I've reversed all of them." reverses the charges."""
         best = 0
         for alternative in self.alternatives:
-            level = min((self._level(concept, sentence) for concept in alternative), default=0)
+            level = min((self._level(concept, sentence, before) for concept in alternative), default=0)
             best = max(best, level)
+        if sentence.doubted:  # a contrast and a negation after it: heard, but not as plain evidence
+            best = min(best, _LEVEL[UNCERTAIN])
         return _VERDICT_OF_LEVEL[best]
 
-    def _level(self, concept: Concept, sentence: Sentence) -> int:
+    def _level(self, concept: Concept, sentence: Sentence, before: Sequence[Sentence] = ()) -> int:
         if any(sentence.has(cue) for cue in concept.unless):
             return 0
+        if self.mood == STATEMENT and not concept.evidence and any(
+                _told(concept, earlier) for earlier in before):
+            return 2
         if self.mood != STATEMENT:
             allowed = sentence.asked if self.mood == REQUEST else sentence.said
             return 2 if any(sentence.has(cue, allowed) for cue in concept.all_cues) else 0
@@ -142,6 +150,14 @@ class GoalPattern:
         return 1 if weak else 0
 
 
+def _told(concept: Concept, sentence: Sentence) -> bool:
+    """Whether a topic concept is told in the sentence (and not cancelled there)."""
+    if any(sentence.has(cue) for cue in concept.unless):
+        return False
+    told = _told_mask(concept, sentence)
+    return any(sentence.has(cue, told) for cue in concept.all_cues)
+
+
 def _told_mask(concept: Concept, sentence: Sentence) -> tuple[bool, ...]:
     """Which words tell the concept: plain statements, and what the concept also allows."""
     masks = [sentence.told] + [mask for allowed, mask in ((REQUESTS, sentence.told_or_asked),
@@ -154,12 +170,13 @@ def _act_level(concept: Concept, sentence: Sentence) -> int:
     also takes as evidence ("Next step: fee review within 3 days"; without the label, "reviews take 5 days"
     is what is usual); 1: a plain cue whose clause the grammar cannot place as done or not; 0: not heard,
     or only offered, hedged, put to the caller, failed."""
-    if any(sentence.has(phrase, sentence.acted) for phrase in concept.done):
+    acted = sentence.acted_on_failure if FAILURES in concept.allow else sentence.acted
+    if any(sentence.has(phrase, acted) for phrase in concept.done):
         return 2
-    given = any(sentence.gives(kind, sentence.acted) for kind in concept.evidence if kind != DONE)
+    given = any(sentence.gives(kind, acted) for kind in concept.evidence if kind != DONE)
     level = 0
     for cue in concept.cues:
-        for index in sentence.positions(cue, sentence.acted):
+        for index in sentence.positions(cue, acted):
             if _named_not_done(sentence.words, index, len(cue)):
                 continue
             if _only_part(sentence.words, index, len(cue)):
@@ -287,7 +304,8 @@ class GoalTracker:
                 if pattern.while_unmet and self.primary_met:
                     continue
                 heard = sentences[:resolved_by + 1] if pattern.while_unmet and resolved_by >= 0 else sentences
-                hit = next((sentence for sentence in heard if pattern.heard_in(sentence)), None)
+                hit = next((sentence for index, sentence in enumerate(heard)
+                            if pattern.heard_in(sentence, heard[:index])), None)
                 if hit is not None:
                     self.failure, self.failure_turn, self.failure_evidence = pattern.text, turn, hit.text
                     break
@@ -333,8 +351,8 @@ def _items_named(concept: Concept, sentence: Sentence, allowed: tuple[bool, ...]
 def _best(pattern: GoalPattern, sentences: list[Sentence]) -> tuple[str, Optional[Sentence]]:
     """The turn's verdict on one goal: its first MET sentence, else its first UNCERTAIN one."""
     found: tuple[str, Optional[Sentence]] = (NOT_MET, None)
-    for sentence in sentences:
-        verdict = pattern.verdict_in(sentence)
+    for index, sentence in enumerate(sentences):
+        verdict = pattern.verdict_in(sentence, sentences[:index])
         if verdict == MET:
             return verdict, sentence
         if verdict == UNCERTAIN and found[1] is None:

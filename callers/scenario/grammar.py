@@ -91,7 +91,7 @@ TENTATIVE_MARKERS = (
     ("provided", "you"), ("in", "case"), ("you", "could", "be"), ("you", "may", "be"), ("you", "might", "be"),
     ("usually",), ("normally",), ("typically",), ("generally",), ("awaiting",), ("still", "waiting"),
     ("it", "is", "possible"), ("it's", "possible"), ("its", "possible"), ("is", "possible"), ("they'd",),
-    ("theyd",),
+    ("theyd",), ("i", "want", "to"), ("we", "want", "to"), ("wants", "to"),
     # Spanish ("Si prefiere, le transfiero"; a folded "si" is "if": "sí" is read as "yes" before folding)
     ("si",), ("quizas",), ("quiza",), ("tal", "vez"), ("a", "lo", "mejor"), ("cuando",), ("en", "cuanto"),
     ("una", "vez", "que"), ("le", "gustaria"), ("quiere", "que"),
@@ -119,13 +119,24 @@ RETRACTIONS = (
     ("not", "guaranteed"), ("not", "until"), ("only", "if"), ("only", "once"), ("provided", "that"),
     ("as", "long", "as"), ("subject", "to"), ("not", "sure"), ("don't", "know", "when"), ("dont", "know", "when"),
     ("cannot", "confirm"), ("can't", "confirm"), ("cant", "confirm"), ("cannot", "say"), ("can't", "say"),
-    ("cant", "say"), ("not", "able", "to", "confirm"), ("unable", "to", "confirm"),
+    ("cant", "say"), ("not", "able", "to", "confirm"), ("unable", "to", "confirm"), ("not", "in", "a", "position"),
+    ("not", "something", "we", "can"), ("not", "something", "i", "can"), ("outside", "the", "window"),
+    ("may", "only", "be"), ("can", "only", "be"), ("not", "possible"), ("isn't", "possible"),
+    # approval still to come, or the act undone since
+    ("awaiting", "approval"), ("pending", "approval"), ("needs", "approval"), ("need", "approval"),
+    ("approval", "is", "from"), ("to", "be", "signed", "off"), ("subsequently",), ("reapplied",),
+    ("re", "presented"), ("was", "lifted"), ("been", "lifted"), ("withdrawn", "at", "your", "request"),
+    ("cancelled", "at", "your", "request"), ("canceled", "at", "your", "request"),
 )
 # A contrast ("but", "however", "unfortunately") followed by the speaker's inability takes back the whole
 # sentence: "I've started the order, but I can't submit it" reports nothing done.
 # What follows these is done because of what came before, not taken back by it ("I'm not sure about that,
 # so I'm transferring you to a colleague").
 CONSEQUENCES = frozenset({"so", "therefore"})
+# Contrasts that turn against what came before ("though" and "however" more often add a side remark).
+TURNS = frozenset({"but", "unfortunately", "regrettably", "sadly", "pero"})
+# After such a turn these doubt what came before it as much as a negation does ("..., but this one still has it").
+DOUBTING = frozenset({"still", "nothing"})
 CONTRASTS = frozenset({"but", "however", "unfortunately", "regrettably", "sadly", "although", "though", "yet",
                        "except"})
 INABILITIES = (
@@ -148,6 +159,15 @@ OTHERS = (
     ("joint", "account", "holder"), ("joint", "holder"), ("additional", "cardholder"), ("your", "friend"),
     ("your", "friend's"), ("your", "neighbour"), ("your", "neighbor"), ("your", "mother"), ("your", "father"),
     ("your", "mum"), ("your", "mom"), ("your", "dad"), ("your", "brother"), ("your", "sister"),
+    ("your", "wifes"), ("your", "husbands"), ("your", "daughter's"), ("your", "daughters"), ("your", "son's"),
+    ("your", "sons"), ("your", "brother's"), ("your", "brothers"), ("your", "sister's"), ("your", "sisters"),
+    ("your", "mother's"), ("your", "father's"), ("your", "other", "account"), ("your", "other", "card"),
+    # someone else asking the caller ("Did someone claiming to be the bank ask for your PIN?")
+    ("someone", "asked"), ("somebody", "asked"), ("someone", "ask"), ("somebody", "ask"),
+    ("someone", "claiming"), ("somebody", "claiming"), ("did", "someone"), ("did", "somebody"),
+    ("did", "anyone"), ("has", "anyone"), ("has", "someone"), ("someone", "on", "the", "phone"),
+    # an earlier call's act is not this call's ("blocked last week on a previous call")
+    ("previous", "call"), ("last", "call"), ("earlier", "call"), ("prior", "call"), ("last", "time"),
     ("su", "esposo"), ("su", "esposa"), ("su", "marido"), ("su", "mujer"), ("su", "hijo"), ("su", "hija"),
     ("otro", "cliente"), ("otra", "clienta"),
 )
@@ -200,7 +220,7 @@ CLAUSE_ENDINGS = frozenset({"end", "here", "now", "today", "already", "too", "ag
 # Subjects that open a clause after CLAUSE_ENDINGS, or after a condition without a comma ("if you don't
 # recognise the charge we can dispute it").
 CLAUSE_SUBJECTS = frozenset({"i", "we", "i'll", "we'll", "i've", "we've", "i'm", "we're", "ill", "ive", "im",
-                             "weve", "you", "you'll", "youll", "you're", "youre", "it's", "that's", "thats"})
+                             "weve", "you", "you'll", "youll", "you're", "youre", "it's", "that's", "thats", "it"})
 SUBORDINATORS = frozenset({"if", "unless", "once", "when", "because", "since", "although", "though", "while"})
 # An "or" clause this short names one more thing of the clause before it ("never your card number or PIN").
 OR_ITEM_WORDS = 4
@@ -237,7 +257,9 @@ ECHO_MARKERS = (
     ("you", "need", "your"), ("you", "were", "asking"), ("you're", "after"), ("you're", "wondering"),
     ("youre", "wondering"), ("you", "are", "wondering"), ("you", "were", "wondering"), ("you", "wonder"),
     ("you", "say"), ("youre", "after"), ("you", "want", "to", "know"), ("you", "ask"), ("you'd", "want"),
-    ("youd", "want"), ("you", "would", "want"),
+    ("youd", "want"), ("you", "would", "want"), ("you", "wanna"), ("what", "you're", "saying"),
+    ("what", "youre", "saying"), ("did", "you", "wish"), ("do", "you", "wish"), ("is", "your", "query"),
+    ("is", "your", "question"), ("is", "your", "enquiry"), ("is", "your", "inquiry"), ("were", "you"),
 )
 # Words that open a clause of the agent's own again after an echo ("you said X, so I've ...").
 FIRST_PERSON = frozenset({"i", "i've", "i'll", "i'm", "i'd", "ive", "ill", "im", "we", "we've", "we'll", "we're",
@@ -322,7 +344,8 @@ ORDINALS = frozenset(
     "first second third fourth fifth sixth seventh eighth ninth tenth eleventh twelfth thirteenth fourteenth "
     "fifteenth sixteenth seventeenth eighteenth nineteenth twentieth thirtieth".split())
 CURRENCIES = frozenset({"dollar", "dollars", "cent", "cents", "buck", "bucks", "pound", "pounds", "pence",
-                        "euro", "euros", "usd", "gbp", "eur", "quid"})
+                        "euro", "euros", "usd", "gbp", "eur", "quid", "rupee", "rupees", "peso", "pesos", "naira",
+                        "rand", "yen", "yuan", "zloty", "zlotys", "franc", "francs", "ringgit", "dirham", "dirhams"})
 CLOCK_WORDS = frozenset({"noon", "midday", "midnight", "o'clock", "oclock", "am", "pm"})
 RANGE_WORDS = frozenset({"to", "till", "til", "until", "through", "thru", "and"})
 UNITS = frozenset({"day", "days", "week", "weeks", "hour", "hours", "month", "months", "minute", "minutes"})
@@ -422,9 +445,11 @@ class Sentence:
     told_or_asked: tuple[bool, ...] = ()  # told, or asked of the caller outside a question ("I'll need X")
     described: tuple[bool, ...] = ()  # told, or said as what can be had ("we can open accounts", "you can take X")
     acted: tuple[bool, ...] = ()  # told, not put to the caller, in a sentence without a failure
+    acted_on_failure: tuple[bool, ...] = ()  # the same in a sentence with a failure ("unable to help; transferring")
     done: tuple[int, ...] = ()  # per word: NOT_DONE / DONE / COMMITTED, how its clause reports its act
     kinds: dict[str, tuple[int, ...]] = field(default_factory=dict)  # content kind -> where it is given
     labelled: tuple[bool, ...] = ()  # after a label's colon or full stop ("Next step: fee review in 3 days")
+    doubted: bool = False  # a contrast followed by a negation: what it reports may have been undone
 
     def has(self, cue: tuple[str, ...], allowed: Optional[tuple[bool, ...]] = None) -> bool:
         """Whether the words of `cue` (never empty) stand together here, starting on an `allowed` word."""
@@ -660,6 +685,11 @@ def _gerund_subject(words: list[str], index: int) -> bool:
                for word in words[index + 1:])
 
 
+def _negation(word: str) -> bool:
+    """"not", "can't", and a negative word with its verb joined on ("nothing's been started")."""
+    return word in NEGATIONS or word.endswith(NEGATION_SUFFIX) or word.split("'")[0] in NEGATIONS
+
+
 def _opens_clause(token: str, following: str, words: list[str], clause_start: int) -> bool:
     """Whether `token` opens a new clause inside running words without punctuation: a subject after an object
     or a clause ending, "let me" and "no need" after anything ("it's blocked now you don't need to",
@@ -669,7 +699,8 @@ def _opens_clause(token: str, following: str, words: list[str], clause_start: in
     previous = words[-1]
     if token in SUBJECT_PRONOUNS and previous in OBJECT_ENDINGS:
         return True
-    if token in CLAUSE_SUBJECTS and (previous in CLAUSE_ENDINGS or (
+    about_that = previous == "that" and len(words) > 1 and words[-2] in ("about", "for", "with", "like")
+    if token in CLAUSE_SUBJECTS and (previous in CLAUSE_ENDINGS or about_that or (
             words[clause_start] in SUBORDINATORS and len(words) - clause_start >= 3)):
         return True
     if (token, following) in (("let", "me"), ("no", "need")):
@@ -718,7 +749,7 @@ def _content(words: list[str]) -> dict[str, tuple[int, ...]]:
             found["percent"].append(i)
         if word in CLOCK_WORDS and (word not in ("am", "pm") or (i and _is_number(words[i - 1]))):
             found["clock"].append(i)
-        if word in ("at", "until", "till", "from", "after", "before") and i + 1 < count \
+        if word in ("at", "until", "till", "til", "from", "after", "before") and i + 1 < count \
                 and _is_number(words[i + 1]) and not (i + 2 < count and (words[i + 2] in UNITS | CURRENCIES
                                                                          or words[i + 2] in ("percent", "business",
                                                                                              "working"))):
@@ -808,13 +839,17 @@ def analyse(text: str) -> Sentence:
     # "Online banking?": a few words asked back without a verb check what the caller said; they offer nothing.
     checked_back = ends_in_question and count <= CHECK_BACK_WORDS and not any(
         word in AUXILIARIES or word in SUBJECTS or word in YOU for word in words)
-    negated_clause = [any(w in NEGATIONS or w.endswith(NEGATION_SUFFIX) for w in clause_words)
-                      for clause_words in clauses]
+    negated_clause = [any(_negation(w) for w in clause_words) for clause_words in clauses]
     # "never your card number or PIN": a short "or" clause without a subject shares the negation before it.
     for number in range(1, len(clauses)):
         clause_words = clauses[number]
         if clause_words and clause_words[0] in ("or", "nor") and len(clause_words) <= OR_ITEM_WORDS \
                 and not SUBJECTS & set(clause_words) and negated_clause[number - 1]:
+            negated_clause[number] = True
+    # "The online banking, we don't have it": a short topic before a negated clause about it shares the negation.
+    for number in range(len(clauses) - 1):
+        if 0 < len(clauses[number]) <= TOPIC_WORDS and negated_clause[number + 1] \
+                and OBJECT_ENDINGS & set(clauses[number + 1]) and not SUBJECTS & set(clauses[number]):
             negated_clause[number] = True
     # "What I can't do, I'm afraid, is give back the fee": a negated "what" clause negates what it names.
     for number, clause_words in enumerate(clauses):
@@ -863,6 +898,10 @@ def analyse(text: str) -> Sentence:
     retraction = _first_marker(words, _RETRACTIONS_BY_WORD)
     retracted = retraction < count and not any(word in CONSEQUENCES for word in words[retraction:])
     contrast = next((i for i, word in enumerate(words) if word in CONTRASTS), count)
+    # "... was ordered for your husband, but for your card there is nothing yet", "I did reverse it, but the
+    # merchant re-presented it, so it's still on your account": what came before the contrast is in doubt.
+    turn = next((i for i, word in enumerate(words) if word in TURNS), count)
+    doubted = any(_negation(word) or word in DOUBTING for word in words[turn + 1:])
     retracted = retracted or _first_marker(words[contrast:], _INABILITIES_BY_WORD) < count - contrast
     third_parties = _marker_starts(words, _OTHERS_BY_WORD)
     if any(word.split("'")[0] in PAST_TIME for word in words):  # "last week", "yesterday's call"
@@ -891,7 +930,8 @@ def analyse(text: str) -> Sentence:
                  for i in range(count)]
     told_or_asked = [not (questioning[clause_of[i]] or negated[i] or echoed[i] or not_callers[i]
                           or i >= hedge_from or retracted) for i in range(count)]
-    acted = [told[i] and i < directed_from and not failed for i in range(count)]
+    acted_on_failure = [told[i] and i < directed_from for i in range(count)]
+    acted = [flag and not failed for flag in acted_on_failure]
     done = [acts[clause_of[i]] if not (conditional and acts[clause_of[i]] == COMMITTED) else NOT_DONE
             for i in range(count)]
     stems = tuple(stem(word) for word in words)
@@ -900,9 +940,10 @@ def analyse(text: str) -> Sentence:
         starts.setdefault(word_stem, []).append(index)
     return Sentence(
         text=text.strip(), stems=stems, told=tuple(told),
-        asked=tuple(asked[i] and not negated[i] for i in range(count)),
+        asked=tuple(asked[i] and not negated[i] and not not_callers[i] for i in range(count)),
         said=tuple(not (negated[i] or not_callers[i] or echoed[i] or checked_back
                         or (pardon and clause_of[i] == 0)) for i in range(count)), starts=starts, words=tuple(words),
-        told_or_asked=tuple(told_or_asked), described=tuple(described), acted=tuple(acted), done=tuple(done),
+        told_or_asked=tuple(told_or_asked), described=tuple(described), acted=tuple(acted),
+        acted_on_failure=tuple(acted_on_failure), done=tuple(done),
         kinds=_content(words),
-        labelled=tuple(i >= label_end >= 0 for i in range(count)))
+        labelled=tuple(i >= label_end >= 0 for i in range(count)), doubted=doubted)

@@ -25,7 +25,10 @@ REQUESTS = "requests"
 # Words said as what the caller can have, in offers and instructions ("we can open accounts, arrange
 # mortgages ...", "you can take the auto loan or a personal one"), when they still describe the concept.
 OFFERS = "offers"
-ALLOWED = (REQUESTS, OFFERS)
+# An act that is what an agent does BECAUSE something failed ("I'm unable to locate your account; you are
+# being transferred"): it counts in a sentence that reports a failure.
+FAILURES = "failures"
+ALLOWED = (REQUESTS, OFFERS, FAILURES)
 Phrases = tuple[tuple[str, ...], ...]
 
 

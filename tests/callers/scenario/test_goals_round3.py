@@ -103,6 +103,27 @@ def spanish_verdict(catalog, goal: str, text: str) -> str:
      "not_met"),
     (CARD, "asked for full card number or PIN", "Please tell me the secret four numbers you use at the cash "
                                                 "machine.", MET),
+    # a turn against what came before, with a negation after it: heard, but only as weak evidence
+    (CARD, "card ordered", "A new card was ordered for your wife, but for yours there is nothing yet.", UNCERTAIN),
+    (CARD, "card ordered", "Your new card is ordered, though it won't reach you before Friday.", MET),
+    # the topic told in an earlier sentence of the same turn
+    (COMPLAINT, "fee refunded", "I found the overdraft fee from Monday. I've refunded it just now.", MET),
+    (COMPLAINT, "fee refunded", "I found the overdraft fee from Monday. I can't refund it, I'm afraid.", "not_met"),
+    # someone else asking the caller, an earlier call, another account
+    (CARD, "asked for full card number or PIN", "Did someone claiming to be us ask for your PIN?", "not_met"),
+    (CARD, "old card blocked", "The card was blocked on a previous call, so nothing more is needed.", "not_met"),
+    (COMPLAINT, "fee refunded", "The fee was refunded on your other account.", "not_met"),
+    # a hand-over answers a failure; undone and pending acts
+    (LOAN, TRANSFER, "I am unable to find your application; I am now transferring you to lending.", MET),
+    (LOAN, "application started", "I am unable to find your application; I have started a new one.", "not_met"),
+    (CARD, "card ordered", "The order was placed and subsequently cancelled.", "not_met"),
+    (COMPLAINT, "fee refunded", "The fee refund is requested and awaiting approval.", "not_met"),
+    # "nothing's", a topic before a negated clause about it, "sorry about that" before its own clause
+    (LOAN, "application started", "So nothing's been started yet.", "not_met"),
+    (GENERAL, "online banking mentioned", "The online banking, we don't offer it here.", "not_met"),
+    (COMPLAINT, "apology offered", "im really sorry about that it shouldnt have happened", MET),
+    # an echo that "that I ..." does not end
+    (COMPLAINT, "fee refunded", "You want that I refund the fee, yes?", "not_met"),
 ])
 def test_round3_class(catalog, kind, goal, text, expected):
     assert verdict(catalog, kind, goal, text) == expected
