@@ -121,24 +121,30 @@ class GoalPattern:
         at the three charges you flagged. I've reversed all of them." reverses the charges."""
         best = 0
         for alternative in self.alternatives:
-            level = min((self._level(concept, sentence, before) for concept in alternative), default=0)
+            # a topic beside a concept that needs evidence only says what the sentence is about
+            anchored = any(concept.evidence for concept in alternative)
+            level = min((self._level(concept, sentence, before if anchored else (), anchored)
+                         for concept in alternative), default=0)
             best = max(best, level)
         if sentence.doubted:  # a contrast and a negation after it: heard, but not as plain evidence
             best = min(best, _LEVEL[UNCERTAIN])
         return _VERDICT_OF_LEVEL[best]
 
-    def _level(self, concept: Concept, sentence: Sentence, before: Sequence[Sentence] = ()) -> int:
+    def _level(self, concept: Concept, sentence: Sentence, before: Sequence[Sentence] = (),
+               anchored: bool = False) -> int:
         if any(sentence.has(cue) for cue in concept.unless):
             return 0
         if self.mood == STATEMENT and not concept.evidence and any(
-                _told(concept, earlier) for earlier in before):
+                _named(concept, earlier) for earlier in before):
             return 2
         if self.mood != STATEMENT:
             allowed = sentence.asked if self.mood == REQUEST else sentence.said
             return 2 if any(sentence.has(cue, allowed) for cue in concept.all_cues) else 0
         if concept.is_act:
             return _act_level(concept, sentence)
-        told = _told_mask(concept, sentence)
+        # A topic ("card", "loan") beside what must be done or given only names what the sentence is about:
+        # it may stand in an offer ("We can give you a car loan or a personal loan"); the evidence decides.
+        told = sentence.said if anchored and not concept.evidence else _told_mask(concept, sentence)
         if not any(sentence.has(cue, told) for cue in concept.all_cues) \
                 and not any(sentence.gives(kind, told) for kind in concept.kinds):
             return 0
@@ -150,12 +156,11 @@ class GoalPattern:
         return 1 if weak else 0
 
 
-def _told(concept: Concept, sentence: Sentence) -> bool:
-    """Whether a topic concept is told in the sentence (and not cancelled there)."""
+def _named(concept: Concept, sentence: Sentence) -> bool:
+    """Whether a topic concept is named in the sentence, not negated, echoed or cancelled there."""
     if any(sentence.has(cue) for cue in concept.unless):
         return False
-    told = _told_mask(concept, sentence)
-    return any(sentence.has(cue, told) for cue in concept.all_cues)
+    return any(sentence.has(cue, sentence.said) for cue in concept.all_cues)
 
 
 def _told_mask(concept: Concept, sentence: Sentence) -> tuple[bool, ...]:

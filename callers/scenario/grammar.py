@@ -224,6 +224,8 @@ CLAUSE_SUBJECTS = frozenset({"i", "we", "i'll", "we'll", "i've", "we've", "i'm",
 SUBORDINATORS = frozenset({"if", "unless", "once", "when", "because", "since", "although", "though", "while"})
 # An "or" clause this short names one more thing of the clause before it ("never your card number or PIN").
 OR_ITEM_WORDS = 4
+# "... so they can take a look": who a purpose clause lets act.
+PURPOSE_SUBJECTS = frozenset({"they", "you", "we", "i", "he", "she", "that", "someone"})
 # Verbs an act is only begun by ("I've started filling in the form"): what follows them is under way.
 BEGINNINGS = frozenset({"started", "begun", "began", "starting", "beginning"})
 # Words that open a relative clause after a noun ("someone who can help"), never a question there.
@@ -874,8 +876,12 @@ def analyse(text: str) -> Sentence:
         # hold the line please" asks only for the holding)
         last_act = max((number for number, act in enumerate(acts) if act), default=-1)
         request_from = min(request_from, clause_of.index(last_act + 1) if last_act + 1 in clause_of else count)
-    # What a relative clause says someone can do ("a colleague who can take it from here") hedges nothing.
-    outside_relatives = [word if clause_of[i] not in relatives else "" for i, word in enumerate(words)]
+    # What a relative clause says someone can do ("a colleague who can take it from here") hedges nothing,
+    # nor does a purpose ("I'm connecting you to a colleague so they can take a look").
+    purposes = {number for number, clause_words in enumerate(clauses)
+                if clause_words[:1] == ["so"] and len(clause_words) > 2 and clause_words[1] in PURPOSE_SUBJECTS
+                and clause_words[2] in ("can", "could")}
+    outside_relatives = [word if clause_of[i] not in relatives | purposes else "" for i, word in enumerate(words)]
     hedge_from = _first_marker(outside_relatives, _TENTATIVE_MARKERS_BY_WORD, TENTATIVE_EXCEPTIONS)
     for i, word in enumerate(words):
         if word in HEDGE_MODALS and (not i or words[i - 1] not in YOU) and not questioning[clause_of[i]]:

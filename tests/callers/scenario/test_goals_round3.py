@@ -122,6 +122,11 @@ def spanish_verdict(catalog, goal: str, text: str) -> str:
     (LOAN, "application started", "So nothing's been started yet.", "not_met"),
     (GENERAL, "online banking mentioned", "The online banking, we don't offer it here.", "not_met"),
     (COMPLAINT, "apology offered", "im really sorry about that it shouldnt have happened", MET),
+    # a purpose clause hedges nothing; a topic may stand in an offer or an earlier hedged sentence
+    (ACCOUNT, TRANSFER, "I'm going to connect you to a colleague now so they can take a look.", MET),
+    (ACCOUNT, TRANSFER, "I'm going to connect you to a colleague if they can take a look.", "not_met"),
+    (LOAN, "loan options explained", "We can give you a car loan over 5 years or a personal loan over 3.", MET),
+    (CARD, "old card blocked", "I want to be sure nobody uses that card. I've frozen it for good.", MET),
     # an echo that "that I ..." does not end
     (COMPLAINT, "fee refunded", "You want that I refund the fee, yes?", "not_met"),
 ])
