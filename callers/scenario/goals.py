@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 from typing import Optional, Sequence
 
 from callers.scenario.grammar import (REQUEST, STATEMENT, YOU, Sentence, analyse, split_sentences, stem,
-                                      word_list)
+                                      stemmed_phrase, word_list)
 from callers.scenario.vocabulary import (DONE, FAILURES, ITEMS, OFFERS, REQUESTS, Concept, Vocabulary,
                                          default_vocabulary)
 
@@ -59,6 +59,8 @@ PAPERWORK = frozenset({"request", "requests", "form", "forms", "claim", "ticket"
 # "... a request to have the fee refunded": the act is what was asked for, not what was done.
 REQUESTED_ACT = (("to", "have"), ("to", "get"))
 REQUESTED_ACT_REACH = 4
+# Words of a hand-over for a further matter, once the caller's own has been dealt with.
+ANOTHER_MATTER = ("too", "also", "as well", "separately", "another matter", "other question")
 
 
 @dataclass
@@ -300,17 +302,19 @@ class GoalTracker:
                 status.verdict, status.evidence_turn, status.evidence = verdict, turn, sentence.text
                 if verdict == MET:
                     newly_met.append(status)
-        # "without ...": not once the criteria are met, nor after a sentence of this turn that met one ("I've
-        # refunded the fee. You asked about savings too, so I'll pass you to our accounts team")
-        resolved_by = min((sentences.index(sentence) for status in newly_met if status.kind == CRITERION
-                           for sentence in sentences if sentence.text == status.evidence), default=-1)
+        # "without ...": not once the criteria are met, nor for another matter after a sentence of this turn
+        # that met one ("I've refunded the fee. You asked about savings too, so I'll pass you to our accounts
+        # team")
+        resolved_by = min((sentences.index(sentence) for status in newly_met
+                           for sentence in sentences if sentence.text == status.evidence), default=len(sentences))
         if self.failure is None:
             for pattern in self._failures:
                 if pattern.while_unmet and self.primary_met:
                     continue
-                heard = sentences[:resolved_by + 1] if pattern.while_unmet and resolved_by >= 0 else sentences
-                hit = next((sentence for index, sentence in enumerate(heard)
-                            if pattern.heard_in(sentence, heard[:index])), None)
+                hit = next((sentence for index, sentence in enumerate(sentences)
+                            if pattern.heard_in(sentence, sentences[:index])
+                            and not (pattern.while_unmet and index > resolved_by and _another_matter(sentence))),
+                           None)
                 if hit is not None:
                     self.failure, self.failure_turn, self.failure_evidence = pattern.text, turn, hit.text
                     break
@@ -336,6 +340,14 @@ class GoalTracker:
 
     def unmet(self) -> list[GoalStatus]:
         return [status for status in self.statuses if not status.met]
+
+
+def _another_matter(sentence: Sentence) -> bool:
+    """Whether the sentence turns to a further matter ("You asked about savings too", "as well")."""
+    return any(sentence.has(phrase) for phrase in _ANOTHER_MATTER_STEMS)
+
+
+_ANOTHER_MATTER_STEMS = tuple(stemmed_phrase(phrase) for phrase in ANOTHER_MATTER)
 
 
 def _items_named(concept: Concept, sentence: Sentence, allowed: tuple[bool, ...]) -> int:

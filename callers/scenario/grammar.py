@@ -724,6 +724,11 @@ def _is_number(word: str) -> bool:
                                                                                               word))
 
 
+def _clock_follows(words: list[str], index: int) -> bool:
+    """Whether the words from `index` go on with a time ("one thirty", "one pm", "one o'clock") or end it."""
+    return index >= len(words) or words[index] in CLOCK_WORDS or _is_number(words[index])
+
+
 def _dated(words: list[str], index: int) -> bool:
     """An ordinal is a number only in a date ("the fifth", "June first", "the 3rd of May"); "details first"
     and "just a second" are not."""
@@ -754,7 +759,8 @@ def _content(words: list[str]) -> dict[str, tuple[int, ...]]:
         if word in ("at", "until", "till", "til", "from", "after", "before") and i + 1 < count \
                 and _is_number(words[i + 1]) and not (i + 2 < count and (words[i + 2] in UNITS | CURRENCIES
                                                                          or words[i + 2] in ("percent", "business",
-                                                                                             "working"))):
+                                                                                             "working"))) \
+                and not (words[i + 1] == "one" and not _clock_follows(words, i + 2)):  # "from one branch to"
             found["clock"].append(i)
         if word == "past" and i and words[i - 1] in ("half", "quarter") and i + 1 < count \
                 and _is_number(words[i + 1]):

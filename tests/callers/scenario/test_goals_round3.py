@@ -127,6 +127,13 @@ def spanish_verdict(catalog, goal: str, text: str) -> str:
     (ACCOUNT, TRANSFER, "I'm going to connect you to a colleague if they can take a look.", "not_met"),
     (LOAN, "loan options explained", "We can give you a car loan over 5 years or a personal loan over 3.", MET),
     (CARD, "old card blocked", "I want to be sure nobody uses that card. I've frozen it for good.", MET),
+    # a hand-over for a further matter after the caller's own was dealt with in the same turn
+    (COMPLAINT, TRANSFER, "I've refunded the fee and it shows tomorrow. You asked about savings as well, so "
+                          "I'll pass you to our savings team.", "not_met"),
+    (COMPLAINT, TRANSFER, "I'm sorry you're upset. I'm transferring you to the fees team now.", MET),
+    # "from one branch to another" is no time
+    (GENERAL, "hours provided", "Hours differ from one branch to another, so check the locator.", "not_met"),
+    (GENERAL, "hours provided", "We're open from one to five on Saturdays.", MET),
     # an echo that "that I ..." does not end
     (COMPLAINT, "fee refunded", "You want that I refund the fee, yes?", "not_met"),
 ])
