@@ -58,7 +58,9 @@ MAX_TERM_WORDS = 4
 PAPERWORK = frozenset({"request", "requests", "form", "forms", "claim", "ticket", "application", "process", "policy"})
 # "... a request to have the fee refunded": the act is what was asked for, not what was done.
 REQUESTED_ACT = (("to", "have"), ("to", "get"))
-REQUESTED_ACT_REACH = 4
+REQUESTED_ACT_REACH = 5
+# "A colleague will call you about replacing it": the act is what the call is about.
+ABOUT = frozenset({"about", "regarding", "discuss", "discussing"})
 # Words of a hand-over for a further matter, once the caller's own has been dealt with.
 ANOTHER_MATTER = ("too", "also", "as well", "separately", "another matter", "other question")
 
@@ -159,10 +161,11 @@ class GoalPattern:
 
 
 def _named(concept: Concept, sentence: Sentence) -> bool:
-    """Whether a topic concept is named in the sentence, not negated, echoed or cancelled there."""
+    """Whether a topic concept is named in the sentence as what it is about: not asked, negated, echoed or
+    cancelled there ("Would you like me to block the card? It'll stop all payments." blocks nothing)."""
     if any(sentence.has(cue) for cue in concept.unless):
         return False
-    return any(sentence.has(cue, sentence.said) for cue in concept.all_cues)
+    return any(sentence.has(cue, sentence.described) for cue in concept.all_cues)
 
 
 def _told_mask(concept: Concept, sentence: Sentence) -> tuple[bool, ...]:
@@ -202,7 +205,8 @@ def _named_not_done(words: tuple[str, ...], index: int, width: int) -> bool:
     request", "I've put in a request to have the fee refunded"."""
     after = words[index + width] if index + width < len(words) else ""
     before = words[max(0, index - REQUESTED_ACT_REACH):index]
-    return after in PAPERWORK or any(pair in zip(before, before[1:]) for pair in REQUESTED_ACT)
+    return after in PAPERWORK or (index > 0 and words[index - 1] in ABOUT) \
+        or any(pair in zip(before, before[1:]) for pair in REQUESTED_ACT)
 
 
 def _only_part(words: tuple[str, ...], index: int, width: int) -> bool:
@@ -298,6 +302,8 @@ class GoalTracker:
             if status.met:
                 continue
             verdict, sentence = _best(pattern, sentences)
+            if verdict == MET and any(later.takes_back for later in sentences[sentences.index(sentence) + 1:]):
+                verdict = UNCERTAIN  # "I've submitted the order. Hmm, hold on, that didn't go through."
             if _LEVEL[verdict] > _LEVEL[status.verdict]:
                 status.verdict, status.evidence_turn, status.evidence = verdict, turn, sentence.text
                 if verdict == MET:

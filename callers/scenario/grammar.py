@@ -133,6 +133,10 @@ RETRACTIONS = (
 # What follows these is done because of what came before, not taken back by it ("I'm not sure about that,
 # so I'm transferring you to a colleague").
 CONSEQUENCES = frozenset({"so", "therefore"})
+# "... so the fee's still there for now": what an earlier sentence reported done has not held.
+STILL_THERE = frozenset({("still", "there"), ("still", "live"), ("still", "active"), ("still", "usable"),
+                         ("still", "charged"), ("still", "pending"), ("one", "stays"), ("it", "stays"),
+                         ("still", "on")})
 # Contrasts that turn against what came before ("though" and "however" more often add a side remark).
 TURNS = frozenset({"but", "unfortunately", "regrettably", "sadly", "pero"})
 # After such a turn these doubt what came before it as much as a negation does ("..., but this one still has it").
@@ -168,6 +172,7 @@ OTHERS = (
     ("did", "anyone"), ("has", "anyone"), ("has", "someone"), ("someone", "on", "the", "phone"),
     # an earlier call's act is not this call's ("blocked last week on a previous call")
     ("previous", "call"), ("last", "call"), ("earlier", "call"), ("prior", "call"), ("last", "time"),
+    ("someone", "called"), ("somebody", "called"),
     ("su", "esposo"), ("su", "esposa"), ("su", "marido"), ("su", "mujer"), ("su", "hijo"), ("su", "hija"),
     ("otro", "cliente"), ("otra", "clienta"),
 )
@@ -262,6 +267,7 @@ ECHO_MARKERS = (
     ("youd", "want"), ("you", "would", "want"), ("you", "wanna"), ("what", "you're", "saying"),
     ("what", "youre", "saying"), ("did", "you", "wish"), ("do", "you", "wish"), ("is", "your", "query"),
     ("is", "your", "question"), ("is", "your", "enquiry"), ("is", "your", "inquiry"), ("were", "you"),
+    ("you", "just", "want"), ("you", "only", "want"),
 )
 # Words that open a clause of the agent's own again after an echo ("you said X, so I've ...").
 FIRST_PERSON = frozenset({"i", "i've", "i'll", "i'm", "i'd", "ive", "ill", "im", "we", "we've", "we'll", "we're",
@@ -362,6 +368,10 @@ MONTHS = frozenset({"january", "february", "march", "april", "june", "july", "au
                     "november", "december", "sept", "may"})
 DAY_WORDS = frozenset({"tomorrow", "today", "yesterday", "tonight", "overnight"})
 CONTENT_KINDS = ("money", "number", "percent", "clock", "duration", "date", "weekday")
+# "The first page", "the second charge": an ordinal before these counts things, it is no date.
+ORDINAL_NOUNS = frozenset({"page", "time", "step", "one", "thing", "option", "part", "stage", "line", "floor", "call",
+                           "charge", "payment", "transaction", "card", "account", "question", "number", "digit",
+                           "digits", "letter", "screen", "menu", "item", "fee", "person", "agent", "attempt"})
 # After these "one" stands for a thing, not a figure ("the one in our app", "a new one").
 PRONOUN_ONE_AFTER = frozenset({"the", "this", "that", "which", "each", "any", "every", "no", "new", "old", "other",
                                "same", "right", "last", "first", "another", "replacement", "big", "small"})
@@ -452,6 +462,7 @@ class Sentence:
     kinds: dict[str, tuple[int, ...]] = field(default_factory=dict)  # content kind -> where it is given
     labelled: tuple[bool, ...] = ()  # after a label's colon or full stop ("Next step: fee review in 3 days")
     doubted: bool = False  # a contrast followed by a negation: what it reports may have been undone
+    takes_back: bool = False  # reports a failure, a retraction or a turn with a negation: may undo what came before
 
     def has(self, cue: tuple[str, ...], allowed: Optional[tuple[bool, ...]] = None) -> bool:
         """Whether the words of `cue` (never empty) stand together here, starting on an `allowed` word."""
@@ -562,8 +573,9 @@ def _opens_question(words: list[str]) -> bool:
     following = words[start + 1] if start + 1 < len(words) else ""
     if first in WH_CONTRACTIONS:
         return True
-    if first in WH_WORDS:
-        return following in WH_FOLLOWERS
+    if first in WH_WORDS:  # "what is ...", and "which transaction was it" (a noun, then the verb)
+        after_noun = words[start + 2] if start + 2 < len(words) else ""
+        return following in WH_FOLLOWERS or (first == "which" and after_noun in AUXILIARIES)
     return first in AUXILIARIES and following in SUBJECTS
 
 
@@ -734,7 +746,7 @@ def _dated(words: list[str], index: int) -> bool:
     and "just a second" are not."""
     before = words[index - 1] if index else ""
     after = words[index + 1] if index + 1 < len(words) else ""
-    return before == "the" or before in MONTHS or after == "of"
+    return (before == "the" and after not in ORDINAL_NOUNS) or before in MONTHS or after == "of"
 
 
 def _content(words: list[str]) -> dict[str, tuple[int, ...]]:
@@ -925,6 +937,8 @@ def analyse(text: str) -> Sentence:
     conditional = hedge_from < count or retracted
     echoed = [False] * count
     for start in _marker_starts(words, _ECHO_MARKERS_BY_WORD):
+        if start <= CHECK_BACK_WORDS and clause_of[start] == clause_of[0]:  # "online banking you said?"
+            start = 0
         for i in range(start, count):
             if i > start and clause_of[i] != clause_of[i - 1]:
                 clause_words = clauses[clause_of[i]]
@@ -958,4 +972,5 @@ def analyse(text: str) -> Sentence:
         told_or_asked=tuple(told_or_asked), described=tuple(described), acted=tuple(acted),
         acted_on_failure=tuple(acted_on_failure), done=tuple(done),
         kinds=_content(words),
-        labelled=tuple(i >= label_end >= 0 for i in range(count)), doubted=doubted)
+        labelled=tuple(i >= label_end >= 0 for i in range(count)), doubted=doubted,
+        takes_back=failed or retracted or doubted or any(phrase in STILL_THERE for phrase in zip(words, words[1:])))

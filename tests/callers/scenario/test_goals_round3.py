@@ -134,6 +134,15 @@ def spanish_verdict(catalog, goal: str, text: str) -> str:
     # "from one branch to another" is no time
     (GENERAL, "hours provided", "Hours differ from one branch to another, so check the locator.", "not_met"),
     (GENERAL, "hours provided", "We're open from one to five on Saturdays.", MET),
+    # a later sentence of the turn takes back what an earlier one reported done
+    (CARD, "card ordered", "I've submitted the card order. Hold on, that didn't go through.", UNCERTAIN),
+    (CARD, "card ordered", "I've submitted the card order. Anything else today?", MET),
+    # a topic named only in a question carries nothing; an act that a call will be about is not done
+    (CARD, "old card blocked", "Would you like me to block the lost card? It'll stop every payment.", "not_met"),
+    (CARD, "card ordered", "A colleague will call you about replacing the card.", "not_met"),
+    # "the first page" is no date; "which transaction was it" asks
+    (ACCOUNT, "balance provided", "Your balance is on the first page of the app.", "not_met"),
+    (ACCOUNT, "transactions explained", "which payment was it the one on monday or the one on friday", "not_met"),
     # an echo that "that I ..." does not end
     (COMPLAINT, "fee refunded", "You want that I refund the fee, yes?", "not_met"),
 ])
