@@ -195,6 +195,7 @@ REQUEST_MARKERS = (
     ("kindly", "provide"), ("kindly", "enter"), ("kindly", "state"), ("ill", "need"), ("ill", "just", "need"),
     ("i'll", "also", "need"), ("ill", "also", "need"), ("i", "also", "need"), ("we'll", "also", "need"),
     ("i", "shall", "need"), ("we", "shall", "need"), ("i'll", "just", "need"), ("we'll", "just", "need"),
+    ("ask", "you", "to"), ("ask", "you", "for"), ("i", "must", "ask"),
 )
 # A clause that opens with one of these verbs (after "please", "now", ...) asks the caller for something.
 REQUEST_VERBS = frozenset({"tell", "give", "read", "say", "state", "provide", "enter", "key", "type", "spell",
@@ -221,14 +222,14 @@ OBJECT_ENDINGS = frozenset({"it", "them", "yours", "mine", "ours", "theirs", "th
 # ... and so does a subject after these words, which end a clause far more often than they start a noun
 # phrase ("the replacement's been requested on my end you don't need to do anything").
 CLAUSE_ENDINGS = frozenset({"end", "here", "now", "today", "already", "too", "again", "soon", "away", "back",
-                            "file", "yet"})
+                            "file", "yet", "phone", "line"})
 # Subjects that open a clause after CLAUSE_ENDINGS, or after a condition without a comma ("if you don't
 # recognise the charge we can dispute it").
 CLAUSE_SUBJECTS = frozenset({"i", "we", "i'll", "we'll", "i've", "we've", "i'm", "we're", "ill", "ive", "im",
                              "weve", "you", "you'll", "youll", "you're", "youre", "it's", "that's", "thats", "it"})
 SUBORDINATORS = frozenset({"if", "unless", "once", "when", "because", "since", "although", "though", "while"})
 # An "or" clause this short names one more thing of the clause before it ("never your card number or PIN").
-OR_ITEM_WORDS = 4
+OR_ITEM_WORDS = 8
 # "... so they can take a look": who a purpose clause lets act.
 PURPOSE_SUBJECTS = frozenset({"they", "you", "we", "i", "he", "she", "that", "someone"})
 # Verbs an act is only begun by ("I've started filling in the form"): what follows them is under way.
@@ -864,7 +865,7 @@ def analyse(text: str) -> Sentence:
     for number in range(1, len(clauses)):
         clause_words = clauses[number]
         if clause_words and clause_words[0] in ("or", "nor") and len(clause_words) <= OR_ITEM_WORDS \
-                and not SUBJECTS & set(clause_words) and negated_clause[number - 1]:
+                and not (CLAUSE_SUBJECTS | AUXILIARIES | BE | HAVE) & set(clause_words) and negated_clause[number - 1]:
             negated_clause[number] = True
     # "The online banking, we don't have it": a short topic before a negated clause about it shares the negation.
     for number in range(len(clauses) - 1):
@@ -937,9 +938,14 @@ def analyse(text: str) -> Sentence:
     conditional = hedge_from < count or retracted
     echoed = [False] * count
     for start in _marker_starts(words, _ECHO_MARKERS_BY_WORD):
-        if start <= CHECK_BACK_WORDS and clause_of[start] == clause_of[0]:  # "online banking you said?"
-            start = 0
+        # "the two debits you asked about are your gym and a grocery": an echo after a noun only qualifies it
+        qualifying = 0 < start and words[start - 1] not in FILLER_WORDS | CLAUSE_WORDS | AUXILIARIES \
+            and any(word in ("is", "are", "was", "were") for word in words[start + 2:])
+        if not qualifying and start <= CHECK_BACK_WORDS and clause_of[start] == clause_of[0]:
+            start = 0  # "online banking you said? what about it"
         for i in range(start, count):
+            if qualifying and i > start + 1 and words[i] in ("is", "are", "was", "were"):
+                break
             if i > start and clause_of[i] != clause_of[i - 1]:
                 clause_words = clauses[clause_of[i]]
                 first = _skip_fillers(clause_words)

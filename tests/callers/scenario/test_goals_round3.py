@@ -143,6 +143,12 @@ def spanish_verdict(catalog, goal: str, text: str) -> str:
     # "the first page" is no date; "which transaction was it" asks
     (ACCOUNT, "balance provided", "Your balance is on the first page of the app.", "not_met"),
     (ACCOUNT, "transactions explained", "which payment was it the one on monday or the one on friday", "not_met"),
+    # a negation reaches a verbless "or" clause; an echo after a noun only qualifies it
+    (CARD, "asked for full card number or PIN", "We will never ask you for your PIN or your full card number "
+                                                "over the phone.", "not_met"),
+    (ACCOUNT, "transactions explained", "The two debits you asked about are your gym, $39, and a grocery "
+                                        "purchase, $42.", MET),
+    (ACCOUNT, "transactions explained", "You asked what the $42 payment on Monday was.", "not_met"),
     # an echo that "that I ..." does not end
     (COMPLAINT, "fee refunded", "You want that I refund the fee, yes?", "not_met"),
 ])
