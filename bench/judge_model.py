@@ -1,0 +1,188 @@
+"""Train the learned goal judge and measure it against the rule matcher, leave-one-split-out, on tuning splits.
+
+Each tuning split was written by another hand, so training on the others and scoring the one left out
+approximates wording nobody trained on. For every split left out this prints, as bench/verdicts.py defines
+them (accuracy, false met, false unmet, uncertain share): the rules (goals.GoalTracker), the learned judge
+alone (met when p >= 0.5), and hybrids of the two:
+
+- veto:   the rules say met but the judge's p < VETO -> uncertain (guards against a false met);
+- rescue: the rules do not say met but p > RESCUE -> uncertain (or met with --rescue-met);
+- both.
+
+Held-out splits (heldout*.jsonl) are refused: they are scored once, by the lead, at the end. With --save the
+judge is trained on every split given and its weights written (callers/scenario/learned_judge.npz).
+
+    python bench/judge_model.py [--corpus FILE_OR_DIR ...] [--l2 L] [--save] [--rule-verdicts FILE]
+
+--rule-verdicts reads {"turn id": verdict} (e.g. an older commit's matcher on a split it had not been tuned
+on) to use instead of the current rules' verdicts for those turns. Figures are printed last as one JSON line.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import sys
+import time
+from collections import defaultdict
+from pathlib import Path
+from typing import Optional
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a plain script from anywhere
+
+from bench import machine  # noqa: E402
+from bench.verdicts import CORPUS_DIR, CorpusError, Tally, Turn, corpus_files, goals_by_turn, read_corpus  # noqa: E402
+from bench.verdicts import verdict_of  # noqa: E402
+from callers.scenario.goals import MET, NOT_MET, UNCERTAIN, GoalTracker  # noqa: E402
+from callers.scenario.learned_judge import WEIGHTS, LogisticModel, features  # noqa: E402
+from callers.scenario.scenarios import load_scenarios  # noqa: E402
+from callers.scenario.sentence_encoder import ModelUnavailable, shared_encoder  # noqa: E402
+
+L2 = 300.0  # ridge strength on standardised features, chosen by leave-one-split-out figures
+VETO = 0.1  # rules' met turned uncertain below this probability (0.1, 0.2, 0.3 compared)
+RESCUE = 0.9  # rules' not met / uncertain turned uncertain (or met) above it
+NEWTON_STEPS = 25
+
+
+def fit(x: np.ndarray, y: np.ndarray, l2: float) -> LogisticModel:
+    """L2-regularised logistic regression by Newton's method on standardised features (the bias unpenalised)."""
+    mean = x.mean(axis=0)
+    scale = x.std(axis=0) + 1e-6
+    z = np.hstack([(x - mean) / scale, np.ones((len(x), 1))]).astype(np.float64)
+    w = np.zeros(z.shape[1])
+    penalty = np.full(z.shape[1], l2)
+    penalty[-1] = 0.0
+    for _ in range(NEWTON_STEPS):
+        p = 1.0 / (1.0 + np.exp(-np.clip(z @ w, -40, 40)))
+        gradient = z.T @ (p - y) + penalty * w
+        hessian = (z * (p * (1 - p))[:, None]).T @ z + np.diag(penalty) + 1e-9 * np.eye(len(w))
+        step = np.linalg.solve(hessian, gradient)
+        w -= step
+        if np.abs(step).max() < 1e-7:
+            break
+    return LogisticModel(mean=mean.astype(np.float32), scale=scale.astype(np.float32),
+                         weights=w[:-1].astype(np.float32), bias=float(w[-1]))
+
+
+def tuning_splits(paths: list[str]) -> dict[str, list[Turn]]:
+    goals = goals_by_turn(load_scenarios())
+    goals_by_type: dict[str, set[str]] = defaultdict(set)
+    for scenario_type, goal in goals:
+        goals_by_type[scenario_type].add(goal)
+    files = corpus_files(paths)
+    refused = [path.name for path in files if path.stem.startswith("heldout")]
+    files = [path for path in files if not path.stem.startswith("heldout")]
+    if refused:
+        print(f"judge_model: left out held-out split(s) {', '.join(refused)}: never trained or scored here",
+              file=sys.stderr)
+    if len(files) < 2:
+        raise CorpusError("leave-one-split-out needs at least two tuning splits")
+    return {path.stem: read_corpus(path, goals_by_type) for path in files}
+
+
+def rule_verdicts(splits: dict[str, list[Turn]], given: Optional[Path]) -> dict[str, str]:
+    """The current matcher's verdict per turn id, replaced by the given file's for the ids it names."""
+    goals = goals_by_turn(load_scenarios())
+    verdicts = {turn.id: verdict_of(turn, GoalTracker(goals[(turn.scenario_type, turn.goal)]))
+                for turns in splits.values() for turn in turns}
+    if given is not None:
+        verdicts.update(json.loads(given.read_text(encoding="utf-8")))
+    return verdicts
+
+
+def embed_all(splits: dict[str, list[Turn]]) -> tuple[dict[str, np.ndarray], float]:
+    """Every turn's features, and the encoder's CPU ms per turn (goal vectors cached, as the judge does)."""
+    encoder = shared_encoder()
+    goal_vectors: dict[str, np.ndarray] = {}
+
+    def embed(text: str) -> np.ndarray:
+        if text not in goal_vectors:
+            return encoder.encode(text)
+        return goal_vectors[text]
+
+    found: dict[str, np.ndarray] = {}
+    turns = [turn for split in splits.values() for turn in split]
+    started = time.process_time()
+    for turn in turns:
+        goal_vectors.setdefault(turn.goal, encoder.encode(turn.goal))
+        found[turn.id] = features(turn.goal, turn.text, embed)
+    return found, (time.process_time() - started) * 1000.0 / max(len(turns), 1)
+
+
+def hybrid(rule: str, p: float, veto: bool, rescue: bool, rescue_met: bool) -> str:
+    if veto and rule == MET and p < VETO:
+        return UNCERTAIN
+    if rescue and rule != MET and p > RESCUE:
+        return MET if rescue_met else UNCERTAIN
+    return rule
+
+
+def tally(turns: list[Turn], verdicts: list[str]) -> dict:
+    total = Tally()
+    for turn, verdict in zip(turns, verdicts):
+        total.add(turn, verdict)
+    figures = total.figures()
+    figures.pop("wrong")
+    return figures
+
+
+def main(argv: Optional[list[str]] = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--corpus", nargs="+", default=[str(CORPUS_DIR)], help="tuning .jsonl files or directories")
+    parser.add_argument("--l2", type=float, nargs="+", default=[L2], help="ridge strength(s) to compare")
+    parser.add_argument("--rule-verdicts", type=Path, help="JSON {turn id: verdict} to use as the rules' verdicts")
+    parser.add_argument("--rescue-met", action="store_true", help="a rescue says met, not uncertain")
+    parser.add_argument("--save", action="store_true", help=f"train on every split and write {WEIGHTS.name}")
+    args = parser.parse_args(argv)
+    try:
+        splits = tuning_splits(args.corpus)
+        rules = rule_verdicts(splits, args.rule_verdicts)
+        started = time.process_time()
+        shared_encoder()
+        load_cpu_s = time.process_time() - started
+        x_by_id, cpu_ms_per_turn = embed_all(splits)
+    except (CorpusError, ModelUnavailable, OSError, json.JSONDecodeError) as exc:
+        print(f"judge_model: {exc}", file=sys.stderr)
+        return 2
+    figures: dict = {}
+    for l2 in args.l2:
+        per_split: dict = {}
+        for name, turns in splits.items():
+            train = [t for other, split in splits.items() if other != name for t in split]
+            model = fit(np.stack([x_by_id[t.id] for t in train]),
+                        np.array([t.label == MET for t in train], float), l2)
+            p = model.probability(np.stack([x_by_id[t.id] for t in turns]))
+            rule = [rules[t.id] for t in turns]
+            per_split[name] = {
+                "rules": tally(turns, rule),
+                "judge": tally(turns, [MET if q >= 0.5 else NOT_MET for q in p]),
+                "veto": tally(turns, [hybrid(r, q, True, False, args.rescue_met) for r, q in zip(rule, p)]),
+                "rescue": tally(turns, [hybrid(r, q, False, True, args.rescue_met) for r, q in zip(rule, p)]),
+                "both": tally(turns, [hybrid(r, q, True, True, args.rescue_met) for r, q in zip(rule, p)])}
+        figures[str(l2)] = per_split
+        print(f"\n== l2 {l2}: leave-one-split-out (veto p<{VETO}, rescue p>{RESCUE} -> "
+              f"{'met' if args.rescue_met else 'uncertain'})")
+        print(f"  {'split':28} {'variant':7} {'turns':>5} {'acc':>7} {'false met':>10} {'false unmet':>12} "
+              f"{'uncertain':>10}")
+        for name, variants in per_split.items():
+            for variant, f in variants.items():
+                print(f"  {name:28} {variant:7} {f['turns']:5d} {f['accuracy'] * 100:6.1f}% "
+                      f"{f['false_met_rate'] * 100:9.1f}% {f['false_unmet_rate'] * 100:11.1f}% "
+                      f"{f['uncertain_share'] * 100:9.1f}%")
+    if args.save:
+        every = [t for split in splits.values() for t in split]
+        model = fit(np.stack([x_by_id[t.id] for t in every]), np.array([t.label == MET for t in every], float),
+                    args.l2[0])
+        model.save(WEIGHTS, trained_on=",".join(splits), l2=str(args.l2[0]))
+        print(f"\nwrote {WEIGHTS} ({WEIGHTS.stat().st_size} bytes), trained on {len(every)} turns")
+    rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+    print(json.dumps({"bench": "judge_model", "loso": figures, "encoder_load_cpu_s": round(load_cpu_s, 3),
+                      "judge_cpu_ms_per_turn": round(cpu_ms_per_turn, 2), "max_rss_mb": round(rss_mb, 1),
+                      "machine": machine.describe()}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,113 @@
+"""A learned second opinion on one goal and one agent turn: the probability that the turn meets the goal.
+
+Whatever the goal's wording (users write their own), the goal, the whole turn and each clause of the turn
+are embedded by the sentence encoder; the pair features say how the goal meets the turn (elementwise
+products), what the clause closest to the goal is (a thing done, an offer, a question, a condition), and
+what follows it (a "but I can't" in a later clause). A logistic model over them was trained on the tuning
+corpora by `bench/judge_model.py`; its weights are data, `learned_judge.npz` beside this file.
+"""
+from __future__ import annotations
+
+import re
+import threading
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Callable, Optional
+
+import numpy as np
+
+from callers.scenario.grammar import split_sentences
+from callers.scenario.sentence_encoder import ModelUnavailable, SentenceEncoder, shared_encoder
+
+WEIGHTS = Path(__file__).with_name("learned_judge.npz")
+# a clause starts at a sentence start or at one of these joining words, so a later "but I can't" stands alone
+_CLAUSE_BREAK = re.compile(r"(?:[;:]|,)?\s+(?=(?:but|however|although|though|unless|until|once|except|"
+                           r"so|then|if|pero|aunque|sin embargo)\b)", re.IGNORECASE)
+
+Embed = Callable[[str], np.ndarray]
+
+
+def clauses(text: str) -> list[str]:
+    """The turn cut into sentences, and each sentence at the words that turn or condition what came before."""
+    found = [part.strip(" ,;:") for sentence in split_sentences(text) for part in _CLAUSE_BREAK.split(sentence)]
+    return [part for part in found if part] or [text]
+
+
+def pair_features(goal: np.ndarray, turn: np.ndarray, parts: np.ndarray) -> np.ndarray:
+    """Features of one (goal, turn) pair from unit vectors: goal (d), turn (d), the turn's clauses (k, d)."""
+    similarity = parts @ goal
+    best = int(np.argmax(similarity))
+    after = parts[best + 1:].mean(axis=0) if best + 1 < len(parts) else np.zeros_like(goal)
+    before = parts[:best].mean(axis=0) if best > 0 else np.zeros_like(goal)
+    scalars = np.array([float(turn @ goal), float(similarity.max()), float(similarity.mean()),
+                        float(len(parts) > 1), float(best + 1 < len(parts)), float(after @ goal)], np.float32)
+    return np.concatenate([goal * turn, goal * parts[best], parts[best], after, before, turn, scalars])
+
+
+def features(goal_text: str, turn_text: str, embed: Embed) -> np.ndarray:
+    parts = clauses(turn_text)
+    part_vectors = np.stack([embed(part) for part in parts])
+    turn_vector = part_vectors[0] if len(parts) == 1 and parts[0] == turn_text else embed(turn_text)
+    return pair_features(embed(goal_text), turn_vector, part_vectors)
+
+
+@dataclass(frozen=True)
+class LogisticModel:
+    """p = sigmoid(w . (x - mean) / scale + b), with the standardisation learned beside the weights."""
+
+    mean: np.ndarray
+    scale: np.ndarray
+    weights: np.ndarray
+    bias: float
+
+    def probability(self, x: np.ndarray) -> np.ndarray:
+        z = ((x - self.mean) / self.scale) @ self.weights + self.bias
+        return 1.0 / (1.0 + np.exp(-np.clip(z, -40.0, 40.0)))
+
+    def save(self, path: Path, **notes: str) -> None:
+        np.savez_compressed(path, mean=self.mean.astype(np.float32), scale=self.scale.astype(np.float32),
+                            weights=self.weights.astype(np.float32), bias=np.float32(self.bias),
+                            **{f"note_{k}": np.array(v) for k, v in notes.items()})
+
+    @classmethod
+    def load(cls, path: Path) -> "LogisticModel":
+        try:
+            with np.load(path) as data:
+                return cls(mean=data["mean"], scale=data["scale"], weights=data["weights"], bias=float(data["bias"]))
+        except (OSError, KeyError, ValueError) as exc:
+            raise ModelUnavailable(f"{path}: not a learned judge's weights ({exc})") from None
+
+
+class LearnedJudge:
+    """Goal and turn to a probability that the turn meets the goal; goal vectors are kept per goal text."""
+
+    def __init__(self, model: LogisticModel, encoder: SentenceEncoder) -> None:
+        self.model = model
+        self.encoder = encoder
+        self._goals: dict[str, np.ndarray] = {}
+
+    def _embed(self, text: str) -> np.ndarray:
+        vector = self._goals.get(text)
+        return self.encoder.encode(text) if vector is None else vector
+
+    def probability(self, goal_text: str, turn_text: str) -> float:
+        if goal_text not in self._goals:
+            self._goals[goal_text] = self.encoder.encode(goal_text)
+        return float(self.model.probability(features(goal_text, turn_text, self._embed)))
+
+
+_lock = threading.Lock()
+
+
+@lru_cache(maxsize=1)
+def _shared(weights: Path) -> LearnedJudge:
+    return LearnedJudge(LogisticModel.load(weights), shared_encoder())
+
+
+def judge(goal_text: str, turn_text: str, weights: Optional[Path] = None) -> float:
+    """Probability that turn_text meets goal_text, by the process's one judge (loaded on first call).
+    Raises ModelUnavailable, saying how to install the model, when the sentence model is absent."""
+    with _lock:
+        shared = _shared(weights or WEIGHTS)
+    return shared.probability(goal_text, turn_text)
