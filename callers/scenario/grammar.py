@@ -278,6 +278,9 @@ CURRENCIES = frozenset({"dollar", "dollars", "cent", "cents", "buck", "bucks", "
 CLOCK_WORDS = frozenset({"noon", "midday", "midnight", "o'clock", "oclock", "am", "pm"})
 RANGE_WORDS = frozenset({"to", "till", "til", "until", "through", "thru", "and"})
 UNITS = frozenset({"day", "days", "week", "weeks", "hour", "hours", "month", "months", "minute", "minutes"})
+# How a recogniser hears a unit word ("five to seven business date"): counted as the unit only where a
+# window is unmistakable (after "business"/"working", or a number range), so "a date" stays a date.
+MISHEARD_UNITS = frozenset({"date", "dates", "daze", "dais", "weak", "weaks", "ours"})
 AMOUNT_WORDS = frozenset({"a", "an", "one", "couple", "few", "several", "next", "two", "the"}) | NUMBER_WORDS
 WEEKDAYS = frozenset({"monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday", "mondays",
                       "tuesdays", "wednesdays", "thursdays", "fridays", "saturdays", "sundays", "weekday",
@@ -662,6 +665,9 @@ def _content(words: list[str]) -> dict[str, tuple[int, ...]]:
         counted_working = i > 1 and words[i - 1] in ("business", "working", "calendar") \
             and (words[i - 2] in AMOUNT_WORDS or _is_number(words[i - 2]))
         if word in UNITS and (counted or counted_working):
+            found["duration"].append(i)
+        elif word in MISHEARD_UNITS and (counted_working or (
+                i > 2 and words[i - 2] in RANGE_WORDS and _is_number(words[i - 1]) and _is_number(words[i - 3]))):
             found["duration"].append(i)
         if word in DAY_WORDS or (word in ("week", "month") and i and words[i - 1] in ("next", "this")):
             found["duration"].append(i)

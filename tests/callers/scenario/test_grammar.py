@@ -49,3 +49,16 @@ def test_the_first_marker_is_where_a_plain_scan_finds_it(words):
     assert grammar._first_marker(words, grammar._REQUEST_MARKERS_BY_WORD) == plain(grammar.REQUEST_MARKERS, {})
     assert (grammar._first_marker(words, grammar._TENTATIVE_MARKERS_BY_WORD, grammar.TENTATIVE_EXCEPTIONS)
             == plain(grammar.TENTATIVE_MARKERS, grammar.TENTATIVE_EXCEPTIONS))
+
+
+@pytest.mark.parametrize("text, window", [
+    ("within 5 to 7 business date", True),  # "days" as a recogniser often hears it
+    ("in three to five date", True),
+    ("in five working daze", True),
+    ("on a date that suits you", False),
+    ("we will let you know the date", False),
+    ("a date in your diary", False),
+])
+def test_a_misheard_unit_counts_only_where_a_window_is_unmistakable(text, window):
+    sentence = grammar.analyse(text)
+    assert sentence.gives("duration", (True,) * len(sentence.words)) is window
