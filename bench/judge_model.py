@@ -5,8 +5,8 @@ approximates wording nobody trained on. For every split left out this prints, as
 them (accuracy, false met, false unmet, uncertain share): the rules (goals.GoalTracker), the learned judge
 alone (met when p >= 0.5), and hybrids of the two:
 
-- veto:   the rules say met but the judge's p < VETO -> uncertain (guards against a false met);
-- rescue: the rules do not say met but p > RESCUE -> uncertain (or met with --rescue-met);
+- veto:   the rules say met but the judge's p < --veto (0.2) -> uncertain (guards against a false met);
+- rescue: the rules do not say met but p > --rescue (0.9) -> uncertain (or met with --rescue-met);
 - both.
 
 Held-out splits (heldout*.jsonl) are refused: they are scored once, by the lead, at the end. With --save the
@@ -36,12 +36,11 @@ from bench import machine  # noqa: E402
 from bench.verdicts import CORPUS_DIR, CorpusError, Tally, Turn, corpus_files, goals_by_turn, read_corpus  # noqa: E402
 from bench.verdicts import verdict_of  # noqa: E402
 from callers.scenario.goals import MET, NOT_MET, UNCERTAIN, GoalTracker  # noqa: E402
-from callers.scenario.learned_judge import WEIGHTS, LogisticModel, features  # noqa: E402
+from callers.scenario.learned_judge import VETO_BELOW, WEIGHTS, LogisticModel, features, vetoed  # noqa: E402
 from callers.scenario.scenarios import load_scenarios  # noqa: E402
 from callers.scenario.sentence_encoder import ModelUnavailable, shared_encoder  # noqa: E402
 
 L2 = 300.0  # ridge strength on standardised features, chosen by leave-one-split-out figures
-VETO = 0.1  # rules' met turned uncertain below this probability (0.1, 0.2, 0.3 compared)
 RESCUE = 0.9  # rules' not met / uncertain turned uncertain (or met) above it
 NEWTON_STEPS = 25
 
@@ -111,10 +110,11 @@ def embed_all(splits: dict[str, list[Turn]]) -> tuple[dict[str, np.ndarray], flo
     return found, (time.process_time() - started) * 1000.0 / max(len(turns), 1)
 
 
-def hybrid(rule: str, p: float, veto: bool, rescue: bool, rescue_met: bool) -> str:
-    if veto and rule == MET and p < VETO:
-        return UNCERTAIN
-    if rescue and rule != MET and p > RESCUE:
+def hybrid(rule: str, p: float, veto: Optional[float], rescue: Optional[float], rescue_met: bool) -> str:
+    """The rules' verdict with the judge's veto below `veto` and its rescue above `rescue` (None: not used)."""
+    if veto is not None:
+        rule = vetoed(rule, p, veto)
+    if rescue is not None and rule != MET and p > rescue:
         return MET if rescue_met else UNCERTAIN
     return rule
 
@@ -133,6 +133,8 @@ def main(argv: Optional[list[str]] = None) -> int:
     parser.add_argument("--corpus", nargs="+", default=[str(CORPUS_DIR)], help="tuning .jsonl files or directories")
     parser.add_argument("--l2", type=float, nargs="+", default=[L2], help="ridge strength(s) to compare")
     parser.add_argument("--rule-verdicts", type=Path, help="JSON {turn id: verdict} to use as the rules' verdicts")
+    parser.add_argument("--veto", type=float, default=VETO_BELOW, help="veto below this probability")
+    parser.add_argument("--rescue", type=float, default=RESCUE, help="rescue above this probability")
     parser.add_argument("--rescue-met", action="store_true", help="a rescue says met, not uncertain")
     parser.add_argument("--save", action="store_true", help=f"train on every split and write {WEIGHTS.name}")
     args = parser.parse_args(argv)
@@ -158,11 +160,12 @@ def main(argv: Optional[list[str]] = None) -> int:
             per_split[name] = {
                 "rules": tally(turns, rule),
                 "judge": tally(turns, [MET if q >= 0.5 else NOT_MET for q in p]),
-                "veto": tally(turns, [hybrid(r, q, True, False, args.rescue_met) for r, q in zip(rule, p)]),
-                "rescue": tally(turns, [hybrid(r, q, False, True, args.rescue_met) for r, q in zip(rule, p)]),
-                "both": tally(turns, [hybrid(r, q, True, True, args.rescue_met) for r, q in zip(rule, p)])}
+                "veto": tally(turns, [hybrid(r, q, args.veto, None, args.rescue_met) for r, q in zip(rule, p)]),
+                "rescue": tally(turns, [hybrid(r, q, None, args.rescue, args.rescue_met) for r, q in zip(rule, p)]),
+                "both": tally(turns, [hybrid(r, q, args.veto, args.rescue, args.rescue_met)
+                                      for r, q in zip(rule, p)])}
         figures[str(l2)] = per_split
-        print(f"\n== l2 {l2}: leave-one-split-out (veto p<{VETO}, rescue p>{RESCUE} -> "
+        print(f"\n== l2 {l2}: leave-one-split-out (veto p<{args.veto}, rescue p>{args.rescue} -> "
               f"{'met' if args.rescue_met else 'uncertain'})")
         print(f"  {'split':28} {'variant':7} {'turns':>5} {'acc':>7} {'false met':>10} {'false unmet':>12} "
               f"{'uncertain':>10}")

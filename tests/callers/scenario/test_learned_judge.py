@@ -1,0 +1,59 @@
+"""The learned judge: its clauses, its features, its weights file, its veto, and (where the model wheel is
+installed) that the shipped weights tell a thing done from a thing offered."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from callers.scenario import learned_judge
+from callers.scenario.goals import MET, NOT_MET, UNCERTAIN
+from callers.scenario.learned_judge import LogisticModel, clauses, pair_features, vetoed
+from callers.scenario.sentence_encoder import ModelUnavailable
+
+
+def test_clauses_cut_sentences_and_turning_words():
+    assert clauses("I've started the application, but I can't submit it. Anything else?") == [
+        "I've started the application", "but I can't submit it.", "Anything else?"]
+    assert clauses("card ordered") == ["card ordered"]
+
+
+def test_pair_features_see_what_follows_the_closest_clause():
+    goal = np.array([1.0, 0.0, 0.0], np.float32)
+    parts = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]], np.float32)
+    found = pair_features(goal, parts.mean(axis=0), parts)
+    assert found.shape == (6 * 3 + 6,)
+    np.testing.assert_array_equal(found[6:9], [1.0, 0.0, 0.0])  # the closest clause
+    np.testing.assert_array_equal(found[9:12], [0.0, 1.0, 0.0])  # what follows it
+    np.testing.assert_array_equal(found[12:15], [0.0, 0.0, 0.0])  # nothing before it
+
+
+def test_weights_round_trip_and_a_bad_file_is_named(tmp_path):
+    model = LogisticModel(mean=np.zeros(2, np.float32), scale=np.ones(2, np.float32),
+                          weights=np.array([2.0, -1.0], np.float32), bias=0.5)
+    model.save(tmp_path / "w.npz", trained_on="t")
+    again = LogisticModel.load(tmp_path / "w.npz")
+    assert float(again.probability(np.array([1.0, 1.0]))) == pytest.approx(1 / (1 + np.exp(-1.5)), abs=1e-6)
+    (tmp_path / "bad.npz").write_bytes(b"not npz")
+    with pytest.raises(ModelUnavailable, match="bad.npz: not a learned judge's weights"):
+        LogisticModel.load(tmp_path / "bad.npz")
+
+
+def test_veto_only_touches_a_met():
+    assert vetoed(MET, 0.05) == UNCERTAIN
+    assert vetoed(MET, 0.5) == MET
+    assert vetoed(NOT_MET, 0.05) == NOT_MET
+    assert vetoed(MET, 0.3, veto_below=0.4) == UNCERTAIN
+
+
+def test_shipped_weights_fit_the_features():
+    model = LogisticModel.load(learned_judge.WEIGHTS)
+    assert model.weights.shape == model.mean.shape == (6 * 384 + 6,)
+
+
+def test_shipped_judge_tells_done_from_offered():
+    try:
+        done = learned_judge.judge("card ordered", "I've ordered your replacement card, it's on its way.")
+    except ModelUnavailable as exc:
+        pytest.skip(f"sentence model wheel absent: {exc}")
+    offered = learned_judge.judge("card ordered", "Would you like me to order a replacement card?")
+    assert done > 0.5 > offered
