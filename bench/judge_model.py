@@ -12,7 +12,9 @@ alone (met when p >= 0.5), and hybrids of the two:
 Held-out splits (heldout*.jsonl) are refused: they are scored once, by the lead, at the end. With --save the
 judge is trained on every split given and its weights written (callers/scenario/learned_judge.npz).
 
-    python bench/judge_model.py [--corpus FILE_OR_DIR ...] [--l2 L] [--save] [--rule-verdicts FILE]
+    python bench/judge_model.py [--corpus FILE_OR_DIR ...] [--l2 L ...] [--veto P] [--rescue P] [--rescue-met]
+                                [--rule-verdicts FILE] [--save [WEIGHTS]]
+    python bench/judge_model.py --cost N     # load time, memory and CPU per turn of the shipped judge
 
 --rule-verdicts reads {"turn id": verdict} (e.g. an older commit's matcher on a split it had not been tuned
 on) to use instead of the current rules' verdicts for those turns. Figures are printed last as one JSON line.
@@ -36,33 +38,43 @@ from bench import machine  # noqa: E402
 from bench.verdicts import CORPUS_DIR, CorpusError, Tally, Turn, corpus_files, goals_by_turn, read_corpus  # noqa: E402
 from bench.verdicts import verdict_of  # noqa: E402
 from callers.scenario.goals import MET, NOT_MET, UNCERTAIN, GoalTracker  # noqa: E402
-from callers.scenario.learned_judge import VETO_BELOW, WEIGHTS, LogisticModel, features, vetoed  # noqa: E402
+from callers.scenario.learned_judge import VETO_BELOW, WEIGHTS, JudgeModel, features, vetoed  # noqa: E402
 from callers.scenario.scenarios import load_scenarios  # noqa: E402
 from callers.scenario.sentence_encoder import ModelUnavailable, shared_encoder  # noqa: E402
 
 L2 = 300.0  # ridge strength on standardised features, chosen by leave-one-split-out figures
 RESCUE = 0.9  # rules' not met / uncertain turned uncertain (or met) above it
 NEWTON_STEPS = 25
+BIAS_PENALTY = 1e-4  # next to nothing, and keeps the dual step well conditioned
 
 
-def fit(x: np.ndarray, y: np.ndarray, l2: float) -> LogisticModel:
-    """L2-regularised logistic regression by Newton's method on standardised features (the bias unpenalised)."""
+def fit(x: np.ndarray, y: np.ndarray, l2: float) -> JudgeModel:
+    """L2-regularised logistic regression by Newton's method on standardised features (the bias all but
+    unpenalised). Each step solves in the smaller of the feature and the sample space (Woodbury identity)."""
     mean = x.mean(axis=0)
     scale = x.std(axis=0) + 1e-6
     z = np.hstack([(x - mean) / scale, np.ones((len(x), 1))]).astype(np.float64)
     w = np.zeros(z.shape[1])
-    penalty = np.full(z.shape[1], l2)
-    penalty[-1] = 0.0
+    penalty = np.full(z.shape[1], float(l2))
+    penalty[-1] = BIAS_PENALTY
     for _ in range(NEWTON_STEPS):
         p = 1.0 / (1.0 + np.exp(-np.clip(z @ w, -40, 40)))
-        gradient = z.T @ (p - y) + penalty * w
-        hessian = (z * (p * (1 - p))[:, None]).T @ z + np.diag(penalty) + 1e-9 * np.eye(len(w))
-        step = np.linalg.solve(hessian, gradient)
+        step = _newton_step(z, p * (1 - p), z.T @ (p - y) + penalty * w, penalty)
         w -= step
         if np.abs(step).max() < 1e-7:
             break
-    return LogisticModel(mean=mean.astype(np.float32), scale=scale.astype(np.float32),
-                         weights=w[:-1].astype(np.float32), bias=float(w[-1]))
+    return JudgeModel(mean=mean.astype(np.float32), scale=scale.astype(np.float32),
+                      weights=w[None, :-1].astype(np.float32), bias=w[-1:].astype(np.float32))
+
+
+def _newton_step(z: np.ndarray, curvature: np.ndarray, gradient: np.ndarray, penalty: np.ndarray) -> np.ndarray:
+    """(z' diag(curvature) z + diag(penalty))^-1 gradient."""
+    if z.shape[0] >= z.shape[1]:
+        return np.linalg.solve((z * curvature[:, None]).T @ z + np.diag(penalty), gradient)
+    root = np.sqrt(curvature)
+    scaled = z / penalty  # z D^-1
+    inner = np.eye(len(z)) + root[:, None] * (scaled @ z.T) * root[None, :]
+    return gradient / penalty - scaled.T @ (root * np.linalg.solve(inner, root * (scaled @ gradient)))
 
 
 def tuning_splits(paths: list[str]) -> dict[str, list[Turn]]:
@@ -128,6 +140,35 @@ def tally(turns: list[Turn], verdicts: list[str]) -> dict:
     return figures
 
 
+def _memory_mb() -> dict[str, float]:
+    """This process's resident memory, and how much of it is file pages (the model's, shared between processes)."""
+    fields = {}
+    for line in Path("/proc/self/status").read_text().splitlines():
+        name, _, value = line.partition(":")
+        if name in ("VmRSS", "RssAnon", "RssFile"):
+            fields[name] = round(int(value.split()[0]) / 1024.0, 1)
+    return fields
+
+
+def cost(splits: dict[str, list[Turn]], turns: int) -> dict:
+    """What the judge costs one process: load time, memory, CPU per turn, on the first turns of each split."""
+    from callers.scenario.learned_judge import judge
+
+    sample = [turn for split in splits.values() for turn in split[:max(turns // len(splits), 1)]]
+    before = _memory_mb()
+    started, wall = time.process_time(), time.perf_counter()
+    judge(sample[0].goal, sample[0].text)
+    load = (time.process_time() - started, time.perf_counter() - wall)
+    started, wall = time.process_time(), time.perf_counter()
+    for turn in sample:
+        judge(turn.goal, turn.text)
+    count = len(sample)
+    return {"turns": count, "first_call_cpu_s": round(load[0], 3), "first_call_wall_s": round(load[1], 3),
+            "cpu_ms_per_turn": round((time.process_time() - started) * 1000 / count, 2),
+            "wall_ms_per_turn": round((time.perf_counter() - wall) * 1000 / count, 2),
+            "memory_mb_before": before, "memory_mb_after": _memory_mb()}
+
+
 def main(argv: Optional[list[str]] = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--corpus", nargs="+", default=[str(CORPUS_DIR)], help="tuning .jsonl files or directories")
@@ -136,10 +177,16 @@ def main(argv: Optional[list[str]] = None) -> int:
     parser.add_argument("--veto", type=float, default=VETO_BELOW, help="veto below this probability")
     parser.add_argument("--rescue", type=float, default=RESCUE, help="rescue above this probability")
     parser.add_argument("--rescue-met", action="store_true", help="a rescue says met, not uncertain")
-    parser.add_argument("--save", action="store_true", help=f"train on every split and write {WEIGHTS.name}")
+    parser.add_argument("--cost", type=int, metavar="N",
+                        help="only measure the shipped judge's cost per process on N turns, and stop")
+    parser.add_argument("--save", nargs="?", const=WEIGHTS, type=Path, metavar="WEIGHTS",
+                        help=f"train on every split and write the weights (default: {WEIGHTS.name} of the judge)")
     args = parser.parse_args(argv)
     try:
         splits = tuning_splits(args.corpus)
+        if args.cost:
+            print(json.dumps({"bench": "judge_model", "cost": cost(splits, args.cost), "machine": machine.describe()}))
+            return 0
         rules = rule_verdicts(splits, args.rule_verdicts)
         started = time.process_time()
         shared_encoder()
@@ -174,12 +221,12 @@ def main(argv: Optional[list[str]] = None) -> int:
                 print(f"  {name:28} {variant:7} {f['turns']:5d} {f['accuracy'] * 100:6.1f}% "
                       f"{f['false_met_rate'] * 100:9.1f}% {f['false_unmet_rate'] * 100:11.1f}% "
                       f"{f['uncertain_share'] * 100:9.1f}%")
-    if args.save:
+    if args.save is not None:
         every = [t for split in splits.values() for t in split]
         model = fit(np.stack([x_by_id[t.id] for t in every]), np.array([t.label == MET for t in every], float),
                     args.l2[0])
-        model.save(WEIGHTS, trained_on=",".join(splits), l2=str(args.l2[0]))
-        print(f"\nwrote {WEIGHTS} ({WEIGHTS.stat().st_size} bytes), trained on {len(every)} turns")
+        model.save(args.save, trained_on=",".join(splits), l2=str(args.l2[0]))
+        print(f"\nwrote {args.save} ({args.save.stat().st_size} bytes), trained on {len(every)} turns")
     rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
     print(json.dumps({"bench": "judge_model", "loso": figures, "encoder_load_cpu_s": round(load_cpu_s, 3),
                       "judge_cpu_ms_per_turn": round(cpu_ms_per_turn, 2), "max_rss_mb": round(rss_mb, 1),

@@ -210,13 +210,13 @@ def print_split(name: str, overall: Tally, by_goal: dict[str, Tally], turns: lis
 
 def _judge_veto(weights: str, veto_below: Optional[float]) -> SecondOpinion:
     """The learned judge's veto, loaded now so a missing model is one message before any scoring."""
-    from callers.scenario.learned_judge import VETO_BELOW, WEIGHTS, LearnedJudge, LogisticModel, vetoed
+    from callers.scenario.learned_judge import VETO_BELOW, WEIGHTS, LearnedJudge, JudgeModel, vetoed
     from callers.scenario.sentence_encoder import shared_encoder
 
     threshold = VETO_BELOW if veto_below is None else veto_below
     if not 0.0 <= threshold <= 1.0:
         raise ValueError(f"--judge-veto {threshold} is not a probability between 0 and 1")
-    judge = LearnedJudge(LogisticModel.load(WEIGHTS if weights == "default" else Path(weights)), shared_encoder())
+    judge = LearnedJudge(JudgeModel.load(WEIGHTS if weights == "default" else Path(weights)), shared_encoder())
     return lambda turn, verdict: vetoed(verdict, judge.probability(turn.goal, turn.text), threshold)
 
 

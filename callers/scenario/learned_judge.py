@@ -57,36 +57,55 @@ def features(goal_text: str, turn_text: str, embed: Embed) -> np.ndarray:
 
 
 @dataclass(frozen=True)
-class LogisticModel:
-    """p = sigmoid(w . (x - mean) / scale + b), with the standardisation learned beside the weights."""
+class JudgeModel:
+    """Standardised features into one or more members, their probabilities averaged. A member is logistic
+    (p = sigmoid(w . z + b)) or, when it has a hidden layer, p = sigmoid(w . relu(H z + c) + b)."""
 
-    mean: np.ndarray
-    scale: np.ndarray
-    weights: np.ndarray
-    bias: float
+    mean: np.ndarray  # (d,)
+    scale: np.ndarray  # (d,)
+    weights: np.ndarray  # (members, d) logistic, or (members, hidden)
+    bias: np.ndarray  # (members,)
+    hidden: Optional[np.ndarray] = None  # (members, d, hidden)
+    hidden_bias: Optional[np.ndarray] = None  # (members, hidden)
 
     def probability(self, x: np.ndarray) -> np.ndarray:
-        z = ((x - self.mean) / self.scale) @ self.weights + self.bias
-        return 1.0 / (1.0 + np.exp(-np.clip(z, -40.0, 40.0)))
+        """p per row of x (or one p for one feature vector)."""
+        z = ((x - self.mean) / self.scale).astype(np.float32)
+        total = np.zeros(z.shape[:-1], np.float64)
+        for member in range(len(self.bias)):
+            inputs = z
+            if self.hidden is not None and self.hidden_bias is not None:
+                inputs = np.maximum(z @ self.hidden[member] + self.hidden_bias[member], 0.0)
+            logit = inputs @ self.weights[member] + self.bias[member]
+            total += 1.0 / (1.0 + np.exp(-np.clip(logit, -40.0, 40.0)))
+        return total / len(self.bias)
 
     def save(self, path: Path, **notes: str) -> None:
-        np.savez_compressed(path, mean=self.mean.astype(np.float32), scale=self.scale.astype(np.float32),
-                            weights=self.weights.astype(np.float32), bias=np.float32(self.bias),
+        arrays = {"mean": self.mean, "scale": self.scale, "weights": self.weights, "bias": self.bias}
+        if self.hidden is not None and self.hidden_bias is not None:
+            arrays.update(hidden=self.hidden, hidden_bias=self.hidden_bias)
+        np.savez_compressed(path, **{k: np.asarray(v, np.float32) for k, v in arrays.items()},
                             **{f"note_{k}": np.array(v) for k, v in notes.items()})
 
     @classmethod
-    def load(cls, path: Path) -> "LogisticModel":
+    def load(cls, path: Path) -> "JudgeModel":
         try:
             with np.load(path) as data:
-                return cls(mean=data["mean"], scale=data["scale"], weights=data["weights"], bias=float(data["bias"]))
-        except (OSError, KeyError, ValueError) as exc:
+                model = cls(mean=data["mean"], scale=data["scale"], weights=data["weights"], bias=data["bias"],
+                            hidden=data["hidden"] if "hidden" in data else None,
+                            hidden_bias=data["hidden_bias"] if "hidden_bias" in data else None)
+        except (OSError, KeyError, ValueError, EOFError) as exc:
             raise ModelUnavailable(f"{path}: not a learned judge's weights ({exc})") from None
+        width = model.mean.shape[0] if model.hidden is None else model.hidden.shape[-1]
+        if model.weights.ndim != 2 or model.weights.shape != (len(model.bias), width):
+            raise ModelUnavailable(f"{path}: weights of shape {model.weights.shape} do not fit the features")
+        return model
 
 
 class LearnedJudge:
     """Goal and turn to a probability that the turn meets the goal; goal vectors are kept per goal text."""
 
-    def __init__(self, model: LogisticModel, encoder: SentenceEncoder) -> None:
+    def __init__(self, model: JudgeModel, encoder: SentenceEncoder) -> None:
         self.model = model
         self.encoder = encoder
         self._goals: dict[str, np.ndarray] = {}
@@ -111,7 +130,7 @@ _lock = threading.Lock()
 
 @lru_cache(maxsize=1)
 def _shared(weights: Path) -> LearnedJudge:
-    return LearnedJudge(LogisticModel.load(weights), shared_encoder())
+    return LearnedJudge(JudgeModel.load(weights), shared_encoder())
 
 
 def judge(goal_text: str, turn_text: str, weights: Optional[Path] = None) -> float:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import mmap
 import struct
 import threading
 from dataclasses import dataclass
@@ -34,8 +35,13 @@ class ModelUnavailable(RuntimeError):
 
 def read_safetensors(path: Path, names: Optional[Sequence[str]] = None) -> dict[str, np.ndarray]:
     """Tensors of a safetensors file (8-byte little-endian header size, JSON header, raw little-endian data),
-    all of them or those named, as numpy arrays."""
-    data = path.read_bytes()
+    all of them or those named, as read-only numpy arrays over a memory map of the file: processes that load
+    the same model share its pages."""
+    try:
+        with path.open("rb") as file:
+            data = mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_READ)
+    except (OSError, ValueError) as exc:  # ValueError: an empty file cannot be mapped
+        raise ModelUnavailable(f"{path}: cannot be read ({exc})") from None
     if len(data) < 8:
         raise ModelUnavailable(f"{path}: too short for a safetensors file")
     (header_size,) = struct.unpack("<Q", data[:8])
@@ -86,16 +92,20 @@ def _layer_norm(x: np.ndarray, weight: np.ndarray, bias: np.ndarray, eps: float)
 
 @dataclass(frozen=True)
 class _Layer:
-    qkv: np.ndarray  # (384, 3*384): query, key and value projections side by side
-    qkv_bias: np.ndarray
-    attention_out: np.ndarray
-    attention_out_bias: np.ndarray
+    """One encoder layer's weights as stored, (out, in): multiplied transposed, never copied."""
+
+    query: tuple[np.ndarray, np.ndarray]  # (weight, bias)
+    key: tuple[np.ndarray, np.ndarray]
+    value: tuple[np.ndarray, np.ndarray]
+    attention_out: tuple[np.ndarray, np.ndarray]
     attention_norm: tuple[np.ndarray, np.ndarray]
-    intermediate: np.ndarray
-    intermediate_bias: np.ndarray
-    output: np.ndarray
-    output_bias: np.ndarray
+    intermediate: tuple[np.ndarray, np.ndarray]
+    output: tuple[np.ndarray, np.ndarray]
     output_norm: tuple[np.ndarray, np.ndarray]
+
+
+def _dense(x: np.ndarray, weight_bias: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+    return x @ weight_bias[0].T + weight_bias[1]
 
 
 class SentenceEncoder:
@@ -122,18 +132,13 @@ class SentenceEncoder:
 
     @staticmethod
     def _layer(w: dict[str, np.ndarray], p: str) -> _Layer:
-        parts = ("query", "key", "value")
-        return _Layer(
-            qkv=np.ascontiguousarray(np.concatenate([w[f"{p}attention.self.{n}.weight"].T for n in parts], axis=1)),
-            qkv_bias=np.concatenate([w[f"{p}attention.self.{n}.bias"] for n in parts]),
-            attention_out=np.ascontiguousarray(w[f"{p}attention.output.dense.weight"].T),
-            attention_out_bias=w[f"{p}attention.output.dense.bias"],
-            attention_norm=(w[f"{p}attention.output.LayerNorm.weight"], w[f"{p}attention.output.LayerNorm.bias"]),
-            intermediate=np.ascontiguousarray(w[f"{p}intermediate.dense.weight"].T),
-            intermediate_bias=w[f"{p}intermediate.dense.bias"],
-            output=np.ascontiguousarray(w[f"{p}output.dense.weight"].T),
-            output_bias=w[f"{p}output.dense.bias"],
-            output_norm=(w[f"{p}output.LayerNorm.weight"], w[f"{p}output.LayerNorm.bias"]))
+        def pair(name: str) -> tuple[np.ndarray, np.ndarray]:
+            return w[f"{p}{name}.weight"], w[f"{p}{name}.bias"]
+
+        return _Layer(query=pair("attention.self.query"), key=pair("attention.self.key"),
+                      value=pair("attention.self.value"), attention_out=pair("attention.output.dense"),
+                      attention_norm=pair("attention.output.LayerNorm"), intermediate=pair("intermediate.dense"),
+                      output=pair("output.dense"), output_norm=pair("output.LayerNorm"))
 
     def _forward(self, ids: list[int]) -> np.ndarray:
         """Token vectors of one sequence, (tokens, dimension): one sequence at a time needs no padding mask."""
@@ -143,17 +148,15 @@ class SentenceEncoder:
         width = self.dimension // self.heads
         scale = np.float32(1.0 / np.sqrt(width))
         for layer in self.layers:
-            qkv = x @ layer.qkv + layer.qkv_bias
-            q, k, v = (qkv[:, i * self.dimension:(i + 1) * self.dimension].reshape(count, self.heads, width)
-                       .transpose(1, 0, 2) for i in range(3))
+            q, k, v = (_dense(x, part).reshape(count, self.heads, width).transpose(1, 0, 2)
+                       for part in (layer.query, layer.key, layer.value))
             scores = (q @ k.transpose(0, 2, 1)) * scale
             scores = np.exp(scores - scores.max(axis=-1, keepdims=True))
             scores /= scores.sum(axis=-1, keepdims=True)
             context = (scores @ v).transpose(1, 0, 2).reshape(count, self.dimension)
-            x = _layer_norm(x + context @ layer.attention_out + layer.attention_out_bias, *layer.attention_norm,
+            x = _layer_norm(x + _dense(context, layer.attention_out), *layer.attention_norm, self.eps)
+            x = _layer_norm(x + _dense(_gelu(_dense(x, layer.intermediate)), layer.output), *layer.output_norm,
                             self.eps)
-            hidden = _gelu(x @ layer.intermediate + layer.intermediate_bias)
-            x = _layer_norm(x + hidden @ layer.output + layer.output_bias, *layer.output_norm, self.eps)
         return x
 
     def encode(self, text: str) -> np.ndarray:

@@ -7,7 +7,7 @@ import pytest
 
 from callers.scenario import learned_judge
 from callers.scenario.goals import MET, NOT_MET, UNCERTAIN
-from callers.scenario.learned_judge import LogisticModel, clauses, pair_features, vetoed
+from callers.scenario.learned_judge import JudgeModel, clauses, pair_features, vetoed
 from callers.scenario.sentence_encoder import ModelUnavailable
 
 
@@ -28,14 +28,14 @@ def test_pair_features_see_what_follows_the_closest_clause():
 
 
 def test_weights_round_trip_and_a_bad_file_is_named(tmp_path):
-    model = LogisticModel(mean=np.zeros(2, np.float32), scale=np.ones(2, np.float32),
-                          weights=np.array([2.0, -1.0], np.float32), bias=0.5)
+    model = JudgeModel(mean=np.zeros(2, np.float32), scale=np.ones(2, np.float32),
+                       weights=np.array([[2.0, -1.0]], np.float32), bias=np.array([0.5], np.float32))
     model.save(tmp_path / "w.npz", trained_on="t")
-    again = LogisticModel.load(tmp_path / "w.npz")
+    again = JudgeModel.load(tmp_path / "w.npz")
     assert float(again.probability(np.array([1.0, 1.0]))) == pytest.approx(1 / (1 + np.exp(-1.5)), abs=1e-6)
     (tmp_path / "bad.npz").write_bytes(b"not npz")
     with pytest.raises(ModelUnavailable, match="bad.npz: not a learned judge's weights"):
-        LogisticModel.load(tmp_path / "bad.npz")
+        JudgeModel.load(tmp_path / "bad.npz")
 
 
 def test_veto_only_touches_a_met():
@@ -46,8 +46,8 @@ def test_veto_only_touches_a_met():
 
 
 def test_shipped_weights_fit_the_features():
-    model = LogisticModel.load(learned_judge.WEIGHTS)
-    assert model.weights.shape == model.mean.shape == (6 * 384 + 6,)
+    model = JudgeModel.load(learned_judge.WEIGHTS)
+    assert model.mean.shape == (6 * 384 + 6,) and len(model.bias) >= 1
 
 
 def test_shipped_judge_tells_done_from_offered():
