@@ -12,8 +12,8 @@ alone (met when p >= 0.5), and hybrids of the two:
 Held-out splits (heldout*.jsonl) are refused: they are scored once, by the lead, at the end. With --save the
 judge is trained on every split given and its weights written (callers/scenario/learned_judge.npz).
 
-    python bench/judge_model.py [--corpus FILE_OR_DIR ...] [--l2 L ...] [--veto P] [--rescue P] [--rescue-met]
-                                [--rule-verdicts FILE] [--save [WEIGHTS]]
+    python bench/judge_model.py [--corpus FILE_OR_DIR ...] [--model network|logistic] [--l2 L ...]
+                                [--veto P] [--rescue P] [--rescue-met] [--rule-verdicts FILE] [--save [WEIGHTS]]
     python bench/judge_model.py --cost N     # load time, memory and CPU per turn of the shipped judge
 
 --rule-verdicts reads {"turn id": verdict} (e.g. an older commit's matcher on a split it had not been tuned
@@ -42,9 +42,13 @@ from callers.scenario.learned_judge import VETO_BELOW, WEIGHTS, JudgeModel, feat
 from callers.scenario.scenarios import load_scenarios  # noqa: E402
 from callers.scenario.sentence_encoder import ModelUnavailable, shared_encoder  # noqa: E402
 
-L2 = 300.0  # ridge strength on standardised features, chosen by leave-one-split-out figures
+L2 = 300.0  # the logistic model's ridge strength on standardised features, by leave-one-split-out figures
 RESCUE = 0.9  # rules' not met / uncertain turned uncertain (or met) above it
 NEWTON_STEPS = 25
+# the network: members averaged, each one ReLU layer; chosen by leave-one-split-out figures (64 and 128 wide,
+# 15 and 30 epochs, one seed and three compared)
+MEMBERS, HIDDEN, EPOCHS, BATCH = 3, 64, 30, 32
+WEIGHT_DECAY, LEARNING_RATE, INPUT_DROPOUT, HIDDEN_DROPOUT = 0.01, 1e-3, 0.2, 0.5
 BIAS_PENALTY = 1e-4  # next to nothing, and keeps the dual step well conditioned
 
 
@@ -75,6 +79,55 @@ def _newton_step(z: np.ndarray, curvature: np.ndarray, gradient: np.ndarray, pen
     scaled = z / penalty  # z D^-1
     inner = np.eye(len(z)) + root[:, None] * (scaled @ z.T) * root[None, :]
     return gradient / penalty - scaled.T @ (root * np.linalg.solve(inner, root * (scaled @ gradient)))
+
+
+def fit_network(x: np.ndarray, y: np.ndarray, weight_decay: float, members: int = MEMBERS) -> JudgeModel:
+    """Members of one ReLU hidden layer each, trained by Adam with input and hidden dropout from seeds 0..n-1;
+    their probabilities are averaged, which steadies what one seed alone gets by chance."""
+    mean = x.mean(axis=0)
+    scale = x.std(axis=0) + 1e-6
+    z = ((x - mean) / scale).astype(np.float32)
+    trained = [_train_member(z, y.astype(np.float32), weight_decay, seed) for seed in range(members)]
+    return JudgeModel(mean=mean.astype(np.float32), scale=scale.astype(np.float32),
+                      weights=np.stack([m["out"] for m in trained]), bias=np.array([m["out_bias"] for m in trained]),
+                      hidden=np.stack([m["hidden"] for m in trained]),
+                      hidden_bias=np.stack([m["hidden_bias"] for m in trained]))
+
+
+def _train_member(z: np.ndarray, y: np.ndarray, weight_decay: float, seed: int) -> dict[str, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    width = z.shape[1]
+    params = {"hidden": (rng.standard_normal((width, HIDDEN)) * np.sqrt(2 / width)).astype(np.float32),
+              "hidden_bias": np.zeros(HIDDEN, np.float32),
+              "out": (rng.standard_normal(HIDDEN) * np.sqrt(1 / HIDDEN)).astype(np.float32),
+              "out_bias": np.zeros((), np.float32)}
+    first = {k: np.zeros_like(v) for k, v in params.items()}
+    second = {k: np.zeros_like(v) for k, v in params.items()}
+    step = 0
+    for _ in range(EPOCHS):
+        order = rng.permutation(len(z))
+        for start in range(0, len(z), BATCH):
+            rows = order[start:start + BATCH]
+            inputs = z[rows] * (rng.random((len(rows), width)) > INPUT_DROPOUT) / (1 - INPUT_DROPOUT)
+            before = inputs @ params["hidden"] + params["hidden_bias"]
+            keep = (rng.random(before.shape) > HIDDEN_DROPOUT) / (1 - HIDDEN_DROPOUT)
+            hidden = np.maximum(before, 0) * keep
+            p = 1 / (1 + np.exp(-np.clip(hidden @ params["out"] + params["out_bias"], -40, 40)))
+            error = (p - y[rows]) / len(rows)
+            back = np.outer(error, params["out"]) * (before > 0) * keep
+            grads = {"out": hidden.T @ error + weight_decay * params["out"], "out_bias": error.sum(),
+                     "hidden": inputs.T @ back + weight_decay * params["hidden"], "hidden_bias": back.sum(axis=0)}
+            step += 1
+            for name, grad in grads.items():
+                first[name] = 0.9 * first[name] + 0.1 * grad
+                second[name] = 0.999 * second[name] + 0.001 * grad * grad
+                params[name] = (params[name] - LEARNING_RATE * (first[name] / (1 - 0.9 ** step))
+                                / (np.sqrt(second[name] / (1 - 0.999 ** step)) + 1e-8)).astype(np.float32)
+    return params
+
+
+def train_model(x: np.ndarray, y: np.ndarray, kind: str, strength: float) -> JudgeModel:
+    return fit(x, y, strength) if kind == "logistic" else fit_network(x, y, strength)
 
 
 def tuning_splits(paths: list[str]) -> dict[str, list[Turn]]:
@@ -172,7 +225,11 @@ def cost(splits: dict[str, list[Turn]], turns: int) -> dict:
 def main(argv: Optional[list[str]] = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--corpus", nargs="+", default=[str(CORPUS_DIR)], help="tuning .jsonl files or directories")
-    parser.add_argument("--l2", type=float, nargs="+", default=[L2], help="ridge strength(s) to compare")
+    parser.add_argument("--model", choices=("network", "logistic"), default="network",
+                        help="the judge: averaged one-layer networks, or one logistic model")
+    parser.add_argument("--l2", type=float, nargs="+", default=None,
+                        help=f"regularisation(s) to compare: ridge strength (logistic, default {L2}) or weight "
+                             f"decay (network, default {WEIGHT_DECAY})")
     parser.add_argument("--rule-verdicts", type=Path, help="JSON {turn id: verdict} to use as the rules' verdicts")
     parser.add_argument("--veto", type=float, default=VETO_BELOW, help="veto below this probability")
     parser.add_argument("--rescue", type=float, default=RESCUE, help="rescue above this probability")
@@ -182,6 +239,7 @@ def main(argv: Optional[list[str]] = None) -> int:
     parser.add_argument("--save", nargs="?", const=WEIGHTS, type=Path, metavar="WEIGHTS",
                         help=f"train on every split and write the weights (default: {WEIGHTS.name} of the judge)")
     args = parser.parse_args(argv)
+    strengths = args.l2 or [L2 if args.model == "logistic" else WEIGHT_DECAY]
     try:
         splits = tuning_splits(args.corpus)
         if args.cost:
@@ -196,12 +254,12 @@ def main(argv: Optional[list[str]] = None) -> int:
         print(f"judge_model: {exc}", file=sys.stderr)
         return 2
     figures: dict = {}
-    for l2 in args.l2:
+    for l2 in strengths:
         per_split: dict = {}
         for name, turns in splits.items():
-            train = [t for other, split in splits.items() if other != name for t in split]
-            model = fit(np.stack([x_by_id[t.id] for t in train]),
-                        np.array([t.label == MET for t in train], float), l2)
+            train_turns = [t for other, split in splits.items() if other != name for t in split]
+            model = train_model(np.stack([x_by_id[t.id] for t in train_turns]),
+                                np.array([t.label == MET for t in train_turns], float), args.model, l2)
             p = model.probability(np.stack([x_by_id[t.id] for t in turns]))
             rule = [rules[t.id] for t in turns]
             per_split[name] = {
@@ -212,8 +270,8 @@ def main(argv: Optional[list[str]] = None) -> int:
                 "both": tally(turns, [hybrid(r, q, args.veto, args.rescue, args.rescue_met)
                                       for r, q in zip(rule, p)])}
         figures[str(l2)] = per_split
-        print(f"\n== l2 {l2}: leave-one-split-out (veto p<{args.veto}, rescue p>{args.rescue} -> "
-              f"{'met' if args.rescue_met else 'uncertain'})")
+        print(f"\n== {args.model}, regularisation {l2}: leave-one-split-out (veto p<{args.veto}, "
+              f"rescue p>{args.rescue} -> {'met' if args.rescue_met else 'uncertain'})")
         print(f"  {'split':28} {'variant':7} {'turns':>5} {'acc':>7} {'false met':>10} {'false unmet':>12} "
               f"{'uncertain':>10}")
         for name, variants in per_split.items():
@@ -223,12 +281,13 @@ def main(argv: Optional[list[str]] = None) -> int:
                       f"{f['uncertain_share'] * 100:9.1f}%")
     if args.save is not None:
         every = [t for split in splits.values() for t in split]
-        model = fit(np.stack([x_by_id[t.id] for t in every]), np.array([t.label == MET for t in every], float),
-                    args.l2[0])
-        model.save(args.save, trained_on=",".join(splits), l2=str(args.l2[0]))
+        model = train_model(np.stack([x_by_id[t.id] for t in every]),
+                            np.array([t.label == MET for t in every], float), args.model, strengths[0])
+        model.save(args.save, trained_on=",".join(splits), model=args.model, regularisation=str(strengths[0]))
         print(f"\nwrote {args.save} ({args.save.stat().st_size} bytes), trained on {len(every)} turns")
     rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
-    print(json.dumps({"bench": "judge_model", "loso": figures, "encoder_load_cpu_s": round(load_cpu_s, 3),
+    print(json.dumps({"bench": "judge_model", "model": args.model, "loso": figures,
+                      "encoder_load_cpu_s": round(load_cpu_s, 3),
                       "judge_cpu_ms_per_turn": round(cpu_ms_per_turn, 2), "max_rss_mb": round(rss_mb, 1),
                       "machine": machine.describe()}))
     return 0

@@ -66,6 +66,17 @@ def test_verdicts_judge_model_vetoes_only_a_met(tmp_path, capsys):
         assert figures["judge_veto"] == float(veto)
 
 
+def test_network_fits_and_averages_its_members():
+    rng = np.random.default_rng(2)
+    x = rng.standard_normal((300, 6)).astype(np.float32)
+    y = ((x[:, 0] > 0) ^ (x[:, 1] > 0)).astype(float)  # not linearly separable: needs the hidden layer
+    model = judge_model.fit_network(x, y, weight_decay=1e-4, members=2)
+    assert model.hidden is not None and model.hidden.shape == (2, 6, judge_model.HIDDEN)
+    linear = judge_model.fit(x, y, l2=1.0)
+    assert ((linear.probability(x) >= 0.5) == y).mean() < 0.65
+    assert ((model.probability(x) >= 0.5) == y).mean() > 0.7
+
+
 def test_judge_model_leaves_one_split_out_and_saves(tmp_path, capsys):
     _needs_model()
     _corpus(tmp_path, "tuning-a", _turn("a1", "Your balance is $120.50.", "met"),
@@ -75,7 +86,7 @@ def test_judge_model_leaves_one_split_out_and_saves(tmp_path, capsys):
     out = tmp_path / "w.npz"
     assert judge_model.main(["--corpus", str(tmp_path), "--save", str(out)]) == 0
     figures = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
-    loso = figures["loso"][str(judge_model.L2)]
+    loso = figures["loso"][str(judge_model.WEIGHT_DECAY)]
     assert set(loso) == {"tuning-a", "tuning-b"}
     assert set(loso["tuning-a"]) == {"rules", "judge", "veto", "rescue", "both"}
     assert loso["tuning-b"]["rules"]["turns"] == 2
