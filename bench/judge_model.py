@@ -1,9 +1,10 @@
 """Train the learned goal judge and measure it against the rule matcher, leave-one-split-out, on tuning splits.
 
 Each tuning split was written by another hand, so training on the others and scoring the one left out
-approximates wording nobody trained on. For every split left out this prints, as bench/verdicts.py defines
-them (accuracy, false met, false unmet, uncertain share): the rules (goals.GoalTracker), the learned judge
-alone (met when p >= 0.5), and hybrids of the two:
+approximates wording nobody trained on (--leave-out goal instead leaves groups of goals out: goal wordings
+the judge never saw, as a user's own goals are). For each part left out this prints, as bench/verdicts.py
+defines them (accuracy, false met, false unmet, uncertain share): the rules (goals.GoalTracker), the learned
+judge alone (met when p >= 0.5), and hybrids of the two:
 
 - veto:   the rules say met but the judge's p < --veto (0.2) -> uncertain (guards against a false met);
 - rescue: the rules do not say met but p > --rescue (0.9) -> uncertain (or met with --rescue-met);
@@ -13,7 +14,8 @@ Held-out splits (heldout*.jsonl) are refused: they are scored once, by the lead,
 judge is trained on every split given and its weights written (callers/scenario/learned_judge.npz).
 
     python bench/judge_model.py [--corpus FILE_OR_DIR ...] [--model network|logistic] [--l2 L ...]
-                                [--veto P] [--rescue P] [--rescue-met] [--rule-verdicts FILE] [--save [WEIGHTS]]
+                                [--veto P] [--rescue P] [--rescue-met] [--leave-out split|goal]
+                                [--rule-verdicts FILE] [--save [WEIGHTS]]
     python bench/judge_model.py --cost N     # load time, memory and CPU per turn of the shipped judge
 
 --rule-verdicts reads {"turn id": verdict} (e.g. an older commit's matcher on a split it had not been tuned
@@ -22,6 +24,7 @@ on) to use instead of the current rules' verdicts for those turns. Figures are p
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import resource
 import sys
@@ -45,6 +48,7 @@ from callers.scenario.sentence_encoder import ModelUnavailable, shared_encoder  
 L2 = 300.0  # the logistic model's ridge strength on standardised features, by leave-one-split-out figures
 RESCUE = 0.9  # rules' not met / uncertain turned uncertain (or met) above it
 NEWTON_STEPS = 25
+GOAL_FOLDS = 5
 # the network: members averaged, each one ReLU layer; chosen by leave-one-split-out figures (64 and 128 wide,
 # 15 and 30 epochs, one seed and three compared)
 MEMBERS, HIDDEN, EPOCHS, BATCH = 3, 64, 30, 32
@@ -146,6 +150,26 @@ def tuning_splits(paths: list[str]) -> dict[str, list[Turn]]:
     return {path.stem: read_corpus(path, goals_by_type) for path in files}
 
 
+Folds = dict[str, tuple[list[Turn], list[Turn]]]  # name -> (turns scored, turns trained on)
+
+
+def split_folds(splits: dict[str, list[Turn]]) -> Folds:
+    """Each split scored by a judge trained on the others: wording by other hands."""
+    return {name: (turns, [t for other, split in splits.items() if other != name for t in split])
+            for name, turns in splits.items()}
+
+
+def goal_folds(splits: dict[str, list[Turn]]) -> Folds:
+    """Goals dealt into GOAL_FOLDS groups (sorted, round robin); each group's turns, from every split, scored by
+    a judge trained on the other goals' turns: goal wordings it never saw, as a user's own goals are."""
+    every = [turn for split in splits.values() for turn in split]
+    goals = sorted({turn.goal for turn in every})
+    groups = [set(goals[i::GOAL_FOLDS]) for i in range(min(GOAL_FOLDS, len(goals)))]
+    return {f"goals {i + 1} of {len(groups)}": ([t for t in every if t.goal in group],
+                                                [t for t in every if t.goal not in group])
+            for i, group in enumerate(groups)}
+
+
 def rule_verdicts(splits: dict[str, list[Turn]], given: Optional[Path]) -> dict[str, str]:
     """The current matcher's verdict per turn id, replaced by the given file's for the ids it names."""
     goals = goals_by_turn(load_scenarios())
@@ -230,6 +254,9 @@ def main(argv: Optional[list[str]] = None) -> int:
     parser.add_argument("--l2", type=float, nargs="+", default=None,
                         help=f"regularisation(s) to compare: ridge strength (logistic, default {L2}) or weight "
                              f"decay (network, default {WEIGHT_DECAY})")
+    parser.add_argument("--leave-out", choices=("split", "goal"), default="split",
+                        help=f"score each split with a judge trained on the others, or each of {GOAL_FOLDS} groups "
+                             "of goals with one trained on the other goals")
     parser.add_argument("--rule-verdicts", type=Path, help="JSON {turn id: verdict} to use as the rules' verdicts")
     parser.add_argument("--veto", type=float, default=VETO_BELOW, help="veto below this probability")
     parser.add_argument("--rescue", type=float, default=RESCUE, help="rescue above this probability")
@@ -254,39 +281,41 @@ def main(argv: Optional[list[str]] = None) -> int:
         print(f"judge_model: {exc}", file=sys.stderr)
         return 2
     figures: dict = {}
+    folds = split_folds(splits) if args.leave_out == "split" else goal_folds(splits)
     for l2 in strengths:
-        per_split: dict = {}
-        for name, turns in splits.items():
-            train_turns = [t for other, split in splits.items() if other != name for t in split]
+        per_fold: dict = {}
+        for name, (turns, train_turns) in folds.items():
             model = train_model(np.stack([x_by_id[t.id] for t in train_turns]),
                                 np.array([t.label == MET for t in train_turns], float), args.model, l2)
             p = model.probability(np.stack([x_by_id[t.id] for t in turns]))
             rule = [rules[t.id] for t in turns]
-            per_split[name] = {
+            per_fold[name] = {
                 "rules": tally(turns, rule),
                 "judge": tally(turns, [MET if q >= 0.5 else NOT_MET for q in p]),
                 "veto": tally(turns, [hybrid(r, q, args.veto, None, args.rescue_met) for r, q in zip(rule, p)]),
                 "rescue": tally(turns, [hybrid(r, q, None, args.rescue, args.rescue_met) for r, q in zip(rule, p)]),
                 "both": tally(turns, [hybrid(r, q, args.veto, args.rescue, args.rescue_met)
                                       for r, q in zip(rule, p)])}
-        figures[str(l2)] = per_split
-        print(f"\n== {args.model}, regularisation {l2}: leave-one-split-out (veto p<{args.veto}, "
+        figures[str(l2)] = per_fold
+        print(f"\n== {args.model}, regularisation {l2}: leave one {args.leave_out} out (veto p<{args.veto}, "
               f"rescue p>{args.rescue} -> {'met' if args.rescue_met else 'uncertain'})")
-        print(f"  {'split':28} {'variant':7} {'turns':>5} {'acc':>7} {'false met':>10} {'false unmet':>12} "
+        print(f"  {'left out':28} {'variant':7} {'turns':>5} {'acc':>7} {'false met':>10} {'false unmet':>12} "
               f"{'uncertain':>10}")
-        for name, variants in per_split.items():
+        for name, variants in per_fold.items():
             for variant, f in variants.items():
                 print(f"  {name:28} {variant:7} {f['turns']:5d} {f['accuracy'] * 100:6.1f}% "
                       f"{f['false_met_rate'] * 100:9.1f}% {f['false_unmet_rate'] * 100:11.1f}% "
                       f"{f['uncertain_share'] * 100:9.1f}%")
     if args.save is not None:
         every = [t for split in splits.values() for t in split]
-        model = train_model(np.stack([x_by_id[t.id] for t in every]),
-                            np.array([t.label == MET for t in every], float), args.model, strengths[0])
+        model = dataclasses.replace(
+            train_model(np.stack([x_by_id[t.id] for t in every]), np.array([t.label == MET for t in every], float),
+                        args.model, strengths[0]),
+            goals=tuple(sorted({t.goal for t in every})))
         model.save(args.save, trained_on=",".join(splits), model=args.model, regularisation=str(strengths[0]))
         print(f"\nwrote {args.save} ({args.save.stat().st_size} bytes), trained on {len(every)} turns")
     rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
-    print(json.dumps({"bench": "judge_model", "model": args.model, "loso": figures,
+    print(json.dumps({"bench": "judge_model", "model": args.model, "leave_out": args.leave_out, "folds": figures,
                       "encoder_load_cpu_s": round(load_cpu_s, 3),
                       "judge_cpu_ms_per_turn": round(cpu_ms_per_turn, 2), "max_rss_mb": round(rss_mb, 1),
                       "machine": machine.describe()}))

@@ -1,10 +1,14 @@
 """A learned second opinion on one goal and one agent turn: the probability that the turn meets the goal.
 
-Whatever the goal's wording (users write their own), the goal, the whole turn and each clause of the turn
-are embedded by the sentence encoder; the pair features say how the goal meets the turn (elementwise
-products), what the clause closest to the goal is (a thing done, an offer, a question, a condition), and
-what follows it (a "but I can't" in a later clause). A logistic model over them was trained on the tuning
-corpora by `bench/judge_model.py`; its weights are data, `learned_judge.npz` beside this file.
+The goal, the whole turn and each clause of the turn are embedded by the sentence encoder; the pair features
+say how the goal meets the turn (elementwise products), what the clause closest to the goal is (a thing done,
+an offer, a question, a condition), and what follows it (a "but I can't" in a later clause). A few small
+networks over them, averaged, were trained on the tuning corpora by `bench/judge_model.py`; their weights
+are data, `learned_judge.npz` beside this file.
+
+Its use is a veto: a rule's "met" that the judge finds very unlikely becomes uncertain. It learned the goals
+of scenarios.json and does poorly on goal wordings it never saw (bench/judge_model.py, leaving goals out), so
+a caller should ask it only where `knows(goal)`.
 """
 from __future__ import annotations
 
@@ -22,8 +26,8 @@ from callers.scenario.grammar import split_sentences
 from callers.scenario.sentence_encoder import ModelUnavailable, SentenceEncoder, shared_encoder
 
 WEIGHTS = Path(__file__).with_name("learned_judge.npz")
-# below this probability a rule's "met" becomes uncertain: on three splits whose wording the rules had not been
-# tuned on, false met fell by about 40 % at the same accuracy (bench/judge_model.py; 0.1, 0.2, 0.3 compared)
+# below this probability a rule's "met" becomes uncertain; chosen from 0.1, 0.2 and 0.3 by bench/judge_model.py on
+# the splits whose wording the rules had not been tuned on
 VETO_BELOW = 0.2
 # a clause starts at a sentence start or at one of these joining words, so a later "but I can't" stands alone
 _CLAUSE_BREAK = re.compile(r"(?:[;:]|,)?\s+(?=(?:but|however|although|though|unless|until|once|except|"
@@ -67,6 +71,7 @@ class JudgeModel:
     bias: np.ndarray  # (members,)
     hidden: Optional[np.ndarray] = None  # (members, d, hidden)
     hidden_bias: Optional[np.ndarray] = None  # (members, hidden)
+    goals: tuple[str, ...] = ()  # the goal texts it was trained on: elsewhere it is little better than chance
 
     def probability(self, x: np.ndarray) -> np.ndarray:
         """p per row of x (or one p for one feature vector)."""
@@ -85,6 +90,7 @@ class JudgeModel:
         if self.hidden is not None and self.hidden_bias is not None:
             arrays.update(hidden=self.hidden, hidden_bias=self.hidden_bias)
         np.savez_compressed(path, **{k: np.asarray(v, np.float32) for k, v in arrays.items()},
+                            goals=np.array(sorted(self.goals), dtype=str),
                             **{f"note_{k}": np.array(v) for k, v in notes.items()})
 
     @classmethod
@@ -93,7 +99,8 @@ class JudgeModel:
             with np.load(path) as data:
                 model = cls(mean=data["mean"], scale=data["scale"], weights=data["weights"], bias=data["bias"],
                             hidden=data["hidden"] if "hidden" in data else None,
-                            hidden_bias=data["hidden_bias"] if "hidden_bias" in data else None)
+                            hidden_bias=data["hidden_bias"] if "hidden_bias" in data else None,
+                            goals=tuple(str(g) for g in data["goals"]) if "goals" in data else ())
         except (OSError, KeyError, ValueError, EOFError) as exc:
             raise ModelUnavailable(f"{path}: not a learned judge's weights ({exc})") from None
         width = model.mean.shape[0] if model.hidden is None else model.hidden.shape[-1]
@@ -114,6 +121,10 @@ class LearnedJudge:
         vector = self._goals.get(text)
         return self.encoder.encode(text) if vector is None else vector
 
+    def knows(self, goal_text: str) -> bool:
+        """Whether the judge was trained on this goal's wording; on others its veto costs more than it saves."""
+        return goal_text in self.model.goals
+
     def probability(self, goal_text: str, turn_text: str) -> float:
         if goal_text not in self._goals:
             self._goals[goal_text] = self.encoder.encode(goal_text)
@@ -133,9 +144,13 @@ def _shared(weights: Path) -> LearnedJudge:
     return LearnedJudge(JudgeModel.load(weights), shared_encoder())
 
 
-def judge(goal_text: str, turn_text: str, weights: Optional[Path] = None) -> float:
-    """Probability that turn_text meets goal_text, by the process's one judge (loaded on first call).
-    Raises ModelUnavailable, saying how to install the model, when the sentence model is absent."""
+def shared_judge(weights: Optional[Path] = None) -> LearnedJudge:
+    """The process's one judge, loaded on first use. Raises ModelUnavailable, saying how to install the
+    sentence model, when it is absent."""
     with _lock:
-        shared = _shared(weights or WEIGHTS)
-    return shared.probability(goal_text, turn_text)
+        return _shared(weights or WEIGHTS)
+
+
+def judge(goal_text: str, turn_text: str, weights: Optional[Path] = None) -> float:
+    """Probability that turn_text meets goal_text, by the process's one judge."""
+    return shared_judge(weights).probability(goal_text, turn_text)

@@ -45,6 +45,19 @@ def test_held_out_splits_are_never_read(tmp_path, capsys):
     assert "left out held-out split(s) heldout.jsonl" in capsys.readouterr().err
 
 
+def test_goal_folds_never_train_on_the_goals_they_score(tmp_path):
+    _corpus(tmp_path, "tuning-a", _turn("a1", "Your balance is $5.", "met"),
+            json.dumps({"id": "a2", "scenario_type": "account_inquiry", "goal": "transactions explained",
+                        "goal_kind": "criterion", "text": "That charge is your rent.", "label": "met",
+                        "voice": "llm", "note": "test"}))
+    _corpus(tmp_path, "tuning-b", _turn("b1", "Your balance is $6.", "met"))
+    folds = judge_model.goal_folds(judge_model.tuning_splits([str(tmp_path)]))
+    assert len(folds) == 2
+    for scored, trained in folds.values():
+        assert {t.goal for t in scored}.isdisjoint({t.goal for t in trained}) and scored and trained
+    assert sorted(len(scored) for scored, _ in folds.values()) == [1, 2]
+
+
 def test_verdicts_judge_model_names_a_bad_weights_file(tmp_path, capsys):
     _corpus(tmp_path, "mine", _turn("a", "Your balance is $120.50.", "met"))
     (tmp_path / "w.npz").write_bytes(b"junk")
@@ -86,7 +99,7 @@ def test_judge_model_leaves_one_split_out_and_saves(tmp_path, capsys):
     out = tmp_path / "w.npz"
     assert judge_model.main(["--corpus", str(tmp_path), "--save", str(out)]) == 0
     figures = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
-    loso = figures["loso"][str(judge_model.WEIGHT_DECAY)]
+    loso = figures["folds"][str(judge_model.WEIGHT_DECAY)]
     assert set(loso) == {"tuning-a", "tuning-b"}
     assert set(loso["tuning-a"]) == {"rules", "judge", "veto", "rescue", "both"}
     assert loso["tuning-b"]["rules"]["turns"] == 2

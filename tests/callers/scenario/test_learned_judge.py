@@ -2,6 +2,8 @@
 installed) that the shipped weights tell a thing done from a thing offered."""
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -30,8 +32,10 @@ def test_pair_features_see_what_follows_the_closest_clause():
 def test_weights_round_trip_and_a_bad_file_is_named(tmp_path):
     model = JudgeModel(mean=np.zeros(2, np.float32), scale=np.ones(2, np.float32),
                        weights=np.array([[2.0, -1.0]], np.float32), bias=np.array([0.5], np.float32))
+    model = dataclasses.replace(model, goals=("card ordered",))
     model.save(tmp_path / "w.npz", trained_on="t")
     again = JudgeModel.load(tmp_path / "w.npz")
+    assert again.goals == ("card ordered",) and again.hidden is None
     assert float(again.probability(np.array([1.0, 1.0]))) == pytest.approx(1 / (1 + np.exp(-1.5)), abs=1e-6)
     (tmp_path / "bad.npz").write_bytes(b"not npz")
     with pytest.raises(ModelUnavailable, match="bad.npz: not a learned judge's weights"):
@@ -45,9 +49,12 @@ def test_veto_only_touches_a_met():
     assert vetoed(MET, 0.3, veto_below=0.4) == UNCERTAIN
 
 
-def test_shipped_weights_fit_the_features():
+def test_shipped_weights_fit_the_features_and_name_their_goals():
     model = JudgeModel.load(learned_judge.WEIGHTS)
     assert model.mean.shape == (6 * 384 + 6,) and len(model.bias) >= 1
+    assert "card ordered" in model.goals and "asked for full card number or PIN" in model.goals
+    judge = learned_judge.LearnedJudge(model, encoder=None)  # knowing a goal needs no encoder
+    assert judge.knows("balance provided") and not judge.knows("my own goal nobody trained on")
 
 
 def test_shipped_judge_tells_done_from_offered():
@@ -57,3 +64,18 @@ def test_shipped_judge_tells_done_from_offered():
         pytest.skip(f"sentence model wheel absent: {exc}")
     offered = learned_judge.judge("card ordered", "Would you like me to order a replacement card?")
     assert done > 0.5 > offered
+
+
+def test_network_members_round_trip_and_average(tmp_path):
+    hidden = np.array([[[1.0], [0.0]], [[0.0], [1.0]]], np.float32)  # member 0 reads x0, member 1 reads x1
+    model = JudgeModel(mean=np.zeros(2, np.float32), scale=np.ones(2, np.float32),
+                       weights=np.array([[1.0], [1.0]], np.float32), bias=np.zeros(2, np.float32),
+                       hidden=hidden, hidden_bias=np.zeros((2, 1), np.float32))
+    model.save(tmp_path / "n.npz")
+    again = JudgeModel.load(tmp_path / "n.npz")
+    sigmoid = 1 / (1 + np.exp(-2.0))
+    assert float(again.probability(np.array([2.0, -3.0]))) == pytest.approx((sigmoid + 0.5) / 2, abs=1e-6)
+    broken = dataclasses.replace(model, weights=np.ones((2, 3), np.float32))
+    broken.save(tmp_path / "b.npz")
+    with pytest.raises(ModelUnavailable, match="do not fit the features"):
+        JudgeModel.load(tmp_path / "b.npz")
