@@ -208,16 +208,20 @@ def print_split(name: str, overall: Tally, by_goal: dict[str, Tally], turns: lis
         print(f"  ... {len(wrong) - shown} more wrong (--show-errors N)")
 
 
-def _judge_veto(weights: str, veto_below: Optional[float]) -> SecondOpinion:
-    """The learned judge's veto, loaded now so a missing model is one message before any scoring."""
-    from callers.scenario.learned_judge import VETO_BELOW, WEIGHTS, LearnedJudge, JudgeModel, vetoed
+def _judge_veto(weights: str, veto_below: Optional[float]) -> tuple[SecondOpinion, float]:
+    """The learned judge's veto and its threshold, loaded now so a missing model is one message before any
+    scoring. The judge is asked only when the rules say met: its veto changes nothing else."""
+    from callers.scenario.learned_judge import VETO_BELOW, WEIGHTS, JudgeModel, LearnedJudge, vetoed
     from callers.scenario.sentence_encoder import shared_encoder
 
     threshold = VETO_BELOW if veto_below is None else veto_below
     if not 0.0 <= threshold <= 1.0:
         raise ValueError(f"--judge-veto {threshold} is not a probability between 0 and 1")
     judge = LearnedJudge(JudgeModel.load(WEIGHTS if weights == "default" else Path(weights)), shared_encoder())
-    return lambda turn, verdict: vetoed(verdict, judge.probability(turn.goal, turn.text), threshold)
+
+    def second(turn: Turn, verdict: str) -> str:
+        return vetoed(verdict, judge.probability(turn.goal, turn.text), threshold) if verdict == MET else verdict
+    return second, threshold
 
 
 def main(argv: Optional[list[str]] = None) -> int:
@@ -230,10 +234,13 @@ def main(argv: Optional[list[str]] = None) -> int:
     parser.add_argument("--judge-model", nargs="?", const="default", metavar="WEIGHTS",
                         help="veto the rules' met by the learned judge (its weights file; default: the shipped one)")
     parser.add_argument("--judge-veto", type=float, default=None, metavar="P",
-                        help="with --judge-model: a met scored below P becomes uncertain (default 0.2)")
+                        help="with --judge-model: a met scored below P becomes uncertain (default: the judge's own)")
     args = parser.parse_args(argv)
+    second, extra = None, {}
     try:
-        second = None if args.judge_model is None else _judge_veto(args.judge_model, args.judge_veto)
+        if args.judge_model is not None:
+            second, threshold = _judge_veto(args.judge_model, args.judge_veto)
+            extra = {"judge_model": args.judge_model, "judge_veto": threshold}
     except (ImportError, ValueError, RuntimeError) as exc:
         print(f"verdicts: --judge-model: {exc}", file=sys.stderr)
         return 2
@@ -253,7 +260,6 @@ def main(argv: Optional[list[str]] = None) -> int:
         print_split(name, overall, by_goal, turns, verdicts, args.show_errors)
         figures[name] = {"overall": overall.figures(), "by_goal": {g: t.figures() for g, t in by_goal.items()},
                          "cpu_ms_per_turn": round(cpu_ms / max(len(turns), 1), 3)}
-    extra = {} if args.judge_model is None else {"judge_model": args.judge_model, "judge_veto": args.judge_veto}
     print(json.dumps({"bench": "verdicts", "quick": args.quick, **extra, "splits": figures,
                       "machine": machine.describe()}))
     return 0
