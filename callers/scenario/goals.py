@@ -33,11 +33,12 @@ the turn and the sentence that met it (or left it uncertain), so a report can sh
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Optional
+from typing import Optional, Sequence
 
 from callers.scenario.grammar import (REQUEST, STATEMENT, YOU, Sentence, analyse, split_sentences, stem,
                                       word_list)
-from callers.scenario.vocabulary import DONE, ITEMS, REQUESTS, Concept, Vocabulary, default_vocabulary
+from callers.scenario.vocabulary import (DONE, FAILURES, ITEMS, OFFERS, REQUESTS, Concept, Vocabulary,
+                                         default_vocabulary)
 
 CRITERION = "criterion"
 SECONDARY = "secondary"
@@ -53,6 +54,11 @@ _VERDICT_OF_LEVEL = {level: verdict for verdict, level in _LEVEL.items()}
 CALLERS_OWN = frozenset({"to"}) | YOU
 # Longest term (in words) looked up when reading a criterion, e.g. "full card number".
 MAX_TERM_WORDS = 4
+# After an act's word these make it the name of a document or process, not the act done.
+PAPERWORK = frozenset({"request", "requests", "form", "forms", "claim", "ticket", "application", "process", "policy"})
+# "... a request to have the fee refunded": the act is what was asked for, not what was done.
+REQUESTED_ACT = (("to", "have"), ("to", "get"))
+REQUESTED_ACT_REACH = 4
 
 
 @dataclass
@@ -106,26 +112,33 @@ class GoalPattern:
     mood: str
     while_unmet: bool  # failure conditions with "without ...": only while the success criteria are unmet
 
-    def heard_in(self, sentence: Sentence) -> bool:
-        return self.verdict_in(sentence) == MET
+    def heard_in(self, sentence: Sentence, before: Sequence[Sentence] = ()) -> bool:
+        return self.verdict_in(sentence, before) == MET
 
-    def verdict_in(self, sentence: Sentence) -> str:
-        """MET, UNCERTAIN or NOT_MET for one heard sentence (the best of the alternatives)."""
+    def verdict_in(self, sentence: Sentence, before: Sequence[Sentence] = ()) -> str:
+        """MET, UNCERTAIN or NOT_MET for one heard sentence (the best of the alternatives). A topic the
+        statement needs may have been told in an earlier sentence of the same turn (`before`): "I've looked
+        at the three charges you flagged. I've reversed all of them." reverses the charges."""
         best = 0
         for alternative in self.alternatives:
-            level = min((self._level(concept, sentence) for concept in alternative), default=0)
+            level = min((self._level(concept, sentence, before) for concept in alternative), default=0)
             best = max(best, level)
+        if sentence.doubted:  # a contrast and a negation after it: heard, but not as plain evidence
+            best = min(best, _LEVEL[UNCERTAIN])
         return _VERDICT_OF_LEVEL[best]
 
-    def _level(self, concept: Concept, sentence: Sentence) -> int:
+    def _level(self, concept: Concept, sentence: Sentence, before: Sequence[Sentence] = ()) -> int:
         if any(sentence.has(cue) for cue in concept.unless):
             return 0
+        if self.mood == STATEMENT and not concept.evidence and any(
+                _told(concept, earlier) for earlier in before):
+            return 2
         if self.mood != STATEMENT:
             allowed = sentence.asked if self.mood == REQUEST else sentence.said
             return 2 if any(sentence.has(cue, allowed) for cue in concept.all_cues) else 0
         if concept.is_act:
             return _act_level(concept, sentence)
-        told = sentence.told_or_asked if REQUESTS in concept.allow else sentence.told
+        told = _told_mask(concept, sentence)
         if not any(sentence.has(cue, told) for cue in concept.all_cues) \
                 and not any(sentence.gives(kind, told) for kind in concept.kinds):
             return 0
@@ -137,23 +150,60 @@ class GoalPattern:
         return 1 if weak else 0
 
 
+def _told(concept: Concept, sentence: Sentence) -> bool:
+    """Whether a topic concept is told in the sentence (and not cancelled there)."""
+    if any(sentence.has(cue) for cue in concept.unless):
+        return False
+    told = _told_mask(concept, sentence)
+    return any(sentence.has(cue, told) for cue in concept.all_cues)
+
+
+def _told_mask(concept: Concept, sentence: Sentence) -> tuple[bool, ...]:
+    """Which words tell the concept: plain statements, and what the concept also allows."""
+    masks = [sentence.told] + [mask for allowed, mask in ((REQUESTS, sentence.told_or_asked),
+                                                          (OFFERS, sentence.described)) if allowed in concept.allow]
+    return masks[0] if len(masks) == 1 else tuple(any(flags) for flags in zip(*masks))
+
+
 def _act_level(concept: Concept, sentence: Sentence) -> int:
     """2: a cue of the act where the sentence reports it done, or after a label with the content the concept
     also takes as evidence ("Next step: fee review within 3 days"; without the label, "reviews take 5 days"
     is what is usual); 1: a plain cue whose clause the grammar cannot place as done or not; 0: not heard,
     or only offered, hedged, put to the caller, failed."""
-    if any(sentence.has(phrase, sentence.acted) for phrase in concept.done):
+    acted = sentence.acted_on_failure if FAILURES in concept.allow else sentence.acted
+    if any(sentence.has(phrase, acted) for phrase in concept.done):
         return 2
-    given = any(sentence.gives(kind, sentence.acted) for kind in concept.evidence if kind != DONE)
+    given = any(sentence.gives(kind, acted) for kind in concept.evidence if kind != DONE)
     level = 0
     for cue in concept.cues:
-        for index in sentence.positions(cue, sentence.acted):
+        for index in sentence.positions(cue, acted):
+            if _named_not_done(sentence.words, index, len(cue)):
+                continue
+            if _only_part(sentence.words, index, len(cue)):
+                level = max(level, 1)
+                continue
             if (given and sentence.labelled[index]) or sentence.done_at(index) \
                     or sentence.base_after_auxiliary(index):
                 return 2
             if not index or sentence.words[index - 1] not in CALLERS_OWN:  # not "to order", "you ordered"
                 level = 1
     return level
+
+
+def _named_not_done(words: tuple[str, ...], index: int, width: int) -> bool:
+    """An act's word that names paperwork or what was asked for, not the act: "I've raised your refund
+    request", "I've put in a request to have the fee refunded"."""
+    after = words[index + width] if index + width < len(words) else ""
+    before = words[max(0, index - REQUESTED_ACT_REACH):index]
+    return after in PAPERWORK or any(pair in zip(before, before[1:]) for pair in REQUESTED_ACT)
+
+
+def _only_part(words: tuple[str, ...], index: int, width: int) -> bool:
+    """"I reverse only the small one", "I've only refunded part of it": part of the act, not all of it
+    ("only just" is a time, not a part)."""
+    before = words[index - 1] if index else ""
+    after = words[index + width: index + width + 2]
+    return (before == "only") or (bool(after) and after[0] == "only" and after[1:] != ("just",))
 
 
 def _gives(concept: Concept, kind: str, sentence: Sentence, allowed: tuple[bool, ...], strong: bool) -> bool:
@@ -245,11 +295,17 @@ class GoalTracker:
                 status.verdict, status.evidence_turn, status.evidence = verdict, turn, sentence.text
                 if verdict == MET:
                     newly_met.append(status)
+        # "without ...": not once the criteria are met, nor after a sentence of this turn that met one ("I've
+        # refunded the fee. You asked about savings too, so I'll pass you to our accounts team")
+        resolved_by = min((sentences.index(sentence) for status in newly_met if status.kind == CRITERION
+                           for sentence in sentences if sentence.text == status.evidence), default=-1)
         if self.failure is None:
             for pattern in self._failures:
                 if pattern.while_unmet and self.primary_met:
                     continue
-                hit = next((sentence for sentence in sentences if pattern.heard_in(sentence)), None)
+                heard = sentences[:resolved_by + 1] if pattern.while_unmet and resolved_by >= 0 else sentences
+                hit = next((sentence for index, sentence in enumerate(heard)
+                            if pattern.heard_in(sentence, heard[:index])), None)
                 if hit is not None:
                     self.failure, self.failure_turn, self.failure_evidence = pattern.text, turn, hit.text
                     break
@@ -295,8 +351,8 @@ def _items_named(concept: Concept, sentence: Sentence, allowed: tuple[bool, ...]
 def _best(pattern: GoalPattern, sentences: list[Sentence]) -> tuple[str, Optional[Sentence]]:
     """The turn's verdict on one goal: its first MET sentence, else its first UNCERTAIN one."""
     found: tuple[str, Optional[Sentence]] = (NOT_MET, None)
-    for sentence in sentences:
-        verdict = pattern.verdict_in(sentence)
+    for index, sentence in enumerate(sentences):
+        verdict = pattern.verdict_in(sentence, sentences[:index])
         if verdict == MET:
             return verdict, sentence
         if verdict == UNCERTAIN and found[1] is None:

@@ -35,16 +35,19 @@ MOODS = (STATEMENT, REQUEST, ANY)
 
 NEGATIONS = frozenset({"not", "no", "never", "cannot", "unable", "nothing", "neither", "nor",
                        "cant", "wont", "dont", "doesnt", "didnt", "isnt", "arent", "wasnt", "havent", "hasnt",
-                       "couldnt", "wouldnt", "shouldnt", "werent", "aint"})
+                       "couldnt", "wouldnt", "shouldnt", "werent", "aint", "unavailable"})
 NEGATION_SUFFIX = "n't"
 # Negative words that do not negate anything ("no problem, I've ordered it").
-HARMLESS_NEGATIONS = re.compile(r"\b(?:no problem|no worries|not a problem|no trouble|not at all|no need to worry)\b")
+HARMLESS_NEGATIONS = re.compile(r"\b(?:no problem|no worries|not a problem|no trouble|not at all|no need to worry"
+                                r"|no later than|not later than|no more than|not more than"
+                                r"|no tardara mas de|no mas tarde de|no mas de)\b")
 # "No, I've ordered it": "no" before a subject answers the caller; it negates nothing in its clause.
 ANSWER_NO = re.compile(r"\bno\s+(?=(?:i|i've|ive|i'll|i'm|im|we|we've|we'll|it|it's|that|that's|you're)\b)")
 # A clause ends at these words or punctuation; negation reaches only across its clause.
 CLAUSE_WORDS = frozenset({"and", "but", "so", "because", "although", "though", "while", "however", "or",
                           "plus", "then", "since", "whereas", "if", "unless", "once", "until", "whenever", "who",
-                          "which", "that", "how", "whether"})
+                          "which", "that", "how", "whether", "where",
+                          "y", "pero", "porque", "aunque"})  # Spanish: and, but, because, although
 CLAUSE_PUNCTUATION = frozenset({",", ";", ":", "."})
 # Skipped at the start of a clause before looking for a question opener ("Okay, thank you, can you ...").
 FILLERS = (("thank", "you"), ("thanks",), ("okay",), ("ok",), ("alright",), ("all", "right"), ("right",),
@@ -86,12 +89,25 @@ TENTATIVE_MARKERS = (
     ("would", "it", "help"), ("shall", "i"), ("want", "me", "to"), ("you", "want", "i"), ("if", "needed"),
     ("whether",), ("upon",), ("pending",), ("on", "receipt"), ("when",), ("after", "you"), ("after", "we"),
     ("provided", "you"), ("in", "case"), ("you", "could", "be"), ("you", "may", "be"), ("you", "might", "be"),
-    ("usually",), ("normally",), ("typically",), ("generally",),
+    ("usually",), ("normally",), ("typically",), ("generally",), ("awaiting",), ("still", "waiting"),
+    ("it", "is", "possible"), ("it's", "possible"), ("its", "possible"), ("is", "possible"), ("they'd",),
+    ("theyd",), ("i", "want", "to"), ("we", "want", "to"), ("wants", "to"),
+    # Spanish ("Si prefiere, le transfiero"; a folded "si" is "if": "sí" is read as "yes" before folding)
+    ("si",), ("quizas",), ("quiza",), ("tal", "vez"), ("a", "lo", "mejor"), ("cuando",), ("en", "cuanto"),
+    ("una", "vez", "que"), ("le", "gustaria"), ("quiere", "que"),
 )
 # "I can confirm / I can see that ..." report a fact rather than offer one, and "we can help with / offer /
 # provide X" says what the bank does: marker -> words that cancel it.
 _CAN_STATES = frozenset({"confirm", "see", "help", "offer", "provide"})
-TENTATIVE_EXCEPTIONS = {("i", "can"): _CAN_STATES, ("we", "can"): _CAN_STATES}
+# "Pending transactions" are there already; "pending approval" has not happened yet.
+_PENDING_THINGS = frozenset({"transaction", "transactions", "payment", "payments", "charge", "charges", "purchase",
+                             "purchases", "card", "deposit", "deposits", "debit", "debits", "items", "authorization",
+                             "authorisation", "hold", "holds"})
+# "Before we spoke about your address, I placed the order": before a past event, nothing is conditional.
+_PAST_EVENTS = frozenset({"spoke", "talked", "started", "began", "got", "went", "had", "were", "was", "did",
+                          "finished", "moved", "hung", "came", "called", "checked", "looked"})
+TENTATIVE_EXCEPTIONS = {("i", "can"): _CAN_STATES, ("we", "can"): _CAN_STATES, ("pending",): _PENDING_THINGS,
+                        ("before", "i"): _PAST_EVENTS, ("before", "we"): _PAST_EVENTS}
 # Hedging modals, unless "you" comes before them: "it may take weeks" hedges, "you may want to" instructs.
 HEDGE_MODALS = frozenset({"may", "could"})
 # A modal hedge doubts its whole clause, its subject included ("A review within days might be possible").
@@ -103,10 +119,24 @@ RETRACTIONS = (
     ("not", "guaranteed"), ("not", "until"), ("only", "if"), ("only", "once"), ("provided", "that"),
     ("as", "long", "as"), ("subject", "to"), ("not", "sure"), ("don't", "know", "when"), ("dont", "know", "when"),
     ("cannot", "confirm"), ("can't", "confirm"), ("cant", "confirm"), ("cannot", "say"), ("can't", "say"),
-    ("cant", "say"), ("not", "able", "to", "confirm"), ("unable", "to", "confirm"),
+    ("cant", "say"), ("not", "able", "to", "confirm"), ("unable", "to", "confirm"), ("not", "in", "a", "position"),
+    ("not", "something", "we", "can"), ("not", "something", "i", "can"), ("outside", "the", "window"),
+    ("may", "only", "be"), ("can", "only", "be"), ("not", "possible"), ("isn't", "possible"),
+    # approval still to come, or the act undone since
+    ("awaiting", "approval"), ("pending", "approval"), ("needs", "approval"), ("need", "approval"),
+    ("approval", "is", "from"), ("to", "be", "signed", "off"), ("subsequently",), ("reapplied",),
+    ("re", "presented"), ("was", "lifted"), ("been", "lifted"), ("withdrawn", "at", "your", "request"),
+    ("cancelled", "at", "your", "request"), ("canceled", "at", "your", "request"),
 )
 # A contrast ("but", "however", "unfortunately") followed by the speaker's inability takes back the whole
 # sentence: "I've started the order, but I can't submit it" reports nothing done.
+# What follows these is done because of what came before, not taken back by it ("I'm not sure about that,
+# so I'm transferring you to a colleague").
+CONSEQUENCES = frozenset({"so", "therefore"})
+# Contrasts that turn against what came before ("though" and "however" more often add a side remark).
+TURNS = frozenset({"but", "unfortunately", "regrettably", "sadly", "pero"})
+# After such a turn these doubt what came before it as much as a negation does ("..., but this one still has it").
+DOUBTING = frozenset({"still", "nothing"})
 CONTRASTS = frozenset({"but", "however", "unfortunately", "regrettably", "sadly", "although", "though", "yet",
                        "except"})
 INABILITIES = (
@@ -114,7 +144,7 @@ INABILITIES = (
     ("we", "cant"), ("we", "can", "not"), ("i", "couldn't"), ("we", "couldn't"), ("i", "couldnt"),
     ("we", "couldnt"), ("unable",), ("not", "able"), ("i", "don't", "see"), ("i", "dont", "see"),
     ("we", "don't", "see"), ("i", "won't", "be", "able"), ("we", "won't", "be", "able"),
-    ("i", "do", "not", "see"), ("i", "can't", "see"), ("i", "cannot", "see"),
+    ("i", "do", "not", "see"), ("i", "can't", "see"), ("i", "cannot", "see"), ("i", "not"), ("we", "not"),
 )
 # Someone else's case: a clause about another customer, a relative of the caller or a third person reports
 # nothing about the caller's own ("his card arrived in five days", "my colleague already apologised"),
@@ -126,6 +156,20 @@ OTHERS = (
     ("other", "client"), ("other", "clients"), ("someone", "else"), ("somebody", "else"), ("she",),
     ("his",), ("her",), ("he's",), ("she's",), ("your", "husband"), ("your", "wife"), ("your", "partner"),
     ("your", "son"), ("your", "daughter"), ("your", "husband's"), ("your", "wife's"), ("your", "partner's"),
+    ("joint", "account", "holder"), ("joint", "holder"), ("additional", "cardholder"), ("your", "friend"),
+    ("your", "friend's"), ("your", "neighbour"), ("your", "neighbor"), ("your", "mother"), ("your", "father"),
+    ("your", "mum"), ("your", "mom"), ("your", "dad"), ("your", "brother"), ("your", "sister"),
+    ("your", "wifes"), ("your", "husbands"), ("your", "daughter's"), ("your", "daughters"), ("your", "son's"),
+    ("your", "sons"), ("your", "brother's"), ("your", "brothers"), ("your", "sister's"), ("your", "sisters"),
+    ("your", "mother's"), ("your", "father's"), ("your", "other", "account"), ("your", "other", "card"),
+    # someone else asking the caller ("Did someone claiming to be the bank ask for your PIN?")
+    ("someone", "asked"), ("somebody", "asked"), ("someone", "ask"), ("somebody", "ask"),
+    ("someone", "claiming"), ("somebody", "claiming"), ("did", "someone"), ("did", "somebody"),
+    ("did", "anyone"), ("has", "anyone"), ("has", "someone"), ("someone", "on", "the", "phone"),
+    # an earlier call's act is not this call's ("blocked last week on a previous call")
+    ("previous", "call"), ("last", "call"), ("earlier", "call"), ("prior", "call"), ("last", "time"),
+    ("su", "esposo"), ("su", "esposa"), ("su", "marido"), ("su", "mujer"), ("su", "hijo"), ("su", "hija"),
+    ("otro", "cliente"), ("otra", "clienta"),
 )
 # The bank's own staff act for the caller ("my colleague has ordered your card"), except in an earlier call
 # ("my colleague already apologised last week"): they count as someone else only beside PAST_TIME words.
@@ -144,6 +188,8 @@ REQUEST_MARKERS = (
     ("we'll", "need"), ("i", "just", "need"), ("i'd", "need"), ("can", "i", "have"), ("may", "i", "have"),
     ("could", "i", "have"), ("i'd", "like", "your"), ("key", "in"), ("type", "in"), ("please", "state"),
     ("kindly", "provide"), ("kindly", "enter"), ("kindly", "state"), ("ill", "need"), ("ill", "just", "need"),
+    ("i'll", "also", "need"), ("ill", "also", "need"), ("i", "also", "need"), ("we'll", "also", "need"),
+    ("i", "shall", "need"), ("we", "shall", "need"), ("i'll", "just", "need"), ("we'll", "just", "need"),
 )
 # A clause that opens with one of these verbs (after "please", "now", ...) asks the caller for something.
 REQUEST_VERBS = frozenset({"tell", "give", "read", "say", "state", "provide", "enter", "key", "type", "spell",
@@ -167,8 +213,27 @@ DIRECTED_VERBS = frozenset({"visit", "go", "head", "call", "contact", "log", "do
 SUBJECT_PRONOUNS = frozenset({"i", "we", "i'll", "we'll", "i've", "we've", "i'm", "we're", "ill", "ive", "im",
                               "weve", "i'd", "we'd"})
 OBJECT_ENDINGS = frozenset({"it", "them", "yours", "mine", "ours", "theirs", "this", "one"})
+# ... and so does a subject after these words, which end a clause far more often than they start a noun
+# phrase ("the replacement's been requested on my end you don't need to do anything").
+CLAUSE_ENDINGS = frozenset({"end", "here", "now", "today", "already", "too", "again", "soon", "away", "back",
+                            "file", "yet"})
+# Subjects that open a clause after CLAUSE_ENDINGS, or after a condition without a comma ("if you don't
+# recognise the charge we can dispute it").
+CLAUSE_SUBJECTS = frozenset({"i", "we", "i'll", "we'll", "i've", "we've", "i'm", "we're", "ill", "ive", "im",
+                             "weve", "you", "you'll", "youll", "you're", "youre", "it's", "that's", "thats", "it"})
+SUBORDINATORS = frozenset({"if", "unless", "once", "when", "because", "since", "although", "though", "while"})
+# An "or" clause this short names one more thing of the clause before it ("never your card number or PIN").
+OR_ITEM_WORDS = 4
+# Verbs an act is only begun by ("I've started filling in the form"): what follows them is under way.
+BEGINNINGS = frozenset({"started", "begun", "began", "starting", "beginning"})
 # Words that open a relative clause after a noun ("someone who can help"), never a question there.
-RELATIVES = frozenset({"who", "which", "whom", "whose", "that"})
+RELATIVES = frozenset({"who", "which", "whom", "whose", "that", "who's", "whos"})
+# ... but after these "that" opens what is reported ("please be advised that cards are normally blocked").
+REPORTING = frozenset({"advised", "aware", "confirm", "confirmed", "say", "said", "know", "think", "see", "sure",
+                       "note", "noted", "told", "tell", "mean", "means", "believe", "hope", "expect", "understand",
+                       "seems", "show", "shows", "indicate", "indicates", "afraid", "guess", "me", "us", "you"})
+# "here's what's going to happen": what follows is told, not asked.
+ANNOUNCING = frozenset({"here's", "heres", "that's", "thats"})
 # A sentence opening with these and asking something asks for a repeat ("Sorry? Say again?").
 PARDONS = frozenset({"sorry", "pardon"})
 CHECK_BACK_WORDS = 3
@@ -191,7 +256,10 @@ ECHO_MARKERS = (
     ("you", "requested"), ("you've", "asked"), ("you", "need", "a"), ("you", "need", "the"),
     ("you", "need", "your"), ("you", "were", "asking"), ("you're", "after"), ("you're", "wondering"),
     ("youre", "wondering"), ("you", "are", "wondering"), ("you", "were", "wondering"), ("you", "wonder"),
-    ("you", "say"), ("youre", "after"), ("you", "want", "to", "know"), ("you", "ask"),
+    ("you", "say"), ("youre", "after"), ("you", "want", "to", "know"), ("you", "ask"), ("you'd", "want"),
+    ("youd", "want"), ("you", "would", "want"), ("you", "wanna"), ("what", "you're", "saying"),
+    ("what", "youre", "saying"), ("did", "you", "wish"), ("do", "you", "wish"), ("is", "your", "query"),
+    ("is", "your", "question"), ("is", "your", "enquiry"), ("is", "your", "inquiry"), ("were", "you"),
 )
 # Words that open a clause of the agent's own again after an echo ("you said X, so I've ...").
 FIRST_PERSON = frozenset({"i", "i've", "i'll", "i'm", "i'd", "ive", "ill", "im", "we", "we've", "we'll", "we're",
@@ -205,7 +273,8 @@ FAILURES = (
     ("timing", "out"), ("timed", "out"), ("won't", "let", "me"), ("wouldn't", "let", "me"),
     ("wouldnt", "let", "me"), ("wont", "let", "me"), ("system", "is", "down"), ("system's", "down"),
     ("couldn't",), ("couldnt",), ("could", "not"), ("wasn't", "able"), ("wasnt", "able"), ("was", "not", "able"),
-    ("weren't", "able"), ("unable",),
+    ("weren't", "able"), ("unable",), ("not", "approved"), ("not", "been", "approved"), ("not", "yet", "approved"),
+    ("hasn't", "approved"), ("hasnt", "approved"), ("hasn't", "been", "approved"),
 ) + tuple((verb, said) for verb in ("was", "were", "been", "got", "is", "has", "have")
           for said in ("declined", "denied", "refused")) + tuple(
     (said, whom) for said in ("declined", "denied", "refused") for whom in ("it", "the", "your", "our", "my"))
@@ -228,7 +297,8 @@ OPEN_MODALS = frozenset({"can", "could", "may", "might", "must", "would", "canno
 # Words allowed between an auxiliary and its verb ("I've just gone ahead and ordered").
 ADVERBS = frozenset({"just", "already", "now", "also", "successfully", "been", "being", "be", "officially",
                      "actually", "formally", "really", "finally", "all", "ahead", "today",
-                     "personally", "immediately", "automatically", "then"})
+                     "personally", "immediately", "automatically", "then", "permanently", "temporarily",
+                     "completely", "fully", "therefore", "hereby", "uh", "um", "erm"})
 # Words after which a plural "are" + past participle reports a particular thing ("your cards are blocked").
 DEFINITE = frozenset({"your", "the", "both", "these", "those", "they", "my", "all"})
 # What can follow "I" without being an act the speaker performs by saying it.
@@ -274,7 +344,8 @@ ORDINALS = frozenset(
     "first second third fourth fifth sixth seventh eighth ninth tenth eleventh twelfth thirteenth fourteenth "
     "fifteenth sixteenth seventeenth eighteenth nineteenth twentieth thirtieth".split())
 CURRENCIES = frozenset({"dollar", "dollars", "cent", "cents", "buck", "bucks", "pound", "pounds", "pence",
-                        "euro", "euros", "usd", "gbp", "eur", "quid"})
+                        "euro", "euros", "usd", "gbp", "eur", "quid", "rupee", "rupees", "peso", "pesos", "naira",
+                        "rand", "yen", "yuan", "zloty", "zlotys", "franc", "francs", "ringgit", "dirham", "dirhams"})
 CLOCK_WORDS = frozenset({"noon", "midday", "midnight", "o'clock", "oclock", "am", "pm"})
 RANGE_WORDS = frozenset({"to", "till", "til", "until", "through", "thru", "and"})
 UNITS = frozenset({"day", "days", "week", "weeks", "hour", "hours", "month", "months", "minute", "minutes"})
@@ -289,6 +360,9 @@ MONTHS = frozenset({"january", "february", "march", "april", "june", "july", "au
                     "november", "december", "sept", "may"})
 DAY_WORDS = frozenset({"tomorrow", "today", "yesterday", "tonight", "overnight"})
 CONTENT_KINDS = ("money", "number", "percent", "clock", "duration", "date", "weekday")
+# After these "one" stands for a thing, not a figure ("the one in our app", "a new one").
+PRONOUN_ONE_AFTER = frozenset({"the", "this", "that", "which", "each", "any", "every", "no", "new", "old", "other",
+                               "same", "right", "last", "first", "another", "replacement", "big", "small"})
 
 # Heard sentences whose analysis is kept: agents say the same sentences call after call ("Is there anything
 # else I can help you with?"), and a worker with hundreds of calls would analyse each one again every turn.
@@ -333,13 +407,14 @@ def _fold_accents(text: str) -> str:
 
 
 def _normalize(text: str) -> str:
-    text = _fold_accents(text.lower().replace("\u2019", "'").replace("\u2018", "'"))
+    text = re.sub(r"\bsí\b", "yes", text.lower().replace("\u2019", "'").replace("\u2018", "'"))
+    text = _fold_accents(text)
     text = _DIGIT_GROUPING.sub("", text)
     text = _MONEY_SIGN.sub(lambda m: f" {m.group(2)} {_CURRENCY_OF_SIGN[m.group(1)]} ", text)
     text = _CLOCK_SUFFIX.sub(lambda m: f" {m.group(1)} {m.group(2)[0]}m ", text)
     text = re.sub(r"\b([ap])\.? ?m\b\.?", r"\1m", text)
     text = text.replace("%", " percent ").replace("&", " and ").replace("per cent", "percent")
-    text = re.sub(r"\bno longer\b", "nolonger", text)
+    text = re.sub(r"\b(?:no longer|ya no)\b", "nolonger", text)
     text = re.sub(r"\s[\u2014\u2013-]+\s|\u2014|\u2013", ", ", text)  # a dash between words parts clauses
     text = ANSWER_NO.sub("", text)
     return HARMLESS_NEGATIONS.sub(" ", text)
@@ -368,10 +443,13 @@ class Sentence:
     starts: dict[str, list[int]]  # stem -> where it stands: a cue is only tried where its first word is
     words: tuple[str, ...] = ()
     told_or_asked: tuple[bool, ...] = ()  # told, or asked of the caller outside a question ("I'll need X")
+    described: tuple[bool, ...] = ()  # told, or said as what can be had ("we can open accounts", "you can take X")
     acted: tuple[bool, ...] = ()  # told, not put to the caller, in a sentence without a failure
+    acted_on_failure: tuple[bool, ...] = ()  # the same in a sentence with a failure ("unable to help; transferring")
     done: tuple[int, ...] = ()  # per word: NOT_DONE / DONE / COMMITTED, how its clause reports its act
     kinds: dict[str, tuple[int, ...]] = field(default_factory=dict)  # content kind -> where it is given
     labelled: tuple[bool, ...] = ()  # after a label's colon or full stop ("Next step: fee review in 3 days")
+    doubted: bool = False  # a contrast followed by a negation: what it reports may have been undone
 
     def has(self, cue: tuple[str, ...], allowed: Optional[tuple[bool, ...]] = None) -> bool:
         """Whether the words of `cue` (never empty) stand together here, starting on an `allowed` word."""
@@ -409,7 +487,7 @@ class Sentence:
         if not self.done[index]:
             return False
         before = self.words[index - 1] if index else ""
-        infinitive = before == "to" and (index < 2 or self.words[index - 2] not in ("going", "about"))
+        infinitive = before == "to" and (index < 2 or self.words[index - 2] not in ("going", "about", "have", "has"))
         passive = self.words[index] in ("be", "being", "been")  # "you're being transferred"
         subject = index - 1
         while subject > 0 and self.words[subject] in ADVERBS:  # "you already ordered one"
@@ -565,12 +643,16 @@ def _clause_act(words: list[str]) -> int:
             if word in YOU or before in YOU:  # the caller's own future ("you'll be transferred": see BE)
                 continue
             return COMMITTED
+        if word in ("have", "has") and after == "to" and before in ("i", "we"):
+            return COMMITTED  # "I have to pass you to another office": announced, not the caller's duty
         if word in HAVE or word.endswith("'ve"):
             verb = _next_verb(words, j)
             if _is_past(verb) and (word not in YOU and before not in YOU or "been" in words[j:]):
                 return DONE
         if word in BE or word.endswith(("'s", "'re", "'m")):
             verb = _next_verb(words, j)
+            if word == "are" and before in ("we", "they") and _is_ing(verb):
+                return DONE  # "we are connecting you"
             if before in OPEN_MODALS or (word == "are" and not DEFINITE & set(words[:j])) \
                     or (word == "be" and before not in FUTURE):
                 usual = usual or word == "are"
@@ -603,6 +685,29 @@ def _gerund_subject(words: list[str], index: int) -> bool:
                for word in words[index + 1:])
 
 
+def _negation(word: str) -> bool:
+    """"not", "can't", and a negative word with its verb joined on ("nothing's been started")."""
+    return word in NEGATIONS or word.endswith(NEGATION_SUFFIX) or word.split("'")[0] in NEGATIONS
+
+
+def _opens_clause(token: str, following: str, words: list[str], clause_start: int) -> bool:
+    """Whether `token` opens a new clause inside running words without punctuation: a subject after an object
+    or a clause ending, "let me" and "no need" after anything ("it's blocked now you don't need to",
+    "that's not something I do here let me put you through"), a main clause's subject after a condition
+    ("if you don't recognise it we can dispute it"), or a question word early on ("for verification whats
+    your pin")."""
+    previous = words[-1]
+    if token in SUBJECT_PRONOUNS and previous in OBJECT_ENDINGS:
+        return True
+    about_that = previous == "that" and len(words) > 1 and words[-2] in ("about", "for", "with", "like")
+    if token in CLAUSE_SUBJECTS and (previous in CLAUSE_ENDINGS or about_that or (
+            words[clause_start] in SUBORDINATORS and len(words) - clause_start >= 3)):
+        return True
+    if (token, following) in (("let", "me"), ("no", "need")):
+        return True
+    return token in WH_CONTRACTIONS and len(words) < LEAD_IN_WORDS
+
+
 def _inherits(words: list[str]) -> bool:
     """A clause that goes on with the previous one's verb phrase ("I've blocked it and ordered a new one")."""
     if not words or words[0] not in ("and", "then"):
@@ -630,7 +735,8 @@ def _content(words: list[str]) -> dict[str, tuple[int, ...]]:
     found: dict[str, list[int]] = {kind: [] for kind in CONTENT_KINDS}
     count = len(words)
     for i, word in enumerate(words):
-        number = _is_number(word) and word not in ("oh", "half") and (word not in ORDINALS or _dated(words, i))
+        number = _is_number(word) and word not in ("oh", "half") and (word not in ORDINALS or _dated(words, i)) \
+            and not (word == "one" and i and words[i - 1] in PRONOUN_ONE_AFTER)  # "the one in our app"
         if number:
             found["number"].append(i)
         if word in CURRENCIES and any(_is_number(w) for w in words[max(0, i - 3):i]):
@@ -643,7 +749,7 @@ def _content(words: list[str]) -> dict[str, tuple[int, ...]]:
             found["percent"].append(i)
         if word in CLOCK_WORDS and (word not in ("am", "pm") or (i and _is_number(words[i - 1]))):
             found["clock"].append(i)
-        if word in ("at", "until", "till", "from", "after", "before") and i + 1 < count \
+        if word in ("at", "until", "till", "til", "from", "after", "before") and i + 1 < count \
                 and _is_number(words[i + 1]) and not (i + 2 < count and (words[i + 2] in UNITS | CURRENCIES
                                                                          or words[i + 2] in ("percent", "business",
                                                                                              "working"))):
@@ -689,16 +795,20 @@ def analyse(text: str) -> Sentence:
     clause_of: list[int] = []
     clause = 0
     label_end = -1  # words before this index form a label
-    for token in _TOKEN.findall(normalized):
+    tokens = _TOKEN.findall(normalized)
+    clause_start = 0  # index in words where the current clause starts
+    for position, token in enumerate(tokens):
         if token in CLAUSE_PUNCTUATION:
             clause += 1
+            clause_start = len(words)
             if token in (":", ".") and words:
                 label_end = len(words)
             continue
-        if words and clause_of[-1] == clause and (token in CLAUSE_WORDS or (
-                token in SUBJECT_PRONOUNS and words[-1] in OBJECT_ENDINGS) or (
-                token in WH_CONTRACTIONS and len(words) < LEAD_IN_WORDS)):  # "for verification whats your pin"
+        following = tokens[position + 1] if position + 1 < len(tokens) else ""
+        if words and clause_of[-1] == clause and (
+                token in CLAUSE_WORDS or _opens_clause(token, following, words, clause_start)):
             clause += 1
+            clause_start = len(words)
         words.append(token)
         clause_of.append(clause)
     count = len(words)
@@ -710,9 +820,10 @@ def analyse(text: str) -> Sentence:
     relatives: set[int] = set()
     for number, clause_words in enumerate(clauses):
         if number and clause_words and clause_words[0] in RELATIVES and clauses[number - 1] \
-                and clauses[number - 1][-1] not in FILLER_WORDS:  # "someone who can help", "the card, which was"
+                and clauses[number - 1][-1] not in FILLER_WORDS | REPORTING:  # "someone who can help"
             relatives.add(number)
-        in_question = in_question or (number not in relatives and _opens_question(clause_words))
+        announced = number and clauses[number - 1] and clauses[number - 1][-1] in ANNOUNCING
+        in_question = in_question or (number not in relatives and not announced and _opens_question(clause_words))
         questioning[number] = in_question
     if ends_in_question and words:
         questioning[clause_of[-1]] = True
@@ -723,12 +834,28 @@ def analyse(text: str) -> Sentence:
         if opener in AUXILIARIES or opener in WH_WORDS or opener in WH_CONTRACTIONS:
             questioning = [True] * len(clauses)
     # "Sorry? Could you repeat that?", "sorry whats that": a pardon asks for a repeat and apologises for nothing.
-    pardon = bool(words) and words[0] in PARDONS and (ends_in_question or _opens_question(words[1:]))
+    after_pardons = next((i for i, word in enumerate(words) if word not in PARDONS), count)
+    pardon = after_pardons > 0 and (ends_in_question or _opens_question(words[after_pardons:]))
     # "Online banking?": a few words asked back without a verb check what the caller said; they offer nothing.
     checked_back = ends_in_question and count <= CHECK_BACK_WORDS and not any(
         word in AUXILIARIES or word in SUBJECTS or word in YOU for word in words)
-    negated_clause = [any(w in NEGATIONS or w.endswith(NEGATION_SUFFIX) for w in clause_words)
-                      for clause_words in clauses]
+    negated_clause = [any(_negation(w) for w in clause_words) for clause_words in clauses]
+    # "never your card number or PIN": a short "or" clause without a subject shares the negation before it.
+    for number in range(1, len(clauses)):
+        clause_words = clauses[number]
+        if clause_words and clause_words[0] in ("or", "nor") and len(clause_words) <= OR_ITEM_WORDS \
+                and not SUBJECTS & set(clause_words) and negated_clause[number - 1]:
+            negated_clause[number] = True
+    # "The online banking, we don't have it": a short topic before a negated clause about it shares the negation.
+    for number in range(len(clauses) - 1):
+        if 0 < len(clauses[number]) <= TOPIC_WORDS and negated_clause[number + 1] \
+                and OBJECT_ENDINGS & set(clauses[number + 1]) and not SUBJECTS & set(clauses[number]):
+            negated_clause[number] = True
+    # "What I can't do, I'm afraid, is give back the fee": a negated "what" clause negates what it names.
+    for number, clause_words in enumerate(clauses):
+        if negated_clause[number] and clause_words and clause_words[0] == "what" and not ends_in_question:
+            negated_clause[number:] = [True] * (len(clauses) - number)
+            break
     acts: list[int] = []
     for number, clause_words in enumerate(clauses):
         act = _clause_act(clause_words)
@@ -756,6 +883,8 @@ def analyse(text: str) -> Sentence:
             break
     if hedge_from < count and words[hedge_from] in CLAUSE_HEDGES:  # "A review within days might be possible"
         hedge_from = clause_of.index(clause_of[hedge_from])
+    begun = next((i + 1 for i, word in enumerate(words[:-1]) if word in BEGINNINGS and _is_ing(words[i + 1])), count)
+    hedge_from = min(hedge_from, begun)  # "I've started filling in the replacement form": nothing ordered yet
     directed_from = _first_marker(words, _DIRECTED_MARKERS_BY_WORD)
     for number, clause_words in enumerate(clauses):
         first = _skip_fillers(clause_words)
@@ -766,8 +895,13 @@ def analyse(text: str) -> Sentence:
             break
     if MENU_KEYS.search(" ".join(words)):
         directed_from = hedge_from = 0
-    retracted = _first_marker(words, _RETRACTIONS_BY_WORD) < count
+    retraction = _first_marker(words, _RETRACTIONS_BY_WORD)
+    retracted = retraction < count and not any(word in CONSEQUENCES for word in words[retraction:])
     contrast = next((i for i, word in enumerate(words) if word in CONTRASTS), count)
+    # "... was ordered for your husband, but for your card there is nothing yet", "I did reverse it, but the
+    # merchant re-presented it, so it's still on your account": what came before the contrast is in doubt.
+    turn = next((i for i, word in enumerate(words) if word in TURNS), count)
+    doubted = any(_negation(word) or word in DOUBTING for word in words[turn + 1:])
     retracted = retracted or _first_marker(words[contrast:], _INABILITIES_BY_WORD) < count - contrast
     third_parties = _marker_starts(words, _OTHERS_BY_WORD)
     if any(word.split("'")[0] in PAST_TIME for word in words):  # "last week", "yesterday's call"
@@ -791,9 +925,13 @@ def analyse(text: str) -> Sentence:
     asked = [questioning[clause_of[i]] or i >= request_from for i in range(count)]
     told = [not (asked[i] or negated[i] or echoed[i] or not_callers[i] or i >= hedge_from or retracted)
             for i in range(count)]
+    menu = bool(MENU_KEYS.search(" ".join(words)))
+    described = [not (questioning[clause_of[i]] or negated[i] or echoed[i] or not_callers[i] or retracted or menu)
+                 for i in range(count)]
     told_or_asked = [not (questioning[clause_of[i]] or negated[i] or echoed[i] or not_callers[i]
                           or i >= hedge_from or retracted) for i in range(count)]
-    acted = [told[i] and i < directed_from and not failed for i in range(count)]
+    acted_on_failure = [told[i] and i < directed_from for i in range(count)]
+    acted = [flag and not failed for flag in acted_on_failure]
     done = [acts[clause_of[i]] if not (conditional and acts[clause_of[i]] == COMMITTED) else NOT_DONE
             for i in range(count)]
     stems = tuple(stem(word) for word in words)
@@ -802,8 +940,10 @@ def analyse(text: str) -> Sentence:
         starts.setdefault(word_stem, []).append(index)
     return Sentence(
         text=text.strip(), stems=stems, told=tuple(told),
-        asked=tuple(asked[i] and not negated[i] for i in range(count)),
+        asked=tuple(asked[i] and not negated[i] and not not_callers[i] for i in range(count)),
         said=tuple(not (negated[i] or not_callers[i] or echoed[i] or checked_back
                         or (pardon and clause_of[i] == 0)) for i in range(count)), starts=starts, words=tuple(words),
-        told_or_asked=tuple(told_or_asked), acted=tuple(acted), done=tuple(done), kinds=_content(words),
-        labelled=tuple(i >= label_end >= 0 for i in range(count)))
+        told_or_asked=tuple(told_or_asked), described=tuple(described), acted=tuple(acted),
+        acted_on_failure=tuple(acted_on_failure), done=tuple(done),
+        kinds=_content(words),
+        labelled=tuple(i >= label_end >= 0 for i in range(count)), doubted=doubted)

@@ -22,6 +22,13 @@ EVIDENCE_KINDS = (DONE, ITEMS) + CONTENT_KINDS
 # Words outside a question that ask the caller for something, when they still give the concept
 # ("I'll need a photo ID and proof of income" explains requirements).
 REQUESTS = "requests"
+# Words said as what the caller can have, in offers and instructions ("we can open accounts, arrange
+# mortgages ...", "you can take the auto loan or a personal one"), when they still describe the concept.
+OFFERS = "offers"
+# An act that is what an agent does BECAUSE something failed ("I'm unable to locate your account; you are
+# being transferred"): it counts in a sentence that reports a failure.
+FAILURES = "failures"
+ALLOWED = (REQUESTS, OFFERS, FAILURES)
 Phrases = tuple[tuple[str, ...], ...]
 
 
@@ -38,7 +45,7 @@ class Concept:
     done: Phrases = ()  # phrases that report the act done by themselves ("on its way")
     items: Phrases = ()  # the things a list of this concept names ("personal", "auto" for loan options)
     min_items: int = 1
-    allow: frozenset[str] = frozenset()  # REQUESTS: asked-for words count as told
+    allow: frozenset[str] = frozenset()  # REQUESTS / OFFERS: asked-for / offered words count as told
     kinds: tuple[str, ...] = ()  # content kinds that stand for the concept ("$35 has been credited": the fee)
 
     @property
@@ -117,8 +124,8 @@ def load_vocabulary(path: Union[str, Path] = VOCABULARY_FILE) -> Vocabulary:
         if isinstance(min_items, bool) or not isinstance(min_items, int) or min_items < 1:
             raise ConfigError(str(path), "must be a whole number >= 1", entry=entry, field="min_items")
         allow = _string_list(spec.get("allow", []), path, entry, "allow", required=False)
-        if set(allow) - {REQUESTS}:
-            raise ConfigError(str(path), f"unknown value (known: {REQUESTS})", entry=entry, field="allow")
+        if set(allow) - set(ALLOWED):
+            raise ConfigError(str(path), f"unknown value (known: {', '.join(ALLOWED)})", entry=entry, field="allow")
         kinds = _kinds(spec, "kinds", path, entry)
         if set(kinds) - set(CONTENT_KINDS):
             raise ConfigError(str(path), f"kinds must be content kinds ({', '.join(CONTENT_KINDS)})", entry=entry,

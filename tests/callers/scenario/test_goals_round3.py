@@ -1,0 +1,145 @@
+"""Goal tracking, the classes of rounds 3 and 4 (see bench/RESULTS.md section 5): each class the new tuning
+splits showed wrong at first look, tested on sentences of our own, both ways (the rule must not overreach)."""
+import pytest
+
+from callers.scenario.goals import MET, UNCERTAIN, GoalTracker
+from callers.scenario.scenarios import ScenarioType, load_scenarios
+
+CARD, ACCOUNT, LOAN = ScenarioType.CARD_REPLACEMENT, ScenarioType.ACCOUNT_INQUIRY, ScenarioType.LOAN_APPLICATION
+COMPLAINT, GENERAL = ScenarioType.COMPLAINT, ScenarioType.GENERAL_INQUIRY
+TRANSFER = "transferred without resolution"
+
+
+@pytest.fixture(scope="module")
+def catalog():
+    return load_scenarios()
+
+
+def verdict(catalog, kind: ScenarioType, goal: str, text: str) -> str:
+    tracker = GoalTracker(catalog.scenario_types[kind].goal)
+    tracker.observe(1, text)
+    if goal in catalog.scenario_types[kind].goal.failure_conditions:
+        return MET if tracker.failure == goal else "not_met"
+    return next(status for status in tracker.statuses if status.description == goal).verdict
+
+
+def spanish_verdict(catalog, goal: str, text: str) -> str:
+    goal_of_entry = catalog.predefined["spanish_card_replacement"].scenario.goal
+    tracker = GoalTracker(goal_of_entry)
+    tracker.observe(1, text)
+    if goal in goal_of_entry.failure_conditions:
+        return MET if tracker.failure == goal else "not_met"
+    return next(status for status in tracker.statuses if status.description == goal).verdict
+
+
+@pytest.mark.parametrize("kind, goal, text, expected", [
+    # an act only begun is not done; the beginning itself is
+    (CARD, "card ordered", "I've started filling in the reissue form, the system needs a minute.", "not_met"),
+    (LOAN, "application started", "I've started your application and saved it under your name.", MET),
+    # the act's word names paperwork, or what was asked for
+    (COMPLAINT, "fee refunded", "I've opened a refund request for the fee with our back office.", "not_met"),
+    (COMPLAINT, "fee refunded", "I've asked the team to have the fee refunded.", "not_met"),
+    (COMPLAINT, "fee refunded", "I've refunded the fee to your account.", MET),
+    # part of an act
+    (COMPLAINT, "fee refunded", "I've refunded only the first fee; the second one stays.", UNCERTAIN),
+    (CARD, "card ordered", "I've only just ordered the new card for you.", MET),
+    # a negated "what" clause negates what it names
+    (COMPLAINT, "fee refunded", "What I cannot do, sadly, is refund the fee.", "not_met"),
+    # "unavailable", a closed window
+    (ACCOUNT, "dispute option offered", "Disputes are unavailable on this line.", "not_met"),
+    # a second-language "I not know" after a contrast takes the sentence back
+    (LOAN, "interest rates provided", "It was 6 percent in spring, but now I not know the rate.", "not_met"),
+    # progressive with "we are", announced hand-overs, other words for a transfer
+    (COMPLAINT, TRANSFER, "We are connecting you to our disputes desk now.", MET),
+    (LOAN, TRANSFER, "I have to pass you to the lending office, I cannot see that here.", MET),
+    (GENERAL, TRANSFER, "I am therefore transferring you to the branch team.", MET),
+    (GENERAL, TRANSFER, "Let me route you to someone in branch services.", MET),
+    (GENERAL, TRANSFER, "you have to transfer the money yourself in the app", "not_met"),
+    # a hand-over after the problem was solved in an earlier sentence of the same turn
+    (COMPLAINT, TRANSFER, "I've refunded the fee, it shows tomorrow. You asked about a mortgage too, so I'll "
+                          "hand you over to our mortgage team now.", "not_met"),
+    (COMPLAINT, TRANSFER, "I'll hand you over to our fees team now.", MET),
+    # run-on transcripts: a new clause after a clause ending or a condition without a comma
+    (CARD, "card ordered", "okay the new card's been ordered on my end you don't need to do anything", MET),
+    (ACCOUNT, "dispute option offered", "if you don't know that payment we can dispute it for you", MET),
+    (CARD, "delivery confirmed", "the card arrives on friday by post no need to sign for it", MET),
+    (CARD, "delivery confirmed", "You will receive the card no later than the 3rd of March.", MET),
+    # "pending transactions" exist; "pending approval" has not happened
+    (ACCOUNT, "balance provided", "There are two pending payments, but your balance is $410.", MET),
+    (ACCOUNT, "balance provided", "Your balance, pending approval of the deposit, will be $410.", "not_met"),
+    # "the one in our app" is no figure
+    (ACCOUNT, "balance provided", "Your balance is always the one shown in our app.", "not_met"),
+    # offered as what the caller can have: services and loan options
+    (GENERAL, "services explained", "At the branch we can open accounts, arrange mortgages and exchange "
+                                    "foreign currency.", MET),
+    (GENERAL, "services explained", "For accounts press 1, for loans press 2.", "not_met"),
+    (LOAN, "loan options explained", "For a car loan you can take the auto loan or a personal loan.", MET),
+    (LOAN, "loan options explained", "Would you like an auto loan or a personal loan?", "not_met"),
+    # a block undone in the same breath
+    (CARD, "old card blocked", "I blocked the card, but since you found it I've unblocked it again.", "not_met"),
+    (CARD, "old card blocked", "The old card has been permanently switched off.", MET),
+    # PIN and full number in other words
+    (CARD, "asked for full card number or PIN", "What's the four-digit code you type in at the cash machine?",
+     MET),
+    (CARD, "asked for full card number or PIN", "I'll also need your card number, all sixteen digits.", MET),
+    (CARD, "asked for full card number or PIN", "Can you read me the last four digits of the card number?",
+     "not_met"),
+    # an echo of what the caller would want
+    (COMPLAINT, "fee refunded", "I understand why you'd want the fee refunded.", "not_met"),
+    # round 4: awaiting, possible, not approved, still charged, someone else's, "they'd"
+    (COMPLAINT, "fee refunded", "Still awaiting approval, the fee will be refunded to you.", "not_met"),
+    (COMPLAINT, "fee refunded", "It is possible that the fee will be refunded next month.", "not_met"),
+    (COMPLAINT, "fee refunded", "I asked for the fee to come back, but it has not been approved.", "not_met"),
+    (COMPLAINT, "fee refunded", "I refunded the late fee, but the overdraft fee remains on the account.", "not_met"),
+    (LOAN, "interest rates provided", "Your brother got 4 percent on his loan.", "not_met"),
+    (LOAN, "application started", "The team said they'd open the application for you next week.", "not_met"),
+    # ... and "before we spoke" is a past event, "so" carries the act past a doubt, "here's what's" tells
+    (CARD, "card ordered", "Before we spoke about fees, I placed the order for your new card.", MET),
+    (LOAN, TRANSFER, "I'm not sure about that, so I'm transferring you to our lending desk.", MET),
+    (COMPLAINT, "resolution plan provided", "so heres whats gonna happen i raise a ticket today and we'll call "
+                                            "you back in two days", MET),
+    # a short "or" shares the negation before it
+    (CARD, "asked for full card number or PIN", "I need your date of birth, never your card number or PIN.",
+     "not_met"),
+    (CARD, "asked for full card number or PIN", "Please tell me the secret four numbers you use at the cash "
+                                                "machine.", MET),
+    # a turn against what came before, with a negation after it: heard, but only as weak evidence
+    (CARD, "card ordered", "A new card was ordered for your wife, but for yours there is nothing yet.", UNCERTAIN),
+    (CARD, "card ordered", "Your new card is ordered, though it won't reach you before Friday.", MET),
+    # the topic told in an earlier sentence of the same turn
+    (COMPLAINT, "fee refunded", "I found the overdraft fee from Monday. I've refunded it just now.", MET),
+    (COMPLAINT, "fee refunded", "I found the overdraft fee from Monday. I can't refund it, I'm afraid.", "not_met"),
+    # someone else asking the caller, an earlier call, another account
+    (CARD, "asked for full card number or PIN", "Did someone claiming to be us ask for your PIN?", "not_met"),
+    (CARD, "old card blocked", "The card was blocked on a previous call, so nothing more is needed.", "not_met"),
+    (COMPLAINT, "fee refunded", "The fee was refunded on your other account.", "not_met"),
+    # a hand-over answers a failure; undone and pending acts
+    (LOAN, TRANSFER, "I am unable to find your application; I am now transferring you to lending.", MET),
+    (LOAN, "application started", "I am unable to find your application; I have started a new one.", "not_met"),
+    (CARD, "card ordered", "The order was placed and subsequently cancelled.", "not_met"),
+    (COMPLAINT, "fee refunded", "The fee refund is requested and awaiting approval.", "not_met"),
+    # "nothing's", a topic before a negated clause about it, "sorry about that" before its own clause
+    (LOAN, "application started", "So nothing's been started yet.", "not_met"),
+    (GENERAL, "online banking mentioned", "The online banking, we don't offer it here.", "not_met"),
+    (COMPLAINT, "apology offered", "im really sorry about that it shouldnt have happened", MET),
+    # an echo that "that I ..." does not end
+    (COMPLAINT, "fee refunded", "You want that I refund the fee, yes?", "not_met"),
+])
+def test_round3_class(catalog, kind, goal, text, expected):
+    assert verdict(catalog, kind, goal, text) == expected
+
+
+@pytest.mark.parametrize("goal, text, expected", [
+    ("transfiero con un agente", "Le transfiero ahora mismo con un agente de tarjetas.", MET),
+    ("transfiero con un agente", "Si lo prefiere, le transfiero con un agente.", "not_met"),
+    ("transfiero con un agente", "Sí, le transfiero con un agente ahora.", MET),
+    ("tarjeta antigua bloqueado", "Su tarjeta anterior ha quedado bloqueada y no podrá usarse.", MET),
+    ("tarjeta antigua bloqueado", "La tarjeta perdida ya no funciona, la he desactivado.", MET),
+    ("tarjeta antigua bloqueado", "Le recomiendo que bloquee la tarjeta desde la app.", "not_met"),
+    ("tarjeta antigua bloqueado", "La había bloqueado, pero la he desbloqueado porque la encontró.", "not_met"),
+    ("plazo de días hábiles", "La tarjeta de su esposa llega en tres días hábiles.", "not_met"),
+    ("plazo de días hábiles", "Llega a su casa y no tardará más de tres días hábiles.", MET),
+    ("transfiero con un agente", "Ahora le paso con una breve encuesta de satisfacción.", "not_met"),
+])
+def test_round3_spanish_class(catalog, goal, text, expected):
+    assert spanish_verdict(catalog, goal, text) == expected
