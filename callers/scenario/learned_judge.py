@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -29,6 +30,9 @@ WEIGHTS = Path(__file__).with_name("learned_judge.npz")
 # below this probability a rule's "met" becomes uncertain; chosen from 0.1, 0.2 and 0.3 by bench/judge_model.py on
 # the splits whose wording the rules had not been tuned on
 VETO_BELOW = 0.2
+# above this probability a rule's "not met" or "uncertain" may be taken as met (a rescue; chosen like the veto)
+RESCUE_ABOVE = 0.9
+TEXTS_KEPT = 64  # embedded turn texts and clauses kept, so the goals of one turn share its embeddings
 # a clause starts at a sentence start or at one of these joining words, so a later "but I can't" stands alone
 _CLAUSE_BREAK = re.compile(r"(?:[;:]|,)?\s+(?=(?:but|however|although|though|unless|until|once|except|"
                            r"so|then|if|pero|aunque|sin embargo)\b)", re.IGNORECASE)
@@ -116,10 +120,18 @@ class LearnedJudge:
         self.model = model
         self.encoder = encoder
         self._goals: dict[str, np.ndarray] = {}
+        self._texts: OrderedDict[str, np.ndarray] = OrderedDict()
 
     def _embed(self, text: str) -> np.ndarray:
         vector = self._goals.get(text)
-        return self.encoder.encode(text) if vector is None else vector
+        if vector is None:
+            vector = self._texts.pop(text, None)
+            if vector is None:
+                vector = self.encoder.encode(text)
+            self._texts[text] = vector
+            if len(self._texts) > TEXTS_KEPT:
+                self._texts.popitem(last=False)
+        return vector
 
     def knows(self, goal_text: str) -> bool:
         """Whether the judge was trained on this goal's wording; on others its veto costs more than it saves."""
@@ -134,6 +146,11 @@ class LearnedJudge:
 def vetoed(rule_verdict: str, probability: float, veto_below: float = VETO_BELOW) -> str:
     """The rules' verdict, but uncertain where they say met and the judge is confident the turn does not meet."""
     return UNCERTAIN if rule_verdict == MET and probability < veto_below else rule_verdict
+
+
+def rescued(rule_verdict: str, probability: float, rescue_above: float = RESCUE_ABOVE) -> str:
+    """The rules' verdict, but met where they do not say so and the judge is confident the turn meets."""
+    return MET if rule_verdict != MET and probability > rescue_above else rule_verdict
 
 
 _lock = threading.Lock()

@@ -65,6 +65,8 @@ def test_verdicts_judge_model_names_a_bad_weights_file(tmp_path, capsys):
     assert "--judge-model:" in capsys.readouterr().err
     assert verdicts.main(["--corpus", str(tmp_path / "mine.jsonl"), "--judge-model", "--judge-veto", "1.5"]) == 2
     assert "--judge-veto 1.5 is not a probability" in capsys.readouterr().err
+    assert verdicts.main(["--corpus", str(tmp_path / "mine.jsonl"), "--judge-model", "--judge-rescue", "-1"]) == 2
+    assert "--judge-rescue -1.0 is not a probability" in capsys.readouterr().err
 
 
 def test_verdicts_judge_model_vetoes_only_a_met(tmp_path, capsys):
@@ -76,7 +78,11 @@ def test_verdicts_judge_model_vetoes_only_a_met(tmp_path, capsys):
         figures = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
         overall = figures["splits"]["mine"]["overall"]
         assert (overall["uncertain"], overall["false_met_rate"]) == (uncertain, 0.0), veto
-        assert figures["judge_veto"] == float(veto)
+        assert figures["judge_veto"] == float(veto) and figures["judge_rescue"] is None
+    # p > 0 always rescues the rules' not met; the met stays met with no veto
+    assert verdicts.main(["--corpus", str(tmp_path), "--judge-model", "--judge-veto", "0", "--judge-rescue", "0"]) == 0
+    overall = json.loads(capsys.readouterr().out.strip().splitlines()[-1])["splits"]["mine"]["overall"]
+    assert (overall["false_met_rate"], overall["false_unmet_rate"]) == (1.0, 0.0)
 
 
 def test_network_fits_and_averages_its_members():

@@ -9,7 +9,7 @@ import pytest
 
 from callers.scenario import learned_judge
 from callers.scenario.goals import MET, NOT_MET, UNCERTAIN
-from callers.scenario.learned_judge import JudgeModel, clauses, pair_features, vetoed
+from callers.scenario.learned_judge import JudgeModel, LearnedJudge, clauses, pair_features, rescued, vetoed
 from callers.scenario.sentence_encoder import ModelUnavailable
 
 
@@ -47,6 +47,35 @@ def test_veto_only_touches_a_met():
     assert vetoed(MET, 0.5) == MET
     assert vetoed(NOT_MET, 0.05) == NOT_MET
     assert vetoed(MET, 0.3, veto_below=0.4) == UNCERTAIN
+
+
+def test_rescue_only_touches_what_is_not_met():
+    assert rescued(NOT_MET, 0.95) == MET and rescued(UNCERTAIN, 0.95) == MET
+    assert rescued(NOT_MET, 0.5) == NOT_MET
+    assert rescued(MET, 0.0) == MET
+
+
+class _CountingEncoder:
+    def __init__(self) -> None:
+        self.texts: list[str] = []
+
+    def encode(self, text: str) -> np.ndarray:
+        self.texts.append(text)
+        vector = np.zeros(4, np.float32)
+        vector[len(text) % 4] = 1.0
+        return vector
+
+
+def test_the_goals_of_one_turn_share_its_embeddings():
+    encoder = _CountingEncoder()
+    model = JudgeModel(mean=np.zeros(6 * 4 + 6, np.float32), scale=np.ones(6 * 4 + 6, np.float32),
+                       weights=np.zeros((1, 6 * 4 + 6), np.float32), bias=np.zeros(1, np.float32))
+    judge = LearnedJudge(model, encoder)
+    turn = "Your card is ordered, but I can't send it."
+    for goal in ("card ordered", "delivery confirmed", "card ordered"):
+        assert judge.probability(goal, turn) == pytest.approx(0.5)
+    assert sorted(encoder.texts) == sorted(["card ordered", "delivery confirmed", turn, "Your card is ordered",
+                                            "but I can't send it."])
 
 
 def test_shipped_weights_fit_the_features_and_name_their_goals():
