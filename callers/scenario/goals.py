@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 from typing import Optional, Sequence
 
 from callers.scenario.grammar import (REQUEST, STATEMENT, YOU, Sentence, analyse, split_sentences, stem,
-                                      word_list)
+                                      stemmed_phrase, word_list)
 from callers.scenario.vocabulary import (DONE, FAILURES, ITEMS, OFFERS, REQUESTS, Concept, Vocabulary,
                                          default_vocabulary)
 
@@ -58,7 +58,11 @@ MAX_TERM_WORDS = 4
 PAPERWORK = frozenset({"request", "requests", "form", "forms", "claim", "ticket", "application", "process", "policy"})
 # "... a request to have the fee refunded": the act is what was asked for, not what was done.
 REQUESTED_ACT = (("to", "have"), ("to", "get"))
-REQUESTED_ACT_REACH = 4
+REQUESTED_ACT_REACH = 5
+# "A colleague will call you about replacing it": the act is what the call is about.
+ABOUT = frozenset({"about", "regarding", "discuss", "discussing"})
+# Words of a hand-over for a further matter, once the caller's own has been dealt with.
+ANOTHER_MATTER = ("too", "also", "as well", "separately", "another matter", "other question")
 
 
 @dataclass
@@ -121,24 +125,30 @@ class GoalPattern:
         at the three charges you flagged. I've reversed all of them." reverses the charges."""
         best = 0
         for alternative in self.alternatives:
-            level = min((self._level(concept, sentence, before) for concept in alternative), default=0)
+            # a topic beside a concept that needs evidence only says what the sentence is about
+            anchored = any(concept.evidence for concept in alternative)
+            level = min((self._level(concept, sentence, before if anchored else (), anchored)
+                         for concept in alternative), default=0)
             best = max(best, level)
         if sentence.doubted:  # a contrast and a negation after it: heard, but not as plain evidence
             best = min(best, _LEVEL[UNCERTAIN])
         return _VERDICT_OF_LEVEL[best]
 
-    def _level(self, concept: Concept, sentence: Sentence, before: Sequence[Sentence] = ()) -> int:
+    def _level(self, concept: Concept, sentence: Sentence, before: Sequence[Sentence] = (),
+               anchored: bool = False) -> int:
         if any(sentence.has(cue) for cue in concept.unless):
             return 0
         if self.mood == STATEMENT and not concept.evidence and any(
-                _told(concept, earlier) for earlier in before):
+                _named(concept, earlier) for earlier in before):
             return 2
         if self.mood != STATEMENT:
             allowed = sentence.asked if self.mood == REQUEST else sentence.said
             return 2 if any(sentence.has(cue, allowed) for cue in concept.all_cues) else 0
         if concept.is_act:
             return _act_level(concept, sentence)
-        told = _told_mask(concept, sentence)
+        # A topic ("card", "loan") beside what must be done or given only names what the sentence is about:
+        # it may stand in an offer ("We can give you a car loan or a personal loan"); the evidence decides.
+        told = sentence.said if anchored and not concept.evidence else _told_mask(concept, sentence)
         if not any(sentence.has(cue, told) for cue in concept.all_cues) \
                 and not any(sentence.gives(kind, told) for kind in concept.kinds):
             return 0
@@ -150,12 +160,12 @@ class GoalPattern:
         return 1 if weak else 0
 
 
-def _told(concept: Concept, sentence: Sentence) -> bool:
-    """Whether a topic concept is told in the sentence (and not cancelled there)."""
+def _named(concept: Concept, sentence: Sentence) -> bool:
+    """Whether a topic concept is named in the sentence as what it is about: not asked, negated, echoed or
+    cancelled there ("Would you like me to block the card? It'll stop all payments." blocks nothing)."""
     if any(sentence.has(cue) for cue in concept.unless):
         return False
-    told = _told_mask(concept, sentence)
-    return any(sentence.has(cue, told) for cue in concept.all_cues)
+    return any(sentence.has(cue, sentence.described) for cue in concept.all_cues)
 
 
 def _told_mask(concept: Concept, sentence: Sentence) -> tuple[bool, ...]:
@@ -195,7 +205,8 @@ def _named_not_done(words: tuple[str, ...], index: int, width: int) -> bool:
     request", "I've put in a request to have the fee refunded"."""
     after = words[index + width] if index + width < len(words) else ""
     before = words[max(0, index - REQUESTED_ACT_REACH):index]
-    return after in PAPERWORK or any(pair in zip(before, before[1:]) for pair in REQUESTED_ACT)
+    return after in PAPERWORK or (index > 0 and words[index - 1] in ABOUT) \
+        or any(pair in zip(before, before[1:]) for pair in REQUESTED_ACT)
 
 
 def _only_part(words: tuple[str, ...], index: int, width: int) -> bool:
@@ -291,21 +302,25 @@ class GoalTracker:
             if status.met:
                 continue
             verdict, sentence = _best(pattern, sentences)
+            if verdict == MET and any(later.takes_back for later in sentences[sentences.index(sentence) + 1:]):
+                verdict = UNCERTAIN  # "I've submitted the order. Hmm, hold on, that didn't go through."
             if _LEVEL[verdict] > _LEVEL[status.verdict]:
                 status.verdict, status.evidence_turn, status.evidence = verdict, turn, sentence.text
                 if verdict == MET:
                     newly_met.append(status)
-        # "without ...": not once the criteria are met, nor after a sentence of this turn that met one ("I've
-        # refunded the fee. You asked about savings too, so I'll pass you to our accounts team")
-        resolved_by = min((sentences.index(sentence) for status in newly_met if status.kind == CRITERION
-                           for sentence in sentences if sentence.text == status.evidence), default=-1)
+        # "without ...": not once the criteria are met, nor for another matter after a sentence of this turn
+        # that met one ("I've refunded the fee. You asked about savings too, so I'll pass you to our accounts
+        # team")
+        resolved_by = min((sentences.index(sentence) for status in newly_met
+                           for sentence in sentences if sentence.text == status.evidence), default=len(sentences))
         if self.failure is None:
             for pattern in self._failures:
                 if pattern.while_unmet and self.primary_met:
                     continue
-                heard = sentences[:resolved_by + 1] if pattern.while_unmet and resolved_by >= 0 else sentences
-                hit = next((sentence for index, sentence in enumerate(heard)
-                            if pattern.heard_in(sentence, heard[:index])), None)
+                hit = next((sentence for index, sentence in enumerate(sentences)
+                            if pattern.heard_in(sentence, sentences[:index])
+                            and not (pattern.while_unmet and index > resolved_by and _another_matter(sentence))),
+                           None)
                 if hit is not None:
                     self.failure, self.failure_turn, self.failure_evidence = pattern.text, turn, hit.text
                     break
@@ -331,6 +346,14 @@ class GoalTracker:
 
     def unmet(self) -> list[GoalStatus]:
         return [status for status in self.statuses if not status.met]
+
+
+def _another_matter(sentence: Sentence) -> bool:
+    """Whether the sentence turns to a further matter ("You asked about savings too", "as well")."""
+    return any(sentence.has(phrase) for phrase in _ANOTHER_MATTER_STEMS)
+
+
+_ANOTHER_MATTER_STEMS = tuple(stemmed_phrase(phrase) for phrase in ANOTHER_MATTER)
 
 
 def _items_named(concept: Concept, sentence: Sentence, allowed: tuple[bool, ...]) -> int:

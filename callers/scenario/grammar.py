@@ -133,6 +133,10 @@ RETRACTIONS = (
 # What follows these is done because of what came before, not taken back by it ("I'm not sure about that,
 # so I'm transferring you to a colleague").
 CONSEQUENCES = frozenset({"so", "therefore"})
+# "... so the fee's still there for now": what an earlier sentence reported done has not held.
+STILL_THERE = frozenset({("still", "there"), ("still", "live"), ("still", "active"), ("still", "usable"),
+                         ("still", "charged"), ("still", "pending"), ("one", "stays"), ("it", "stays"),
+                         ("still", "on")})
 # Contrasts that turn against what came before ("though" and "however" more often add a side remark).
 TURNS = frozenset({"but", "unfortunately", "regrettably", "sadly", "pero"})
 # After such a turn these doubt what came before it as much as a negation does ("..., but this one still has it").
@@ -168,6 +172,7 @@ OTHERS = (
     ("did", "anyone"), ("has", "anyone"), ("has", "someone"), ("someone", "on", "the", "phone"),
     # an earlier call's act is not this call's ("blocked last week on a previous call")
     ("previous", "call"), ("last", "call"), ("earlier", "call"), ("prior", "call"), ("last", "time"),
+    ("someone", "called"), ("somebody", "called"),
     ("su", "esposo"), ("su", "esposa"), ("su", "marido"), ("su", "mujer"), ("su", "hijo"), ("su", "hija"),
     ("otro", "cliente"), ("otra", "clienta"),
 )
@@ -224,6 +229,8 @@ CLAUSE_SUBJECTS = frozenset({"i", "we", "i'll", "we'll", "i've", "we've", "i'm",
 SUBORDINATORS = frozenset({"if", "unless", "once", "when", "because", "since", "although", "though", "while"})
 # An "or" clause this short names one more thing of the clause before it ("never your card number or PIN").
 OR_ITEM_WORDS = 4
+# "... so they can take a look": who a purpose clause lets act.
+PURPOSE_SUBJECTS = frozenset({"they", "you", "we", "i", "he", "she", "that", "someone"})
 # Verbs an act is only begun by ("I've started filling in the form"): what follows them is under way.
 BEGINNINGS = frozenset({"started", "begun", "began", "starting", "beginning"})
 # Words that open a relative clause after a noun ("someone who can help"), never a question there.
@@ -260,6 +267,7 @@ ECHO_MARKERS = (
     ("youd", "want"), ("you", "would", "want"), ("you", "wanna"), ("what", "you're", "saying"),
     ("what", "youre", "saying"), ("did", "you", "wish"), ("do", "you", "wish"), ("is", "your", "query"),
     ("is", "your", "question"), ("is", "your", "enquiry"), ("is", "your", "inquiry"), ("were", "you"),
+    ("you", "just", "want"), ("you", "only", "want"),
 )
 # Words that open a clause of the agent's own again after an echo ("you said X, so I've ...").
 FIRST_PERSON = frozenset({"i", "i've", "i'll", "i'm", "i'd", "ive", "ill", "im", "we", "we've", "we'll", "we're",
@@ -360,6 +368,10 @@ MONTHS = frozenset({"january", "february", "march", "april", "june", "july", "au
                     "november", "december", "sept", "may"})
 DAY_WORDS = frozenset({"tomorrow", "today", "yesterday", "tonight", "overnight"})
 CONTENT_KINDS = ("money", "number", "percent", "clock", "duration", "date", "weekday")
+# "The first page", "the second charge": an ordinal before these counts things, it is no date.
+ORDINAL_NOUNS = frozenset({"page", "time", "step", "one", "thing", "option", "part", "stage", "line", "floor", "call",
+                           "charge", "payment", "transaction", "card", "account", "question", "number", "digit",
+                           "digits", "letter", "screen", "menu", "item", "fee", "person", "agent", "attempt"})
 # After these "one" stands for a thing, not a figure ("the one in our app", "a new one").
 PRONOUN_ONE_AFTER = frozenset({"the", "this", "that", "which", "each", "any", "every", "no", "new", "old", "other",
                                "same", "right", "last", "first", "another", "replacement", "big", "small"})
@@ -450,6 +462,7 @@ class Sentence:
     kinds: dict[str, tuple[int, ...]] = field(default_factory=dict)  # content kind -> where it is given
     labelled: tuple[bool, ...] = ()  # after a label's colon or full stop ("Next step: fee review in 3 days")
     doubted: bool = False  # a contrast followed by a negation: what it reports may have been undone
+    takes_back: bool = False  # reports a failure, a retraction or a turn with a negation: may undo what came before
 
     def has(self, cue: tuple[str, ...], allowed: Optional[tuple[bool, ...]] = None) -> bool:
         """Whether the words of `cue` (never empty) stand together here, starting on an `allowed` word."""
@@ -560,8 +573,9 @@ def _opens_question(words: list[str]) -> bool:
     following = words[start + 1] if start + 1 < len(words) else ""
     if first in WH_CONTRACTIONS:
         return True
-    if first in WH_WORDS:
-        return following in WH_FOLLOWERS
+    if first in WH_WORDS:  # "what is ...", and "which transaction was it" (a noun, then the verb)
+        after_noun = words[start + 2] if start + 2 < len(words) else ""
+        return following in WH_FOLLOWERS or (first == "which" and after_noun in AUXILIARIES)
     return first in AUXILIARIES and following in SUBJECTS
 
 
@@ -722,12 +736,17 @@ def _is_number(word: str) -> bool:
                                                                                               word))
 
 
+def _clock_follows(words: list[str], index: int) -> bool:
+    """Whether the words from `index` go on with a time ("one thirty", "one pm", "one o'clock") or end it."""
+    return index >= len(words) or words[index] in CLOCK_WORDS or _is_number(words[index])
+
+
 def _dated(words: list[str], index: int) -> bool:
     """An ordinal is a number only in a date ("the fifth", "June first", "the 3rd of May"); "details first"
     and "just a second" are not."""
     before = words[index - 1] if index else ""
     after = words[index + 1] if index + 1 < len(words) else ""
-    return before == "the" or before in MONTHS or after == "of"
+    return (before == "the" and after not in ORDINAL_NOUNS) or before in MONTHS or after == "of"
 
 
 def _content(words: list[str]) -> dict[str, tuple[int, ...]]:
@@ -752,7 +771,8 @@ def _content(words: list[str]) -> dict[str, tuple[int, ...]]:
         if word in ("at", "until", "till", "til", "from", "after", "before") and i + 1 < count \
                 and _is_number(words[i + 1]) and not (i + 2 < count and (words[i + 2] in UNITS | CURRENCIES
                                                                          or words[i + 2] in ("percent", "business",
-                                                                                             "working"))):
+                                                                                             "working"))) \
+                and not (words[i + 1] == "one" and not _clock_follows(words, i + 2)):  # "from one branch to"
             found["clock"].append(i)
         if word == "past" and i and words[i - 1] in ("half", "quarter") and i + 1 < count \
                 and _is_number(words[i + 1]):
@@ -874,8 +894,12 @@ def analyse(text: str) -> Sentence:
         # hold the line please" asks only for the holding)
         last_act = max((number for number, act in enumerate(acts) if act), default=-1)
         request_from = min(request_from, clause_of.index(last_act + 1) if last_act + 1 in clause_of else count)
-    # What a relative clause says someone can do ("a colleague who can take it from here") hedges nothing.
-    outside_relatives = [word if clause_of[i] not in relatives else "" for i, word in enumerate(words)]
+    # What a relative clause says someone can do ("a colleague who can take it from here") hedges nothing,
+    # nor does a purpose ("I'm connecting you to a colleague so they can take a look").
+    purposes = {number for number, clause_words in enumerate(clauses)
+                if clause_words[:1] == ["so"] and len(clause_words) > 2 and clause_words[1] in PURPOSE_SUBJECTS
+                and clause_words[2] in ("can", "could")}
+    outside_relatives = [word if clause_of[i] not in relatives | purposes else "" for i, word in enumerate(words)]
     hedge_from = _first_marker(outside_relatives, _TENTATIVE_MARKERS_BY_WORD, TENTATIVE_EXCEPTIONS)
     for i, word in enumerate(words):
         if word in HEDGE_MODALS and (not i or words[i - 1] not in YOU) and not questioning[clause_of[i]]:
@@ -913,6 +937,8 @@ def analyse(text: str) -> Sentence:
     conditional = hedge_from < count or retracted
     echoed = [False] * count
     for start in _marker_starts(words, _ECHO_MARKERS_BY_WORD):
+        if start <= CHECK_BACK_WORDS and clause_of[start] == clause_of[0]:  # "online banking you said?"
+            start = 0
         for i in range(start, count):
             if i > start and clause_of[i] != clause_of[i - 1]:
                 clause_words = clauses[clause_of[i]]
@@ -946,4 +972,5 @@ def analyse(text: str) -> Sentence:
         told_or_asked=tuple(told_or_asked), described=tuple(described), acted=tuple(acted),
         acted_on_failure=tuple(acted_on_failure), done=tuple(done),
         kinds=_content(words),
-        labelled=tuple(i >= label_end >= 0 for i in range(count)), doubted=doubted)
+        labelled=tuple(i >= label_end >= 0 for i in range(count)), doubted=doubted,
+        takes_back=failed or retracted or doubted or any(phrase in STILL_THERE for phrase in zip(words, words[1:])))

@@ -122,6 +122,27 @@ def spanish_verdict(catalog, goal: str, text: str) -> str:
     (LOAN, "application started", "So nothing's been started yet.", "not_met"),
     (GENERAL, "online banking mentioned", "The online banking, we don't offer it here.", "not_met"),
     (COMPLAINT, "apology offered", "im really sorry about that it shouldnt have happened", MET),
+    # a purpose clause hedges nothing; a topic may stand in an offer or an earlier hedged sentence
+    (ACCOUNT, TRANSFER, "I'm going to connect you to a colleague now so they can take a look.", MET),
+    (ACCOUNT, TRANSFER, "I'm going to connect you to a colleague if they can take a look.", "not_met"),
+    (LOAN, "loan options explained", "We can give you a car loan over 5 years or a personal loan over 3.", MET),
+    (CARD, "old card blocked", "I want to be sure nobody uses that card. I've frozen it for good.", MET),
+    # a hand-over for a further matter after the caller's own was dealt with in the same turn
+    (COMPLAINT, TRANSFER, "I've refunded the fee and it shows tomorrow. You asked about savings as well, so "
+                          "I'll pass you to our savings team.", "not_met"),
+    (COMPLAINT, TRANSFER, "I'm sorry you're upset. I'm transferring you to the fees team now.", MET),
+    # "from one branch to another" is no time
+    (GENERAL, "hours provided", "Hours differ from one branch to another, so check the locator.", "not_met"),
+    (GENERAL, "hours provided", "We're open from one to five on Saturdays.", MET),
+    # a later sentence of the turn takes back what an earlier one reported done
+    (CARD, "card ordered", "I've submitted the card order. Hold on, that didn't go through.", UNCERTAIN),
+    (CARD, "card ordered", "I've submitted the card order. Anything else today?", MET),
+    # a topic named only in a question carries nothing; an act that a call will be about is not done
+    (CARD, "old card blocked", "Would you like me to block the lost card? It'll stop every payment.", "not_met"),
+    (CARD, "card ordered", "A colleague will call you about replacing the card.", "not_met"),
+    # "the first page" is no date; "which transaction was it" asks
+    (ACCOUNT, "balance provided", "Your balance is on the first page of the app.", "not_met"),
+    (ACCOUNT, "transactions explained", "which payment was it the one on monday or the one on friday", "not_met"),
     # an echo that "that I ..." does not end
     (COMPLAINT, "fee refunded", "You want that I refund the fee, yes?", "not_met"),
 ])
