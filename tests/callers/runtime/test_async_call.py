@@ -13,10 +13,11 @@ import pytest
 
 from callers import create_caller
 from callers.call import events
-from callers.runtime.async_call import CALL_SWITCH_INTERVAL_S, AsyncCall
+from callers.runtime.async_call import CALL_SWITCH_INTERVAL_S, AsyncCall, caller_thread
 from callers.transport.green_connect import green_tls_context
 
 native_thread_id = gevent.monkey.get_original("_thread", "get_ident")
+native_lock = gevent.monkey.get_original("_thread", "allocate_lock")
 DEFAULT_SWITCH_INTERVAL = sys.getswitchinterval()
 
 
@@ -96,12 +97,21 @@ def test_the_switch_interval_is_restored_before_the_awaiting_side_hears_the_call
 
 def test_a_call_cancelled_before_it_ran_still_ends() -> None:
     ran = []
+    held = native_lock()
+    held.acquire()
 
     async def body() -> None:
+        # The caller thread is held in a job of its own until both the start and the cancel are queued
+        # behind it, so they run in one go and the call's greenlet is killed before it ever runs (without
+        # the hold, the thread may start and finish the call between the two).
+        caller_thread().submit(lambda: held.acquire(timeout=5))
         call = AsyncCall(lambda: ran.append(True))
-        await asyncio.wait_for(call.cancel(), timeout=5)  # queued right behind the start: its greenlet never ran
+        cancelling = asyncio.ensure_future(call.cancel())
+        await asyncio.sleep(0.05)
+        held.release()
+        await asyncio.wait_for(cancelling, timeout=5)
         with pytest.raises(asyncio.CancelledError):
             await call.result()
 
     asyncio.run(body())
-    assert sys.getswitchinterval() == DEFAULT_SWITCH_INTERVAL
+    assert ran == [] and sys.getswitchinterval() == DEFAULT_SWITCH_INTERVAL
