@@ -32,13 +32,13 @@ import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable, Optional
+from typing import Iterable, Optional
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a plain script from anywhere
 
 from bench import machine  # noqa: E402
 from callers.scenario.goals import MET, NOT_MET, UNCERTAIN, GoalTracker  # noqa: E402
-from callers.scenario.goals import CallerGoal  # noqa: E402
+from callers.scenario.goals import CallerGoal, Review  # noqa: E402
 from callers.scenario.scenarios import ScenarioCatalog, load_scenarios  # noqa: E402
 
 CORPUS_DIR = Path(__file__).resolve().parent / "data" / "verdicts"
@@ -172,17 +172,12 @@ def verdict_of(turn: Turn, tracker: GoalTracker) -> str:
     return status.verdict
 
 
-SecondOpinion = Callable[[Turn, str], str]  # (turn, the rules' verdict) -> the verdict to score
-
-
-def score(turns: list[Turn], goals: dict[tuple[str, str], CallerGoal], second: Optional[SecondOpinion] = None
+def score(turns: list[Turn], goals: dict[tuple[str, str], CallerGoal], review: Optional[Review] = None
           ) -> tuple[Tally, dict[str, Tally], list[Turn], float]:
     overall, by_goal, verdicts = Tally(), defaultdict(Tally), []
     started = time.process_time()
     for turn in turns:
-        verdict = verdict_of(turn, GoalTracker(goals[(turn.scenario_type, turn.goal)]))
-        if second is not None:
-            verdict = second(turn, verdict)
+        verdict = verdict_of(turn, GoalTracker(goals[(turn.scenario_type, turn.goal)], review=review))
         overall.add(turn, verdict)
         by_goal[turn.goal].add(turn, verdict)
         verdicts.append(verdict)
@@ -210,10 +205,10 @@ def print_split(name: str, overall: Tally, by_goal: dict[str, Tally], turns: lis
 
 
 def _judge_opinion(weights: str, veto_below: Optional[float], rescue_above: Optional[float]
-                   ) -> tuple[SecondOpinion, float]:
-    """The learned judge's veto (and rescue, if asked for) and the veto's threshold, loaded now so a missing
-    model is one message before any scoring. The judge is asked only where its answer can change the verdict."""
-    from callers.scenario.learned_judge import VETO_BELOW, WEIGHTS, JudgeModel, LearnedJudge, rescued, vetoed
+                   ) -> tuple[Review, float]:
+    """The learned judge's veto (and rescue, if asked for) as the trackers' second opinion, and the veto's
+    threshold, loaded now so a missing model is one message before any scoring."""
+    from callers.scenario.learned_judge import VETO_BELOW, WEIGHTS, JudgeModel, LearnedJudge, review_by
     from callers.scenario.sentence_encoder import shared_encoder
 
     veto = VETO_BELOW if veto_below is None else veto_below
@@ -221,14 +216,7 @@ def _judge_opinion(weights: str, veto_below: Optional[float], rescue_above: Opti
         if value is not None and not 0.0 <= value <= 1.0:
             raise ValueError(f"{name} {value} is not a probability between 0 and 1")
     judge = LearnedJudge(JudgeModel.load(WEIGHTS if weights == "default" else Path(weights)), shared_encoder())
-
-    def second(turn: Turn, verdict: str) -> str:
-        if verdict == MET:
-            return vetoed(verdict, judge.probability(turn.goal, turn.text), veto)
-        if rescue_above is not None:
-            return rescued(verdict, judge.probability(turn.goal, turn.text), rescue_above)
-        return verdict
-    return second, veto
+    return review_by(judge, veto, rescue_above), veto
 
 
 def main(argv: Optional[list[str]] = None) -> int:
@@ -245,10 +233,10 @@ def main(argv: Optional[list[str]] = None) -> int:
     parser.add_argument("--judge-rescue", type=float, default=None, metavar="P",
                         help="with --judge-model: a not met or uncertain scored above P becomes met (default: never)")
     args = parser.parse_args(argv)
-    second, extra = None, {}
+    review, extra = None, {}
     try:
         if args.judge_model is not None:
-            second, veto = _judge_opinion(args.judge_model, args.judge_veto, args.judge_rescue)
+            review, veto = _judge_opinion(args.judge_model, args.judge_veto, args.judge_rescue)
             extra = {"judge_model": args.judge_model, "judge_veto": veto, "judge_rescue": args.judge_rescue}
     except (ImportError, ValueError, RuntimeError) as exc:
         print(f"verdicts: --judge-model: {exc}", file=sys.stderr)
@@ -265,7 +253,7 @@ def main(argv: Optional[list[str]] = None) -> int:
     figures: dict = {}
     for name, turns in splits.items():
         turns = turns[:QUICK_TURNS] if args.quick else turns
-        overall, by_goal, verdicts, cpu_ms = score(turns, goals, second)
+        overall, by_goal, verdicts, cpu_ms = score(turns, goals, review)
         print_split(name, overall, by_goal, turns, verdicts, args.show_errors)
         figures[name] = {"overall": overall.figures(), "by_goal": {g: t.figures() for g, t in by_goal.items()},
                          "cpu_ms_per_turn": round(cpu_ms / max(len(turns), 1), 3)}

@@ -7,7 +7,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any, Mapping, Optional
 
-from callers.app.rules import connection_problem, needs_openai, openai_problem
+from callers.app.rules import connection_problem, needs_openai, openai_problem, verdicts_problem
 from loadtest import hostcheck
 from loadtest.stepping import CAPACITY_SHAPE, capacity_plan
 
@@ -32,7 +32,7 @@ def init_problem(environment: Any, judges: bool) -> Optional[Stop]:
         if problem:
             return Stop(problem)
         log.info("capacity search: %s", capacity_plan(options).describe())
-    problem = key_problem(options)
+    problem = key_problem(options) or verdicts_problem(options.verdicts)
     if problem:
         return Stop(problem)
     log.info("caller brain: %s%s", options.brain, f" ({options.model}, voice {options.voice})"
@@ -80,7 +80,7 @@ def form_problem(options: Any, form: Mapping[str, str], capacity_picked: bool) -
     `capacity_picked`: the run would use the capacity shape."""
     host = form.get("host")
     problem = hostcheck.scheme_problem(host) if host is not None else None
-    problem = problem or tls_problem(options) or key_problem(options)
+    problem = problem or tls_problem(options) or key_problem(options) or verdicts_problem(options.verdicts)
     if problem is None and capacity_picked:
         problem = plan_problem(options)
     return problem

@@ -177,6 +177,7 @@ def caller_options(test_configurations: Iterable[str], ear_modes: Iterable[str],
         common("--max-p95-turn-ms"),
         common("--ear", tuple(ear_modes)),
         common("--voice-engine"),
+        common("--verdicts"),
         Option("--results-dir", text, f"results/{time.strftime('%Y%m%d-%H%M%S')}",
                help="calls.jsonl (every worker's calls, on the master) or calls-<host>-<pid>.jsonl (a lone "
                     "process), goals.json and capacity.json go here"),

@@ -106,6 +106,7 @@ class LoadRun:
                                      insecure=options.insecure, resume_on_drop=options.resume_on_drop,
                                      accept_timeout_s=options.accept_timeout,
                                      strict_protocol=options.strict_protocol, voice_engine=options.voice_engine,
+                                     verdicts=options.verdicts,
                                      realtime=realtime, judge=judge)
         self.connect_name = urlsplit(environment.host or "").path or "/"
         self.role.open_results(Path(options.results_dir))

@@ -26,7 +26,7 @@ def _pins(path: Path) -> dict[str, str]:
 
 def test_every_requirement_pin_is_in_the_constraints_at_the_same_version():
     constraints = _pins(REPO / "constraints.txt")
-    for requirements in ("requirements.txt", "requirements-dev.txt"):
+    for requirements in ("requirements.txt", "requirements-dev.txt", "requirements-judge.txt"):
         for name, version in _pins(REPO / requirements).items():
             assert constraints.get(name) == version, (
                 f"{requirements} pins {name}=={version}, constraints.txt has {constraints.get(name)}: regenerate "

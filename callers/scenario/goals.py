@@ -33,7 +33,7 @@ the turn and the sentence that met it (or left it uncertain), so a report can sh
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Optional, Sequence
+from typing import Callable, Optional, Sequence
 
 from callers.scenario.grammar import (REQUEST, STATEMENT, YOU, Sentence, analyse, split_sentences, stem,
                                       stemmed_phrase, word_list)
@@ -52,6 +52,13 @@ _LEVEL = {NOT_MET: 0, UNCERTAIN: 1, MET: 2}
 _VERDICT_OF_LEVEL = {level: verdict for verdict, level in _LEVEL.items()}
 # Words before an act's cue that make it an intention or the caller's own act, never weak evidence of it.
 CALLERS_OWN = frozenset({"to"}) | YOU
+# How a call's goals are judged: by the rules alone, or with the learned judge's second opinion
+# (callers/scenario/learned_judge.py; its sentence model is an extra install).
+RULES = "rules"
+LEARNED = "learned"
+VERDICT_MODES = (RULES, LEARNED)
+# A second opinion on one goal and one heard turn: (goal text, turn text, the rules' verdict) -> the verdict.
+Review = Callable[[str, str, str], str]
 # Longest term (in words) looked up when reading a criterion, e.g. "full card number".
 MAX_TERM_WORDS = 4
 # After an act's word these make it the name of a document or process, not the act done.
@@ -281,9 +288,11 @@ class GoalTracker:
     sentence ("Get overdraft fees removed") can still succeed.
     """
 
-    def __init__(self, goal: CallerGoal, vocabulary: Optional[Vocabulary] = None) -> None:
+    def __init__(self, goal: CallerGoal, vocabulary: Optional[Vocabulary] = None,
+                 review: Optional[Review] = None) -> None:
         vocabulary = vocabulary or default_vocabulary()
         self.goal = goal
+        self._review = review
         criteria = goal.success_criteria or [goal.primary_goal]
         self.statuses: list[GoalStatus] = ([GoalStatus(text, CRITERION) for text in criteria]
                                            + [GoalStatus(text, SECONDARY) for text in goal.secondary_goals])
@@ -304,8 +313,11 @@ class GoalTracker:
             verdict, sentence = _best(pattern, sentences)
             if verdict == MET and any(later.takes_back for later in sentences[sentences.index(sentence) + 1:]):
                 verdict = UNCERTAIN  # "I've submitted the order. Hmm, hold on, that didn't go through."
+            if self._review is not None and heard_text:
+                verdict = self._review(status.description, heard_text, verdict)
             if _LEVEL[verdict] > _LEVEL[status.verdict]:
-                status.verdict, status.evidence_turn, status.evidence = verdict, turn, sentence.text
+                evidence = sentence.text if sentence is not None else heard_text  # a rescue names the turn
+                status.verdict, status.evidence_turn, status.evidence = verdict, turn, evidence
                 if verdict == MET:
                     newly_met.append(status)
         # "without ...": not once the criteria are met, nor for another matter after a sentence of this turn
@@ -321,8 +333,14 @@ class GoalTracker:
                             if pattern.heard_in(sentence, sentences[:index])
                             and not (pattern.while_unmet and index > resolved_by and _another_matter(sentence))),
                            None)
+                evidence = hit.text if hit is not None else heard_text
+                if self._review is not None and heard_text and (
+                        self._review(pattern.text, heard_text, MET if hit is not None else NOT_MET) == MET):
+                    hit = hit or sentences[-1]  # the second opinion keeps it, or hears what the rules did not
+                elif self._review is not None:
+                    hit = None
                 if hit is not None:
-                    self.failure, self.failure_turn, self.failure_evidence = pattern.text, turn, hit.text
+                    self.failure, self.failure_turn, self.failure_evidence = pattern.text, turn, evidence
                     break
         return newly_met
 

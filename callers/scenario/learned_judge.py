@@ -22,7 +22,7 @@ from typing import Callable, Optional
 
 import numpy as np
 
-from callers.scenario.goals import MET, UNCERTAIN
+from callers.scenario.goals import MET, UNCERTAIN, Review
 from callers.scenario.grammar import split_sentences
 from callers.scenario.sentence_encoder import ModelUnavailable, SentenceEncoder, shared_encoder
 
@@ -153,6 +153,24 @@ def rescued(rule_verdict: str, probability: float, rescue_above: float = RESCUE_
     return MET if rule_verdict != MET and probability > rescue_above else rule_verdict
 
 
+def review_by(judge: LearnedJudge, veto_below: float = VETO_BELOW,
+              rescue_above: Optional[float] = None) -> Review:
+    """A GoalTracker's second opinion: the rules' verdict, vetoed or (with `rescue_above`) rescued by the
+    judge, asked only where its answer can change the verdict and only on goals it was trained on. Calls use
+    the veto alone: a tracker asks about every goal of its call each turn, and the judge, trained one goal
+    at a time, is confident about goals a short turn does not touch ("Please key in your PIN now." scores
+    0.96 for a transfer), so a rescue would meet goals nobody spoke of; a veto can only withhold a "met"."""
+    def review(goal_text: str, turn_text: str, verdict: str) -> str:
+        if not judge.knows(goal_text):
+            return verdict
+        if verdict == MET:
+            return vetoed(verdict, judge.probability(goal_text, turn_text), veto_below)
+        if rescue_above is not None:
+            return rescued(verdict, judge.probability(goal_text, turn_text), rescue_above)
+        return verdict
+    return review
+
+
 _lock = threading.Lock()
 
 
@@ -166,6 +184,11 @@ def shared_judge(weights: Optional[Path] = None) -> LearnedJudge:
     sentence model, when it is absent."""
     with _lock:
         return _shared(weights or WEIGHTS)
+
+
+def veto(goal_text: str, turn_text: str, verdict: str) -> str:
+    """The process's one judge as a tracker's second opinion, veto only (see review_by)."""
+    return review_by(shared_judge())(goal_text, turn_text, verdict)
 
 
 def judge(goal_text: str, turn_text: str, weights: Optional[Path] = None) -> float:

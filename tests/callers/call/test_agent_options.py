@@ -1,0 +1,23 @@
+"""How a caller judges its goals (--verdicts): the modes it takes, and a learned run's judge on the call loop."""
+import pytest
+
+from callers.call import agent
+from callers.call.agent import CallerAgent
+from callers.scenario.goals import MET, NOT_MET, UNCERTAIN
+from callers.scenario.scenarios import load_scenarios
+
+
+def test_an_unknown_verdicts_mode_is_refused_by_name():
+    scenario = load_scenarios().predefined["normal_card_replacement"].scenario
+    with pytest.raises(ValueError, match="verdicts must be one of rules, learned, not 'llm'"):
+        CallerAgent("ws://127.0.0.1:9/ws", "normal", scenario, verdicts="llm")
+
+
+def test_the_learned_veto_asks_the_judge_only_about_a_met(monkeypatch):
+    asked = []
+    monkeypatch.setattr(agent.native_threads, "run_in_thread",
+                        lambda kind, threads, func, *args: asked.append((kind, args)) or UNCERTAIN)
+    assert agent._learned_veto("card ordered", "I can order one.", NOT_MET) == NOT_MET
+    assert asked == []
+    assert agent._learned_veto("card ordered", "Card ordered.", MET) == UNCERTAIN
+    assert asked == [("judge", ("card ordered", "Card ordered.", MET))]
