@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 
 import gevent
 
-from callers.app.batch import CallSettings, make_caller
+from callers.app.batch import CallSettings, make_caller, rehearse
 from callers.app.rules import INSECURE_WARNING, openai_settings, prepare_openai
 from callers.results import CallResult
 from callers.scenario.scenarios import ScenarioCatalog, ScenarioEntry
@@ -111,6 +111,7 @@ class LoadRun:
                                      realtime=realtime, judge=judge)
         self.connect_name = urlsplit(environment.host or "").path or "/"
         self.role.open_results(Path(options.results_dir))
+        rehearse(self.entries, self.settings)
 
     def user_rng(self, user: Any) -> random.Random:
         """A user's own random choices, reproducible with --caller-seed."""
