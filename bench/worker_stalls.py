@@ -13,7 +13,8 @@ to the first that holds:
 - the innermost frame of this repository (else Locust's, else gevent's) most often on the main thread's
   stack during it (`file:line function`); `gevent/hub.py ... run` means the loop was idle in C;
 - `main thread ran (no stack)` with `--no-stacks`; `unseen` otherwise.
-Each turn flagged `caller_overloaded` is listed with the worst stall while it was spoken.
+Each turn flagged `caller_overloaded` is listed with the worst stall while it was spoken, and the stalls are
+also summed without the run's last second (`stalls_before_stop`: stopping the users is no call's stall).
 
     python bench/worker_stalls.py --users 100 --run-s 60 --pin       # one step
     python bench/worker_stalls.py --users 100 --repeat 2 --pin       # two steps, figures for each
@@ -41,6 +42,8 @@ PROBE_FILE = "locustfile.py,bench/stall_probe.py"
 STALL_MS = 10.0
 PROBE_S = 0.005
 GC_SHARE = 0.5
+# Stalls this close to the run's end belong to stopping it (Locust's stop, the last calls sent), not to a call.
+STOP_MARGIN_S = 1.0
 SITE_PREFIXES = ("callers/", "loadtest/", "locustfile.py", "bench/")
 
 
@@ -134,7 +137,9 @@ def run(users: int, timing: dict, pin: bool, url: str, sink_pid: int, workdir: P
         return step
     probe = json.loads(probe_out.read_text(encoding="utf-8"))
     stalls = attribute(probe)
-    step.update(stalls_by_cause=summarise(stalls), gc_passes=gc_summary(probe), stall_count=len(stalls),
+    running = [stall for stall in stalls if stall["at_s"] < timing["run_s"] - STOP_MARGIN_S]
+    step.update(stalls_by_cause=summarise(stalls), stalls_before_stop=summarise(running), gc_passes=gc_summary(probe),
+                stall_count=len(stalls),
                 worst_stalls=sorted(stalls, key=lambda stall: -stall["ms"])[:10],
                 flagged_turns=flagged_turns(Path(step.pop("results_dir")), probe["origin_wall"], stalls))
     if keep is not None:
@@ -169,7 +174,8 @@ def main() -> int:
                 print(f"  {args.users} users: {goals.get('calls')} calls, overloaded {goals.get('caller_overloaded')}, "
                       f"pacing p99 {step.get('pacing_p99_ms')} ms, overloaded turns {step.get('overloaded_turns')}, "
                       f"worker CPU {step.get('worker_cpu_share')}, load {step['loadavg']}, "
-                      f"stalls {step.get('stall_count')}: {json.dumps(step.get('stalls_by_cause'))}", flush=True)
+                      f"stalls {step.get('stall_count')}: {json.dumps(step.get('stalls_by_cause'))}; before the stop: "
+                      f"{json.dumps(step.get('stalls_before_stop'))}", flush=True)
     finally:
         capacity.stop_sink(sink)
     print(json.dumps({"bench": "worker_stalls", "users": args.users, "run_s": args.run_s, "pinned": args.pin,
