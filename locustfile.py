@@ -38,7 +38,7 @@ from callers.errors import ConfigError
 from callers.runtime.warmup import prepare_for_realtime
 from callers.scenario.personality import load_personalities
 from callers.scenario.scenarios import load_scenarios
-from loadtest import checks, orphans, roles, spawn_messages, stepping, users, verdict, webform
+from loadtest import checks, orphans, roles, spawn_messages, stepping, stop_lookup, users, verdict, webform
 from loadtest import options as options_spec
 from loadtest import webstate, webui
 from loadtest.requests import RequestEvents
@@ -142,6 +142,7 @@ def _on_test_start(environment, **_kwargs) -> None:
     if role.runs_users:
         RUN.prepare(environment, role.worker_index)
         prepare_for_realtime(RUN.settings.voice_engine)
+        stop_lookup.map_module_files()  # Locust's stop() would do it at the run's end, with calls on the line
 
 
 @events.test_stop.add_listener

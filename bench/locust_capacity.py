@@ -140,8 +140,10 @@ def pacing(results_dir: Path) -> dict:
             "overloaded_turns": sum(bool(turn.get("caller_overloaded")) for turn in turns)}
 
 
-def run_step(url: str, users: int, timing: dict, workdir: Path, pin: bool, target_pid: int) -> dict:
-    """One real Locust run: a master and one worker process, `users` callers; goals, CPU and pacing out."""
+def run_step(url: str, users: int, timing: dict, workdir: Path, pin: bool, target_pid: int,
+             worker_files: str = "locustfile.py", worker_env: Optional[dict] = None) -> dict:
+    """One real Locust run: a master and one worker process, `users` callers; goals, CPU and pacing out.
+    `worker_files` is the worker's -f (a plug-in may follow the locustfile), `worker_env` its environment."""
     step_dir = workdir / f"users-{users}-{time.monotonic_ns()}"
     results = step_dir / "results"
     step_dir.mkdir(parents=True)
@@ -152,13 +154,14 @@ def run_step(url: str, users: int, timing: dict, workdir: Path, pin: bool, targe
                       "--host", url, "--master-bind-host", "127.0.0.1", "--master-bind-port", port,
                       "--results-dir", str(results), "--brain", "scripted", "--ear", "alttext",
                       "--caller-seed", "7", "--only-summary"]
-    worker_command = [sys.executable, "-m", "locust", "-f", "locustfile.py", "--worker",
+    worker_command = [sys.executable, "-m", "locust", "-f", worker_files, "--worker",
                       "--master-host", "127.0.0.1", "--master-port", port]
     master_log, worker_log = step_dir / "master.log", step_dir / "worker.log"
     step: dict = {"users": users, "run_s": run_s, "ramp_s": ramp_s}
     with open(master_log, "w", encoding="utf-8") as master_out, open(worker_log, "w", encoding="utf-8") as worker_out:
         master = subprocess.Popen(master_command, cwd=REPO_ROOT, stdout=master_out, stderr=subprocess.STDOUT)
-        worker = subprocess.Popen(worker_command, cwd=REPO_ROOT, stdout=worker_out, stderr=subprocess.STDOUT)
+        worker = subprocess.Popen(worker_command, cwd=REPO_ROOT, stdout=worker_out, stderr=subprocess.STDOUT,
+                                  env=worker_env)
         if pin:
             os.sched_setaffinity(worker.pid, {machine.CALLER_CPU})
             os.sched_setaffinity(master.pid, {machine.SERVER_CPU})
@@ -177,7 +180,7 @@ def run_step(url: str, users: int, timing: dict, workdir: Path, pin: bool, targe
         step["error"] = problem
     if goals_path.is_file():
         step["goals"] = json.loads(goals_path.read_text(encoding="utf-8"))["total"]
-    step.update(pacing(results))
+    step.update(pacing(results), results_dir=str(results))
     return step
 
 
@@ -247,6 +250,7 @@ def locust_search(url: str, target_pid: int, timing: dict, quick: bool, pin: boo
 
     def run(users: int) -> dict:
         step = run_step(url, users, timing, workdir, pin, target_pid)
+        step.pop("results_dir")
         step.update(loadavg=machine.load_average(), speed_ms=machine.speed_ms())
         steps.append(step)
         return step

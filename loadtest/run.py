@@ -15,11 +15,12 @@ from urllib.parse import urlsplit
 
 import gevent
 
-from callers.app.batch import CallSettings, make_caller
+from callers.app.batch import CallSettings, make_caller, rehearse
 from callers.app.rules import INSECURE_WARNING, openai_settings, prepare_openai
 from callers.results import CallResult
 from callers.scenario.scenarios import ScenarioCatalog, ScenarioEntry
 from loadtest import goals
+from loadtest.starts import StartGate
 
 log = logging.getLogger("caller_agent.locust")
 ALL_SCENARIOS = "all"
@@ -48,6 +49,7 @@ class LoadRun:
         self.source = goals.SnapshotSource()  # this process's goal counters (processes that run users)
         self.aggregator = goals.GoalAggregator()  # the master's view of every worker's counters
         self.role: Any = None  # this process's part in the run (loadtest/roles.py), chosen at init
+        self.starts = StartGate()  # call set-ups one loop turn apart (loadtest/starts.py)
         self.started = False
         self.finished = True
 
@@ -110,6 +112,7 @@ class LoadRun:
                                      realtime=realtime, judge=judge)
         self.connect_name = urlsplit(environment.host or "").path or "/"
         self.role.open_results(Path(options.results_dir))
+        rehearse(self.entries, self.settings)
 
     def user_rng(self, user: Any) -> random.Random:
         """A user's own random choices, reproducible with --caller-seed."""
@@ -117,6 +120,7 @@ class LoadRun:
 
     def place_call(self, user: Any) -> None:
         """One call of `user` (a CallerUser): a scenario of the mix with the user's personality."""
+        self.starts.wait_turn()
         template = user.rng.choice(self.entries)
         # The scenario stays exactly as the mix defines it (goal, criteria, context); the caller is the user's.
         entry = ScenarioEntry(template.name, user.personality, template.scenario, template.timeout)

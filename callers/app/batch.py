@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import statistics
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable, Optional, TextIO
 
@@ -21,7 +21,7 @@ from callers.call.agent import CallerAgent
 from callers.outcome import Outcome, outcome_of_result
 from callers.results import CallResult, ResultWriter
 from callers.runtime.warmup import prepare_for_realtime
-from callers.scenario.profile import prepare_profiles
+from callers.scenario.goals import GoalTracker
 from callers.scenario.personality import get_personality
 from callers.scenario.scenarios import ScenarioEntry
 from callers.services.judge import CallJudge
@@ -97,6 +97,19 @@ def make_caller(entry: ScenarioEntry, settings: CallSettings, writer: Optional[R
                        resume_on_drop=settings.resume_on_drop, accept_timeout_s=settings.accept_timeout_s,
                        strict_protocol=settings.strict_protocol, voice_engine=settings.voice_engine,
                        verdicts=settings.verdicts)
+
+
+def rehearse(entries: list[ScenarioEntry], settings: CallSettings) -> None:
+    """Set up one call of each entry without placing it, so what a process loads on its first call of a
+    language or scenario (its asks and profile data, the personalities, the goal vocabulary) is loaded
+    before calls are on the line: on the gevent loop, a first call of a language held every call in flight
+    for 15-45 ms. No model session or recording is made."""
+    quiet = replace(settings, realtime=None, judge=None, recordings_dir=None)
+    for entry in entries:
+        try:
+            GoalTracker(make_caller(entry, quiet, None).scenario.goal)
+        except Exception:  # noqa: BLE001 - the entry's own call meets the problem and reports it as it always has
+            continue
 
 
 class Progress:
@@ -223,7 +236,7 @@ class Batch:
         calls = self.plan.calls()
         self._results = [None] * len(calls)
         slots = gevent.lock.BoundedSemaphore(self.plan.concurrency)
-        prepare_profiles({entry.scenario.language for entry in calls})
+        rehearse(self.plan.entries, self.settings)
         prepare_for_realtime(self.settings.voice_engine if self.settings.realtime is None else "espeak")
         if self.progress is not None:
             self.progress.open()
