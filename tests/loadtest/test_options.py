@@ -144,7 +144,7 @@ DEFAULT_FORM = ("user_count=10&spawn_rate=2&host=ws%3A%2F%2F127.0.0.1%3A18000%2F
                 "&accept_timeout=30&brain=scripted&ca_file=&caller_seed=&capacity_max=500&capacity_start=5"
                 "&capacity_step=5&capacity_step_s=60&ear=alttext&insecure=false&judge=false&judge_model=judge-model"
                 "&max_p9_5turn_ms=0&max_realtime_sessions=0&model=rt-model&openai_base_url=&results_dir=out"
-                "&resume_on_drop=false&strict_protocol=false&success_threshold=0&test_config=all&voice=rt-voice"
+                "&resume_on_drop=false&strict_protocol=false&success_threshold=0&test_config=all&verdicts=rules&voice=rt-voice"
                 "&voice_engine=espeak")
 
 
