@@ -2,34 +2,10 @@
 splits showed wrong at first look, tested on sentences of our own, both ways (the rule must not overreach)."""
 import pytest
 
-from callers.scenario.goals import MET, UNCERTAIN, GoalTracker
-from callers.scenario.scenarios import ScenarioType, load_scenarios
+from callers.scenario.goals import MET, UNCERTAIN
+from tests.callers.scenario.goal_cases import ACCOUNT, CARD, COMPLAINT, GENERAL, LOAN, spanish_verdict, verdict
 
-CARD, ACCOUNT, LOAN = ScenarioType.CARD_REPLACEMENT, ScenarioType.ACCOUNT_INQUIRY, ScenarioType.LOAN_APPLICATION
-COMPLAINT, GENERAL = ScenarioType.COMPLAINT, ScenarioType.GENERAL_INQUIRY
 TRANSFER = "transferred without resolution"
-
-
-@pytest.fixture(scope="module")
-def catalog():
-    return load_scenarios()
-
-
-def verdict(catalog, kind: ScenarioType, goal: str, text: str) -> str:
-    tracker = GoalTracker(catalog.scenario_types[kind].goal)
-    tracker.observe(1, text)
-    if goal in catalog.scenario_types[kind].goal.failure_conditions:
-        return MET if tracker.failure == goal else "not_met"
-    return next(status for status in tracker.statuses if status.description == goal).verdict
-
-
-def spanish_verdict(catalog, goal: str, text: str) -> str:
-    goal_of_entry = catalog.predefined["spanish_card_replacement"].scenario.goal
-    tracker = GoalTracker(goal_of_entry)
-    tracker.observe(1, text)
-    if goal in goal_of_entry.failure_conditions:
-        return MET if tracker.failure == goal else "not_met"
-    return next(status for status in tracker.statuses if status.description == goal).verdict
 
 
 @pytest.mark.parametrize("kind, goal, text, expected", [
