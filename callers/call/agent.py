@@ -183,6 +183,12 @@ class CallerAgent:
             raise ValueError(f"voice engine must be one of {', '.join(speech.VOICE_ENGINES)}, not {voice_engine!r}")
         if verdicts not in VERDICT_MODES:
             raise ValueError(f"verdicts must be one of {', '.join(VERDICT_MODES)}, not {verdicts!r}")
+        if verdicts == LEARNED:
+            from callers.scenario.sentence_encoder import ModelUnavailable, model_dir
+            try:
+                model_dir()  # before any call: a missing model is this one error, not one per call
+            except ModelUnavailable as exc:
+                raise ValueError(f"verdicts 'learned': {exc}") from None
         self.verdicts = verdicts
         self.bridge_url = bridge_url
         self.personality = get_personality(personality) if isinstance(personality, str) else personality

@@ -26,6 +26,10 @@ doing it. Instead:
    act in a construction the grammar cannot place, "we order cards through the branch"; a fact with only
    part of what it needs, a weekday but no hours): UNCERTAIN. Anything else: NOT_MET.
 
+Weak evidence is said so: a sentence that turns ("but", "unfortunately") and then negates, or a MET sentence
+followed in the same turn by one that reports a failure or a thing still there, gives UNCERTAIN at most.
+A tracker may take a second opinion (`review`, e.g. the learned judge's veto: callers/scenario/learned_judge.py).
+
 Failure conditions use the same machinery and count only when MET; "without ..." in one ("transferred
 without resolution") means it only counts while the success criteria are not all met. Each goal records
 the turn and the sentence that met it (or left it uncertain), so a report can show why.
@@ -313,7 +317,7 @@ class GoalTracker:
             verdict, sentence = _best(pattern, sentences)
             if verdict == MET and any(later.takes_back for later in sentences[sentences.index(sentence) + 1:]):
                 verdict = UNCERTAIN  # "I've submitted the order. Hmm, hold on, that didn't go through."
-            if self._review is not None and heard_text:
+            if self._review is not None and sentences:
                 verdict = self._review(status.description, heard_text, verdict)
             if _LEVEL[verdict] > _LEVEL[status.verdict]:
                 evidence = sentence.text if sentence is not None else heard_text  # a rescue names the turn
@@ -334,7 +338,7 @@ class GoalTracker:
                             and not (pattern.while_unmet and index > resolved_by and _another_matter(sentence))),
                            None)
                 evidence = hit.text if hit is not None else heard_text
-                if self._review is not None and heard_text and (
+                if self._review is not None and sentences and (
                         self._review(pattern.text, heard_text, MET if hit is not None else NOT_MET) == MET):
                     hit = hit or sentences[-1]  # the second opinion keeps it, or hears what the rules did not
                 elif self._review is not None:

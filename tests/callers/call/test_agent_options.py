@@ -21,3 +21,15 @@ def test_the_learned_veto_asks_the_judge_only_about_a_met(monkeypatch):
     assert asked == []
     assert agent._learned_veto("card ordered", "Card ordered.", MET) == UNCERTAIN
     assert asked == [("judge", ("card ordered", "Card ordered.", MET))]
+
+
+def test_learned_verdicts_without_the_model_are_refused_before_any_call(monkeypatch):
+    import importlib.util
+
+    from callers.scenario import sentence_encoder
+    real_find_spec = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: None if name == sentence_encoder.MODEL_PACKAGE else real_find_spec(name, *a))
+    scenario = load_scenarios().predefined["normal_card_replacement"].scenario
+    with pytest.raises(ValueError, match="verdicts 'learned': the sentence model is not installed: pip install"):
+        CallerAgent("ws://127.0.0.1:9/ws", "normal", scenario, verdicts="learned")
