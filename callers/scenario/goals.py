@@ -335,7 +335,7 @@ class GoalTracker:
                     continue
                 hit = next((sentence for index, sentence in enumerate(sentences)
                             if pattern.heard_in(sentence, sentences[:index])
-                            and not (pattern.while_unmet and index > resolved_by and _another_matter(sentence))),
+                            and not (pattern.while_unmet and index >= resolved_by and _another_matter(sentence))),
                            None)
                 evidence = hit.text if hit is not None else heard_text
                 if self._review is not None and sentences and (

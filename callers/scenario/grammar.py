@@ -40,14 +40,18 @@ NEGATION_SUFFIX = "n't"
 # Negative words that do not negate anything ("no problem, I've ordered it").
 HARMLESS_NEGATIONS = re.compile(r"\b(?:no problem|no worries|not a problem|no trouble|not at all|no need to worry"
                                 r"|no later than|not later than|no more than|not more than"
-                                r"|no tardara mas de|no mas tarde de|no mas de)\b")
+                                r"|no tardara mas de|no mas tarde de|no mas de"
+                                r"|(?:you )?(?:don't|dont|do not) (?:need|have) to do anything(?: else)?"
+                                r"|nothing (?:else|more) (?:is )?needed|no need to call(?: us)?(?: back| in)?"
+                                r"|no (?:tiene|tienes|necesita) que hacer nada(?: mas)?)\b")
 # "No, I've ordered it": "no" before a subject answers the caller; it negates nothing in its clause.
 ANSWER_NO = re.compile(r"\bno\s+(?=(?:i|i've|ive|i'll|i'm|im|we|we've|we'll|it|it's|that|that's|you're)\b)")
 # A clause ends at these words or punctuation; negation reaches only across its clause.
 CLAUSE_WORDS = frozenset({"and", "but", "so", "because", "although", "though", "while", "however", "or",
                           "plus", "then", "since", "whereas", "if", "unless", "once", "until", "whenever", "who",
                           "which", "that", "how", "whether", "where",
-                          "y", "pero", "porque", "aunque"})  # Spanish: and, but, because, although
+                          "y", "pero", "porque", "aunque",  # Spanish: and, but, because, although
+                          "cause", "cuz", "coz"})  # "because", as transcripts write it
 CLAUSE_PUNCTUATION = frozenset({",", ";", ":", "."})
 # Skipped at the start of a clause before looking for a question opener ("Okay, thank you, can you ...").
 FILLERS = (("thank", "you"), ("thanks",), ("okay",), ("ok",), ("alright",), ("all", "right"), ("right",),
@@ -91,7 +95,7 @@ TENTATIVE_MARKERS = (
     ("provided", "you"), ("in", "case"), ("you", "could", "be"), ("you", "may", "be"), ("you", "might", "be"),
     ("usually",), ("normally",), ("typically",), ("generally",), ("awaiting",), ("still", "waiting"),
     ("it", "is", "possible"), ("it's", "possible"), ("its", "possible"), ("is", "possible"), ("they'd",),
-    ("theyd",), ("i", "want", "to"), ("we", "want", "to"), ("wants", "to"),
+    ("theyd",), ("i", "want", "to"), ("we", "want", "to"), ("wants", "to"), ("wanting",),
     # Spanish ("Si prefiere, le transfiero"; a folded "si" is "if": "sí" is read as "yes" before folding)
     ("si",), ("quizas",), ("quiza",), ("tal", "vez"), ("a", "lo", "mejor"), ("cuando",), ("en", "cuanto"),
     ("una", "vez", "que"), ("le", "gustaria"), ("quiere", "que"),
@@ -107,6 +111,7 @@ _PENDING_THINGS = frozenset({"transaction", "transactions", "payment", "payments
 _PAST_EVENTS = frozenset({"spoke", "talked", "started", "began", "got", "went", "had", "were", "was", "did",
                           "finished", "moved", "hung", "came", "called", "checked", "looked"})
 TENTATIVE_EXCEPTIONS = {("i", "can"): _CAN_STATES, ("we", "can"): _CAN_STATES, ("pending",): _PENDING_THINGS,
+                        ("en", "cuanto"): frozenset({"a", "al"}),  # "en cuanto al envio": as for the shipment
                         ("before", "i"): _PAST_EVENTS, ("before", "we"): _PAST_EVENTS}
 # Hedging modals, unless "you" comes before them: "it may take weeks" hedges, "you may want to" instructs.
 HEDGE_MODALS = frozenset({"may", "could"})
@@ -126,7 +131,8 @@ RETRACTIONS = (
     ("awaiting", "approval"), ("pending", "approval"), ("needs", "approval"), ("need", "approval"),
     ("approval", "is", "from"), ("to", "be", "signed", "off"), ("subsequently",), ("reapplied",),
     ("re", "presented"), ("was", "lifted"), ("been", "lifted"), ("withdrawn", "at", "your", "request"),
-    ("cancelled", "at", "your", "request"), ("canceled", "at", "your", "request"),
+    ("cancelled", "at", "your", "request"), ("canceled", "at", "your", "request"), ("still", "carries"),
+    ("still", "has", "them"), ("still", "has", "it"), ("still", "shows"),
 )
 # A contrast ("but", "however", "unfortunately") followed by the speaker's inability takes back the whole
 # sentence: "I've started the order, but I can't submit it" reports nothing done.
@@ -172,7 +178,8 @@ OTHERS = (
     ("did", "anyone"), ("has", "anyone"), ("has", "someone"), ("someone", "on", "the", "phone"),
     # an earlier call's act is not this call's ("blocked last week on a previous call")
     ("previous", "call"), ("last", "call"), ("earlier", "call"), ("prior", "call"), ("last", "time"),
-    ("someone", "called"), ("somebody", "called"),
+    ("someone", "called"), ("somebody", "called"), ("fraudster",), ("fraudsters",), ("scammer",), ("scammers",),
+    ("criminals",), ("your", "business", "account"),
     ("su", "esposo"), ("su", "esposa"), ("su", "marido"), ("su", "mujer"), ("su", "hijo"), ("su", "hija"),
     ("otro", "cliente"), ("otra", "clienta"),
 )
@@ -228,8 +235,15 @@ CLAUSE_ENDINGS = frozenset({"end", "here", "now", "today", "already", "too", "ag
 CLAUSE_SUBJECTS = frozenset({"i", "we", "i'll", "we'll", "i've", "we've", "i'm", "we're", "ill", "ive", "im",
                              "weve", "you", "you'll", "youll", "you're", "youre", "it's", "that's", "thats", "it"})
 SUBORDINATORS = frozenset({"if", "unless", "once", "when", "because", "since", "although", "though", "while"})
+# How far into an "and" clause an elided passive's participle may stand ("and the two sums credited").
+ELIDED_REACH = 6
 # An "or" clause this short names one more thing of the clause before it ("never your card number or PIN").
 OR_ITEM_WORDS = 8
+# "Just to confirm: ...", "to recap, ...": a lead-in to what the agent reports, not a purpose put to the caller.
+REPORT_LEAD_INS = frozenset({"confirm", "recap", "summarise", "summarize", "clarify", "update", "be", "let", "say",
+                             "reassure"})
+# A sentence that opens with these before its subject states a condition ("Should the review find ...").
+INVERTED_CONDITIONS = frozenset({"should", "were", "had"})
 # "... so they can take a look": who a purpose clause lets act.
 PURPOSE_SUBJECTS = frozenset({"they", "you", "we", "i", "he", "she", "that", "someone"})
 # Verbs an act is only begun by ("I've started filling in the form"): what follows them is under way.
@@ -283,7 +297,8 @@ FAILURES = (
     ("wouldnt", "let", "me"), ("wont", "let", "me"), ("system", "is", "down"), ("system's", "down"),
     ("couldn't",), ("couldnt",), ("could", "not"), ("wasn't", "able"), ("wasnt", "able"), ("was", "not", "able"),
     ("weren't", "able"), ("unable",), ("not", "approved"), ("not", "been", "approved"), ("not", "yet", "approved"),
-    ("hasn't", "approved"), ("hasnt", "approved"), ("hasn't", "been", "approved"),
+    ("hasn't", "approved"), ("hasnt", "approved"), ("hasn't", "been", "approved"), ("didn't", "save"),
+    ("didnt", "save"), ("did", "not", "save"), ("wasn't", "saved"), ("not", "saved"),
 ) + tuple((verb, said) for verb in ("was", "were", "been", "got", "is", "has", "have")
           for said in ("declined", "denied", "refused")) + tuple(
     (said, whom) for said in ("declined", "denied", "refused") for whom in ("it", "the", "your", "our", "my"))
@@ -428,6 +443,7 @@ def _normalize(text: str) -> str:
     text = re.sub(r"\b([ap])\.? ?m\b\.?", r"\1m", text)
     text = text.replace("%", " percent ").replace("&", " and ").replace("per cent", "percent")
     text = re.sub(r"\b(?:no longer|ya no)\b", "nolonger", text)
+    text = re.sub(r"\bat once\b", "atonce", text)  # "at once" is now, not the condition "once ..."
     text = re.sub(r"\s[\u2014\u2013-]+\s|\u2014|\u2013", ", ", text)  # a dash between words parts clauses
     text = ANSWER_NO.sub("", text)
     return HARMLESS_NEGATIONS.sub(" ", text)
@@ -723,6 +739,13 @@ def _opens_clause(token: str, following: str, words: list[str], clause_start: in
     return token in WH_CONTRACTIONS and len(words) < LEAD_IN_WORDS
 
 
+def _elided_passive(words: list[str], previous_act: int) -> bool:
+    """"... have been cancelled and the sums credited back": an "and" clause whose participle shares the
+    auxiliary of a previous clause that reported a thing done."""
+    return previous_act == DONE and bool(words) and words[0] == "and" and any(
+        _is_past(word, alone=True) for word in words[2:ELIDED_REACH])
+
+
 def _inherits(words: list[str]) -> bool:
     """A clause that goes on with the previous one's verb phrase ("I've blocked it and ordered a new one")."""
     if not words or words[0] not in ("and", "then"):
@@ -880,7 +903,7 @@ def analyse(text: str) -> Sentence:
     acts: list[int] = []
     for number, clause_words in enumerate(clauses):
         act = _clause_act(clause_words)
-        if not act and number and _inherits(clause_words):
+        if not act and number and (_inherits(clause_words) or _elided_passive(clause_words, acts[-1])):
             act = acts[-1]
         acts.append(act)
     # Flags that reach from a marker to the end of the sentence.
@@ -906,6 +929,12 @@ def analyse(text: str) -> Sentence:
         if word in HEDGE_MODALS and (not i or words[i - 1] not in YOU) and not questioning[clause_of[i]]:
             hedge_from = min(hedge_from, i)
             break
+    if len(words) > 1 and words[0] in INVERTED_CONDITIONS and (words[1] in DETERMINERS or words[1] in SUBJECTS) \
+            and not ends_in_question:
+        hedge_from = 0  # "Should the review find in your favour, the fee will be refunded."
+    # A condition ("if", "once") or a retraction makes every commitment of the sentence conditional; a modal
+    # hedge ("there may be a short wait") only its own clause and what follows it.
+    modal = hedge_from < count and words[hedge_from] in CLAUSE_HEDGES | HEDGE_MODALS
     if hedge_from < count and words[hedge_from] in CLAUSE_HEDGES:  # "A review within days might be possible"
         hedge_from = clause_of.index(clause_of[hedge_from])
     begun = next((i + 1 for i, word in enumerate(words[:-1]) if word in BEGINNINGS and _is_ing(words[i + 1])), count)
@@ -914,8 +943,11 @@ def analyse(text: str) -> Sentence:
     for number, clause_words in enumerate(clauses):
         first = _skip_fillers(clause_words)
         opener = clause_words[first] if first < len(clause_words) else ""
-        # "To get a new card, ..." states a purpose; "Visit a branch" is an imperative.
-        if (opener == "to" or opener in DIRECTED_VERBS and not acts[number]) and number in clause_of:
+        # "To get a new card, ..." states a purpose; "Visit a branch" is an imperative; "Just to confirm: ..."
+        # introduces what the agent reports.
+        following = clause_words[first + 1] if first + 1 < len(clause_words) else ""
+        if ((opener == "to" and following not in REPORT_LEAD_INS) or opener in DIRECTED_VERBS and not acts[number]) \
+                and number in clause_of:
             directed_from = min(directed_from, clause_of.index(number) + first)
             break
     if MENU_KEYS.search(" ".join(words)):
@@ -932,10 +964,11 @@ def analyse(text: str) -> Sentence:
     if any(word.split("'")[0] in PAST_TIME for word in words):  # "last week", "yesterday's call"
         third_parties += _marker_starts(words, _STAFF_BY_WORD)
     others = {clause_of[i] for i in third_parties
-              if (not i or words[i - 1] not in OTHERS_EXCEPT_AFTER) and acts[clause_of[i]] != COMMITTED}
+              if (not i or words[i - 1] not in OTHERS_EXCEPT_AFTER or words[i] in ("your", "a", "another", "other"))
+              and acts[clause_of[i]] != COMMITTED}
     others |= {number + 1 for number in others if len(clauses[number]) <= TOPIC_WORDS and number < clause}
     failed = _first_marker(words, _FAILURES_BY_WORD) < count
-    conditional = hedge_from < count or retracted
+    void_from = count if hedge_from >= count and not retracted else (hedge_from if modal and not retracted else 0)
     echoed = [False] * count
     for start in _marker_starts(words, _ECHO_MARKERS_BY_WORD):
         # "the two debits you asked about are your gym and a grocery": an echo after a noun only qualifies it
@@ -962,9 +995,10 @@ def analyse(text: str) -> Sentence:
                  for i in range(count)]
     told_or_asked = [not (questioning[clause_of[i]] or negated[i] or echoed[i] or not_callers[i]
                           or i >= hedge_from or retracted) for i in range(count)]
-    acted_on_failure = [told[i] and i < directed_from for i in range(count)]
+    failed_clauses = {clause_of[i] for i in _marker_starts(words, _FAILURES_BY_WORD)}  # "the transfer failed"
+    acted_on_failure = [told[i] and i < directed_from and clause_of[i] not in failed_clauses for i in range(count)]
     acted = [flag and not failed for flag in acted_on_failure]
-    done = [acts[clause_of[i]] if not (conditional and acts[clause_of[i]] == COMMITTED) else NOT_DONE
+    done = [acts[clause_of[i]] if not (i >= void_from and acts[clause_of[i]] == COMMITTED) else NOT_DONE
             for i in range(count)]
     stems = tuple(stem(word) for word in words)
     starts: dict[str, list[int]] = {}

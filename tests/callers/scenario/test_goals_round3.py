@@ -1,4 +1,4 @@
-"""Goal tracking, the classes of rounds 3 and 4 (see bench/RESULTS.md section 5): each class the new tuning
+"""Goal tracking, the classes of rounds 3 to 5 (see bench/RESULTS.md section 5): each class the new tuning
 splits showed wrong at first look, tested on sentences of our own, both ways (the rule must not overreach)."""
 import pytest
 
@@ -80,7 +80,8 @@ TRANSFER = "transferred without resolution"
     (CARD, "asked for full card number or PIN", "Please tell me the secret four numbers you use at the cash "
                                                 "machine.", MET),
     # a turn against what came before, with a negation after it: heard, but only as weak evidence
-    (CARD, "card ordered", "A new card was ordered for your wife, but for yours there is nothing yet.", UNCERTAIN),
+    (CARD, "card ordered", "I put the card order in, but nothing has gone through yet.", UNCERTAIN),
+    (CARD, "card ordered", "A new card was ordered for your wife, but for yours there is nothing yet.", "not_met"),
     (CARD, "card ordered", "Your new card is ordered, though it won't reach you before Friday.", MET),
     # the topic told in an earlier sentence of the same turn
     (COMPLAINT, "fee refunded", "I found the overdraft fee from Monday. I've refunded it just now.", MET),
@@ -125,6 +126,18 @@ TRANSFER = "transferred without resolution"
     (ACCOUNT, "transactions explained", "The two debits you asked about are your gym, $39, and a grocery "
                                         "purchase, $42.", MET),
     (ACCOUNT, "transactions explained", "You asked what the $42 payment on Monday was.", "not_met"),
+    # round 5: an inverted condition; a modal hedge only from its own clause; "at once"; a failed hand-over
+    (COMPLAINT, "fee refunded", "Should the review go your way, the fee will be refunded.", "not_met"),
+    (LOAN, TRANSFER, "I'm going to pass you to our lending team now, there may be a short wait.", MET),
+    (LOAN, TRANSFER, "I shall transfer your call to lending at once; I am unable to help further.", MET),
+    (LOAN, TRANSFER, "Your transfer to the lending team failed; I will carry on with you myself.", "not_met"),
+    # a lead-in to a report; an elided passive; wanting a thing done is not doing it
+    (CARD, "old card blocked", "Just to confirm: the card you lost has been switched off.", MET),
+    (COMPLAINT, "fee refunded", "The fee has been reversed and the money refunded to you.", MET),
+    (CARD, "old card blocked", "I understand wanting the old card locked down.", "not_met"),
+    # harmless negations of what the caller must do; a fraudster is someone else
+    (CARD, "card ordered", "Your new card has been ordered, you don't need to do anything else.", MET),
+    (CARD, "asked for full card number or PIN", "A fraudster may ask for your full card number.", "not_met"),
     # an echo that "that I ..." does not end
     (COMPLAINT, "fee refunded", "You want that I refund the fee, yes?", "not_met"),
 ])
