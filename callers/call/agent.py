@@ -272,7 +272,7 @@ class CallerAgent:
             scenario_type=self.scenario.scenario_type.value,
             started_at=datetime.now(timezone.utc).isoformat(timespec="milliseconds"),
             bridge=public_url(self.bridge_url), brain=self.brain.name, ear=self.ear_mode, seed=self.seed,
-            voice_engine=self.brain.name if self.brain.live else self.style.engine)
+            voice_engine=self.brain.name if self.brain.live else self.style.engine, verdicts=self.verdicts)
         self.result = result
         self._barge_ins = BargeInLog(result.barge_ins)
         self._barge_in_turns = {}

@@ -33,3 +33,20 @@ def test_learned_verdicts_without_the_model_are_refused_before_any_call(monkeypa
     scenario = load_scenarios().predefined["normal_card_replacement"].scenario
     with pytest.raises(ValueError, match="verdicts 'learned': the sentence model is not installed: pip install"):
         CallerAgent("ws://127.0.0.1:9/ws", "normal", scenario, verdicts="learned")
+
+
+def test_a_call_records_how_its_goals_were_judged():
+    import socket
+
+    from callers.scenario.sentence_encoder import ModelUnavailable, model_dir
+    try:
+        model_dir()
+    except ModelUnavailable as exc:
+        pytest.skip(f"learned verdicts need the sentence model: {exc}")
+    with socket.socket() as probe:  # a loopback port nobody listens on: the call fails at once, still recorded
+        probe.bind(("127.0.0.1", 0))
+        url = f"ws://127.0.0.1:{probe.getsockname()[1]}/ws/telephony"
+    scenario = load_scenarios().predefined["normal_card_replacement"].scenario
+    learned = CallerAgent(url, "normal", scenario, ear="alttext", verdicts="learned").run(5)
+    plain = CallerAgent(url, "normal", scenario, ear="alttext").run(5)
+    assert (learned.verdicts, plain.verdicts) == ("learned", "rules") and learned.error is not None
