@@ -29,12 +29,15 @@ from __future__ import annotations
 
 import logging
 import sys
+import weakref
 from typing import Optional
 
+import gevent
 from locust import User, between, events, task
 
 from callers.call import events as call_events
 from callers.errors import ConfigError
+from callers.media import native_threads
 from callers.runtime.warmup import prepare_for_realtime
 from callers.scenario.personality import load_personalities
 from callers.scenario.scenarios import load_scenarios
@@ -151,6 +154,14 @@ def _on_test_stop(environment, **_kwargs) -> None:
         _finish(environment)
     else:
         RUN.role.test_stopped()
+
+
+@events.quit.add_listener
+def _on_quit(**_kwargs) -> None:
+    # Our native threads (speech rendering, recognition) are stopped now, while Locust's CSV files are still
+    # open: stopping them at interpreter exit yields to the loop, where Locust's CSV writer greenlet (never
+    # killed by its shutdown) would wake and write to the files its shutdown has just closed.
+    native_threads.drain_at_exit(weakref.ref(gevent.get_hub()))
 
 
 @events.quitting.add_listener
