@@ -145,9 +145,14 @@ class GoalPattern:
             best = min(best, _LEVEL[UNCERTAIN])
         return _VERDICT_OF_LEVEL[best]
 
+    def undone_in(self, sentence: Sentence) -> bool:
+        """Whether the sentence undoes an act the goal needs ("... so I've reactivated it")."""
+        return any(sentence.has(cue) for alternative in self.alternatives for concept in alternative
+                   for cue in concept.undo)
+
     def _level(self, concept: Concept, sentence: Sentence, before: Sequence[Sentence] = (),
                anchored: bool = False) -> int:
-        if any(sentence.has(cue) for cue in concept.unless):
+        if any(sentence.has(cue) for cue in concept.unless + concept.undo):
             return 0
         if self.mood == STATEMENT and not concept.evidence and any(
                 _named(concept, earlier) for earlier in before):
@@ -174,7 +179,7 @@ class GoalPattern:
 def _named(concept: Concept, sentence: Sentence) -> bool:
     """Whether a topic concept is named in the sentence as what it is about: not asked, negated, echoed or
     cancelled there ("Would you like me to block the card? It'll stop all payments." blocks nothing)."""
-    if any(sentence.has(cue) for cue in concept.unless):
+    if any(sentence.has(cue) for cue in concept.unless + concept.undo):
         return False
     return any(sentence.has(cue, sentence.described) for cue in concept.all_cues)
 
@@ -192,8 +197,10 @@ def _act_level(concept: Concept, sentence: Sentence) -> int:
     is what is usual); 1: a plain cue whose clause the grammar cannot place as done or not; 0: not heard,
     or only offered, hedged, put to the caller, failed."""
     acted = sentence.acted_on_failure if FAILURES in concept.allow else sentence.acted
-    if any(sentence.has(phrase, acted) for phrase in concept.done):
-        return 2
+    for phrase in concept.done:
+        index = next(sentence.positions(phrase, acted), None)
+        if index is not None:
+            return 1 if _denied_later(concept, sentence, index) else 2
     given = any(sentence.gives(kind, acted) for kind in concept.evidence if kind != DONE)
     level = 0
     for cue in concept.cues:
@@ -205,10 +212,17 @@ def _act_level(concept: Concept, sentence: Sentence) -> int:
                 continue
             if (given and sentence.labelled[index]) or sentence.done_at(index) \
                     or sentence.base_after_auxiliary(index):
-                return 2
+                return 1 if _denied_later(concept, sentence, index) else 2
             if not index or sentence.words[index - 1] not in CALLERS_OWN:  # not "to order", "you ordered"
                 level = 1
     return level
+
+
+def _denied_later(concept: Concept, sentence: Sentence, index: int) -> bool:
+    """"I've taken the fee off ... so it's not actually refunded": the act named again, negated, later in the
+    same sentence leaves what was reported done in doubt."""
+    return any(later > index and not sentence.said[later]
+               for cue in concept.cues + concept.done for later in sentence.positions(cue))
 
 
 def _named_not_done(words: tuple[str, ...], index: int, width: int) -> bool:
@@ -315,7 +329,10 @@ class GoalTracker:
             if status.met:
                 continue
             verdict, sentence = _best(pattern, sentences)
-            if verdict == MET and any(later.takes_back for later in sentences[sentences.index(sentence) + 1:]):
+            later = sentences[sentences.index(sentence) + 1:] if sentence is not None else []
+            if verdict == MET and any(pattern.undone_in(after) for after in later):
+                verdict = NOT_MET  # "I've put a block on it. But as you've found it, I've lifted it again."
+            elif verdict == MET and any(after.takes_back for after in later):
                 verdict = UNCERTAIN  # "I've submitted the order. Hmm, hold on, that didn't go through."
             if self._review is not None and sentences:
                 verdict = self._review(status.description, heard_text, verdict)

@@ -33,10 +33,22 @@ REQUEST = "request"
 ANY = "any"
 MOODS = (STATEMENT, REQUEST, ANY)
 
-NEGATIONS = frozenset({"not", "no", "never", "cannot", "unable", "nothing", "neither", "nor",
+NEGATIONS = frozenset({"not", "no", "never", "cannot", "unable", "nothing", "neither", "nor", "nolonger", "nobody",
+                       "none", "noone",
                        "cant", "wont", "dont", "doesnt", "didnt", "isnt", "arent", "wasnt", "havent", "hasnt",
                        "couldnt", "wouldnt", "shouldnt", "werent", "aint", "unavailable"})
 NEGATION_SUFFIX = "n't"
+# A thing that will not work is a thing blocked: a negated use is a state ("it won't work anymore", "ya no
+# funciona"), read as the one word "unusable" before negations are looked for.
+UNUSABLE = re.compile(
+    r"\b(?:(?:won't|wont|will not|can't|cant|cannot|can not|doesn't|doesnt|does not|don't|dont|do not)"
+    r"(?: be)? (?:work|works|function|used|usable)(?: any ?more| for anything| at all)?"
+    r"|(?:will |can |is )?nolonger(?: be)? (?:work|works|function|used|usable)"
+    r"|(?:nolonger|no) (?:se )?(?:puede|podra|va a|le va a) (?:usar|usarse|utilizar|utilizarse|servir)(?:se)?"
+    r"|(?:nolonger|no) (?:se puede usar|se podra usar|funciona|funcionara|sirve|servira|admite|admitira)"
+    r"|(?:nolonger|no) (?:podra|puede) (?:usarse|utilizarse)"
+    r"|(?:nobody|no one|noone) (?:else )?(?:can|could|will be able to) (?:use|make (?:any )?(?:purchases|payments)"
+    r" (?:on|with)))\b")
 # Negative words that do not negate anything ("no problem, I've ordered it").
 HARMLESS_NEGATIONS = re.compile(r"\b(?:no problem|no worries|not a problem|no trouble|not at all|no need to worry"
                                 r"|no later than|not later than|no more than|not more than"
@@ -44,6 +56,8 @@ HARMLESS_NEGATIONS = re.compile(r"\b(?:no problem|no worries|not a problem|no tr
                                 r"|(?:you )?(?:don't|dont|do not) (?:need|have) to do anything(?: else)?"
                                 r"|nothing (?:else|more) (?:is )?needed|no need to call(?: us)?(?: back| in)?"
                                 r"|no (?:tiene|tienes|necesita) que hacer nada(?: mas)?)\b")
+# "Don't hang up" asks the caller to hold; it negates nothing the agent did ("te paso con un agente, no cuelgues").
+HOLD_ON = re.compile(r"\b(?:(?:don't|dont|do not) hang up|no cuelgues?)\b")
 # "No, I've ordered it": "no" before a subject answers the caller; it negates nothing in its clause.
 ANSWER_NO = re.compile(r"\bno\s+(?=(?:i|i've|ive|i'll|i'm|im|we|we've|we'll|it|it's|that|that's|you're)\b)")
 # A clause ends at these words or punctuation; negation reaches only across its clause.
@@ -182,6 +196,9 @@ OTHERS = (
     ("criminals",), ("your", "business", "account"),
     ("su", "esposo"), ("su", "esposa"), ("su", "marido"), ("su", "mujer"), ("su", "hijo"), ("su", "hija"),
     ("otro", "cliente"), ("otra", "clienta"),
+    ("your", "colleague"), ("your", "colleague's"), ("your", "coworker"), ("your", "coworker's"),
+    ("your", "neighbour's"), ("your", "neighbor's"), ("business", "partner"), ("partner", "bank"),
+    ("your", "employer"), ("your", "employer's"),
 )
 # The bank's own staff act for the caller ("my colleague has ordered your card"), except in an earlier call
 # ("my colleague already apologised last week"): they count as someone else only beside PAST_TIME words.
@@ -203,6 +220,9 @@ REQUEST_MARKERS = (
     ("i'll", "also", "need"), ("ill", "also", "need"), ("i", "also", "need"), ("we'll", "also", "need"),
     ("i", "shall", "need"), ("we", "shall", "need"), ("i'll", "just", "need"), ("we'll", "just", "need"),
     ("ask", "you", "to"), ("ask", "you", "for"), ("i", "must", "ask"),
+    # what the agent's system wants from the caller is asked of the caller ("the system wants your PIN")
+    ("system", "wants"), ("system", "needs"), ("system", "requires"), ("system", "will", "need"),
+    ("say", "me"),  # "please you say me the PIN"
 )
 # A clause that opens with one of these verbs (after "please", "now", ...) asks the caller for something.
 REQUEST_VERBS = frozenset({"tell", "give", "read", "say", "state", "provide", "enter", "key", "type", "spell",
@@ -223,17 +243,25 @@ DIRECTED_VERBS = frozenset({"visit", "go", "head", "call", "contact", "log", "do
                             "fill", "write", "send", "bring", "pop", "drop", "try", "come", "stop"})
 # "If that charge isn't yours we can dispute it": a subject pronoun after an object ends a clause that has no
 # punctuation, so the first clause's negation does not reach the second.
+SUBJECT_AUXILIARIES = frozenset({"i've", "ive", "i'm", "we've", "weve", "we're", "i'll", "we'll"})
+RELATIVE_LEADS = frozenset({"as", "than", "what", "like", "because", "cause", "cos", "since"})
 SUBJECT_PRONOUNS = frozenset({"i", "we", "i'll", "we'll", "i've", "we've", "i'm", "we're", "ill", "ive", "im",
                               "weve", "i'd", "we'd"})
 OBJECT_ENDINGS = frozenset({"it", "them", "yours", "mine", "ours", "theirs", "this", "one"})
 # ... and so does a subject after these words, which end a clause far more often than they start a noun
 # phrase ("the replacement's been requested on my end you don't need to do anything").
 CLAUSE_ENDINGS = frozenset({"end", "here", "now", "today", "already", "too", "again", "soon", "away", "back",
-                            "file", "yet", "phone", "line"})
+                            "file", "yet", "phone", "line", "in", "out", "up", "off", "through"})
 # Subjects that open a clause after CLAUSE_ENDINGS, or after a condition without a comma ("if you don't
 # recognise the charge we can dispute it").
 CLAUSE_SUBJECTS = frozenset({"i", "we", "i'll", "we'll", "i've", "we've", "i'm", "we're", "ill", "ive", "im",
                              "weve", "you", "you'll", "youll", "you're", "youre", "it's", "that's", "thats", "it"})
+CUT_OFF_BEFORE_NOT = frozenset({"do", "does", "please", "must", "should"})
+# Asides that may stand between a negation and its verb ("do not, under any circumstances, share ...").
+ASIDE_OPENERS = frozenset({"under", "at", "in", "for", "ever", "by", "please", "repeat", "again", "even"})
+# After "that" these make it a pronoun, not the start of a clause ("do that online", "say that again").
+AFTER_PRONOUN_THAT = frozenset({"on", "in", "at", "online", "here", "there", "now", "today", "again", "anymore",
+                                "for", "through", "over", "by", "from", "yourself", "myself"})
 SUBORDINATORS = frozenset({"if", "unless", "once", "when", "because", "since", "although", "though", "while"})
 # How far into an "and" clause an elided passive's participle may stand ("and the two sums credited").
 ELIDED_REACH = 6
@@ -268,6 +296,15 @@ NOUN_ENDINGS = ("ment", "tion", "sion", "ery", "ance", "ence", "ness", "ity", "a
 # ... but these after "is" describe a state ("the branch is open"), not an act done.
 STATE_WORDS = frozenset({"open", "close", "free", "clear", "live", "ready", "due", "active", "secure", "available"})
 # Words that may stand inside a cue of several words: an object pronoun or an adverb of the moment.
+# Particles a verb's object may stand before ("pulled the charges back", "shut the card down"), and the
+# words such an object opens with and never holds.
+PARTICLES = frozenset({"back", "off", "down", "through", "out", "over", "away"})
+OBJECT_WORDS = 4
+OBJECT_OPENERS = frozenset({"the", "a", "an", "your", "my", "our", "their", "this", "that", "these", "those", "its",
+                            "his", "her", "both", "all", "each", "it", "them", "one", "either"})
+NOT_IN_OBJECT = frozenset({"and", "but", "so", "because", "or", "then", "if", "to", "for", "is", "are", "was", "were",
+                           "be", "been", "have", "has", "had", "will", "would", "can", "could", "i", "we", "you",
+                           "they", "he", "she", "it's", "i've", "we've", "i'm", "we're", "which", "who"})
 INSIDE_CUE = frozenset({"it", "them", "now", "just", "straight", "right", "quickly", "ahora"})
 # Reporting what the caller said or wants: an echo of the caller, not the agent's own statement.
 ECHO_MARKERS = (
@@ -395,7 +432,15 @@ PRONOUN_ONE_AFTER = frozenset({"the", "this", "that", "which", "each", "any", "e
 # Heard sentences whose analysis is kept: agents say the same sentences call after call ("Is there anything
 # else I can help you with?"), and a worker with hundreds of calls would analyse each one again every turn.
 ANALYSED_SENTENCES = 4096
-_TOKEN = re.compile(r"[a-z0-9]+(?:'[a-z]+)*|[,;:]|\.(?=\s)")
+_TOKEN = re.compile(r"\d+\.\d+|[a-z0-9]+(?:'[a-z]+)*|[,;:]|\.(?=\s)")
+_DECIMAL = re.compile(r"(\d+)\.(\d+)")
+# A number before these counts things ("you have two accounts", "those four digits"): it is no amount.
+COUNTED = frozenset({"account", "accounts", "card", "cards", "transaction", "transactions", "payment", "payments",
+                     "charge", "charges", "time", "times", "branch", "branches", "option", "options", "loan", "loans",
+                     "product", "products", "people", "call", "calls", "department", "departments", "digit",
+                     "digits", "number", "numbers", "questions", "things", "ways", "cuentas", "tarjetas"})
+# "9.30" and "4.45" are clock times as British agents write them; "49.99" and "12.50" are prices.
+CLOCK_MINUTES = frozenset({"00", "15", "30", "45"})
 _DIGIT_GROUPING = re.compile(r"(?<=\d),(?=\d)")
 _MONEY_SIGN = re.compile(r"([$£€])\s?(\d+(?:\.\d+)?)")
 _CURRENCY_OF_SIGN = {"$": "dollars", "£": "pounds", "€": "euros"}
@@ -410,6 +455,8 @@ def stem(word: str) -> str:
         word = word[:-2]
     if "'" in word or len(word) <= 3:
         return word
+    if word in ("note", "noted", "notes", "noting"):  # not the negation "not"
+        return "note"
     if word.endswith(("ies", "ied")) and len(word) > 4:
         word = word[:-3] + "y"
     elif word.endswith("ing") and len(word) > 5:
@@ -443,9 +490,11 @@ def _normalize(text: str) -> str:
     text = re.sub(r"\b([ap])\.? ?m\b\.?", r"\1m", text)
     text = text.replace("%", " percent ").replace("&", " and ").replace("per cent", "percent")
     text = re.sub(r"\b(?:no longer|ya no)\b", "nolonger", text)
+    text = UNUSABLE.sub(" unusable ", text)
     text = re.sub(r"\bat once\b", "atonce", text)  # "at once" is now, not the condition "once ..."
     text = re.sub(r"\s[\u2014\u2013-]+\s|\u2014|\u2013", ", ", text)  # a dash between words parts clauses
     text = ANSWER_NO.sub("", text)
+    text = HOLD_ON.sub(lambda match: " espere " if match.group(0).startswith("no ") else " hold the line ", text)
     return HARMLESS_NEGATIONS.sub(" ", text)
 
 
@@ -487,13 +536,15 @@ class Sentence:
 
     def positions(self, cue: tuple[str, ...], allowed: Optional[tuple[bool, ...]] = None) -> Iterator[int]:
         """Where the words of `cue` stand together, starting on an `allowed` word; one pronoun or adverb may
-        stand inside a cue of several words ("give it back", "put you now through")."""
+        stand inside a cue of several words ("give it back", "put you now through"), and a short object
+        inside a verb and its particle ("pulled both of those charges back", "shut the card down")."""
         width = len(cue)
         stems = self.stems
         for i in self.starts.get(cue[0], ()):
             if allowed is not None and not allowed[i]:
                 continue
-            if stems[i:i + width] == cue or (width > 1 and _with_one_inside(stems, i, cue)):
+            if stems[i:i + width] == cue or (width > 1 and _with_one_inside(stems, i, cue)) \
+                    or _with_object_inside(stems, self.words, i, cue):
                 yield i
 
     def base_after_auxiliary(self, index: int) -> bool:
@@ -529,6 +580,19 @@ class Sentence:
         return any(allowed[i] for i in self.kinds.get(kind, ()))
 
 
+def _with_object_inside(stems: tuple[str, ...], words: tuple[str, ...], start: int, cue: tuple[str, ...]) -> bool:
+    """Whether a verb-and-particle cue ("pull back", "shut down") stands at `start` split by its object: a
+    determiner or pronoun and at most OBJECT_WORDS - 1 more words, none of which opens a clause or is a verb
+    ("I pulled both of them back", never "I pulled up your account and it's back")."""
+    if len(cue) != 2 or cue[1] not in PARTICLES or not words:
+        return False
+    for end in range(start + 2, min(start + 2 + OBJECT_WORDS, len(stems))):
+        if stems[end] == cue[1]:
+            gap = words[start + 1:end]
+            return gap[0] in OBJECT_OPENERS and not any(word in NOT_IN_OBJECT for word in gap[1:])
+    return False
+
+
 def _with_one_inside(stems: tuple[str, ...], start: int, cue: tuple[str, ...]) -> bool:
     """Whether `cue` stands at `start` with one INSIDE_CUE word between two of its words."""
     for gap in range(1, len(cue)):
@@ -546,7 +610,8 @@ def split_sentences(text: str) -> list[str]:
     for part in (part.strip() for part in SENTENCE_BREAK.split(text)):
         if not part:
             continue
-        if parts and parts[-1].endswith(".") and len(parts[-1].split()) <= LABEL_WORDS:
+        if parts and parts[-1].endswith(".") and len(parts[-1].split()) <= LABEL_WORDS \
+                and not set(parts[-1].lower().rstrip(".").split()) & (SUBJECTS | CLAUSE_SUBJECTS):  # "We're sorry."
             parts[-1] = f"{parts[-1]} {part}"  # its full stop still ends a clause (CLAUSE_PUNCTUATION)
         else:
             parts.append(part)
@@ -721,6 +786,14 @@ def _negation(word: str) -> bool:
     return word in NEGATIONS or word.endswith(NEGATION_SUFFIX) or word.split("'")[0] in NEGATIONS
 
 
+def _cut_off_negation(words: list[str]) -> bool:
+    """Whether a clause ends in a negated auxiliary whose verb comes after an aside ("please do not, ...")."""
+    if not words:
+        return False
+    last = words[-1]
+    return last in ("don't", "dont", "never") or (last == "not" and len(words) > 1 and words[-2] in CUT_OFF_BEFORE_NOT)
+
+
 def _opens_clause(token: str, following: str, words: list[str], clause_start: int) -> bool:
     """Whether `token` opens a new clause inside running words without punctuation: a subject after an object
     or a clause ending, "let me" and "no need" after anything ("it's blocked now you don't need to",
@@ -735,6 +808,9 @@ def _opens_clause(token: str, following: str, words: list[str], clause_start: in
             words[clause_start] in SUBORDINATORS and len(words) - clause_start >= 3)):
         return True
     if (token, following) in (("let", "me"), ("no", "need")):
+        return True
+    # "i hear you thats not good enough ive logged it": a first person with its auxiliary starts a clause
+    if token in SUBJECT_AUXILIARIES and previous not in CLAUSE_WORDS | WH_WORDS | RELATIVE_LEADS:
         return True
     return token in WH_CONTRACTIONS and len(words) < LEAD_IN_WORDS
 
@@ -757,7 +833,19 @@ def _inherits(words: list[str]) -> bool:
 
 def _is_number(word: str) -> bool:
     return word.isdigit() or word in NUMBER_WORDS or word in ORDINALS or bool(re.fullmatch(r"\d+(?:st|nd|rd|th)",
-                                                                                              word))
+                                                                                              word)) \
+        or bool(_DECIMAL.fullmatch(word))
+
+
+def _decimal_kind(word: str) -> Optional[str]:
+    """What a written decimal gives: "clock" ("9.30"), "money" (two decimals: "49.99"), or None ("6.9")."""
+    match = _DECIMAL.fullmatch(word)
+    if match is None:
+        return None
+    whole, fraction = match.groups()
+    if int(whole) <= 24 and fraction in CLOCK_MINUTES:
+        return "clock"
+    return "money" if len(fraction) == 2 else None
 
 
 def _clock_follows(words: list[str], index: int) -> bool:
@@ -780,8 +868,11 @@ def _content(words: list[str]) -> dict[str, tuple[int, ...]]:
     for i, word in enumerate(words):
         number = _is_number(word) and word not in ("oh", "half") and (word not in ORDINALS or _dated(words, i)) \
             and not (word == "one" and i and words[i - 1] in PRONOUN_ONE_AFTER)  # "the one in our app"
-        if number:
+        if number and not (i + 1 < count and words[i + 1] in COUNTED):  # "two accounts" is no amount
             found["number"].append(i)
+        decimal = _decimal_kind(word)
+        if decimal is not None and not (decimal == "money" and i + 1 < count and words[i + 1] == "percent"):
+            found[decimal].append(i)
         if word in CURRENCIES and any(_is_number(w) for w in words[max(0, i - 3):i]):
             found["money"].append(i)
         if word == "percent" and any(_is_number(w) for w in words[max(0, i - 3):i]):
@@ -849,8 +940,9 @@ def analyse(text: str) -> Sentence:
                 label_end = len(words)
             continue
         following = tokens[position + 1] if position + 1 < len(tokens) else ""
+        pronoun_that = token == "that" and following in AFTER_PRONOUN_THAT  # "you can't do that on the website"
         if words and clause_of[-1] == clause and (
-                token in CLAUSE_WORDS or _opens_clause(token, following, words, clause_start)):
+                (token in CLAUSE_WORDS and not pronoun_that) or _opens_clause(token, following, words, clause_start)):
             clause += 1
             clause_start = len(words)
         words.append(token)
@@ -884,6 +976,16 @@ def analyse(text: str) -> Sentence:
     checked_back = ends_in_question and count <= CHECK_BACK_WORDS and not any(
         word in AUXILIARIES or word in SUBJECTS or word in YOU for word in words)
     negated_clause = [any(_negation(w) for w in clause_words) for clause_words in clauses]
+    # "Please do not, under any circumstances, read out your PIN": a negation cut off from its verb by an aside
+    # reaches over the aside to the verb.
+    for number in range(len(clauses) - 1):
+        if _cut_off_negation(clauses[number]):
+            reach = number + 1
+            while reach < len(clauses) - 1 and 0 < len(clauses[reach]) <= TOPIC_WORDS \
+                    and clauses[reach][0] in ASIDE_OPENERS:
+                negated_clause[reach] = True
+                reach += 1
+            negated_clause[reach] = True
     # "never your card number or PIN": a short "or" clause without a subject shares the negation before it.
     for number in range(1, len(clauses)):
         clause_words = clauses[number]
@@ -893,7 +995,8 @@ def analyse(text: str) -> Sentence:
     # "The online banking, we don't have it": a short topic before a negated clause about it shares the negation.
     for number in range(len(clauses) - 1):
         if 0 < len(clauses[number]) <= TOPIC_WORDS and negated_clause[number + 1] \
-                and OBJECT_ENDINGS & set(clauses[number + 1]) and not SUBJECTS & set(clauses[number]):
+                and OBJECT_ENDINGS & set(clauses[number + 1]) \
+                and not (SUBJECTS | CLAUSE_SUBJECTS) & set(clauses[number]):
             negated_clause[number] = True
     # "What I can't do, I'm afraid, is give back the fee": a negated "what" clause negates what it names.
     for number, clause_words in enumerate(clauses):
@@ -954,11 +1057,15 @@ def analyse(text: str) -> Sentence:
         directed_from = hedge_from = 0
     retraction = _first_marker(words, _RETRACTIONS_BY_WORD)
     retracted = retraction < count and not any(word in CONSEQUENCES for word in words[retraction:])
-    contrast = next((i for i, word in enumerate(words) if word in CONTRASTS), count)
     # "... was ordered for your husband, but for your card there is nothing yet", "I did reverse it, but the
     # merchant re-presented it, so it's still on your account": what came before the contrast is in doubt.
+    # A contrast that opens the sentence ("Regrettably, I can't help with that, so I'm transferring you")
+    # has nothing of its own sentence before it: it may only take back an earlier sentence.
+    opening = _skip_fillers(words)
+    contrast = next((i for i, word in enumerate(words) if word in CONTRASTS and i > opening), count)
     turn = next((i for i, word in enumerate(words) if word in TURNS), count)
-    doubted = any(_negation(word) or word in DOUBTING for word in words[turn + 1:])
+    takes_back_turn = any(_negation(word) or word in DOUBTING for word in words[turn + 1:])
+    doubted = takes_back_turn and turn > opening
     retracted = retracted or _first_marker(words[contrast:], _INABILITIES_BY_WORD) < count - contrast
     third_parties = _marker_starts(words, _OTHERS_BY_WORD)
     if any(word.split("'")[0] in PAST_TIME for word in words):  # "last week", "yesterday's call"
@@ -1013,4 +1120,5 @@ def analyse(text: str) -> Sentence:
         acted_on_failure=tuple(acted_on_failure), done=tuple(done),
         kinds=_content(words),
         labelled=tuple(i >= label_end >= 0 for i in range(count)), doubted=doubted,
-        takes_back=failed or retracted or doubted or any(phrase in STILL_THERE for phrase in zip(words, words[1:])))
+        takes_back=failed or retracted or takes_back_turn
+        or any(phrase in STILL_THERE for phrase in zip(words, words[1:])))

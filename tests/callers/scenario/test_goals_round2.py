@@ -95,7 +95,11 @@ def test_accents_do_not_change_the_words():
     assert analyse("días hábiles").words == analyse("dias habiles").words
 
 
-def test_a_cue_holds_at_most_one_word_inside():
+def test_a_verb_and_its_particle_hold_a_short_object_but_no_clause():
     cue = stemmed_phrase("give back")
-    assert not analyse("we will give the whole fee back").has(cue)
     assert analyse("we will give it back").has(cue)
+    assert analyse("we will give the whole fee back").has(cue)  # a verb's object between it and its particle
+    assert analyse("I pulled both of those charges back").has(stemmed_phrase("pull back"))
+    assert not analyse("we will give you a call and it's back").has(cue)  # a clause, not an object
+    assert not analyse("we will give the fee review a look back").has(cue)  # longer than an object
+    assert not analyse("I give you my word back").has(stemmed_phrase("give word"))  # only verb-and-particle cues
