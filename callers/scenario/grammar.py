@@ -439,6 +439,15 @@ COUNTED = frozenset({"account", "accounts", "card", "cards", "transaction", "tra
                      "charge", "charges", "time", "times", "branch", "branches", "option", "options", "loan", "loans",
                      "product", "products", "people", "call", "calls", "department", "departments", "digit",
                      "digits", "number", "numbers", "questions", "things", "ways", "cuentas", "tarjetas"})
+NOW_WORDS = frozenset({"now", "already", "just"})
+NAMING_ABILITY = frozenset({"what", "all", "everything", "anything"})
+PLAN_LEADS = (("plan", "is"), ("here's", "what", "happens"), ("heres", "what", "happens"),
+              ("here's", "what", "will", "happen"), ("heres", "what", "will", "happen"), ("what", "i'll", "do", "is"),
+              ("what", "ill", "do", "is"), ("what", "we'll", "do", "is"), ("what", "well", "do", "is"),
+              ("next", "steps", "are"), ("next", "step", "is"), ("what", "happens", "next", "is"),
+              ("what", "happens", "now", "is"), ("what", "i", "will", "do", "is"), ("what", "we", "will", "do", "is"))
+# "I need to put you through" is the agent's own hand-over, as "I have to" is; "I need your PIN" asks.
+NEED_TO_HAND_OVER = re.compile(r"\b(i|we) need to (put|pass|transfer|send|move|connect|hand)\b")
 # "9.30" and "4.45" are clock times as British agents write them; "49.99" and "12.50" are prices.
 CLOCK_MINUTES = frozenset({"00", "15", "30", "45"})
 _DIGIT_GROUPING = re.compile(r"(?<=\d),(?=\d)")
@@ -491,6 +500,7 @@ def _normalize(text: str) -> str:
     text = text.replace("%", " percent ").replace("&", " and ").replace("per cent", "percent")
     text = re.sub(r"\b(?:no longer|ya no)\b", "nolonger", text)
     text = UNUSABLE.sub(" unusable ", text)
+    text = NEED_TO_HAND_OVER.sub(r"\1 have to \2", text)
     text = re.sub(r"\bat once\b", "atonce", text)  # "at once" is now, not the condition "once ..."
     text = re.sub(r"\s[\u2014\u2013-]+\s|\u2014|\u2013", ", ", text)  # a dash between words parts clauses
     text = ANSWER_NO.sub("", text)
@@ -679,6 +689,7 @@ _FAILURES_BY_WORD = _by_first_word(FAILURES)
 _INABILITIES_BY_WORD = _by_first_word(INABILITIES)
 _OTHERS_BY_WORD = _by_first_word(OTHERS)
 _STAFF_BY_WORD = _by_first_word(STAFF)
+_PLAN_LEADS_BY_WORD = _by_first_word(PLAN_LEADS)
 
 
 def _first_marker(words: list[str], markers_by_word: dict[str, tuple[tuple[str, ...], ...]],
@@ -749,6 +760,8 @@ def _clause_act(words: list[str]) -> int:
             verb = _next_verb(words, j)
             if word == "are" and before in ("we", "they") and _is_ing(verb):
                 return DONE  # "we are connecting you"
+            if word == "are" and _is_past(verb) and NOW_WORDS & set(words[j + 1:j + 5]):
+                return DONE  # "the charges are reversed now": this moment, not what is usual
             if before in OPEN_MODALS or (word == "are" and not DEFINITE & set(words[:j])) \
                     or (word == "be" and before not in FUTURE):
                 usual = usual or word == "are"
@@ -948,6 +961,11 @@ def analyse(text: str) -> Sentence:
         words.append(token)
         clause_of.append(clause)
     count = len(words)
+    # "So the plan is: ...", "here's what happens ...": what follows a plan's lead-in is laid out like a label's
+    lead_in = _first_marker(words, _PLAN_LEADS_BY_WORD)
+    if lead_in < count:
+        length = next(len(lead) for lead in PLAN_LEADS if tuple(words[lead_in:lead_in + len(lead)]) == lead)
+        label_end = min(label_end, lead_in + length) if label_end >= 0 else lead_in + length
     clauses: list[list[str]] = [[] for _ in range(clause + 1)]
     for word, number in zip(words, clause_of):
         clauses[number].append(word)
@@ -1027,9 +1045,17 @@ def analyse(text: str) -> Sentence:
                 if clause_words[:1] == ["so"] and len(clause_words) > 2 and clause_words[1] in PURPOSE_SUBJECTS
                 and clause_words[2] in ("can", "could")}
     outside_relatives = [word if clause_of[i] not in relatives | purposes else "" for i, word in enumerate(words)]
+    for i in range(1, count - 1):  # "outside what I can do" names what the agent can do; it hedges nothing
+        offered = words[i + 2:i + 4] in (["do", "is"], ["do", "for"])  # "what I can do is order you one"
+        if words[i - 1] in NAMING_ABILITY and words[i] in ("i", "we") and words[i + 1] in ("can", "could") \
+                and not offered:
+            outside_relatives[i] = outside_relatives[i + 1] = ""
     hedge_from = _first_marker(outside_relatives, _TENTATIVE_MARKERS_BY_WORD, TENTATIVE_EXCEPTIONS)
     for i, word in enumerate(words):
-        if word in HEDGE_MODALS and (not i or words[i - 1] not in YOU) and not questioning[clause_of[i]]:
+        named_ability = i > 1 and words[i - 2] in NAMING_ABILITY and words[i + 1:i + 3] not in (["do", "is"],
+                                                                                                   ["do", "for"])
+        if word in HEDGE_MODALS and (not i or words[i - 1] not in YOU) and not questioning[clause_of[i]] \
+                and not named_ability:
             hedge_from = min(hedge_from, i)
             break
     if len(words) > 1 and words[0] in INVERTED_CONDITIONS and (words[1] in DETERMINERS or words[1] in SUBJECTS) \

@@ -51,6 +51,19 @@ PIN = "asked for full card number or PIN"
     (GENERAL, "hours provided", "Our partner bank opens at 9 am; I don't have our own hours.", "not_met"),
     # a short clause with its own subject is no label of the next sentence
     (COMPLAINT, "apology offered", "I'm sorry. That should never have happened.", MET),
+    # a plan's lead-in lays out what follows like a label
+    (COMPLAINT, "resolution plan provided", "so the plan is i send it to the fees team today and you hear back "
+                                            "by friday", MET),
+    (COMPLAINT, "resolution plan provided", "the team usually sends it to review and you hear back by friday",
+     "not_met"),
+    # "what I can do" names an ability; it hedges nothing after it
+    (LOAN, TRANSFER, "That's more than what I can do here, so I'm handing you over to our loans team.", MET),
+    (LOAN, TRANSFER, "I can hand you over to our loans team if you like.", "not_met"),
+    (CARD, "card ordered", "so what i can do is order you a new card if you want", "not_met"),
+    # "I need to" before a hand-over is the agent's own act; "are ... now" is this moment
+    (LOAN, TRANSFER, "ok i need to pass you to the mortgage desk for that", MET),
+    (COMPLAINT, "fee refunded", "The two fees you flagged are reversed now.", MET),
+    (COMPLAINT, "fee refunded", "Fees are reversed within ten days.", UNCERTAIN),  # what is usual, or done?
     # other words for the acts
     (CARD, "old card blocked", "Card ending 4471 suspended.", MET),
     (CARD, "card ordered", "The new card has gone through on my side.", MET),
