@@ -55,7 +55,11 @@ HARMLESS_NEGATIONS = re.compile(r"\b(?:no problem|no worries|not a problem|no tr
                                 r"|no tardara mas de|no mas tarde de|no mas de"
                                 r"|(?:you )?(?:don't|dont|do not) (?:need|have) to do anything(?: else)?"
                                 r"|nothing (?:else|more) (?:is )?needed|no need to call(?: us)?(?: back| in)?"
-                                r"|no (?:tiene|tienes|necesita) que hacer nada(?: mas)?)\b")
+                                r"|no (?:tiene|tienes|necesita) que hacer nada(?: mas)?"
+                                # a purpose: "I've added a note so it doesn't get reapplied"
+                                r"|so (?:that )?(?:it|this|that|they|the fee|the charge) (?:doesn't|does not|won't"
+                                r"|will not|can't|cannot|shouldn't|should not|never) (?:happen(?: again)?"
+                                r"|(?:get|be) (?:reapplied|lost|repeated|charged again)))\b")
 # "Don't hang up" asks the caller to hold; it negates nothing the agent did ("te paso con un agente, no cuelgues").
 HOLD_ON = re.compile(r"\b(?:(?:don't|dont|do not) hang up|no cuelgues?)\b")
 # "No, I've ordered it": "no" before a subject answers the caller; it negates nothing in its clause.
@@ -440,6 +444,14 @@ COUNTED = frozenset({"account", "accounts", "card", "cards", "transaction", "tra
                      "product", "products", "people", "call", "calls", "department", "departments", "digit",
                      "digits", "number", "numbers", "questions", "things", "ways", "cuentas", "tarjetas"})
 NOW_WORDS = frozenset({"now", "already", "just"})
+HEADLINE_REACH = 6
+HEADLINE_BREAKERS = AUXILIARIES | BE | HAVE | FUTURE | frozenset({
+    "i", "we", "they", "he", "she", "if", "when", "once", "to", "can", "must", "need", "needs", "let's", "lets",
+    "let", "please", "get", "got", "that", "which", "who"})
+USUAL_VERBS = frozenset({"ship", "ships", "arrive", "arrives", "take", "takes", "go", "goes", "come", "comes",
+                         "appear", "appears", "show", "shows", "usually", "normally", "typically", "always", "get",
+                         "gets", "stay", "stays", "remain", "remains", "cost", "costs"})
+ADDITIVE_ENDINGS = frozenset({"too", "also", "please", "well"})
 NAMING_ABILITY = frozenset({"what", "all", "everything", "anything"})
 PLAN_LEADS = (("plan", "is"), ("here's", "what", "happens"), ("heres", "what", "happens"),
               ("here's", "what", "will", "happen"), ("heres", "what", "will", "happen"), ("what", "i'll", "do", "is"),
@@ -592,7 +604,7 @@ class Sentence:
 
 def _with_object_inside(stems: tuple[str, ...], words: tuple[str, ...], start: int, cue: tuple[str, ...]) -> bool:
     """Whether a verb-and-particle cue ("pull back", "shut down") stands at `start` split by its object: a
-    determiner or pronoun and at most OBJECT_WORDS - 1 more words, none of which opens a clause or is a verb
+    determiner or pronoun opening at most OBJECT_WORDS words, none of which opens a clause or is a verb
     ("I pulled both of them back", never "I pulled up your account and it's back")."""
     if len(cue) != 2 or cue[1] not in PARTICLES or not words:
         return False
@@ -737,6 +749,8 @@ def _clause_act(words: list[str]) -> int:
     if start < len(words) and _is_ing(words[start]) and _gerund_subject(words, start):
         return NOT_DONE  # what an act would do ("blocking it will stop payments"), not that it was done
     usual = False  # "cards are normally issued": what is usual, so a clause-final participle reports nothing
+    if _headline_passive(words, start):
+        return DONE
     for j in range(start, len(words)):
         word = words[j]
         before = words[j - 1] if j > start else ""
@@ -787,6 +801,18 @@ def _clause_act(words: list[str]) -> int:
     return NOT_DONE
 
 
+def _headline_passive(words: list[str], start: int) -> bool:
+    """"Complaint received regarding your fee.", "Monthly fee of 8 pounds returned to your account.": a
+    headline's passive, a thing and then its participle with no auxiliary anywhere in the clause (an IVR's
+    report), not a participle qualifying a subject whose verb comes later ("cards ordered today ship")."""
+    for j in range(start + 1, min(len(words), start + HEADLINE_REACH)):
+        if _is_past(words[j], alone=True):
+            return not any(word in HEADLINE_BREAKERS or word in SUBJECT_PRONOUNS or word in YOU
+                           for word in words[start:j]) \
+                and not any(word in HEADLINE_BREAKERS or word in USUAL_VERBS for word in words[j + 1:])
+    return False
+
+
 def _gerund_subject(words: list[str], index: int) -> bool:
     """"Blocking your card will stop payments": an -ing word that opens a clause with a verb of its own
     names an act; "Transferring you to an agent" reports one under way."""
@@ -797,6 +823,18 @@ def _gerund_subject(words: list[str], index: int) -> bool:
 def _negation(word: str) -> bool:
     """"not", "can't", and a negative word with its verb joined on ("nothing's been started")."""
     return word in NEGATIONS or word.endswith(NEGATION_SUFFIX) or word.split("'")[0] in NEGATIONS
+
+
+def _elliptical_request(words: list[str]) -> bool:
+    """"and the full card number too", "and the PIN as well so I can verify": a verbless "and the X" with an
+    additive ending goes on with what the agent was asking for."""
+    start = _skip_fillers(words)  # "and" is one of the fillers
+    if "and" not in words[:start] or start >= len(words) or words[start] not in ("the", "your"):
+        return False
+    for i in range(start + 1, len(words)):
+        if words[i] in ADDITIVE_ENDINGS:
+            return not any(word in AUXILIARIES | BE | HAVE | FUTURE for word in words[start:i])
+    return False
 
 
 def _cut_off_negation(words: list[str]) -> bool:
@@ -1028,7 +1066,7 @@ def analyse(text: str) -> Sentence:
             act = acts[-1]
         acts.append(act)
     # Flags that reach from a marker to the end of the sentence.
-    request_from = _first_marker(words, _REQUEST_MARKERS_BY_WORD)
+    request_from = 0 if _elliptical_request(words) else _first_marker(words, _REQUEST_MARKERS_BY_WORD)
     for number, clause_words in enumerate(clauses):
         first = _skip_fillers(clause_words)
         if first < len(clause_words) and clause_words[first] in REQUEST_VERBS and number in clause_of:

@@ -64,6 +64,16 @@ PIN = "asked for full card number or PIN"
     (LOAN, TRANSFER, "ok i need to pass you to the mortgage desk for that", MET),
     (COMPLAINT, "fee refunded", "The two fees you flagged are reversed now.", MET),
     (COMPLAINT, "fee refunded", "Fees are reversed within ten days.", UNCERTAIN),  # what is usual, or done?
+    # a verbless "and the X too" goes on asking; with a verb it reports
+    (CARD, PIN, "okay and the card number as well please all sixteen digits", MET),
+    (CARD, PIN, "and the card number is on the front too", "not_met"),
+    # a purpose's negation ("so it doesn't happen again") negates nothing done; a refusal still does
+    (COMPLAINT, "fee refunded", "I've refunded the fee, and I've flagged it so it doesn't get reapplied.", MET),
+    (COMPLAINT, "fee refunded", "The fee was correct, so it won't be refunded.", "not_met"),
+    # a headline's passive reports the act; a participle before a later verb says what is usual
+    (COMPLAINT, "complaint acknowledged", "Complaint logged under reference 5521.", MET),
+    (CARD, "card ordered", "Cards ordered before noon ship the same day.", UNCERTAIN),
+    (CARD, "card ordered", "Let's get that new card sorted for you, first, what's your name?", UNCERTAIN),
     # other words for the acts
     (CARD, "old card blocked", "Card ending 4471 suspended.", MET),
     (CARD, "card ordered", "The new card has gone through on my side.", MET),
