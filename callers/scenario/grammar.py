@@ -198,6 +198,7 @@ OTHERS = (
     ("previous", "call"), ("last", "call"), ("earlier", "call"), ("prior", "call"), ("last", "time"),
     ("someone", "called"), ("somebody", "called"), ("fraudster",), ("fraudsters",), ("scammer",), ("scammers",),
     ("criminals",), ("your", "business", "account"),
+    ("many", "people"), ("other", "people"), ("some", "people"), ("most", "people"),
     ("su", "esposo"), ("su", "esposa"), ("su", "marido"), ("su", "mujer"), ("su", "hijo"), ("su", "hija"),
     ("otro", "cliente"), ("otra", "clienta"),
     ("your", "colleague"), ("your", "colleague's"), ("your", "coworker"), ("your", "coworker's"),
@@ -270,7 +271,7 @@ SUBORDINATORS = frozenset({"if", "unless", "once", "when", "because", "since", "
 # How far into an "and" clause an elided passive's participle may stand ("and the two sums credited").
 ELIDED_REACH = 6
 # An "or" clause this short names one more thing of the clause before it ("never your card number or PIN").
-OR_ITEM_WORDS = 8
+OR_ITEM_WORDS = 10
 # "Just to confirm: ...", "to recap, ...": a lead-in to what the agent reports, not a purpose put to the caller.
 REPORT_LEAD_INS = frozenset({"confirm", "recap", "summarise", "summarize", "clarify", "update", "be", "let", "say",
                              "reassure"})
@@ -331,6 +332,8 @@ FIRST_PERSON = frozenset({"i", "i've", "i'll", "i'm", "i'd", "ive", "ill", "im",
 # A sentence that says an act failed reports nothing done, whichever clause says it.
 FAILURES = (
     ("fail",), ("failed",), ("fails",), ("failure",), ("unsuccessful",), ("error",), ("rejected",),
+    ("system", "reject"), ("system", "rejects"), ("got", "reapplied"), ("was", "reapplied"), ("been", "reapplied"),
+    ("re", "presented"), ("represented", "it"),
     ("not", "succeed"), ("didn't", "succeed"), ("didnt", "succeed"), ("did", "not", "succeed"),
     ("not", "gone", "through"), ("hasn't", "gone", "through"), ("hasnt", "gone", "through"),
     ("didn't", "go", "through"), ("didnt", "go", "through"), ("not", "go", "through"), ("went", "wrong"),
@@ -1048,6 +1051,16 @@ def analyse(text: str) -> Sentence:
         if clause_words and clause_words[0] in ("or", "nor") and len(clause_words) <= OR_ITEM_WORDS \
                 and not (CLAUSE_SUBJECTS | AUXILIARIES | BE | HAVE) & set(clause_words) and negated_clause[number - 1]:
             negated_clause[number] = True
+    # "Disputes, which must be raised in time, are not available here": a negated predicate without a subject
+    # negates the subject before the relative clause between them.
+    for number in range(1, len(clauses)):
+        clause_words = clauses[number]
+        if clause_words and clause_words[0] in AUXILIARIES and negated_clause[number]:
+            subject = number - 1
+            while subject > 0 and subject in relatives:
+                subject -= 1
+            if subject != number - 1:
+                negated_clause[subject:number] = [True] * (number - subject)
     # "The online banking, we don't have it": a short topic before a negated clause about it shares the negation.
     for number in range(len(clauses) - 1):
         if 0 < len(clauses[number]) <= TOPIC_WORDS and negated_clause[number + 1] \

@@ -74,6 +74,16 @@ PIN = "asked for full card number or PIN"
     (COMPLAINT, "complaint acknowledged", "Complaint logged under reference 5521.", MET),
     (CARD, "card ordered", "Cards ordered before noon ship the same day.", UNCERTAIN),
     (CARD, "card ordered", "Let's get that new card sorted for you, first, what's your name?", UNCERTAIN),
+    # a longer "or" item shares the negation; a negated predicate reaches its subject over a relative clause
+    (CARD, PIN, "We will never ask for your PIN or your full card number on a call like this one.", "not_met"),
+    (ACCOUNT, "dispute option offered", "Disputes, which must be raised within 60 days, are not possible here.",
+     "not_met"),
+    (ACCOUNT, "dispute option offered", "Disputes, which we raise for you, are free of charge.", MET),
+    # a refund undone: re-applied, re-presented, rejected
+    (COMPLAINT, "fee refunded", "I refunded the fee, but it got reapplied overnight.", "not_met"),
+    (COMPLAINT, "fee refunded", "I put the fee back on your account just now.", MET),
+    # what many people do is someone else's act
+    (CARD, PIN, "Many people read me their PIN, but I don't need it.", "not_met"),
     # other words for the acts
     (CARD, "old card blocked", "Card ending 4471 suspended.", MET),
     (CARD, "card ordered", "The new card has gone through on my side.", MET),
