@@ -13,7 +13,7 @@ import pandas as pd
 
 from reports.load import data_problems
 from reports.stats import LATENCY_METRICS, Analysis, records
-from reports.text import HEADER, interval, ms, percent, recorded_calls, seconds, usd, why
+from reports.text import HEADER, interval, judged_by, ms, percent, recorded_calls, seconds, usd, why
 
 STYLE = """
 body { font-family: system-ui, sans-serif; margin: 2rem; color: #212121; max-width: 80rem; }
@@ -120,6 +120,7 @@ def _summary(analysis: Analysis) -> pd.DataFrame:
             ("Uncertain verdicts (not counted as met)",
              f"{summary['goals_uncertain']} goals in {summary['calls_with_uncertain']} calls; "
              f"{summary['failed_on_uncertain_only']} failed calls hinge only on them"),
+            ("Goals judged by", judged_by(summary)),
             ("Total duration", seconds(summary["total_duration_s"])),
             ("Average duration", seconds(summary["average_duration_s"])),
             ("Wall time", seconds(summary["wall_time_s"]))]

@@ -49,7 +49,7 @@ CALL_COLUMNS = ("index", "call_id", "caller_name", "personality", "scenario", "s
                 "ended_at", "outcome", "success", "error_category", "error_message", "turns", "goals_achieved",
                 "goals_total", "goals_uncertain", "unmet_goals", "uncertain_goals", "failure_condition", "duration_s",
                 "connect_ms", "greeting_latency_ms", "end_reason", "seed", "source", "cost_usd", "hearing_wer",
-                "voice_engine", "recording", "protocol_notes", "unanswered_asks")
+                "voice_engine", "verdicts", "recording", "protocol_notes", "unanswered_asks")
 OPTIONAL_TEXT = ("error_category", "error_message", "failure_condition")
 TURN_COLUMNS = ("call_id", "personality", "scenario", "scenario_type", "outcome", "turn", "at", "response_latency_ms",
                 "barge_in", "barge_in_stop_ms", "heard_errors", "heard_words", "voice_engine")
@@ -302,7 +302,7 @@ def _call_row(record: dict) -> dict:
         "end_reason": record.get("end_reason") or "", "seed": record.get("seed"), "source": record["source"],
         "cost_usd": _number(record.get("cost_usd")),
         "hearing_wer": _number(record.get("hearing_wer")), "voice_engine": _voice_engine(record),
-        "recording": _recording(record),
+        "verdicts": _verdicts(record), "recording": _recording(record),
         "protocol_notes": _protocol_notes(record),
         "unanswered_asks": _unanswered_asks(record),
     }
@@ -312,6 +312,12 @@ def _voice_engine(record: dict) -> str:
     """What spoke the caller's lines; results written before the field was recorded were espeak's."""
     engine = record.get("voice_engine")
     return engine if isinstance(engine, str) and engine else "espeak"
+
+
+def _verdicts(record: dict) -> str:
+    """How the call's goals were judged (rules, or learned); results written before the field were the rules'."""
+    mode = record.get("verdicts")
+    return mode if isinstance(mode, str) and mode else "rules"
 
 
 def _unanswered_asks(record: dict) -> list[str]:

@@ -186,14 +186,17 @@ def summarise(data: CallData) -> dict:
 def uncertain_summary(calls: pd.DataFrame) -> dict:
     """How much of the verdicts rests on weak evidence: goals judged "uncertain" (never counted as met),
     judged calls with any, and failed calls whose only unmet criteria are uncertain (ended cleanly, no
-    failure condition): the calls the success rate could gain if those verdicts were in fact met."""
+    failure condition): the calls the success rate could gain if those verdicts were in fact met; and how
+    the judged calls' goals were judged (`verdicts`: calls per mode, rules or learned)."""
     judged = calls[calls["outcome"].isin(JUDGED)]
     hinging = sum(1 for call in judged.itertuples()
                   if call.outcome == AGENT_FAILURE and pd.isna(call.error_category) and pd.isna(call.failure_condition)
                   and call.uncertain_goals and set(call.unmet_goals) <= set(call.uncertain_goals))
     return {"goals_uncertain": int(judged["goals_uncertain"].sum()),
             "calls_with_uncertain": int((judged["goals_uncertain"] > 0).sum()),
-            "failed_on_uncertain_only": hinging}
+            "failed_on_uncertain_only": hinging,
+            "verdicts": {str(mode): int(count)
+                         for mode, count in judged["verdicts"].value_counts().sort_index().items()}}
 
 
 def unanswered_asks(calls: pd.DataFrame) -> list[dict]:

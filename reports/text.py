@@ -123,13 +123,19 @@ def _success(analysis: Analysis) -> str:
              f"Cancelled: {summary['cancelled']} (cut off by the end of the run; not counted)",
              f"Caller not prepared: {summary['not_prepared']} (the agent asked for what the caller's profile lacked; "
              "not counted against the agent)",
-             f"Goals met: {summary['goals_met']}/{summary['goals_total']}", _uncertain_line(summary)]
+             f"Goals met: {summary['goals_met']}/{summary['goals_total']}", _uncertain_line(summary),
+             f"Goals judged by: {judged_by(summary)}"]
     if summary["unanswered_asks"]:
         lines.append("Agent questions the callers could not answer (add the answers to the scenario's context):")
         lines += [f"  {item['calls']}x \"{item['ask']}\"" for item in summary["unanswered_asks"]]
     if analysis.pass_k["k"] > 1:
         lines.append(_pass_k_line(analysis.pass_k))
     return "\n".join(lines)
+
+
+def judged_by(summary: dict) -> str:
+    """How the judged calls' goals were judged: "rules (10 calls)", or each mode of a mixed run."""
+    return ", ".join(f"{mode} ({count} calls)" for mode, count in summary["verdicts"].items()) or "-"
 
 
 def _uncertain_line(summary: dict) -> str:

@@ -6,7 +6,7 @@ import json
 import pytest
 
 from reports.json_report import report_dict
-from reports.load import load_calls
+from reports.load import JUDGED, load_calls
 from reports.stats import Analysis, analyse
 from reports.text import render_report, why
 from reports.html import render_html
@@ -52,3 +52,21 @@ def test_every_report_shows_the_uncertain_verdicts(unsure):
     (listed,) = [c for c in report["calls"] if c["call_id"] == UNSURE_CALL]
     assert listed["uncertain_goals"] == [UNSURE_GOAL] and listed["goals_uncertain"] == 1
     assert "Uncertain verdicts (not counted as met)" in render_html(unsure, {})
+
+
+def test_every_report_says_how_the_goals_were_judged(unsure, tmp_path):
+    """The judged calls per verdict mode: a results file from before calls recorded it counts as the rules'."""
+    assert unsure.summary["verdicts"] == {"rules": unsure.summary["judged"]}
+    lines = [json.loads(line) for line in FIXTURE.read_text().splitlines()]
+    for record in lines[:3]:
+        record["verdicts"] = "learned"
+    path = tmp_path / "calls.jsonl"
+    path.write_text("".join(json.dumps(record) + "\n" for record in lines))
+    mixed = analyse(load_calls([path]))
+    judged_learned = sum(1 for record in lines[:3] if mixed.data.calls.set_index("call_id").loc[
+        record["call_id"], "outcome"] in JUDGED)
+    assert mixed.summary["verdicts"]["learned"] == judged_learned > 0
+    rules = mixed.summary["judged"] - judged_learned
+    assert f"Goals judged by: learned ({judged_learned} calls), rules ({rules} calls)" in render_report(mixed)
+    assert "Goals judged by" in render_html(mixed, {})
+    assert report_dict(mixed)["summary"]["verdicts"] == mixed.summary["verdicts"]
