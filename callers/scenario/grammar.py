@@ -248,6 +248,10 @@ DIRECTED_VERBS = frozenset({"visit", "go", "head", "call", "contact", "log", "do
                             "fill", "write", "send", "bring", "pop", "drop", "try", "come", "stop"})
 # "If that charge isn't yours we can dispute it": a subject pronoun after an object ends a clause that has no
 # punctuation, so the first clause's negation does not reach the second.
+SPANISH_BEFORE_CLITIC = frozenset({"que", "no", "nunca", "ni", "si"})  # "que le transfiero", "no le paso"
+SPANISH_CLITICS = frozenset({"le", "la", "lo", "te", "les", "los", "las", "se"})
+SPANISH_FIRST_PERSON_ACTS = frozenset({"paso", "comunico", "transfiero", "pongo", "mando", "envio", "tramito",
+                                       "bloqueo", "cancelo", "anulo", "pido", "solicito", "devuelvo", "reembolso"})
 SUBJECT_AUXILIARIES = frozenset({"i've", "ive", "i'm", "we've", "weve", "we're", "i'll", "we'll"})
 RELATIVE_LEADS = frozenset({"as", "than", "what", "like", "because", "cause", "cos", "since"})
 SUBJECT_PRONOUNS = frozenset({"i", "we", "i'll", "we'll", "i've", "we've", "i'm", "we're", "ill", "ive", "im",
@@ -863,6 +867,10 @@ def _opens_clause(token: str, following: str, words: list[str], clause_start: in
         return True
     if (token, following) in (("let", "me"), ("no", "need")):
         return True
+    # "no tengo acceso a eso la comunico con un asesor": a Spanish clitic before the agent's act starts one
+    if token in SPANISH_CLITICS and following in SPANISH_FIRST_PERSON_ACTS \
+            and previous not in CLAUSE_WORDS | SPANISH_BEFORE_CLITIC:
+        return True
     # "i hear you thats not good enough ive logged it": a first person with its auxiliary starts a clause
     if token in SUBJECT_AUXILIARIES and previous not in CLAUSE_WORDS | WH_WORDS | RELATIVE_LEADS:
         return True
@@ -994,7 +1002,9 @@ def analyse(text: str) -> Sentence:
                 label_end = len(words)
             continue
         following = tokens[position + 1] if position + 1 < len(tokens) else ""
-        pronoun_that = token == "that" and following in AFTER_PRONOUN_THAT  # "you can't do that on the website"
+        # "you can't do that on the website", "if that wasn't you we can dispute it": a pronoun, no new clause
+        pronoun_that = token == "that" and (following in AFTER_PRONOUN_THAT
+                                            or bool(words) and words[-1] in SUBORDINATORS | {"and", "but", "so"})
         if words and clause_of[-1] == clause and (
                 (token in CLAUSE_WORDS and not pronoun_that) or _opens_clause(token, following, words, clause_start)):
             clause += 1

@@ -84,6 +84,9 @@ PIN = "asked for full card number or PIN"
     (COMPLAINT, "fee refunded", "I put the fee back on your account just now.", MET),
     # what many people do is someone else's act
     (CARD, PIN, "Many people read me their PIN, but I don't need it.", "not_met"),
+    # "that" after "if" is the subject of the condition, so the main clause after it stands apart
+    (ACCOUNT, "dispute option offered", "if that wasn't you we can raise a dispute for you", MET),
+    (ACCOUNT, "dispute option offered", "if that was you we cannot dispute it", "not_met"),
     # other words for the acts
     (CARD, "old card blocked", "Card ending 4471 suspended.", MET),
     (CARD, "card ordered", "The new card has gone through on my side.", MET),
@@ -103,6 +106,9 @@ def test_round6_class(catalog, kind, goal, text, expected):
     ("tarjeta de reemplazo pedido", "He procedido a solicitar el duplicado de su tarjeta.", MET),
     ("transfiero con un agente", "Esto no lo puedo hacer yo, te paso ahora con un agente, no cuelgue.", MET),
     ("transfiero con un agente", "Podría pasarle con un compañero, pero prefiero resolverlo yo.", "not_met"),
+    # running Spanish: a clitic before the agent's act opens its own clause, away from an earlier "no"
+    ("transfiero con un agente", "bueno eso no lo veo desde aquí la comunico con un asesor ahora", MET),
+    ("transfiero con un agente", "no no le paso con nadie se lo resuelvo yo", "not_met"),
 ])
 def test_round6_spanish_class(catalog, goal, text, expected):
     assert spanish_verdict(catalog, goal, text) == expected
