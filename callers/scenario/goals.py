@@ -130,15 +130,18 @@ class GoalPattern:
     def heard_in(self, sentence: Sentence, before: Sequence[Sentence] = ()) -> bool:
         return self.verdict_in(sentence, before) == MET
 
-    def verdict_in(self, sentence: Sentence, before: Sequence[Sentence] = ()) -> str:
+    def verdict_in(self, sentence: Sentence, before: Sequence[Sentence] = (),
+                   turn: Sequence[Sentence] = ()) -> str:
         """MET, UNCERTAIN or NOT_MET for one heard sentence (the best of the alternatives). A topic the
         statement needs may have been told in an earlier sentence of the same turn (`before`): "I've looked
-        at the three charges you flagged. I've reversed all of them." reverses the charges."""
+        at the three charges you flagged. I've reversed all of them." reverses the charges. A vague act's
+        other evidence may be anywhere in the `turn` ("Your case has been escalated. Expect a call within 2
+        days.")."""
         best = 0
         for alternative in self.alternatives:
             # a topic beside a concept that needs evidence only says what the sentence is about
             anchored = any(concept.evidence for concept in alternative)
-            level = min((self._level(concept, sentence, before if anchored else (), anchored)
+            level = min((self._level(concept, sentence, before if anchored else (), anchored, turn)
                          for concept in alternative), default=0)
             best = max(best, level)
         if sentence.doubted:  # a contrast and a negation after it: heard, but not as plain evidence
@@ -151,7 +154,7 @@ class GoalPattern:
                    for cue in concept.undo)
 
     def _level(self, concept: Concept, sentence: Sentence, before: Sequence[Sentence] = (),
-               anchored: bool = False) -> int:
+               anchored: bool = False, turn: Sequence[Sentence] = ()) -> int:
         if any(sentence.has(cue) for cue in concept.unless + concept.undo):
             return 0
         if self.mood == STATEMENT and not concept.evidence and any(
@@ -161,7 +164,7 @@ class GoalPattern:
             allowed = sentence.asked if self.mood == REQUEST else sentence.said
             return 2 if any(sentence.has(cue, allowed) for cue in concept.all_cues) else 0
         if concept.is_act:
-            return _act_level(concept, sentence)
+            return _act_level(concept, sentence, turn)
         # A topic ("card", "loan") beside what must be done or given only names what the sentence is about:
         # it may stand in an offer ("We can give you a car loan or a personal loan"); the evidence decides.
         told = sentence.said if anchored and not concept.evidence else _told_mask(concept, sentence)
@@ -191,7 +194,7 @@ def _told_mask(concept: Concept, sentence: Sentence) -> tuple[bool, ...]:
     return masks[0] if len(masks) == 1 else tuple(any(flags) for flags in zip(*masks))
 
 
-def _act_level(concept: Concept, sentence: Sentence) -> int:
+def _act_level(concept: Concept, sentence: Sentence, turn: Sequence[Sentence] = ()) -> int:
     """2: a cue of the act where the sentence reports it done, or after a label with the content the concept
     also takes as evidence ("Next step: fee review within 3 days"; without the label, "reviews take 5 days"
     is what is usual); 1: a plain cue whose clause the grammar cannot place as done or not; 0: not heard,
@@ -212,10 +215,18 @@ def _act_level(concept: Concept, sentence: Sentence) -> int:
                 continue
             if (given and sentence.labelled[index]) or sentence.done_at(index) \
                     or sentence.base_after_auxiliary(index):
+                if cue in concept.vague and not given and not _timed(concept, turn):
+                    level = max(level, 1)  # "We will look into it": a process promised, nothing concrete
+                    continue
                 return 1 if _denied_later(concept, sentence, index) else 2
             if not index or sentence.words[index - 1] not in CALLERS_OWN:  # not "to order", "you ordered"
                 level = 1
     return level
+
+
+def _timed(concept: Concept, turn: Sequence[Sentence]) -> bool:
+    """Whether a sentence of the turn tells the concept's other evidence (when a promised review happens)."""
+    return any(other.gives(kind, other.told) for other in turn for kind in concept.evidence if kind != DONE)
 
 
 def _denied_later(concept: Concept, sentence: Sentence, index: int) -> bool:
@@ -414,7 +425,7 @@ def _best(pattern: GoalPattern, sentences: list[Sentence]) -> tuple[str, Optiona
     """The turn's verdict on one goal: its first MET sentence, else its first UNCERTAIN one."""
     found: tuple[str, Optional[Sentence]] = (NOT_MET, None)
     for index, sentence in enumerate(sentences):
-        verdict = pattern.verdict_in(sentence, sentences[:index])
+        verdict = pattern.verdict_in(sentence, sentences[:index], sentences)
         if verdict == MET:
             return verdict, sentence
         if verdict == UNCERTAIN and found[1] is None:

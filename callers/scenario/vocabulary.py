@@ -48,6 +48,7 @@ class Concept:
     allow: frozenset[str] = frozenset()  # REQUESTS / OFFERS: asked-for / offered words count as told
     kinds: tuple[str, ...] = ()  # content kinds that stand for the concept ("$35 has been credited": the fee)
     undo: Phrases = ()  # phrases that undo the act, in its sentence or a later one of the turn ("reactivated")
+    vague: Phrases = ()  # cues that report the act done only beside other evidence ("we'll look into it")
 
     @property
     def is_act(self) -> bool:
@@ -116,7 +117,7 @@ def load_vocabulary(path: Union[str, Path] = VOCABULARY_FILE) -> Vocabulary:
             terms[key] = name
         cues = _cue_phrases(_string_list(spec.get("cues"), path, entry, "cues"), path, entry, "cues")
         optional = {key: _cue_phrases(_string_list(spec.get(key, []), path, entry, key, required=False), path,
-                                      entry, key) for key in ("unless", "done", "items", "undo")}
+                                      entry, key) for key in ("unless", "done", "items", "undo", "vague")}
         evidence = _kinds(spec, "evidence", path, entry)
         weak = _kinds(spec, "weak", path, entry)
         if ITEMS in evidence + weak and not optional["items"]:
@@ -132,12 +133,13 @@ def load_vocabulary(path: Union[str, Path] = VOCABULARY_FILE) -> Vocabulary:
             raise ConfigError(str(path), f"kinds must be content kinds ({', '.join(CONTENT_KINDS)})", entry=entry,
                               field="kinds")
         concepts[name] = Concept(name, cues, optional["unless"], evidence, weak, optional["done"],
-                                 optional["items"], min_items, frozenset(allow), kinds, optional["undo"])
+                                 optional["items"], min_items, frozenset(allow), kinds, optional["undo"],
+                                 optional["vague"])
     return Vocabulary(concepts, terms, moods, ignore)
 
 
 CONCEPT_FIELDS = ("terms", "cues", "unless", "evidence", "weak", "done", "items", "min_items", "allow", "kinds",
-                  "undo")
+                  "undo", "vague")
 
 
 def _kinds(spec: dict, key: str, path: Path, entry: str) -> tuple[str, ...]:

@@ -87,6 +87,11 @@ PIN = "asked for full card number or PIN"
     # "that" after "if" is the subject of the condition, so the main clause after it stands apart
     (ACCOUNT, "dispute option offered", "if that wasn't you we can raise a dispute for you", MET),
     (ACCOUNT, "dispute option offered", "if that was you we cannot dispute it", "not_met"),
+    # a process promised with no when is no plan yet; with a when, in any sentence of the turn, it is one
+    (COMPLAINT, "resolution plan provided", "We will look into it and get back to you.", UNCERTAIN),
+    (COMPLAINT, "resolution plan provided", "We will look into it and get back to you by Friday.", MET),
+    (COMPLAINT, "resolution plan provided", "Your case has been escalated. Expect a call within two days.", MET),
+    (COMPLAINT, "resolution plan provided", "I'll refund the fee today.", MET),  # a remedy is concrete
     # other words for the acts
     (CARD, "old card blocked", "Card ending 4471 suspended.", MET),
     (CARD, "card ordered", "The new card has gone through on my side.", MET),
