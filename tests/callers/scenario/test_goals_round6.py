@@ -92,6 +92,9 @@ PIN = "asked for full card number or PIN"
     (COMPLAINT, "resolution plan provided", "We will look into it and get back to you by Friday.", MET),
     (COMPLAINT, "resolution plan provided", "Your case has been escalated. Expect a call within two days.", MET),
     (COMPLAINT, "resolution plan provided", "I'll refund the fee today.", MET),  # a remedy is concrete
+    # conditions of eligibility are requirements; a promise to tell them later is not
+    (LOAN, "requirements explained", "The car has to be under eight years old and you'll need insurance on it.", MET),
+    (LOAN, "requirements explained", "The system will tell you later what it needs from you.", "not_met"),
     # other words for the acts
     (CARD, "old card blocked", "Card ending 4471 suspended.", MET),
     (CARD, "card ordered", "The new card has gone through on my side.", MET),
