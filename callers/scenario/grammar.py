@@ -38,11 +38,12 @@ NEGATIONS = frozenset({"not", "no", "never", "cannot", "unable", "nothing", "nei
                        "cant", "wont", "dont", "doesnt", "didnt", "isnt", "arent", "wasnt", "havent", "hasnt",
                        "couldnt", "wouldnt", "shouldnt", "werent", "aint", "unavailable"})
 NEGATION_SUFFIX = "n't"
-# A thing that will not work is a thing blocked: a negated use is a state ("it won't work anymore", "ya no
-# funciona"), read as the one word "unusable" before negations are looked for.
+# A thing that will not work again is a thing blocked: a lasting negated use is a state ("it won't work
+# anymore", "it can no longer be used", "ya no funciona"; not "it won't work until you activate it"), read as
+# the one word "unusable" before negations are looked for.
 UNUSABLE = re.compile(
     r"\b(?:(?:won't|wont|will not|can't|cant|cannot|can not|doesn't|doesnt|does not|don't|dont|do not)"
-    r"(?: be)? (?:work|works|function|used|usable)(?: any ?more| for anything| at all)?"
+    r"(?: be)? (?:work|works|function|used|usable) (?:any ?more|for anything|at all|again)"
     r"|(?:will |can |is )?nolonger(?: be)? (?:work|works|function|used|usable)"
     r"|(?:nolonger|no) (?:se )?(?:puede|podra|va a|le va a) (?:usar|usarse|utilizar|utilizarse|servir)(?:se)?"
     r"|(?:nolonger|no) (?:se puede usar|se podra usar|funciona|funcionara|sirve|servira|admite|admitira)"
@@ -839,8 +840,8 @@ def _elliptical_request(words: list[str]) -> bool:
     if "and" not in words[:start] or start >= len(words) or words[start] not in ("the", "your"):
         return False
     for i in range(start + 1, len(words)):
-        if words[i] in ADDITIVE_ENDINGS:
-            return not any(word in AUXILIARIES | BE | HAVE | FUTURE for word in words[start:i])
+        if words[i] in ADDITIVE_ENDINGS:  # "and the fee too has been refunded" reports
+            return not any(word in AUXILIARIES | BE | HAVE | FUTURE for word in words[start:i] + words[i + 1:i + 3])
     return False
 
 

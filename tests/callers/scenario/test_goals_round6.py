@@ -34,6 +34,9 @@ PIN = "asked for full card number or PIN"
     # a negated use is the card blocked; a negated offer is no offer
     (CARD, "old card blocked", "The card you lost can't be used anymore.", MET),
     (CARD, "old card blocked", "Your old card will still work until the new one comes.", "not_met"),
+    (CARD, "old card blocked", "The new card won't work until you activate it.", "not_met"),
+    (GENERAL, "hours provided", "Our branches don't work on Sundays.", "not_met"),
+    (CARD, PIN, "And the card number too has been updated on your profile.", "not_met"),
     (ACCOUNT, "dispute option offered", "That payment is too old and can no longer be disputed.", "not_met"),
     # a later sentence that undoes the act
     (CARD, "old card blocked", "I put a freeze on the old card. As you've found it, I've unfrozen it.", "not_met"),
