@@ -10,6 +10,7 @@ caller misheard (the difference carries the word error rate of that turn); if it
 wrong on the same words.
 
     python bench/verdict_truth.py [--calls 20] [--line clean,mulaw,noise] [--agent-voice espeak|piper]
+                                  [--verdicts rules|learned]
     python bench/verdict_truth.py --quick          # 4 calls on a clean line
 
 `--agent-voice piper` has the bridge speak with Piper's neural voice, nearer what real agents sound like; it
@@ -38,6 +39,7 @@ from bench.fidelity import read_jsonl, stop_process  # noqa: E402
 from callers.errors import ConfigError  # noqa: E402
 from callers.media.speech import VOICE_ENGINES  # noqa: E402
 from callers.media.word_errors import score  # noqa: E402
+from callers.scenario.goals import VERDICT_MODES  # noqa: E402
 from callers.scenario.datafiles import read_toml  # noqa: E402
 from callers.scenario.goals import CallerGoal, GoalTracker  # noqa: E402
 from callers.scenario.scenarios import load_scenarios  # noqa: E402
@@ -324,7 +326,7 @@ def start_bridge(truth_log: Path, play_format: Optional[str], agent_voice: str) 
 
 
 def run_line(name: str, spec: dict, calls: int, workdir: Path, seed: int, agent_voice: str,
-             max_concurrent: int) -> tuple[list[dict], list[dict], Path]:
+             max_concurrent: int, verdicts: str = "rules") -> tuple[list[dict], list[dict], Path]:
     """N calls over one line condition; returns (call results, truth log lines, the scenarios file used)."""
     linedir = workdir / name
     linedir.mkdir()
@@ -333,7 +335,7 @@ def run_line(name: str, spec: dict, calls: int, workdir: Path, seed: int, agent_
     bridge, url = start_bridge(truth_log, spec.get("play_format"), agent_voice)
     command = [sys.executable, "batch_caller_test.py", "--scenarios", str(scenarios), "--bridge-url", url,
                "--ear", "stt", "--parallel", "--max-concurrent", str(max_concurrent), "--seed", str(seed),
-               "--results-dir", str(linedir / "results")]
+               "--verdicts", verdicts, "--results-dir", str(linedir / "results")]
     try:
         subprocess.run(command, cwd=REPO_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                        timeout=BATCH_TIMEOUT_S)
@@ -378,6 +380,8 @@ def main() -> int:
     parser.add_argument("--max-concurrent", type=int, default=MAX_CONCURRENT,
                         help=f"calls at once (default {MAX_CONCURRENT}); fewer on a loaded host, where a caller "
                              "that falls behind real time ends in simulator_error and is not compared")
+    parser.add_argument("--verdicts", choices=VERDICT_MODES, default="rules",
+                        help="how the callers judge their goals (the learned judge needs its wheel installed)")
     parser.add_argument("--agent-voice", choices=VOICE_ENGINES, default="espeak",
                         help="what speaks the bridge's agent prompts (default espeak; piper is a neural voice)")
     args = parser.parse_args()
@@ -398,12 +402,13 @@ def main() -> int:
     started = time.monotonic()
     before = machine.describe()
     print(f"verdict_truth on {before['cpu_model']} ({before['cores']} cores): {calls} calls per line, lines "
-          f"{', '.join(lines)}; agent voice {args.agent_voice}; STT ear on both sides", flush=True)
+          f"{', '.join(lines)}; agent voice {args.agent_voice}; STT ear on both sides; verdicts {args.verdicts}",
+          flush=True)
     by_line = {}
     with tempfile.TemporaryDirectory(prefix="verdict-truth-") as tmp:
         for name in lines:
             results, truths, scenarios = run_line(name, truth_map.lines[name], calls, Path(tmp), args.seed,
-                                                  args.agent_voice, args.max_concurrent)
+                                                  args.agent_voice, args.max_concurrent, args.verdicts)
             comparisons = compare(results, truths, goals_by_scenario(scenarios), truth_map, name)
             by_line[name] = agreement(comparisons)
             print_report(name, comparisons, by_line[name])
@@ -415,7 +420,7 @@ def main() -> int:
     overall = _rate(agreeing, verdicts)
     print(json.dumps({
         "bench": "verdict_truth", "quick": args.quick, "calls_per_line": calls, "lines": lines,
-        "agent_voice": args.agent_voice, "max_concurrent": args.max_concurrent,
+        "agent_voice": args.agent_voice, "max_concurrent": args.max_concurrent, "verdicts_mode": args.verdicts,
         "verdicts": verdicts, "verdict_agreement": overall, "call_verdicts": call_verdicts,
         "call_agreement": _rate(calls_agreeing, call_verdicts), "target": TARGET_AGREEMENT,
         "target_met": overall is not None and overall >= TARGET_AGREEMENT, "by_line": by_line,

@@ -125,3 +125,16 @@ def test_skipped_calls_are_counted_by_reason_and_a_misheard_turn_carries_its_wor
     assert difference["why"] == "misheard"
     # "delivered" -> "deleted", and "within five to seven business days" lost: 7 errors in 17 words.
     assert difference["heard_wer"] == round(7 / 17, 4)
+
+
+def test_the_calls_judge_their_goals_the_way_asked(tmp_path, monkeypatch):
+    """--verdicts reaches the batch the calls run in, so the bench can measure the learned judge in calls."""
+    import bench.verdict_truth as verdict_truth
+    commands = []
+    monkeypatch.setattr(verdict_truth, "start_bridge", lambda *args: (None, "ws://127.0.0.1:9/ws"))
+    monkeypatch.setattr(verdict_truth, "stop_process", lambda process: None)
+    monkeypatch.setattr(verdict_truth.subprocess, "run", lambda command, **kwargs: commands.append(command))
+    monkeypatch.setattr(verdict_truth, "read_jsonl", lambda path: [])
+    verdict_truth.run_line("clean", {}, 2, tmp_path, 1, "espeak", 1, "learned")
+    (command,) = commands
+    assert command[command.index("--verdicts") + 1] == "learned"
