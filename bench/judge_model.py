@@ -43,7 +43,8 @@ from bench import machine  # noqa: E402
 from bench.verdicts import CORPUS_DIR, CorpusError, Tally, Turn, corpus_files, goals_by_turn, read_corpus  # noqa: E402
 from bench.verdicts import verdict_of  # noqa: E402
 from callers.scenario.goals import MET, NOT_MET, UNCERTAIN, CallerGoal, GoalTracker  # noqa: E402
-from callers.scenario.learned_judge import RESCUE_ABOVE, VETO_BELOW, WEIGHTS, JudgeModel, features, vetoed  # noqa: E402
+from callers.scenario.learned_judge import GATE_ABOVE, RESCUE_ABOVE, VETO_BELOW, WEIGHTS, JudgeModel  # noqa: E402
+from callers.scenario.learned_judge import features, vetoed  # noqa: E402
 from callers.scenario.scenarios import load_scenarios  # noqa: E402
 from callers.scenario.sentence_encoder import ModelUnavailable, shared_encoder  # noqa: E402
 
@@ -55,9 +56,12 @@ GOAL_FOLDS = 5
 MEMBERS, HIDDEN, EPOCHS, BATCH = 3, 64, 30, 32
 WEIGHT_DECAY, LEARNING_RATE, INPUT_DROPOUT, HIDDEN_DROPOUT = 0.01, 1e-3, 0.2, 0.5
 BIAS_PENALTY = 1e-4  # next to nothing, and keeps the dual step well conditioned
-# per labelled turn: other goals of its call the rules find unmet, and goals of other scenario types, trained on
-# as not met, so the judge learns that a turn about one goal says nothing of the others (a call asks of every goal)
+# the gate: a second judge trained also on, per labelled turn, other goals of its call the rules find unmet and
+# goals of other scenario types, as not met, so it learns that a turn about one goal says nothing of the others (a
+# call asks of every goal); three times the rows, so a third of the epochs gives it as many steps as the judge
 NEGATIVES = 1
+GATE_EPOCHS = 12
+BORDERLINE = "borderline"  # a hand label for a pair either reading could defend
 CROSS_LABELS = Path(__file__).resolve().parent / "data" / "judge" / "cross_goal_labels.json"
 
 
@@ -90,20 +94,22 @@ def _newton_step(z: np.ndarray, curvature: np.ndarray, gradient: np.ndarray, pen
     return gradient / penalty - scaled.T @ (root * np.linalg.solve(inner, root * (scaled @ gradient)))
 
 
-def fit_network(x: np.ndarray, y: np.ndarray, weight_decay: float, members: int = MEMBERS) -> JudgeModel:
+def fit_network(x: np.ndarray, y: np.ndarray, weight_decay: float, members: int = MEMBERS,
+                epochs: int = EPOCHS) -> JudgeModel:
     """Members of one ReLU hidden layer each, trained by Adam with input and hidden dropout from seeds 0..n-1;
     their probabilities are averaged, which steadies what one seed alone gets by chance."""
     mean = x.mean(axis=0)
     scale = x.std(axis=0) + 1e-6
     z = ((x - mean) / scale).astype(np.float32)
-    trained = [_train_member(z, y.astype(np.float32), weight_decay, seed) for seed in range(members)]
+    trained = [_train_member(z, y.astype(np.float32), weight_decay, seed, epochs) for seed in range(members)]
     return JudgeModel(mean=mean.astype(np.float32), scale=scale.astype(np.float32),
                       weights=np.stack([m["out"] for m in trained]), bias=np.array([m["out_bias"] for m in trained]),
                       hidden=np.stack([m["hidden"] for m in trained]),
                       hidden_bias=np.stack([m["hidden_bias"] for m in trained]))
 
 
-def _train_member(z: np.ndarray, y: np.ndarray, weight_decay: float, seed: int) -> dict[str, np.ndarray]:
+def _train_member(z: np.ndarray, y: np.ndarray, weight_decay: float, seed: int, epochs: int
+                  ) -> dict[str, np.ndarray]:
     rng = np.random.default_rng(seed)
     width = z.shape[1]
     params = {"hidden": (rng.standard_normal((width, HIDDEN)) * np.sqrt(2 / width)).astype(np.float32),
@@ -113,7 +119,7 @@ def _train_member(z: np.ndarray, y: np.ndarray, weight_decay: float, seed: int) 
     first = {k: np.zeros_like(v) for k, v in params.items()}
     second = {k: np.zeros_like(v) for k, v in params.items()}
     step = 0
-    for _ in range(EPOCHS):
+    for _ in range(epochs):
         order = rng.permutation(len(z))
         for start in range(0, len(z), BATCH):
             rows = order[start:start + BATCH]
@@ -135,8 +141,8 @@ def _train_member(z: np.ndarray, y: np.ndarray, weight_decay: float, seed: int) 
     return params
 
 
-def train_model(x: np.ndarray, y: np.ndarray, kind: str, strength: float) -> JudgeModel:
-    return fit(x, y, strength) if kind == "logistic" else fit_network(x, y, strength)
+def train_model(x: np.ndarray, y: np.ndarray, kind: str, strength: float, epochs: int = EPOCHS) -> JudgeModel:
+    return fit(x, y, strength) if kind == "logistic" else fit_network(x, y, strength, epochs=epochs)
 
 
 def tuning_splits(paths: list[str]) -> dict[str, list[Turn]]:
@@ -252,13 +258,19 @@ def negatives(pairs: list[tuple[Turn, str]], per_turn: int, seed: int = 0) -> li
     return [pair for found in by_turn.values() for pair in rng.sample(found, min(per_turn, len(found)))]
 
 
-def hybrid(rule: str, p: float, veto: Optional[float], rescue: Optional[float], rescue_met: bool) -> str:
-    """The rules' verdict with the judge's veto below `veto` and its rescue above `rescue` (None: not used)."""
+def hybrid(rule: str, p: float, veto: Optional[float], rescue: Optional[float], rescue_met: bool,
+           gate_p: float = 1.0, gate: Optional[float] = None) -> str:
+    """The rules' verdict with the judge's veto below `veto` and its rescue above `rescue`, the rescue only
+    where the gate's probability is above `gate` (None: not used)."""
     if veto is not None:
         rule = vetoed(rule, p, veto)
-    if rescue is not None and rule != MET and p > rescue:
+    if rescue is not None and rule != MET and p > rescue and (gate is None or gate_p > gate):
         return MET if rescue_met else UNCERTAIN
     return rule
+
+
+def variant(rescue: float, gate: Optional[float]) -> str:
+    return f"rescue>{rescue}" + ("" if gate is None else f",gate>{gate}")
 
 
 def tally(turns: list[Turn], verdicts: list[str]) -> dict:
@@ -307,30 +319,29 @@ def cost(splits: dict[str, list[Turn]], turns: int) -> dict:
             "memory_mb_before": before, "memory_mb_after": _memory_mb()}
 
 
-def cross_figures(pairs: list[tuple[Turn, str]], p: np.ndarray, veto: float, rescues: list[float],
-                  hand: dict[str, str]) -> dict:
-    """On the unlabelled goals of the scored turns: how often the rules say met, and per rescue threshold how
-    many pairs a rescue would meet, and of those the hand-labelled ones and how many of them are met."""
-    rules = [verdict for _, verdict in pairs]
-    found: dict = {"pairs": len(pairs), "rules_met": sum(verdict == MET for verdict in rules)}
-    for threshold in rescues:
-        rescued = [pair.id for (pair, verdict), q in zip(pairs, p)
-                   if vetoed(verdict, q, veto) != MET and q > threshold]
+def cross_figures(pairs: list[tuple[Turn, str]], p: np.ndarray, gate_p: np.ndarray, veto: float,
+                  rescues: list[tuple[float, Optional[float]]], hand: dict[str, str]) -> dict:
+    """On the unlabelled goals of the scored turns: how often the rules say met, and per rescue (threshold,
+    gate) how many pairs it would meet, and of those the hand-labelled ones and how many of them are met."""
+    found: dict = {"pairs": len(pairs), "rules_met": sum(verdict == MET for _, verdict in pairs)}
+    for rescue, gate in rescues:
+        rescued = [pair.id for (pair, verdict), q, g in zip(pairs, p, gate_p)
+                   if hybrid(verdict, q, veto, rescue, True, g, gate) == MET and verdict != MET]
         labelled = [hand[key] for key in rescued if key in hand]
-        found[f"rescued>{threshold}"] = {"rescued": len(rescued), "hand_labelled": len(labelled),
-                                         "hand_met": labelled.count(MET)}
+        found[variant(rescue, gate)] = {"rescued": len(rescued), "hand_labelled": len(labelled),
+                                        "hand_met": labelled.count(MET), "hand_borderline": labelled.count(BORDERLINE)}
     return found
 
 
 def _print_fold(name: str, variants: dict, cross: Optional[dict]) -> None:
-    for variant, f in variants.items():
-        line = (f"  {name:28} {variant:10} {f['turns']:5d} {f['accuracy'] * 100:6.1f}% "
+    for name_of, f in variants.items():
+        line = (f"  {name:28} {name_of:22} {f['turns']:5d} {f['accuracy'] * 100:6.1f}% "
                 f"{f['false_met_rate'] * 100:9.1f}% {f['false_unmet_rate'] * 100:11.1f}% "
                 f"{f['uncertain_share'] * 100:9.1f}%")
-        rescue = (cross or {}).get(variant.replace("both", "rescued"))
+        rescue = (cross or {}).get(name_of)
         if rescue is not None:
-            line += (f"   {rescue['rescued']:5d} of {cross['pairs']} other goals met by the rescue "
-                     f"({rescue['hand_met']} of the {rescue['hand_labelled']} read by hand met)")
+            line += (f"   {rescue['rescued']:5d} of {cross['pairs']} other goals rescued; of those read by hand "
+                     f"{rescue['hand_met']} met, {rescue['hand_borderline']} borderline of {rescue['hand_labelled']}")
         print(line)
 
 
@@ -349,13 +360,16 @@ def main(argv: Optional[list[str]] = None) -> int:
                         help="with --leave-out split: score only these splits (each still trained on all others)")
     parser.add_argument("--rule-verdicts", type=Path, help="JSON {turn id: verdict} to use as the rules' verdicts")
     parser.add_argument("--negatives", type=int, default=NEGATIVES, metavar="N",
-                        help=f"per labelled turn, N other goals of its call the rules find unmet and N goals of "
-                             f"other scenario types, trained on as not met (default {NEGATIVES}; 0: none)")
+                        help=f"train the gate with, per labelled turn, N other goals of its call the rules find "
+                             f"unmet and N goals of other scenario types as not met (default {NEGATIVES}; 0: no "
+                             "gate)")
     parser.add_argument("--cross-labels", type=Path, default=CROSS_LABELS,
-                        help="JSON {\"turn id|goal\": met|not_met}: hand labels of unlabelled goals")
+                        help="JSON {\"turn id|goal\": met|not_met|borderline}: hand labels of unlabelled goals")
     parser.add_argument("--veto", type=float, default=VETO_BELOW, help="veto below this probability")
     parser.add_argument("--rescue", type=float, nargs="+", default=[RESCUE_ABOVE],
                         help="rescue above this probability (several: each compared)")
+    parser.add_argument("--gate", type=float, nargs="+", default=[GATE_ABOVE],
+                        help="and only where the gate's probability is above this (several: each compared)")
     parser.add_argument("--rescue-met", action="store_true", help="a rescue says met, not uncertain")
     parser.add_argument("--cost", type=int, metavar="N",
                         help="only measure the shipped judge's cost per process on N turns, and stop")
@@ -391,15 +405,18 @@ def main(argv: Optional[list[str]] = None) -> int:
     for pair in elsewhere:
         elsewhere_of[pair.id.partition("|")[0]].append(pair)
 
-    def train(turns: list[Turn], strength: float) -> JudgeModel:
-        """The judge trained on labelled turns and, for goals they train on, their cross-goal negatives."""
+    def train(turns: list[Turn], strength: float) -> tuple[JudgeModel, Optional[JudgeModel]]:
+        """The judge, trained on labelled turns, and the gate, trained on them and their cross-goal negatives
+        (for goals they train on): whether a turn speaks of a goal at all, as a call asks of every goal."""
+        judge = train_model(np.stack([x_by_id[t.id] for t in turns]),
+                            np.array([t.label == MET for t in turns], float), args.model, strength)
+        if not args.negatives:
+            return judge, None
         known = {turn.goal for turn in turns}
-        extra = [pair for pair in negatives([c for t in turns for c in cross_of[t.id]], args.negatives)
-                 if pair.goal in known] if args.negatives else []
-        extra += [pair for t in turns for pair in elsewhere_of[t.id]] if args.negatives else []
-        rows = turns + extra
-        return train_model(np.stack([x_by_id[t.id] for t in rows]),
-                           np.array([t.label == MET for t in rows], float), args.model, strength)
+        rows = turns + [pair for pair in negatives([c for t in turns for c in cross_of[t.id]], args.negatives)
+                        if pair.goal in known] + [pair for t in turns for pair in elsewhere_of[t.id]]
+        return judge, train_model(np.stack([x_by_id[t.id] for t in rows]),
+                                  np.array([t.label == MET for t in rows], float), args.model, strength, GATE_EPOCHS)
 
     figures: dict = {}
     folds = split_folds(splits) if args.leave_out == "split" else goal_folds(splits)
@@ -408,34 +425,39 @@ def main(argv: Optional[list[str]] = None) -> int:
     given = set(json.loads(args.rule_verdicts.read_text(encoding="utf-8"))) if args.rule_verdicts else None
     for l2 in strengths:
         per_fold: dict = {}
+        combos = [(rescue, None) for rescue in args.rescue] + [(rescue, gate) for rescue in args.rescue
+                                                               for gate in (args.gate if args.negatives else [])]
         pooled: dict[str, list] = defaultdict(list)
         for name, (turns, train_turns) in folds.items():
-            model = train(train_turns, l2)
-            p = model.probability(np.stack([x_by_id[t.id] for t in turns]))
+            model, gate = train(train_turns, l2)
+            x = np.stack([x_by_id[t.id] for t in turns])
+            p, gate_p = model.probability(x), (gate.probability(x) if gate else np.ones(len(turns)))
             rule = [rules[t.id] for t in turns]
             verdicts = {"rules": rule, "judge": [MET if q >= 0.5 else NOT_MET for q in p],
                         "veto": [hybrid(r, q, args.veto, None, args.rescue_met) for r, q in zip(rule, p)]}
-            for threshold in args.rescue:
-                verdicts[f"rescue>{threshold}"] = [hybrid(r, q, None, threshold, args.rescue_met)
-                                                   for r, q in zip(rule, p)]
-                verdicts[f"both>{threshold}"] = [hybrid(r, q, args.veto, threshold, args.rescue_met)
-                                                 for r, q in zip(rule, p)]
+            for rescue, gate_above in combos:
+                verdicts[variant(rescue, gate_above)] = [hybrid(r, q, args.veto, rescue, args.rescue_met, g, gate_above)
+                                                         for r, q, g in zip(rule, p, gate_p)]
             pairs = [c for t in turns for c in cross_of[t.id]]
-            p_pairs = model.probability(np.stack([x_by_id[pair.id] for pair, _ in pairs])) if pairs else np.zeros(0)
+            x_pairs = np.stack([x_by_id[pair.id] for pair, _ in pairs]) if pairs else np.zeros((0, x.shape[1]))
+            p_pairs = model.probability(x_pairs)
+            gate_pairs = gate.probability(x_pairs) if gate else np.ones(len(pairs))
             per_fold[name] = {"variants": {v: tally(turns, found) for v, found in verdicts.items()},
-                              "cross_goal": cross_figures(pairs, p_pairs, args.veto, args.rescue, hand)}
+                              "cross_goal": cross_figures(pairs, p_pairs, gate_pairs, args.veto, combos, hand)}
             if given is None or all(t.id in given for t in turns):  # first looks only, when they are given
                 pooled["turns"] += turns
                 pooled["pairs"] += pairs
                 pooled["p_pairs"] += list(p_pairs)
+                pooled["gate_pairs"] += list(gate_pairs)
                 for v, found in verdicts.items():
                     pooled[v] += found
         if pooled:
             per_fold["pooled"] = {"variants": {v: tally(pooled["turns"], pooled[v]) for v in verdicts},
                                   "cross_goal": cross_figures(pooled["pairs"], np.array(pooled["p_pairs"]),
-                                                              args.veto, args.rescue, hand)}
+                                                              np.array(pooled["gate_pairs"]), args.veto, combos,
+                                                              hand)}
         figures[str(l2)] = per_fold
-        print(f"\n== {args.model}, regularisation {l2}, {args.negatives} negatives of each kind per turn: leave "
+        print(f"\n== {args.model}, regularisation {l2}, gate: {args.negatives} negatives of each kind per turn; leave "
               f"one {args.leave_out} out (veto p<{args.veto}, rescue -> {'met' if args.rescue_met else 'uncertain'};"
               f" pooled: {'the folds whose rules are first looks' if given else 'every fold'})")
         print(f"  {'left out':28} {'variant':10} {'turns':>5} {'acc':>7} {'false met':>10} {'false unmet':>12} "
@@ -443,10 +465,15 @@ def main(argv: Optional[list[str]] = None) -> int:
         for name, fold in per_fold.items():
             _print_fold(name, fold["variants"], fold["cross_goal"])
     if args.save is not None:
-        model = dataclasses.replace(train(every, strengths[0]), goals=tuple(sorted({t.goal for t in every})))
-        model.save(args.save, trained_on=",".join(splits), model=args.model, regularisation=str(strengths[0]),
-                   negatives=str(args.negatives))
+        model, gate = train(every, strengths[0])
+        notes = {"trained_on": ",".join(splits), "model": args.model, "regularisation": str(strengths[0])}
+        dataclasses.replace(model, goals=tuple(sorted({t.goal for t in every}))).save(args.save, **notes)
         print(f"\nwrote {args.save} ({args.save.stat().st_size} bytes), trained on {len(every)} turns")
+        if gate is not None:
+            gate_path = args.save.with_name(f"{args.save.stem}_gate{args.save.suffix}")
+            gate.save(gate_path, negatives=str(args.negatives), **notes)
+            print(f"wrote {gate_path} ({gate_path.stat().st_size} bytes), with {args.negatives} negatives of each "
+                  "kind per turn")
     rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
     print(json.dumps({"bench": "judge_model", "model": args.model, "leave_out": args.leave_out,
                       "negatives": args.negatives, "folds": figures, "encoder_load_cpu_s": round(load_cpu_s, 3),

@@ -10,7 +10,7 @@ import pytest
 from bench import judge_model, verdicts
 from bench.verdicts import CorpusError
 from callers.scenario.goals import MET, NOT_MET, UNCERTAIN
-from callers.scenario.learned_judge import JudgeModel
+from callers.scenario.learned_judge import GATE_ABOVE, RESCUE_ABOVE, JudgeModel
 from callers.scenario.scenarios import load_scenarios
 from callers.scenario.sentence_encoder import ModelUnavailable, shared_encoder
 
@@ -82,8 +82,9 @@ def test_verdicts_judge_model_vetoes_only_a_met(tmp_path, capsys):
         overall = figures["splits"]["mine"]["overall"]
         assert (overall["uncertain"], overall["false_met_rate"]) == (uncertain, 0.0), veto
         assert figures["judge_veto"] == float(veto) and figures["judge_rescue"] is None
-    # p > 0 always rescues the rules' not met; the met stays met with no veto
-    assert verdicts.main(["--corpus", str(tmp_path), "--judge-model", "--judge-veto", "0", "--judge-rescue", "0"]) == 0
+    # p > 0 (and a gate > 0) always rescues the rules' not met; the met stays met with no veto
+    assert verdicts.main(["--corpus", str(tmp_path), "--judge-model", "--judge-veto", "0", "--judge-rescue", "0",
+                          "--judge-gate", "0"]) == 0
     overall = json.loads(capsys.readouterr().out.strip().splitlines()[-1])["splits"]["mine"]["overall"]
     assert (overall["false_met_rate"], overall["false_unmet_rate"]) == (1.0, 0.0)
 
@@ -110,11 +111,13 @@ def test_judge_model_leaves_one_split_out_and_saves(tmp_path, capsys):
     figures = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     loso = figures["folds"][str(judge_model.WEIGHT_DECAY)]
     assert set(loso) == {"tuning-a", "tuning-b", "pooled"}
-    assert set(loso["tuning-a"]["variants"]) == {"rules", "judge", "veto", "rescue>0.9", "both>0.9"}
+    gated = f"rescue>{RESCUE_ABOVE},gate>{GATE_ABOVE}"
+    assert set(loso["tuning-a"]["variants"]) == {"rules", "judge", "veto", f"rescue>{RESCUE_ABOVE}", gated}
     assert loso["tuning-b"]["variants"]["rules"]["turns"] == 2 and loso["pooled"]["variants"]["rules"]["turns"] == 4
     # each balance turn asked about the other four goals of an account inquiry, as a call asks
-    assert loso["tuning-a"]["cross_goal"]["pairs"] == 8 and "rescued>0.9" in loso["tuning-a"]["cross_goal"]
+    assert loso["tuning-a"]["cross_goal"]["pairs"] == 8 and gated in loso["tuning-a"]["cross_goal"]
     assert JudgeModel.load(out).mean.shape == (6 * 384 + 6,)
+    assert JudgeModel.load(tmp_path / "w_gate.npz").mean.shape == (6 * 384 + 6,)
 
 
 def _account_turn(turn_id: str, text: str) -> verdicts.Turn:
@@ -162,7 +165,10 @@ def test_cross_figures_count_rescues_after_the_veto_and_the_hand_labels():
     pairs = [(dataclasses.replace(turn, id=f"a1|{goal}", goal=goal), verdict)
              for goal, verdict in (("g1", NOT_MET), ("g2", UNCERTAIN), ("g3", MET), ("g4", NOT_MET))]
     p = np.array([0.95, 0.85, 0.99, 0.5])
-    found = judge_model.cross_figures(pairs, p, veto=0.2, rescues=[0.8, 0.9], hand={"a1|g1": MET, "a1|g2": NOT_MET})
+    gate = np.array([0.9, 0.3, 0.9, 0.9])
+    found = judge_model.cross_figures(pairs, p, gate, veto=0.2, rescues=[(0.8, None), (0.9, None), (0.8, 0.5)],
+                                      hand={"a1|g1": MET, "a1|g2": "borderline"})
     assert (found["pairs"], found["rules_met"]) == (4, 1)
-    assert found["rescued>0.8"] == {"rescued": 2, "hand_labelled": 2, "hand_met": 1}
-    assert found["rescued>0.9"] == {"rescued": 1, "hand_labelled": 1, "hand_met": 1}
+    assert found["rescue>0.8"] == {"rescued": 2, "hand_labelled": 2, "hand_met": 1, "hand_borderline": 1}
+    assert found["rescue>0.9"] == {"rescued": 1, "hand_labelled": 1, "hand_met": 1, "hand_borderline": 0}
+    assert found["rescue>0.8,gate>0.5"]["rescued"] == 1  # g2's gate is below 0.5

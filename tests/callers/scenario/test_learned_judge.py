@@ -53,6 +53,37 @@ def test_rescue_only_touches_what_is_not_met():
     assert rescued(NOT_MET, 0.95) == MET and rescued(UNCERTAIN, 0.95) == MET
     assert rescued(NOT_MET, 0.5) == NOT_MET
     assert rescued(MET, 0.0) == MET
+    assert rescued(NOT_MET, 0.95, gate=0.3) == NOT_MET  # the turn speaks of another goal of the call
+    assert rescued(NOT_MET, 0.95, gate=0.3, gate_above=0.2) == MET
+
+
+def _constant(p: float, width: int = 6 * 4 + 6) -> JudgeModel:
+    """A model that says p for every pair."""
+    logit = float(np.log(p / (1 - p)))
+    return JudgeModel(mean=np.zeros(width, np.float32), scale=np.ones(width, np.float32),
+                      weights=np.zeros((1, width), np.float32), bias=np.array([logit], np.float32),
+                      goals=("card ordered",))
+
+
+def test_review_rescues_only_with_a_gate_that_agrees():
+    turn = "Your card is on its way."
+    for gate, expected in ((None, NOT_MET), (_constant(0.3), NOT_MET), (_constant(0.7), MET)):
+        judge = LearnedJudge(_constant(0.95), _CountingEncoder(), gate)
+        review = learned_judge.review_by(judge, rescue_above=0.9, gate_above=0.5)
+        assert review("card ordered", turn, NOT_MET) == expected, gate
+        assert review("a goal it never learned", turn, NOT_MET) == NOT_MET
+        assert learned_judge.review_by(judge)("card ordered", turn, NOT_MET) == NOT_MET  # veto only
+    assert learned_judge.review_by(LearnedJudge(_constant(0.1), _CountingEncoder(), _constant(0.7)),
+                                   rescue_above=0.9)("card ordered", turn, MET) == UNCERTAIN
+
+
+def test_a_judge_loads_the_gate_beside_its_weights(tmp_path):
+    _constant(0.9).save(tmp_path / "j.npz")
+    assert learned_judge.gate_of(tmp_path / "j.npz") == tmp_path / "j_gate.npz"
+    assert learned_judge.load_judge(tmp_path / "j.npz", _CountingEncoder()).gate is None
+    _constant(0.6).save(tmp_path / "j_gate.npz")
+    judge = learned_judge.load_judge(tmp_path / "j.npz", _CountingEncoder())
+    assert judge.probabilities("card ordered", "Done.") == (pytest.approx(0.9), pytest.approx(0.6))
 
 
 class _CountingEncoder:
