@@ -7,15 +7,23 @@ defines them (accuracy, false met, false unmet, uncertain share): the rules (goa
 judge alone (met when p >= 0.5), and hybrids of the two:
 
 - veto:   the rules say met but the judge's p < --veto (0.2) -> uncertain (guards against a false met);
-- rescue: the rules do not say met but p > --rescue (0.9) -> uncertain (or met with --rescue-met);
-- both.
+- rescue>P: the veto, and where the rules do not say met but p > P -> uncertain (or met with --rescue-met);
+- rescue>P,gate>G: the same rescue only where the gate's probability is above G too.
+
+A call's tracker asks about every goal of its call each turn, so each scored turn is also paired with the
+other goals of its call (unlabelled; the current rules judge them): per rescue, how many of those pairs it
+would meet, and of those the ones read by hand (--cross-labels) that are met. The gate is the judge trained
+also on --negatives N of those pairs per turn that the rules find unmet, and N goal strings only other
+scenario types have, as not met.
 
 Held-out splits (heldout*.jsonl) are refused: they are scored once, by the lead, at the end. With --save the
-judge is trained on every split given and its weights written (callers/scenario/learned_judge.npz).
+judge and its gate are trained on every split given and their weights written (callers/scenario/
+learned_judge.npz and learned_judge_gate.npz).
 
     python bench/judge_model.py [--corpus FILE_OR_DIR ...] [--model network|logistic] [--l2 L ...]
-                                [--veto P] [--rescue P] [--rescue-met] [--leave-out split|goal]
-                                [--rule-verdicts FILE] [--save [WEIGHTS]]
+                                [--veto P] [--rescue P ...] [--gate P ...] [--rescue-met] [--negatives N]
+                                [--leave-out split|goal] [--score SPLIT ...] [--rule-verdicts FILE]
+                                [--cross-labels FILE] [--save [WEIGHTS]]
     python bench/judge_model.py --cost N     # load time, memory and CPU per turn of the shipped judge
 
 --rule-verdicts reads {"turn id": verdict} (e.g. an older commit's matcher on a split it had not been tuned
@@ -387,6 +395,8 @@ def main(argv: Optional[list[str]] = None) -> int:
             raise CorpusError(f"--score: no tuning split named {', '.join(unknown)}")
         rules = rule_verdicts(splits, args.rule_verdicts)
         hand = json.loads(args.cross_labels.read_text(encoding="utf-8")) if args.cross_labels.exists() else {}
+        if not isinstance(hand, dict):
+            raise CorpusError(f"{args.cross_labels}: not a JSON object of \"turn id|goal\": label")
         goals = goals_by_turn(load_scenarios())
         every = [turn for split in splits.values() for turn in split]
         cross = cross_goal_pairs(every, goals)

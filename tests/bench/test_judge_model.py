@@ -172,3 +172,11 @@ def test_cross_figures_count_rescues_after_the_veto_and_the_hand_labels():
     assert found["rescue>0.8"] == {"rescued": 2, "hand_labelled": 2, "hand_met": 1, "hand_borderline": 1}
     assert found["rescue>0.9"] == {"rescued": 1, "hand_labelled": 1, "hand_met": 1, "hand_borderline": 0}
     assert found["rescue>0.8,gate>0.5"]["rescued"] == 1  # g2's gate is below 0.5
+
+
+def test_judge_model_names_hand_labels_that_are_not_an_object(tmp_path, capsys):
+    _corpus(tmp_path, "tuning-a", _turn("a1", "Your balance is $5.", "met"))
+    _corpus(tmp_path, "tuning-b", _turn("b1", "Your balance is $6.", "met"))
+    (tmp_path / "labels.json").write_text("[1, 2]")
+    assert judge_model.main(["--corpus", str(tmp_path), "--cross-labels", str(tmp_path / "labels.json")]) == 2
+    assert "labels.json: not a JSON object" in capsys.readouterr().err
