@@ -23,7 +23,7 @@ learned_judge.npz and learned_judge_gate.npz).
     python bench/judge_model.py [--corpus FILE_OR_DIR ...] [--model network|logistic] [--l2 L ...]
                                 [--veto P] [--rescue P ...] [--gate P ...] [--rescue-met] [--negatives N]
                                 [--leave-out split|goal] [--score SPLIT ...] [--rule-verdicts FILE]
-                                [--cross-labels FILE] [--save [WEIGHTS]]
+                                [--cross-labels FILE] [--show-rescued] [--save [WEIGHTS]]
     python bench/judge_model.py --cost N     # load time, memory and CPU per turn of the shipped judge
 
 --rule-verdicts reads {"turn id": verdict} (e.g. an older commit's matcher on a split it had not been tuned
@@ -373,6 +373,8 @@ def main(argv: Optional[list[str]] = None) -> int:
                              "gate)")
     parser.add_argument("--cross-labels", type=Path, default=CROSS_LABELS,
                         help="JSON {\"turn id|goal\": met|not_met|borderline}: hand labels of unlabelled goals")
+    parser.add_argument("--show-rescued", action="store_true",
+                        help="print the other goals the shipped thresholds rescue that --cross-labels lacks, to read")
     parser.add_argument("--veto", type=float, default=VETO_BELOW, help="veto below this probability")
     parser.add_argument("--rescue", type=float, nargs="+", default=[RESCUE_ABOVE],
                         help="rescue above this probability (several: each compared)")
@@ -474,6 +476,14 @@ def main(argv: Optional[list[str]] = None) -> int:
               f"{'uncertain':>10}")
         for name, fold in per_fold.items():
             _print_fold(name, fold["variants"], fold["cross_goal"])
+        if args.show_rescued and pooled:
+            unread = [(pair, verdict) for (pair, verdict), q, g in zip(pooled["pairs"], pooled["p_pairs"],
+                                                                     pooled["gate_pairs"])
+                      if verdict != MET and hybrid(verdict, q, args.veto, RESCUE_ABOVE, True, g, GATE_ABOVE) == MET
+                      and pair.id not in hand]
+            print(f"\n  {len(unread)} other goals the shipped thresholds rescue (pooled) and nobody read yet:")
+            for pair, verdict in unread:
+                print(f"  unread {pair.id} rules={verdict}: {pair.text}")
     if args.save is not None:
         model, gate = train(every, strengths[0])
         notes = {"trained_on": ",".join(splits), "model": args.model, "regularisation": str(strengths[0])}

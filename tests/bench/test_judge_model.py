@@ -107,8 +107,10 @@ def test_judge_model_leaves_one_split_out_and_saves(tmp_path, capsys):
     _corpus(tmp_path, "tuning-b", _turn("b1", "You have 300 dollars available.", "met"),
             _turn("b2", "Would you like to hear your balance?", "not_met"))
     out = tmp_path / "w.npz"
-    assert judge_model.main(["--corpus", str(tmp_path), "--save", str(out)]) == 0
-    figures = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert judge_model.main(["--corpus", str(tmp_path), "--save", str(out), "--show-rescued"]) == 0
+    printed = capsys.readouterr().out
+    assert "other goals the shipped thresholds rescue (pooled) and nobody read yet" in printed
+    figures = json.loads(printed.strip().splitlines()[-1])
     loso = figures["folds"][str(judge_model.WEIGHT_DECAY)]
     assert set(loso) == {"tuning-a", "tuning-b", "pooled"}
     gated = f"rescue>{RESCUE_ABOVE},gate>{GATE_ABOVE}"
