@@ -29,9 +29,7 @@ from callers.scenario.goals import MET, UNCERTAIN, Review
 from callers.scenario.grammar import split_sentences
 from callers.scenario.sentence_encoder import ModelUnavailable, SentenceEncoder, shared_encoder
 
-WEIGHTS = Path(__file__).with_name("learned_judge.npz")
-# the gate: the same features, trained also on each turn paired with the other goals of its call as not met
-GATE_WEIGHTS = Path(__file__).with_name("learned_judge_gate.npz")
+WEIGHTS = Path(__file__).with_name("learned_judge.npz")  # and its gate beside it (gate_of)
 # below this probability a rule's "met" becomes uncertain; chosen from 0.1, 0.2 and 0.3 by bench/judge_model.py on
 # the splits whose wording the rules had not been tuned on
 VETO_BELOW = 0.2
@@ -177,8 +175,8 @@ def review_by(judge: LearnedJudge, veto_below: float = VETO_BELOW, rescue_above:
     """A GoalTracker's second opinion: the rules' verdict, vetoed or (with `rescue_above`) rescued by the
     judge, asked only where its answer can change the verdict and only on goals it was trained on. A tracker
     asks about every goal of its call each turn, and the judge, trained one labelled goal at a time, is
-    confident about goals a short turn does not touch ("Please key in your PIN now." scores 0.96 for a
-    transfer); so a rescue needs the gate too, trained with the other goals of each turn's call as not met
+    confident about goals a short turn does not touch ("Please key in your PIN now." scores above 0.9 for
+    a transfer); so a rescue needs the gate too, trained with the other goals of each turn's call as not met
     (without a gate there is no rescue)."""
     def review(goal_text: str, turn_text: str, verdict: str) -> str:
         if not judge.knows(goal_text):

@@ -114,6 +114,7 @@ def test_shipped_weights_fit_the_features_and_name_their_goals():
     assert model.mean.shape == (6 * 384 + 6,) and len(model.bias) >= 1
     assert "card ordered" in model.goals and "asked for full card number or PIN" in model.goals
     judge = learned_judge.LearnedJudge(model, encoder=None)  # knowing a goal needs no encoder
+    assert JudgeModel.load(learned_judge.gate_of(learned_judge.WEIGHTS)).mean.shape == model.mean.shape
     assert judge.knows("balance provided") and not judge.knows("my own goal nobody trained on")
 
 
