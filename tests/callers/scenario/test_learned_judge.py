@@ -140,3 +140,15 @@ def test_network_members_round_trip_and_average(tmp_path):
     broken.save(tmp_path / "b.npz")
     with pytest.raises(ModelUnavailable, match="do not fit the features"):
         JudgeModel.load(tmp_path / "b.npz")
+
+
+def test_shipped_gate_keeps_the_rescue_to_the_goal_a_turn_speaks_of():
+    try:
+        judge = learned_judge.shared_judge()
+    except ModelUnavailable as exc:
+        pytest.skip(f"sentence model wheel absent: {exc}")
+    review = learned_judge.review_by(judge, rescue_above=learned_judge.RESCUE_ABOVE)
+    # the judge alone is sure of a transfer here; the gate knows the turn is about something else
+    assert judge.probability("transferred without resolution", "Please key in your PIN now.") > 0.9
+    assert review("transferred without resolution", "Please key in your PIN now.", NOT_MET) == NOT_MET
+    assert review("card ordered", "Your new card is on its way and will arrive Friday.", NOT_MET) == MET
