@@ -7,15 +7,23 @@ defines them (accuracy, false met, false unmet, uncertain share): the rules (goa
 judge alone (met when p >= 0.5), and hybrids of the two:
 
 - veto:   the rules say met but the judge's p < --veto (0.2) -> uncertain (guards against a false met);
-- rescue: the rules do not say met but p > --rescue (0.9) -> uncertain (or met with --rescue-met);
-- both.
+- rescue>P: the veto, and where the rules do not say met but p > P -> uncertain (or met with --rescue-met);
+- rescue>P,gate>G: the same rescue only where the gate's probability is above G too.
+
+A call's tracker asks about every goal of its call each turn, so each scored turn is also paired with the
+other goals of its call (unlabelled; the current rules judge them): per rescue, how many of those pairs it
+would meet, and of those the ones read by hand (--cross-labels) that are met. The gate is the judge trained
+also on --negatives N of those pairs per turn that the rules find unmet, and N goal strings only other
+scenario types have, as not met.
 
 Held-out splits (heldout*.jsonl) are refused: they are scored once, by the lead, at the end. With --save the
-judge is trained on every split given and its weights written (callers/scenario/learned_judge.npz).
+judge and its gate are trained on every split given and their weights written (callers/scenario/
+learned_judge.npz and learned_judge_gate.npz).
 
     python bench/judge_model.py [--corpus FILE_OR_DIR ...] [--model network|logistic] [--l2 L ...]
-                                [--veto P] [--rescue P] [--rescue-met] [--leave-out split|goal]
-                                [--rule-verdicts FILE] [--save [WEIGHTS]]
+                                [--veto P] [--rescue P ...] [--gate P ...] [--rescue-met] [--negatives N]
+                                [--leave-out split|goal] [--score SPLIT ...] [--rule-verdicts FILE]
+                                [--cross-labels FILE] [--show-rescued] [--save [WEIGHTS]]
     python bench/judge_model.py --cost N     # load time, memory and CPU per turn of the shipped judge
 
 --rule-verdicts reads {"turn id": verdict} (e.g. an older commit's matcher on a split it had not been tuned
@@ -27,6 +35,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import random
 import resource
 import sys
 import time
@@ -41,8 +50,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a plain s
 from bench import machine  # noqa: E402
 from bench.verdicts import CORPUS_DIR, CorpusError, Tally, Turn, corpus_files, goals_by_turn, read_corpus  # noqa: E402
 from bench.verdicts import verdict_of  # noqa: E402
-from callers.scenario.goals import MET, NOT_MET, UNCERTAIN, GoalTracker  # noqa: E402
-from callers.scenario.learned_judge import RESCUE_ABOVE, VETO_BELOW, WEIGHTS, JudgeModel, features, vetoed  # noqa: E402
+from callers.scenario.goals import MET, NOT_MET, UNCERTAIN, CallerGoal, GoalTracker  # noqa: E402
+from callers.scenario.learned_judge import GATE_ABOVE, RESCUE_ABOVE, VETO_BELOW, WEIGHTS, JudgeModel  # noqa: E402
+from callers.scenario.learned_judge import features, vetoed  # noqa: E402
 from callers.scenario.scenarios import load_scenarios  # noqa: E402
 from callers.scenario.sentence_encoder import ModelUnavailable, shared_encoder  # noqa: E402
 
@@ -54,6 +64,13 @@ GOAL_FOLDS = 5
 MEMBERS, HIDDEN, EPOCHS, BATCH = 3, 64, 30, 32
 WEIGHT_DECAY, LEARNING_RATE, INPUT_DROPOUT, HIDDEN_DROPOUT = 0.01, 1e-3, 0.2, 0.5
 BIAS_PENALTY = 1e-4  # next to nothing, and keeps the dual step well conditioned
+# the gate: a second judge trained also on, per labelled turn, other goals of its call the rules find unmet and
+# goals of other scenario types, as not met, so it learns that a turn about one goal says nothing of the others (a
+# call asks of every goal); three times the rows, so a third of the epochs gives it as many steps as the judge
+NEGATIVES = 1
+GATE_EPOCHS = 12
+BORDERLINE = "borderline"  # a hand label for a pair either reading could defend
+CROSS_LABELS = Path(__file__).resolve().parent / "data" / "judge" / "cross_goal_labels.json"
 
 
 def fit(x: np.ndarray, y: np.ndarray, l2: float) -> JudgeModel:
@@ -85,20 +102,22 @@ def _newton_step(z: np.ndarray, curvature: np.ndarray, gradient: np.ndarray, pen
     return gradient / penalty - scaled.T @ (root * np.linalg.solve(inner, root * (scaled @ gradient)))
 
 
-def fit_network(x: np.ndarray, y: np.ndarray, weight_decay: float, members: int = MEMBERS) -> JudgeModel:
+def fit_network(x: np.ndarray, y: np.ndarray, weight_decay: float, members: int = MEMBERS,
+                epochs: int = EPOCHS) -> JudgeModel:
     """Members of one ReLU hidden layer each, trained by Adam with input and hidden dropout from seeds 0..n-1;
     their probabilities are averaged, which steadies what one seed alone gets by chance."""
     mean = x.mean(axis=0)
     scale = x.std(axis=0) + 1e-6
     z = ((x - mean) / scale).astype(np.float32)
-    trained = [_train_member(z, y.astype(np.float32), weight_decay, seed) for seed in range(members)]
+    trained = [_train_member(z, y.astype(np.float32), weight_decay, seed, epochs) for seed in range(members)]
     return JudgeModel(mean=mean.astype(np.float32), scale=scale.astype(np.float32),
                       weights=np.stack([m["out"] for m in trained]), bias=np.array([m["out_bias"] for m in trained]),
                       hidden=np.stack([m["hidden"] for m in trained]),
                       hidden_bias=np.stack([m["hidden_bias"] for m in trained]))
 
 
-def _train_member(z: np.ndarray, y: np.ndarray, weight_decay: float, seed: int) -> dict[str, np.ndarray]:
+def _train_member(z: np.ndarray, y: np.ndarray, weight_decay: float, seed: int, epochs: int
+                  ) -> dict[str, np.ndarray]:
     rng = np.random.default_rng(seed)
     width = z.shape[1]
     params = {"hidden": (rng.standard_normal((width, HIDDEN)) * np.sqrt(2 / width)).astype(np.float32),
@@ -108,7 +127,7 @@ def _train_member(z: np.ndarray, y: np.ndarray, weight_decay: float, seed: int) 
     first = {k: np.zeros_like(v) for k, v in params.items()}
     second = {k: np.zeros_like(v) for k, v in params.items()}
     step = 0
-    for _ in range(EPOCHS):
+    for _ in range(epochs):
         order = rng.permutation(len(z))
         for start in range(0, len(z), BATCH):
             rows = order[start:start + BATCH]
@@ -130,8 +149,8 @@ def _train_member(z: np.ndarray, y: np.ndarray, weight_decay: float, seed: int) 
     return params
 
 
-def train_model(x: np.ndarray, y: np.ndarray, kind: str, strength: float) -> JudgeModel:
-    return fit(x, y, strength) if kind == "logistic" else fit_network(x, y, strength)
+def train_model(x: np.ndarray, y: np.ndarray, kind: str, strength: float, epochs: int = EPOCHS) -> JudgeModel:
+    return fit(x, y, strength) if kind == "logistic" else fit_network(x, y, strength, epochs=epochs)
 
 
 def tuning_splits(paths: list[str]) -> dict[str, list[Turn]]:
@@ -180,32 +199,86 @@ def rule_verdicts(splits: dict[str, list[Turn]], given: Optional[Path]) -> dict[
     return verdicts
 
 
-def embed_all(splits: dict[str, list[Turn]]) -> tuple[dict[str, np.ndarray], float]:
-    """Every turn's features, and the encoder's CPU ms per turn (goal vectors cached, as the judge does)."""
+def embed_all(turns: list[Turn]) -> tuple[dict[str, np.ndarray], float]:
+    """Every turn's features by id, and the encoder's CPU ms per text embedded: each text (goal, turn, clause)
+    is embedded once, so the pairs of one turn with every goal of its call share its embeddings."""
     encoder = shared_encoder()
-    goal_vectors: dict[str, np.ndarray] = {}
+    vectors: dict[str, np.ndarray] = {}
 
     def embed(text: str) -> np.ndarray:
-        if text not in goal_vectors:
-            return encoder.encode(text)
-        return goal_vectors[text]
+        if text not in vectors:
+            vectors[text] = encoder.encode(text)
+        return vectors[text]
 
-    found: dict[str, np.ndarray] = {}
-    turns = [turn for split in splits.values() for turn in split]
     started = time.process_time()
+    found = {turn.id: features(turn.goal, turn.text, embed) for turn in turns}
+    return found, (time.process_time() - started) * 1000.0 / max(len(vectors), 1)
+
+
+def goal_texts(goal: CallerGoal) -> list[tuple[str, str]]:
+    """(text, kind) of every goal a tracker for `goal` judges, as the corpora name their kinds."""
+    return ([(text, "criterion") for text in goal.success_criteria or [goal.primary_goal]]
+            + [(text, "secondary") for text in goal.secondary_goals]
+            + [(text, "failure") for text in goal.failure_conditions])
+
+
+def cross_goal_pairs(turns: list[Turn], goals: dict[tuple[str, str], CallerGoal]) -> list[tuple[Turn, str]]:
+    """Each turn paired with every other goal its call's tracker asks about, as a call asks each turn, with
+    the current rules' verdict on that goal in that tracker. Unlabelled: a pair's label says not met only as
+    a presumption (CROSS_LABELS holds a hand-labelled sample); its id is "turn id|goal"."""
+    pairs: list[tuple[Turn, str]] = []
     for turn in turns:
-        goal_vectors.setdefault(turn.goal, encoder.encode(turn.goal))
-        found[turn.id] = features(turn.goal, turn.text, embed)
-    return found, (time.process_time() - started) * 1000.0 / max(len(turns), 1)
+        goal = goals[(turn.scenario_type, turn.goal)]
+        for text, kind in goal_texts(goal):
+            if text != turn.goal:
+                pair = dataclasses.replace(turn, id=f"{turn.id}|{text}", goal=text, goal_kind=kind, label=NOT_MET)
+                pairs.append((pair, verdict_of(pair, GoalTracker(goal))))
+    return pairs
 
 
-def hybrid(rule: str, p: float, veto: Optional[float], rescue: Optional[float], rescue_met: bool) -> str:
-    """The rules' verdict with the judge's veto below `veto` and its rescue above `rescue` (None: not used)."""
+def other_type_pairs(turns: list[Turn], goals: dict[tuple[str, str], CallerGoal], per_turn: int,
+                     seed: int = 0) -> list[Turn]:
+    """Each turn paired with `per_turn` goal strings that only other scenario types have ("balance provided"
+    for a card replacement's turn): not met, safely, and unlike any pair the labelled corpora hold."""
+    rng = random.Random(seed)
+    by_type: dict[str, set[str]] = defaultdict(set)
+    for scenario_type, text in goals:
+        by_type[scenario_type].add(text)
+    every = sorted({text for texts in by_type.values() for text in texts})
+    pairs = []
+    for turn in turns:
+        elsewhere = [text for text in every if text not in by_type[turn.scenario_type]]
+        for text in rng.sample(elsewhere, min(per_turn, len(elsewhere))):
+            pairs.append(dataclasses.replace(turn, id=f"{turn.id}|{text}", goal=text, goal_kind="criterion",
+                                             label=NOT_MET))
+    return pairs
+
+
+def negatives(pairs: list[tuple[Turn, str]], per_turn: int, seed: int = 0) -> list[Turn]:
+    """Up to `per_turn` cross-goal pairs per turn that the rules find not met, as not-met training pairs. Of
+    100 cross-goal pairs read by hand 4 were met and the rules said met for 3 of them, so the rules' filter
+    leaves about one label in a hundred wrong where all pairs would leave four."""
+    rng = random.Random(seed)
+    by_turn: dict[str, list[Turn]] = defaultdict(list)
+    for pair, verdict in pairs:
+        if verdict == NOT_MET:
+            by_turn[pair.id.partition("|")[0]].append(pair)
+    return [pair for found in by_turn.values() for pair in rng.sample(found, min(per_turn, len(found)))]
+
+
+def hybrid(rule: str, p: float, veto: Optional[float], rescue: Optional[float], rescue_met: bool,
+           gate_p: float = 1.0, gate: Optional[float] = None) -> str:
+    """The rules' verdict with the judge's veto below `veto` and its rescue above `rescue`, the rescue only
+    where the gate's probability is above `gate` (None: not used)."""
     if veto is not None:
         rule = vetoed(rule, p, veto)
-    if rescue is not None and rule != MET and p > rescue:
+    if rescue is not None and rule != MET and p > rescue and (gate is None or gate_p > gate):
         return MET if rescue_met else UNCERTAIN
     return rule
+
+
+def variant(rescue: float, gate: Optional[float]) -> str:
+    return f"rescue>{rescue}" + ("" if gate is None else f",gate>{gate}")
 
 
 def tally(turns: list[Turn], verdicts: list[str]) -> dict:
@@ -254,6 +327,32 @@ def cost(splits: dict[str, list[Turn]], turns: int) -> dict:
             "memory_mb_before": before, "memory_mb_after": _memory_mb()}
 
 
+def cross_figures(pairs: list[tuple[Turn, str]], p: np.ndarray, gate_p: np.ndarray, veto: float,
+                  rescues: list[tuple[float, Optional[float]]], hand: dict[str, str]) -> dict:
+    """On the unlabelled goals of the scored turns: how often the rules say met, and per rescue (threshold,
+    gate) how many pairs it would meet, and of those the hand-labelled ones and how many of them are met."""
+    found: dict = {"pairs": len(pairs), "rules_met": sum(verdict == MET for _, verdict in pairs)}
+    for rescue, gate in rescues:
+        rescued = [pair.id for (pair, verdict), q, g in zip(pairs, p, gate_p)
+                   if hybrid(verdict, q, veto, rescue, True, g, gate) == MET and verdict != MET]
+        labelled = [hand[key] for key in rescued if key in hand]
+        found[variant(rescue, gate)] = {"rescued": len(rescued), "hand_labelled": len(labelled),
+                                        "hand_met": labelled.count(MET), "hand_borderline": labelled.count(BORDERLINE)}
+    return found
+
+
+def _print_fold(name: str, variants: dict, cross: Optional[dict]) -> None:
+    for name_of, f in variants.items():
+        line = (f"  {name:28} {name_of:22} {f['turns']:5d} {f['accuracy'] * 100:6.1f}% "
+                f"{f['false_met_rate'] * 100:9.1f}% {f['false_unmet_rate'] * 100:11.1f}% "
+                f"{f['uncertain_share'] * 100:9.1f}%")
+        rescue = (cross or {}).get(name_of)
+        if rescue is not None:
+            line += (f"   {rescue['rescued']:5d} of {cross['pairs']} other goals rescued; of those read by hand "
+                     f"{rescue['hand_met']} met, {rescue['hand_borderline']} borderline of {rescue['hand_labelled']}")
+        print(line)
+
+
 def main(argv: Optional[list[str]] = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--corpus", nargs="+", default=[str(CORPUS_DIR)], help="tuning .jsonl files or directories")
@@ -265,9 +364,22 @@ def main(argv: Optional[list[str]] = None) -> int:
     parser.add_argument("--leave-out", choices=("split", "goal"), default="split",
                         help=f"score each split with a judge trained on the others, or each of {GOAL_FOLDS} groups "
                              "of goals with one trained on the other goals")
+    parser.add_argument("--score", nargs="+", metavar="SPLIT",
+                        help="with --leave-out split: score only these splits (each still trained on all others)")
     parser.add_argument("--rule-verdicts", type=Path, help="JSON {turn id: verdict} to use as the rules' verdicts")
+    parser.add_argument("--negatives", type=int, default=NEGATIVES, metavar="N",
+                        help=f"train the gate with, per labelled turn, N other goals of its call the rules find "
+                             f"unmet and N goals of other scenario types as not met (default {NEGATIVES}; 0: no "
+                             "gate)")
+    parser.add_argument("--cross-labels", type=Path, default=CROSS_LABELS,
+                        help="JSON {\"turn id|goal\": met|not_met|borderline}: hand labels of unlabelled goals")
+    parser.add_argument("--show-rescued", action="store_true",
+                        help="print the other goals the shipped thresholds rescue that --cross-labels lacks, to read")
     parser.add_argument("--veto", type=float, default=VETO_BELOW, help="veto below this probability")
-    parser.add_argument("--rescue", type=float, default=RESCUE_ABOVE, help="rescue above this probability")
+    parser.add_argument("--rescue", type=float, nargs="+", default=[RESCUE_ABOVE],
+                        help="rescue above this probability (several: each compared)")
+    parser.add_argument("--gate", type=float, nargs="+", default=[GATE_ABOVE],
+                        help="and only where the gate's probability is above this (several: each compared)")
     parser.add_argument("--rescue-met", action="store_true", help="a rescue says met, not uncertain")
     parser.add_argument("--cost", type=int, metavar="N",
                         help="only measure the shipped judge's cost per process on N turns, and stop")
@@ -280,52 +392,112 @@ def main(argv: Optional[list[str]] = None) -> int:
         if args.cost:
             print(json.dumps({"bench": "judge_model", "cost": cost(splits, args.cost), "machine": machine.describe()}))
             return 0
+        unknown = sorted(set(args.score or ()) - set(splits))
+        if unknown:
+            raise CorpusError(f"--score: no tuning split named {', '.join(unknown)}")
         rules = rule_verdicts(splits, args.rule_verdicts)
+        hand = json.loads(args.cross_labels.read_text(encoding="utf-8")) if args.cross_labels.exists() else {}
+        if not isinstance(hand, dict):
+            raise CorpusError(f"{args.cross_labels}: not a JSON object of \"turn id|goal\": label")
+        goals = goals_by_turn(load_scenarios())
+        every = [turn for split in splits.values() for turn in split]
+        cross = cross_goal_pairs(every, goals)
+        elsewhere = other_type_pairs(every, goals, args.negatives)
         started = time.process_time()
         shared_encoder()
         load_cpu_s = time.process_time() - started
-        x_by_id, cpu_ms_per_turn = embed_all(splits)
+        x_by_id, cpu_ms_per_text = embed_all(every + [pair for pair, _ in cross] + elsewhere)
     except (CorpusError, ModelUnavailable, OSError, json.JSONDecodeError) as exc:
         print(f"judge_model: {exc}", file=sys.stderr)
         return 2
+    cross_of: dict[str, list[tuple[Turn, str]]] = defaultdict(list)
+    for pair, verdict in cross:
+        cross_of[pair.id.partition("|")[0]].append((pair, verdict))
+    elsewhere_of: dict[str, list[Turn]] = defaultdict(list)
+    for pair in elsewhere:
+        elsewhere_of[pair.id.partition("|")[0]].append(pair)
+
+    def train(turns: list[Turn], strength: float) -> tuple[JudgeModel, Optional[JudgeModel]]:
+        """The judge, trained on labelled turns, and the gate, trained on them and their cross-goal negatives
+        (for goals they train on): whether a turn speaks of a goal at all, as a call asks of every goal."""
+        judge = train_model(np.stack([x_by_id[t.id] for t in turns]),
+                            np.array([t.label == MET for t in turns], float), args.model, strength)
+        if not args.negatives:
+            return judge, None
+        known = {turn.goal for turn in turns}
+        rows = turns + [pair for pair in negatives([c for t in turns for c in cross_of[t.id]], args.negatives)
+                        if pair.goal in known] + [pair for t in turns for pair in elsewhere_of[t.id]]
+        return judge, train_model(np.stack([x_by_id[t.id] for t in rows]),
+                                  np.array([t.label == MET for t in rows], float), args.model, strength, GATE_EPOCHS)
+
     figures: dict = {}
     folds = split_folds(splits) if args.leave_out == "split" else goal_folds(splits)
+    if args.score and args.leave_out == "split":
+        folds = {name: fold for name, fold in folds.items() if name in args.score}
+    given = set(json.loads(args.rule_verdicts.read_text(encoding="utf-8"))) if args.rule_verdicts else None
     for l2 in strengths:
         per_fold: dict = {}
+        combos = [(rescue, None) for rescue in args.rescue] + [(rescue, gate) for rescue in args.rescue
+                                                               for gate in (args.gate if args.negatives else [])]
+        pooled: dict[str, list] = defaultdict(list)
         for name, (turns, train_turns) in folds.items():
-            model = train_model(np.stack([x_by_id[t.id] for t in train_turns]),
-                                np.array([t.label == MET for t in train_turns], float), args.model, l2)
-            p = model.probability(np.stack([x_by_id[t.id] for t in turns]))
+            model, gate = train(train_turns, l2)
+            x = np.stack([x_by_id[t.id] for t in turns])
+            p, gate_p = model.probability(x), (gate.probability(x) if gate else np.ones(len(turns)))
             rule = [rules[t.id] for t in turns]
-            per_fold[name] = {
-                "rules": tally(turns, rule),
-                "judge": tally(turns, [MET if q >= 0.5 else NOT_MET for q in p]),
-                "veto": tally(turns, [hybrid(r, q, args.veto, None, args.rescue_met) for r, q in zip(rule, p)]),
-                "rescue": tally(turns, [hybrid(r, q, None, args.rescue, args.rescue_met) for r, q in zip(rule, p)]),
-                "both": tally(turns, [hybrid(r, q, args.veto, args.rescue, args.rescue_met)
-                                      for r, q in zip(rule, p)])}
+            verdicts = {"rules": rule, "judge": [MET if q >= 0.5 else NOT_MET for q in p],
+                        "veto": [hybrid(r, q, args.veto, None, args.rescue_met) for r, q in zip(rule, p)]}
+            for rescue, gate_above in combos:
+                verdicts[variant(rescue, gate_above)] = [hybrid(r, q, args.veto, rescue, args.rescue_met, g, gate_above)
+                                                         for r, q, g in zip(rule, p, gate_p)]
+            pairs = [c for t in turns for c in cross_of[t.id]]
+            x_pairs = np.stack([x_by_id[pair.id] for pair, _ in pairs]) if pairs else np.zeros((0, x.shape[1]))
+            p_pairs = model.probability(x_pairs)
+            gate_pairs = gate.probability(x_pairs) if gate else np.ones(len(pairs))
+            per_fold[name] = {"variants": {v: tally(turns, found) for v, found in verdicts.items()},
+                              "cross_goal": cross_figures(pairs, p_pairs, gate_pairs, args.veto, combos, hand)}
+            if given is None or all(t.id in given for t in turns):  # first looks only, when they are given
+                pooled["turns"] += turns
+                pooled["pairs"] += pairs
+                pooled["p_pairs"] += list(p_pairs)
+                pooled["gate_pairs"] += list(gate_pairs)
+                for v, found in verdicts.items():
+                    pooled[v] += found
+        if pooled:
+            per_fold["pooled"] = {"variants": {v: tally(pooled["turns"], pooled[v]) for v in verdicts},
+                                  "cross_goal": cross_figures(pooled["pairs"], np.array(pooled["p_pairs"]),
+                                                              np.array(pooled["gate_pairs"]), args.veto, combos,
+                                                              hand)}
         figures[str(l2)] = per_fold
-        print(f"\n== {args.model}, regularisation {l2}: leave one {args.leave_out} out (veto p<{args.veto}, "
-              f"rescue p>{args.rescue} -> {'met' if args.rescue_met else 'uncertain'})")
-        print(f"  {'left out':28} {'variant':7} {'turns':>5} {'acc':>7} {'false met':>10} {'false unmet':>12} "
+        print(f"\n== {args.model}, regularisation {l2}, gate: {args.negatives} negatives of each kind per turn; leave "
+              f"one {args.leave_out} out (veto p<{args.veto}, rescue -> {'met' if args.rescue_met else 'uncertain'};"
+              f" pooled: {'the folds whose rules are first looks' if given else 'every fold'})")
+        print(f"  {'left out':28} {'variant':10} {'turns':>5} {'acc':>7} {'false met':>10} {'false unmet':>12} "
               f"{'uncertain':>10}")
-        for name, variants in per_fold.items():
-            for variant, f in variants.items():
-                print(f"  {name:28} {variant:7} {f['turns']:5d} {f['accuracy'] * 100:6.1f}% "
-                      f"{f['false_met_rate'] * 100:9.1f}% {f['false_unmet_rate'] * 100:11.1f}% "
-                      f"{f['uncertain_share'] * 100:9.1f}%")
+        for name, fold in per_fold.items():
+            _print_fold(name, fold["variants"], fold["cross_goal"])
+        if args.show_rescued and pooled:
+            unread = [(pair, verdict) for (pair, verdict), q, g in zip(pooled["pairs"], pooled["p_pairs"],
+                                                                     pooled["gate_pairs"])
+                      if verdict != MET and hybrid(verdict, q, args.veto, RESCUE_ABOVE, True, g, GATE_ABOVE) == MET
+                      and pair.id not in hand]
+            print(f"\n  {len(unread)} other goals the shipped thresholds rescue (pooled) and nobody read yet:")
+            for pair, verdict in unread:
+                print(f"  unread {pair.id} rules={verdict}: {pair.text}")
     if args.save is not None:
-        every = [t for split in splits.values() for t in split]
-        model = dataclasses.replace(
-            train_model(np.stack([x_by_id[t.id] for t in every]), np.array([t.label == MET for t in every], float),
-                        args.model, strengths[0]),
-            goals=tuple(sorted({t.goal for t in every})))
-        model.save(args.save, trained_on=",".join(splits), model=args.model, regularisation=str(strengths[0]))
+        model, gate = train(every, strengths[0])
+        notes = {"trained_on": ",".join(splits), "model": args.model, "regularisation": str(strengths[0])}
+        dataclasses.replace(model, goals=tuple(sorted({t.goal for t in every}))).save(args.save, **notes)
         print(f"\nwrote {args.save} ({args.save.stat().st_size} bytes), trained on {len(every)} turns")
+        if gate is not None:
+            gate_path = args.save.with_name(f"{args.save.stem}_gate{args.save.suffix}")
+            gate.save(gate_path, negatives=str(args.negatives), **notes)
+            print(f"wrote {gate_path} ({gate_path.stat().st_size} bytes), with {args.negatives} negatives of each "
+                  "kind per turn")
     rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
-    print(json.dumps({"bench": "judge_model", "model": args.model, "leave_out": args.leave_out, "folds": figures,
-                      "encoder_load_cpu_s": round(load_cpu_s, 3),
-                      "judge_cpu_ms_per_turn": round(cpu_ms_per_turn, 2), "max_rss_mb": round(rss_mb, 1),
+    print(json.dumps({"bench": "judge_model", "model": args.model, "leave_out": args.leave_out,
+                      "negatives": args.negatives, "folds": figures, "encoder_load_cpu_s": round(load_cpu_s, 3),
+                      "encoder_cpu_ms_per_text": round(cpu_ms_per_text, 2), "max_rss_mb": round(rss_mb, 1),
                       "machine": machine.describe()}))
     return 0
 

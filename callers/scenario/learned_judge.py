@@ -6,9 +6,12 @@ an offer, a question, a condition), and what follows it (a "but I can't" in a la
 networks over them, averaged, were trained on the tuning corpora by `bench/judge_model.py`; their weights
 are data, `learned_judge.npz` beside this file.
 
-Its use is a veto: a rule's "met" that the judge finds very unlikely becomes uncertain. It learned the goals
-of scenarios.json and does poorly on goal wordings it never saw (bench/judge_model.py, leaving goals out), so
-a caller should ask it only where `knows(goal)`.
+Its uses: a veto, a rule's "met" that the judge finds very unlikely becomes uncertain; and a rescue, a rule's
+"not met" that it finds near certain becomes met, but only where a second set of networks over the same
+features, the gate (`learned_judge_gate.npz`, trained also on each turn paired with the other goals of its
+call as not met), finds that the turn speaks of this goal: a call asks about every goal each turn. It learned
+the goals of scenarios.json and does poorly on goal wordings it never saw (bench/judge_model.py, leaving goals
+out), so a caller should ask it only where `knows(goal)`.
 """
 from __future__ import annotations
 
@@ -26,12 +29,15 @@ from callers.scenario.goals import MET, UNCERTAIN, Review
 from callers.scenario.grammar import split_sentences
 from callers.scenario.sentence_encoder import ModelUnavailable, SentenceEncoder, shared_encoder
 
-WEIGHTS = Path(__file__).with_name("learned_judge.npz")
+WEIGHTS = Path(__file__).with_name("learned_judge.npz")  # and its gate beside it (gate_of)
 # below this probability a rule's "met" becomes uncertain; chosen from 0.1, 0.2 and 0.3 by bench/judge_model.py on
 # the splits whose wording the rules had not been tuned on
 VETO_BELOW = 0.2
 # above this probability a rule's "not met" or "uncertain" may be taken as met (a rescue; chosen like the veto)
 RESCUE_ABOVE = 0.9
+# and only where the gate, too, is above this: the turn speaks of this goal, not of another goal of the call
+# (chosen from 0.4, 0.5 and 0.6 by the other goals' rescues read by hand: bench/RESULTS.md section 5, round 6)
+GATE_ABOVE = 0.6
 TEXTS_KEPT = 64  # embedded turn texts and clauses kept, so the goals of one turn share its embeddings
 # a clause starts at a sentence start or at one of these joining words, so a later "but I can't" stands alone
 _CLAUSE_BREAK = re.compile(r"(?:[;:]|,)?\s+(?=(?:but|however|although|though|unless|until|once|except|"
@@ -116,9 +122,10 @@ class JudgeModel:
 class LearnedJudge:
     """Goal and turn to a probability that the turn meets the goal; goal vectors are kept per goal text."""
 
-    def __init__(self, model: JudgeModel, encoder: SentenceEncoder) -> None:
+    def __init__(self, model: JudgeModel, encoder: SentenceEncoder, gate: Optional[JudgeModel] = None) -> None:
         self.model = model
         self.encoder = encoder
+        self.gate = gate
         self._goals: dict[str, np.ndarray] = {}
         self._texts: OrderedDict[str, np.ndarray] = OrderedDict()
 
@@ -137,10 +144,18 @@ class LearnedJudge:
         """Whether the judge was trained on this goal's wording; on others its veto costs more than it saves."""
         return goal_text in self.model.goals
 
-    def probability(self, goal_text: str, turn_text: str) -> float:
+    def _features(self, goal_text: str, turn_text: str) -> np.ndarray:
         if goal_text not in self._goals:
             self._goals[goal_text] = self.encoder.encode(goal_text)
-        return float(self.model.probability(features(goal_text, turn_text, self._embed)))
+        return features(goal_text, turn_text, self._embed)
+
+    def probability(self, goal_text: str, turn_text: str) -> float:
+        return float(self.model.probability(self._features(goal_text, turn_text)))
+
+    def probabilities(self, goal_text: str, turn_text: str) -> tuple[float, float]:
+        """The judge's and the gate's probability for one pair (the gate's is 0 without a gate: no rescue)."""
+        x = self._features(goal_text, turn_text)
+        return float(self.model.probability(x)), float(self.gate.probability(x)) if self.gate is not None else 0.0
 
 
 def vetoed(rule_verdict: str, probability: float, veto_below: float = VETO_BELOW) -> str:
@@ -148,25 +163,29 @@ def vetoed(rule_verdict: str, probability: float, veto_below: float = VETO_BELOW
     return UNCERTAIN if rule_verdict == MET and probability < veto_below else rule_verdict
 
 
-def rescued(rule_verdict: str, probability: float, rescue_above: float = RESCUE_ABOVE) -> str:
-    """The rules' verdict, but met where they do not say so and the judge is confident the turn meets."""
-    return MET if rule_verdict != MET and probability > rescue_above else rule_verdict
+def rescued(rule_verdict: str, probability: float, rescue_above: float = RESCUE_ABOVE, gate: float = 1.0,
+            gate_above: float = GATE_ABOVE) -> str:
+    """The rules' verdict, but met where they do not say so, the judge is confident the turn meets, and the
+    gate finds the turn speaks of this goal."""
+    return MET if rule_verdict != MET and probability > rescue_above and gate > gate_above else rule_verdict
 
 
-def review_by(judge: LearnedJudge, veto_below: float = VETO_BELOW,
-              rescue_above: Optional[float] = None) -> Review:
+def review_by(judge: LearnedJudge, veto_below: float = VETO_BELOW, rescue_above: Optional[float] = None,
+              gate_above: float = GATE_ABOVE) -> Review:
     """A GoalTracker's second opinion: the rules' verdict, vetoed or (with `rescue_above`) rescued by the
-    judge, asked only where its answer can change the verdict and only on goals it was trained on. Calls use
-    the veto alone: a tracker asks about every goal of its call each turn, and the judge, trained one goal
-    at a time, is confident about goals a short turn does not touch ("Please key in your PIN now." scores
-    0.96 for a transfer), so a rescue would meet goals nobody spoke of; a veto can only withhold a "met"."""
+    judge, asked only where its answer can change the verdict and only on goals it was trained on. A tracker
+    asks about every goal of its call each turn, and the judge, trained one labelled goal at a time, is
+    confident about goals a short turn does not touch ("Please key in your PIN now." scores above 0.9 for
+    a transfer); so a rescue needs the gate too, trained with the other goals of each turn's call as not met
+    (without a gate there is no rescue)."""
     def review(goal_text: str, turn_text: str, verdict: str) -> str:
         if not judge.knows(goal_text):
             return verdict
         if verdict == MET:
             return vetoed(verdict, judge.probability(goal_text, turn_text), veto_below)
-        if rescue_above is not None:
-            return rescued(verdict, judge.probability(goal_text, turn_text), rescue_above)
+        if rescue_above is not None and judge.gate is not None:
+            probability, gate = judge.probabilities(goal_text, turn_text)
+            return rescued(verdict, probability, rescue_above, gate, gate_above)
         return verdict
     return review
 
@@ -174,9 +193,20 @@ def review_by(judge: LearnedJudge, veto_below: float = VETO_BELOW,
 _lock = threading.Lock()
 
 
+def gate_of(weights: Path) -> Path:
+    """Where the gate of a judge's weights is kept: beside them, `<name>_gate.npz`."""
+    return weights.with_name(f"{weights.stem}_gate{weights.suffix}")
+
+
+def load_judge(weights: Path, encoder: SentenceEncoder) -> LearnedJudge:
+    """A judge from its weights, with its gate when the gate's file is there (without it: no rescue)."""
+    gate = gate_of(weights)
+    return LearnedJudge(JudgeModel.load(weights), encoder, JudgeModel.load(gate) if gate.exists() else None)
+
+
 @lru_cache(maxsize=1)
 def _shared(weights: Path) -> LearnedJudge:
-    return LearnedJudge(JudgeModel.load(weights), shared_encoder())
+    return load_judge(weights, shared_encoder())
 
 
 def shared_judge(weights: Optional[Path] = None) -> LearnedJudge:
@@ -186,9 +216,9 @@ def shared_judge(weights: Optional[Path] = None) -> LearnedJudge:
         return _shared(weights or WEIGHTS)
 
 
-def veto(goal_text: str, turn_text: str, verdict: str) -> str:
-    """The process's one judge as a tracker's second opinion, veto only (see review_by)."""
-    return review_by(shared_judge())(goal_text, turn_text, verdict)
+def second_opinion(goal_text: str, turn_text: str, verdict: str) -> str:
+    """The process's one judge as a tracker's second opinion: its veto and its gated rescue (see review_by)."""
+    return review_by(shared_judge(), rescue_above=RESCUE_ABOVE)(goal_text, turn_text, verdict)
 
 
 def judge(goal_text: str, turn_text: str, weights: Optional[Path] = None) -> float:

@@ -1,6 +1,7 @@
 """The learned judge's training script and bench/verdicts.py's --judge-model veto, on corpora written here."""
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import numpy as np
@@ -8,7 +9,9 @@ import pytest
 
 from bench import judge_model, verdicts
 from bench.verdicts import CorpusError
-from callers.scenario.learned_judge import JudgeModel
+from callers.scenario.goals import MET, NOT_MET, UNCERTAIN
+from callers.scenario.learned_judge import GATE_ABOVE, RESCUE_ABOVE, JudgeModel
+from callers.scenario.scenarios import load_scenarios
 from callers.scenario.sentence_encoder import ModelUnavailable, shared_encoder
 
 
@@ -79,8 +82,9 @@ def test_verdicts_judge_model_vetoes_only_a_met(tmp_path, capsys):
         overall = figures["splits"]["mine"]["overall"]
         assert (overall["uncertain"], overall["false_met_rate"]) == (uncertain, 0.0), veto
         assert figures["judge_veto"] == float(veto) and figures["judge_rescue"] is None
-    # p > 0 always rescues the rules' not met; the met stays met with no veto
-    assert verdicts.main(["--corpus", str(tmp_path), "--judge-model", "--judge-veto", "0", "--judge-rescue", "0"]) == 0
+    # p > 0 (and a gate > 0) always rescues the rules' not met; the met stays met with no veto
+    assert verdicts.main(["--corpus", str(tmp_path), "--judge-model", "--judge-veto", "0", "--judge-rescue", "0",
+                          "--judge-gate", "0"]) == 0
     overall = json.loads(capsys.readouterr().out.strip().splitlines()[-1])["splits"]["mine"]["overall"]
     assert (overall["false_met_rate"], overall["false_unmet_rate"]) == (1.0, 0.0)
 
@@ -103,10 +107,78 @@ def test_judge_model_leaves_one_split_out_and_saves(tmp_path, capsys):
     _corpus(tmp_path, "tuning-b", _turn("b1", "You have 300 dollars available.", "met"),
             _turn("b2", "Would you like to hear your balance?", "not_met"))
     out = tmp_path / "w.npz"
-    assert judge_model.main(["--corpus", str(tmp_path), "--save", str(out)]) == 0
-    figures = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert judge_model.main(["--corpus", str(tmp_path), "--save", str(out), "--show-rescued"]) == 0
+    printed = capsys.readouterr().out
+    assert "other goals the shipped thresholds rescue (pooled) and nobody read yet" in printed
+    figures = json.loads(printed.strip().splitlines()[-1])
     loso = figures["folds"][str(judge_model.WEIGHT_DECAY)]
-    assert set(loso) == {"tuning-a", "tuning-b"}
-    assert set(loso["tuning-a"]) == {"rules", "judge", "veto", "rescue", "both"}
-    assert loso["tuning-b"]["rules"]["turns"] == 2
+    assert set(loso) == {"tuning-a", "tuning-b", "pooled"}
+    gated = f"rescue>{RESCUE_ABOVE},gate>{GATE_ABOVE}"
+    assert set(loso["tuning-a"]["variants"]) == {"rules", "judge", "veto", f"rescue>{RESCUE_ABOVE}", gated}
+    assert loso["tuning-b"]["variants"]["rules"]["turns"] == 2 and loso["pooled"]["variants"]["rules"]["turns"] == 4
+    # each balance turn asked about the other four goals of an account inquiry, as a call asks
+    assert loso["tuning-a"]["cross_goal"]["pairs"] == 8 and gated in loso["tuning-a"]["cross_goal"]
     assert JudgeModel.load(out).mean.shape == (6 * 384 + 6,)
+    assert JudgeModel.load(tmp_path / "w_gate.npz").mean.shape == (6 * 384 + 6,)
+
+
+def _account_turn(turn_id: str, text: str) -> verdicts.Turn:
+    return verdicts.Turn(id=turn_id, scenario_type="account_inquiry", goal="balance provided", goal_kind="criterion",
+                         text=text, label="met", voice="llm", where="test")
+
+
+def test_cross_goal_pairs_ask_every_other_goal_of_the_call_with_the_rules_verdict():
+    goals = verdicts.goals_by_turn(load_scenarios())
+    turn = _account_turn("a1", "Your balance is $120.50, and I'm transferring you to our fraud team now.")
+    pairs = judge_model.cross_goal_pairs([turn], goals)
+    asked = {pair.goal: (pair.goal_kind, verdict) for pair, verdict in pairs}
+    assert set(asked) == {"transactions explained", "dispute option offered", "transferred without resolution",
+                          "asked for full card number or PIN"}  # never the labelled goal itself
+    assert asked["dispute option offered"][0] == "secondary"
+    assert asked["asked for full card number or PIN"][0] == "failure"
+    assert asked["asked for full card number or PIN"][1] == NOT_MET
+    assert all(pair.id == f"a1|{pair.goal}" and pair.text == turn.text for pair, _ in pairs)
+
+
+def test_other_type_pairs_use_only_goals_the_turns_type_lacks():
+    goals = verdicts.goals_by_turn(load_scenarios())
+    own = {text for scenario_type, text in goals if scenario_type == "account_inquiry"}
+    turns = [_account_turn(f"a{i}", "Your balance is $5.") for i in range(20)]
+    pairs = judge_model.other_type_pairs(turns, goals, per_turn=2)
+    assert len(pairs) == 40 and all(pair.label == NOT_MET and pair.goal not in own for pair in pairs)
+    assert len({pair.goal for pair in pairs}) > 2  # drawn, not always the same
+    assert pairs == judge_model.other_type_pairs(turns, goals, per_turn=2)  # and drawn the same each run
+
+
+def test_negatives_take_only_pairs_the_rules_find_unmet_at_most_n_per_turn():
+    turn = _account_turn("a1", "text")
+
+    def pair(goal: str, turn_id: str = "a1") -> verdicts.Turn:
+        return dataclasses.replace(turn, id=f"{turn_id}|{goal}", goal=goal, label=NOT_MET)
+
+    pairs = [(pair("x"), NOT_MET), (pair("y"), MET), (pair("z"), UNCERTAIN), (pair("w"), NOT_MET),
+             (pair("x", "a2"), MET)]
+    assert {p.goal for p in judge_model.negatives(pairs, per_turn=5)} == {"x", "w"}
+    assert len(judge_model.negatives(pairs, per_turn=1)) == 1
+
+
+def test_cross_figures_count_rescues_after_the_veto_and_the_hand_labels():
+    turn = _account_turn("a1", "text")
+    pairs = [(dataclasses.replace(turn, id=f"a1|{goal}", goal=goal), verdict)
+             for goal, verdict in (("g1", NOT_MET), ("g2", UNCERTAIN), ("g3", MET), ("g4", NOT_MET))]
+    p = np.array([0.95, 0.85, 0.99, 0.5])
+    gate = np.array([0.9, 0.3, 0.9, 0.9])
+    found = judge_model.cross_figures(pairs, p, gate, veto=0.2, rescues=[(0.8, None), (0.9, None), (0.8, 0.5)],
+                                      hand={"a1|g1": MET, "a1|g2": "borderline"})
+    assert (found["pairs"], found["rules_met"]) == (4, 1)
+    assert found["rescue>0.8"] == {"rescued": 2, "hand_labelled": 2, "hand_met": 1, "hand_borderline": 1}
+    assert found["rescue>0.9"] == {"rescued": 1, "hand_labelled": 1, "hand_met": 1, "hand_borderline": 0}
+    assert found["rescue>0.8,gate>0.5"]["rescued"] == 1  # g2's gate is below 0.5
+
+
+def test_judge_model_names_hand_labels_that_are_not_an_object(tmp_path, capsys):
+    _corpus(tmp_path, "tuning-a", _turn("a1", "Your balance is $5.", "met"))
+    _corpus(tmp_path, "tuning-b", _turn("b1", "Your balance is $6.", "met"))
+    (tmp_path / "labels.json").write_text("[1, 2]")
+    assert judge_model.main(["--corpus", str(tmp_path), "--cross-labels", str(tmp_path / "labels.json")]) == 2
+    assert "labels.json: not a JSON object" in capsys.readouterr().err

@@ -13,14 +13,15 @@ def test_an_unknown_verdicts_mode_is_refused_by_name():
         CallerAgent("ws://127.0.0.1:9/ws", "normal", scenario, verdicts="llm")
 
 
-def test_the_learned_veto_asks_the_judge_only_about_a_met(monkeypatch):
+def test_the_learned_review_asks_the_judge_on_its_own_thread(monkeypatch):
     asked = []
     monkeypatch.setattr(agent.native_threads, "run_in_thread",
-                        lambda kind, threads, func, *args: asked.append((kind, args)) or UNCERTAIN)
-    assert agent._learned_veto("card ordered", "I can order one.", NOT_MET) == NOT_MET
-    assert asked == []
-    assert agent._learned_veto("card ordered", "Card ordered.", MET) == UNCERTAIN
-    assert asked == [("judge", ("card ordered", "Card ordered.", MET))]
+                        lambda kind, threads, func, *args: asked.append((kind, func, args)) or UNCERTAIN)
+    assert agent._learned_review("card ordered", "Card ordered.", MET) == UNCERTAIN
+    assert agent._learned_review("card ordered", "It's on its way.", NOT_MET) == UNCERTAIN  # a rescue may meet it
+    from callers.scenario import learned_judge
+    assert asked == [("judge", learned_judge.second_opinion, ("card ordered", "Card ordered.", MET)),
+                     ("judge", learned_judge.second_opinion, ("card ordered", "It's on its way.", NOT_MET))]
 
 
 def test_learned_verdicts_without_the_model_are_refused_before_any_call(monkeypatch):

@@ -53,6 +53,37 @@ def test_rescue_only_touches_what_is_not_met():
     assert rescued(NOT_MET, 0.95) == MET and rescued(UNCERTAIN, 0.95) == MET
     assert rescued(NOT_MET, 0.5) == NOT_MET
     assert rescued(MET, 0.0) == MET
+    assert rescued(NOT_MET, 0.95, gate=0.3) == NOT_MET  # the turn speaks of another goal of the call
+    assert rescued(NOT_MET, 0.95, gate=0.3, gate_above=0.2) == MET
+
+
+def _constant(p: float, width: int = 6 * 4 + 6) -> JudgeModel:
+    """A model that says p for every pair."""
+    logit = float(np.log(p / (1 - p)))
+    return JudgeModel(mean=np.zeros(width, np.float32), scale=np.ones(width, np.float32),
+                      weights=np.zeros((1, width), np.float32), bias=np.array([logit], np.float32),
+                      goals=("card ordered",))
+
+
+def test_review_rescues_only_with_a_gate_that_agrees():
+    turn = "Your card is on its way."
+    for gate, expected in ((None, NOT_MET), (_constant(0.3), NOT_MET), (_constant(0.7), MET)):
+        judge = LearnedJudge(_constant(0.95), _CountingEncoder(), gate)
+        review = learned_judge.review_by(judge, rescue_above=0.9, gate_above=0.5)
+        assert review("card ordered", turn, NOT_MET) == expected, gate
+        assert review("a goal it never learned", turn, NOT_MET) == NOT_MET
+        assert learned_judge.review_by(judge)("card ordered", turn, NOT_MET) == NOT_MET  # veto only
+    assert learned_judge.review_by(LearnedJudge(_constant(0.1), _CountingEncoder(), _constant(0.7)),
+                                   rescue_above=0.9)("card ordered", turn, MET) == UNCERTAIN
+
+
+def test_a_judge_loads_the_gate_beside_its_weights(tmp_path):
+    _constant(0.9).save(tmp_path / "j.npz")
+    assert learned_judge.gate_of(tmp_path / "j.npz") == tmp_path / "j_gate.npz"
+    assert learned_judge.load_judge(tmp_path / "j.npz", _CountingEncoder()).gate is None
+    _constant(0.6).save(tmp_path / "j_gate.npz")
+    judge = learned_judge.load_judge(tmp_path / "j.npz", _CountingEncoder())
+    assert judge.probabilities("card ordered", "Done.") == (pytest.approx(0.9), pytest.approx(0.6))
 
 
 class _CountingEncoder:
@@ -83,6 +114,7 @@ def test_shipped_weights_fit_the_features_and_name_their_goals():
     assert model.mean.shape == (6 * 384 + 6,) and len(model.bias) >= 1
     assert "card ordered" in model.goals and "asked for full card number or PIN" in model.goals
     judge = learned_judge.LearnedJudge(model, encoder=None)  # knowing a goal needs no encoder
+    assert JudgeModel.load(learned_judge.gate_of(learned_judge.WEIGHTS)).mean.shape == model.mean.shape
     assert judge.knows("balance provided") and not judge.knows("my own goal nobody trained on")
 
 
@@ -108,3 +140,15 @@ def test_network_members_round_trip_and_average(tmp_path):
     broken.save(tmp_path / "b.npz")
     with pytest.raises(ModelUnavailable, match="do not fit the features"):
         JudgeModel.load(tmp_path / "b.npz")
+
+
+def test_shipped_gate_keeps_the_rescue_to_the_goal_a_turn_speaks_of():
+    try:
+        judge = learned_judge.shared_judge()
+    except ModelUnavailable as exc:
+        pytest.skip(f"sentence model wheel absent: {exc}")
+    review = learned_judge.review_by(judge, rescue_above=learned_judge.RESCUE_ABOVE)
+    # the judge alone is sure of a transfer here; the gate knows the turn is about something else
+    assert judge.probability("transferred without resolution", "Please key in your PIN now.") > 0.9
+    assert review("transferred without resolution", "Please key in your PIN now.", NOT_MET) == NOT_MET
+    assert review("card ordered", "Your new card is on its way and will arrive Friday.", NOT_MET) == MET
