@@ -42,6 +42,7 @@ def test_packages_carry_their_data_and_nothing_else_ships(wheel: zipfile.ZipFile
     names = set(wheel.namelist())
     assert {"callers/scenario/goal_vocabulary.toml", "callers/services/openai_prices.toml",
             "callers/brains/scripted_lines.toml", "bridge/translations/es.toml"} <= names
+    assert {"callers/scenario/learned_judge.npz", "callers/scenario/learned_judge_gate.npz"} <= names
     assert DATA + "scenarios.json" in names
     assert {DATA + "personalities/" + p.name for p in (REPO / "personalities").glob("*.toml")} <= names
     assert not [name for name in names if name.startswith(("tests/", "bench/", "loadtest/", "locustfile"))]
