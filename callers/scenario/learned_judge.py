@@ -171,13 +171,14 @@ def rescued(rule_verdict: str, probability: float, rescue_above: float = RESCUE_
 
 
 def review_by(judge: LearnedJudge, veto_below: float = VETO_BELOW, rescue_above: Optional[float] = None,
-              gate_above: float = GATE_ABOVE) -> Review:
+              gate_above: float = GATE_ABOVE, rescue_as: str = MET) -> Review:
     """A GoalTracker's second opinion: the rules' verdict, vetoed or (with `rescue_above`) rescued by the
     judge, asked only where its answer can change the verdict and only on goals it was trained on. A tracker
     asks about every goal of its call each turn, and the judge, trained one labelled goal at a time, is
     confident about goals a short turn does not touch ("Please key in your PIN now." scores above 0.9 for
     a transfer); so a rescue needs the gate too, trained with the other goals of each turn's call as not met
-    (without a gate there is no rescue)."""
+    (without a gate there is no rescue). A rescue gives `rescue_as`: met, or uncertain (shown apart, never
+    counted as met)."""
     def review(goal_text: str, turn_text: str, verdict: str) -> str:
         if not judge.knows(goal_text):
             return verdict
@@ -185,7 +186,7 @@ def review_by(judge: LearnedJudge, veto_below: float = VETO_BELOW, rescue_above:
             return vetoed(verdict, judge.probability(goal_text, turn_text), veto_below)
         if rescue_above is not None and judge.gate is not None:
             probability, gate = judge.probabilities(goal_text, turn_text)
-            return rescued(verdict, probability, rescue_above, gate, gate_above)
+            return rescue_as if rescued(verdict, probability, rescue_above, gate, gate_above) == MET else verdict
         return verdict
     return review
 
@@ -217,8 +218,12 @@ def shared_judge(weights: Optional[Path] = None) -> LearnedJudge:
 
 
 def second_opinion(goal_text: str, turn_text: str, verdict: str) -> str:
-    """The process's one judge as a tracker's second opinion: its veto and its gated rescue (see review_by)."""
-    return review_by(shared_judge(), rescue_above=RESCUE_ABOVE)(goal_text, turn_text, verdict)
+    """The process's one judge as a tracker's second opinion (see review_by): its veto makes a rule's met it
+    finds very unlikely uncertain, and its gated rescue makes a rule's not met it finds near certain
+    uncertain too, never met. On wording nobody tuned for, a rescue to met cost a point of false met for a
+    point of accuracy (bench/RESULTS.md section 5, round 6); as uncertain it costs none, and a report shows
+    the failed calls that hinge on it."""
+    return review_by(shared_judge(), rescue_above=RESCUE_ABOVE, rescue_as=UNCERTAIN)(goal_text, turn_text, verdict)
 
 
 def judge(goal_text: str, turn_text: str, weights: Optional[Path] = None) -> float:

@@ -77,6 +77,16 @@ def test_review_rescues_only_with_a_gate_that_agrees():
                                    rescue_above=0.9)("card ordered", turn, MET) == UNCERTAIN
 
 
+def test_calls_take_a_rescue_as_uncertain_never_as_met(monkeypatch):
+    """--verdicts learned: a rescue shows the goal apart as uncertain; it never adds a met to a success rate."""
+    judge = LearnedJudge(_constant(0.95), _CountingEncoder(), _constant(0.7))
+    monkeypatch.setattr(learned_judge, "shared_judge", lambda weights=None: judge)
+    turn = "Your card is on its way."
+    assert learned_judge.second_opinion("card ordered", turn, NOT_MET) == UNCERTAIN
+    assert learned_judge.second_opinion("card ordered", turn, UNCERTAIN) == UNCERTAIN
+    assert learned_judge.second_opinion("card ordered", turn, MET) == MET
+
+
 def test_a_judge_loads_the_gate_beside_its_weights(tmp_path):
     _constant(0.9).save(tmp_path / "j.npz")
     assert learned_judge.gate_of(tmp_path / "j.npz") == tmp_path / "j_gate.npz"
