@@ -61,6 +61,8 @@ HARMLESS_NEGATIONS = re.compile(r"\b(?:no problem|no worries|not a problem|no tr
                                 r"|so (?:that )?(?:it|this|that|they|the fee|the charge) (?:doesn't|does not|won't"
                                 r"|will not|can't|cannot|shouldn't|should not|never) (?:happen(?: again)?"
                                 r"|(?:get|be) (?:reapplied|lost|repeated|charged again)))\b")
+# "I need to put you through" is the agent's own hand-over, as "I have to" is; "I need your PIN" asks.
+NEED_TO_HAND_OVER = re.compile(r"\b(i|we) need to (put|pass|transfer|send|move|connect|hand)\b")
 # "Don't hang up" asks the caller to hold; it negates nothing the agent did ("te paso con un agente, no cuelgues").
 HOLD_ON = re.compile(r"\b(?:(?:don't|dont|do not) hang up|no cuelgues?)\b")
 # "No, I've ordered it": "no" before a subject answers the caller; it negates nothing in its clause.
@@ -247,14 +249,17 @@ DIRECTED_MARKERS = (
 # A clause that opens with one of these verbs (after "please", ...) tells the caller what to do.
 DIRECTED_VERBS = frozenset({"visit", "go", "head", "call", "contact", "log", "download", "click", "use", "check",
                             "fill", "write", "send", "bring", "pop", "drop", "try", "come", "stop"})
-# "If that charge isn't yours we can dispute it": a subject pronoun after an object ends a clause that has no
-# punctuation, so the first clause's negation does not reach the second.
-SPANISH_BEFORE_CLITIC = frozenset({"que", "no", "nunca", "ni", "si"})  # "que le transfiero", "no le paso"
+# Running Spanish: a clitic before the agent's own act opens a clause ("no tengo acceso la comunico con ..."),
+# unless one of these stands before it ("que le transfiero", "no le paso").
+SPANISH_BEFORE_CLITIC = frozenset({"que", "no", "nunca", "ni", "si"})
 SPANISH_CLITICS = frozenset({"le", "la", "lo", "te", "les", "los", "las", "se"})
 SPANISH_FIRST_PERSON_ACTS = frozenset({"paso", "comunico", "transfiero", "pongo", "mando", "envio", "tramito",
                                        "bloqueo", "cancelo", "anulo", "pido", "solicito", "devuelvo", "reembolso"})
+# Running words: a first person with its auxiliary opens a clause, except after these ("what I've done").
 SUBJECT_AUXILIARIES = frozenset({"i've", "ive", "i'm", "we've", "weve", "we're", "i'll", "we'll"})
 RELATIVE_LEADS = frozenset({"as", "than", "what", "like", "because", "cause", "cos", "since"})
+# "If that charge isn't yours we can dispute it": a subject pronoun after an object ends a clause that has no
+# punctuation, so the first clause's negation does not reach the second.
 SUBJECT_PRONOUNS = frozenset({"i", "we", "i'll", "we'll", "i've", "we've", "i'm", "we're", "ill", "ive", "im",
                               "weve", "i'd", "we'd"})
 OBJECT_ENDINGS = frozenset({"it", "them", "yours", "mine", "ours", "theirs", "this", "one"})
@@ -466,8 +471,6 @@ PLAN_LEADS = (("plan", "is"), ("here's", "what", "happens"), ("heres", "what", "
               ("what", "ill", "do", "is"), ("what", "we'll", "do", "is"), ("what", "well", "do", "is"),
               ("next", "steps", "are"), ("next", "step", "is"), ("what", "happens", "next", "is"),
               ("what", "happens", "now", "is"), ("what", "i", "will", "do", "is"), ("what", "we", "will", "do", "is"))
-# "I need to put you through" is the agent's own hand-over, as "I have to" is; "I need your PIN" asks.
-NEED_TO_HAND_OVER = re.compile(r"\b(i|we) need to (put|pass|transfer|send|move|connect|hand)\b")
 # "9.30" and "4.45" are clock times as British agents write them; "49.99" and "12.50" are prices.
 CLOCK_MINUTES = frozenset({"00", "15", "30", "45"})
 _DIGIT_GROUPING = re.compile(r"(?<=\d),(?=\d)")
