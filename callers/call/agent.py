@@ -794,8 +794,9 @@ def _round(value: Optional[float]) -> Optional[float]:
 
 
 def _learned_review(goal_text: str, turn_text: str, verdict: str) -> str:
-    """The learned judge's veto or gated rescue on one goal (callers/scenario/learned_judge.py), computed on a
-    native thread: tens of milliseconds of numpy would stall every call's audio on this loop."""
+    """The learned judge's second opinion on one goal (learned_judge.second_opinion: a doubtful met or not met
+    becomes uncertain), computed on a native thread: tens of milliseconds of numpy would stall every call's
+    audio on this loop."""
     from callers.scenario import learned_judge  # the sentence model loads only for runs that ask for it
     return native_threads.run_in_thread("judge", JUDGE_THREADS, learned_judge.second_opinion, goal_text, turn_text,
                                         verdict)
