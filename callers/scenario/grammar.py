@@ -836,6 +836,13 @@ def _negation(word: str) -> bool:
     return word in NEGATIONS or word.endswith(NEGATION_SUFFIX) or word.split("'")[0] in NEGATIONS
 
 
+def _names_ability(words: list[str], modal: int) -> bool:
+    """"outside what I can do": a modal after "what I" names what the agent can do and hedges nothing, unless
+    the sentence goes on to offer it ("what I can do is order you one")."""
+    return modal > 1 and words[modal - 2] in NAMING_ABILITY and words[modal + 1:modal + 3] not in (["do", "is"],
+                                                                                                   ["do", "for"])
+
+
 def _elliptical_request(words: list[str]) -> bool:
     """"and the full card number too", "and the PIN as well so I can verify": a verbless "and the X" with an
     additive ending goes on with what the agent was asking for."""
@@ -1110,17 +1117,13 @@ def analyse(text: str) -> Sentence:
                 if clause_words[:1] == ["so"] and len(clause_words) > 2 and clause_words[1] in PURPOSE_SUBJECTS
                 and clause_words[2] in ("can", "could")}
     outside_relatives = [word if clause_of[i] not in relatives | purposes else "" for i, word in enumerate(words)]
-    for i in range(1, count - 1):  # "outside what I can do" names what the agent can do; it hedges nothing
-        offered = words[i + 2:i + 4] in (["do", "is"], ["do", "for"])  # "what I can do is order you one"
-        if words[i - 1] in NAMING_ABILITY and words[i] in ("i", "we") and words[i + 1] in ("can", "could") \
-                and not offered:
+    for i in range(1, count - 1):
+        if words[i] in ("i", "we") and words[i + 1] in ("can", "could") and _names_ability(words, i + 1):
             outside_relatives[i] = outside_relatives[i + 1] = ""
     hedge_from = _first_marker(outside_relatives, _TENTATIVE_MARKERS_BY_WORD, TENTATIVE_EXCEPTIONS)
     for i, word in enumerate(words):
-        named_ability = i > 1 and words[i - 2] in NAMING_ABILITY and words[i + 1:i + 3] not in (["do", "is"],
-                                                                                                   ["do", "for"])
         if word in HEDGE_MODALS and (not i or words[i - 1] not in YOU) and not questioning[clause_of[i]] \
-                and not named_ability:
+                and not _names_ability(words, i):
             hedge_from = min(hedge_from, i)
             break
     if len(words) > 1 and words[0] in INVERTED_CONDITIONS and (words[1] in DETERMINERS or words[1] in SUBJECTS) \
