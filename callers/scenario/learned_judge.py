@@ -7,11 +7,11 @@ networks over them, averaged, were trained on the tuning corpora by `bench/judge
 are data, `learned_judge.npz` beside this file.
 
 Its uses: a veto, a rule's "met" that the judge finds very unlikely becomes uncertain; and a rescue, a rule's
-"not met" that it finds near certain becomes met, but only where a second set of networks over the same
-features, the gate (`learned_judge_gate.npz`, trained also on each turn paired with the other goals of its
-call as not met), finds that the turn speaks of this goal: a call asks about every goal each turn. It learned
-the goals of scenarios.json and does poorly on goal wordings it never saw (bench/judge_model.py, leaving goals
-out), so a caller should ask it only where `knows(goal)`.
+"not met" that it finds near certain becomes uncertain in calls (met only on the bench), and only where a
+second set of networks over the same features, the gate (`learned_judge_gate.npz`, trained also on each turn
+paired with the other goals of its call as not met), finds that the turn speaks of this goal: a call asks
+about every goal each turn. It learned the goals of scenarios.json and does poorly on goal wordings it never
+saw (bench/judge_model.py, leaving goals out), so a caller should ask it only where `knows(goal)`.
 """
 from __future__ import annotations
 
