@@ -44,12 +44,16 @@ NEGATION_SUFFIX = "n't"
 UNUSABLE = re.compile(
     r"\b(?:(?:won't|wont|will not|can't|cant|cannot|can not|doesn't|doesnt|does not|don't|dont|do not)"
     r"(?: be)? (?:work|works|function|used|usable) (?:any ?more|for anything|at all|again)"
+    r"|(?:can't|cant|cannot|can not) be used by (?:anyone|anybody|any one)(?: else)?"
     r"|(?:will |can |is )?nolonger(?: be)? (?:work|works|function|used|usable)"
     r"|(?:nolonger|no) (?:se )?(?:puede|podra|va a|le va a) (?:usar|usarse|utilizar|utilizarse|servir)(?:se)?"
     r"|(?:nolonger|no) (?:se puede usar|se podra usar|funciona|funcionara|sirve|servira|admite|admitira)"
     r"|(?:nolonger|no) (?:podra|puede) (?:usarse|utilizarse)"
+    r"|(?:nolonger|no) (?:la |lo )?(?:podra|puede) (?:usar|utilizar)(?:la|lo)?"
+    r"|nolonger (?:esta|estara) (?:operativa|operativo|activa|activo|disponible)"
     r"|(?:nobody|no one|noone) (?:else )?(?:can|could|will be able to) (?:use|make (?:any )?(?:purchases|payments)"
-    r" (?:on|with)))\b")
+    r" (?:on|with)|spend (?:on|with)|pay with|buy (?:anything )?with)"
+    r"|nadie (?:la |lo )?(?:puede|podra) (?:usar|usarla|usarlo|utilizar|utilizarla|comprar|pagar))\b")
 # Negative words that do not negate anything ("no problem, I've ordered it").
 HARMLESS_NEGATIONS = re.compile(r"\b(?:no problem|no worries|not a problem|no trouble|not at all|no need to worry"
                                 r"|no later than|not later than|no more than|not more than"
@@ -71,7 +75,7 @@ ANSWER_NO = re.compile(r"\bno\s+(?=(?:i|i've|ive|i'll|i'm|im|we|we've|we'll|it|i
 CLAUSE_WORDS = frozenset({"and", "but", "so", "because", "although", "though", "while", "however", "or",
                           "plus", "then", "since", "whereas", "if", "unless", "once", "until", "whenever", "who",
                           "which", "that", "how", "whether", "where",
-                          "y", "pero", "porque", "aunque",  # Spanish: and, but, because, although
+                          "y", "pero", "porque", "aunque", "asi",  # Spanish: and, but, because, although, so
                           "cause", "cuz", "coz"})  # "because", as transcripts write it
 CLAUSE_PUNCTUATION = frozenset({",", ";", ":", "."})
 # Skipped at the start of a clause before looking for a question opener ("Okay, thank you, can you ...").
@@ -95,7 +99,11 @@ EMBEDDED_QUESTION = re.compile(
 MIN_SPLIT_WORDS = 3
 # A sentence this short that ends in a full stop labels the next one (an IVR's "Available balance. $2,412.").
 LABEL_WORDS = 2
-SENTENCE_BREAK = re.compile(r"(?<=[.!?])\s+|\n+")
+# A synthetic voice's pause after its verb ("Your available balance is. Five hundred. Twelve dollars."): the
+# sentence goes on after it.
+COPULA_PAUSE = re.compile(r"\b(?:is|are|was|were)\.$", re.IGNORECASE)
+# "between 8 a.m. and 8 p.m.": a clock's "a.m." ends a sentence only where a capital follows it
+SENTENCE_BREAK = re.compile(r"(?<=[.!?])(?<![ap]\.m\.)\s+|(?<=[ap]\.m\.)\s+(?=[A-Z])|\n+")
 # Offers, hedges, conditions and look-ups: what follows them in the sentence has not happened yet.
 TENTATIVE_MARKERS = (
     ("i", "can"), ("we", "can"), ("i", "could"), ("we", "could"), ("if",), ("unless",), ("once",),
@@ -160,6 +168,14 @@ RETRACTIONS = (
 # What follows these is done because of what came before, not taken back by it ("I'm not sure about that,
 # so I'm transferring you to a colleague").
 CONSEQUENCES = frozenset({"so", "therefore"})
+# "..., and either way I'll call you on Friday": what follows these holds whatever the condition before them.
+UNCONDITIONALS = (("either", "way"), ("in", "any", "case"), ("regardless",), ("whatever", "happens"),
+                  ("no", "matter", "what"), ("de", "todas", "formas"), ("en", "cualquier", "caso"))
+# A failure told as what the act brought about ("deactivated, which means the charge was declined") or named
+# as a thing's kind ("your complaint about the failed transfer") is no failure of the agent's act.
+CONSEQUENCE_LEADS = (("which", "means"), ("which", "meant"), ("meaning",))
+ATTRIBUTIVE_FAILURES = frozenset({"failed", "rejected", "unsuccessful", "declined"})
+NAMING_DETERMINERS = frozenset({"the", "a", "an", "your", "my", "our", "their", "his", "her", "these", "those"})
 # "... so the fee's still there for now": what an earlier sentence reported done has not held.
 STILL_THERE = frozenset({("still", "there"), ("still", "live"), ("still", "active"), ("still", "usable"),
                          ("still", "charged"), ("still", "pending"), ("one", "stays"), ("it", "stays"),
@@ -256,7 +272,7 @@ SPANISH_CLITICS = frozenset({"le", "la", "lo", "te", "les", "los", "las", "se"})
 SPANISH_FIRST_PERSON_ACTS = frozenset({"paso", "comunico", "transfiero", "pongo", "mando", "envio", "tramito",
                                        "bloqueo", "cancelo", "anulo", "pido", "solicito", "devuelvo", "reembolso"})
 # Running words: a first person with its auxiliary opens a clause, except after these ("what I've done").
-SUBJECT_AUXILIARIES = frozenset({"i've", "ive", "i'm", "we've", "weve", "we're", "i'll", "we'll"})
+SUBJECT_AUXILIARIES = frozenset({"i've", "ive", "i'm", "im", "we've", "weve", "we're", "i'll", "ill", "we'll"})
 RELATIVE_LEADS = frozenset({"as", "than", "what", "like", "because", "cause", "cos", "since"})
 # "If that charge isn't yours we can dispute it": a subject pronoun after an object ends a clause that has no
 # punctuation, so the first clause's negation does not reach the second.
@@ -266,11 +282,16 @@ OBJECT_ENDINGS = frozenset({"it", "them", "yours", "mine", "ours", "theirs", "th
 # ... and so does a subject after these words, which end a clause far more often than they start a noun
 # phrase ("the replacement's been requested on my end you don't need to do anything").
 CLAUSE_ENDINGS = frozenset({"end", "here", "now", "today", "already", "too", "again", "soon", "away", "back",
-                            "file", "yet", "phone", "line", "in", "out", "up", "off", "through"})
+                            "file", "yet", "phone", "line", "in", "out", "up", "off", "through", "sorry"})
 # Subjects that open a clause after CLAUSE_ENDINGS, or after a condition without a comma ("if you don't
 # recognise the charge we can dispute it").
 CLAUSE_SUBJECTS = frozenset({"i", "we", "i'll", "we'll", "i've", "we've", "i'm", "we're", "ill", "ive", "im",
-                             "weve", "you", "you'll", "youll", "you're", "youre", "it's", "that's", "thats", "it"})
+                             "weve", "you", "you'll", "youll", "you're", "youre", "you've", "youve", "it's", "that's",
+                             "thats", "it"})
+# A speaker's hesitation before a subject starts a new clause in running words ("so sorry um thats not on").
+NOT_A_NOUN = frozenset({"to", "sure", "thank", "make", "need", "want", "like", "hope", "think", "guess", "mean"})
+PERFECT_SPEAKERS = frozenset({"i've", "ive", "we've", "weve"})
+HESITATIONS = frozenset({"um", "uh", "erm", "er", "uhm", "hmm"})
 CUT_OFF_BEFORE_NOT = frozenset({"do", "does", "please", "must", "should"})
 # Asides that may stand between a negation and its verb ("do not, under any circumstances, share ...").
 ASIDE_OPENERS = frozenset({"under", "at", "in", "for", "ever", "by", "please", "repeat", "again", "even"})
@@ -322,6 +343,10 @@ NOT_IN_OBJECT = frozenset({"and", "but", "so", "because", "or", "then", "if", "t
                            "they", "he", "she", "it's", "i've", "we've", "i'm", "we're", "which", "who"})
 INSIDE_CUE = frozenset({"it", "them", "now", "just", "straight", "right", "quickly", "ahora"})
 # Reporting what the caller said or wants: an echo of the caller, not the agent's own statement.
+# The verb of a noun that an echo qualifies: "the card you asked about has now been reissued".
+QUALIFIED_VERBS = frozenset({"is", "are", "was", "were", "has", "have", "had"})
+REPORTED = frozenset({"said", "say", "asked", "ask", "asking", "saying", "mentioned"})
+CONDITION_LEADS = frozenset({"if", "should", "whenever"})
 ECHO_MARKERS = (
     ("you", "said"), ("you", "mentioned"), ("you", "asked"), ("you're", "asking"), ("youre", "asking"),
     ("you", "are", "asking"), ("you", "want"), ("you", "wanted"), ("you'd", "like"), ("youd", "like"),
@@ -334,7 +359,8 @@ ECHO_MARKERS = (
     ("youd", "want"), ("you", "would", "want"), ("you", "wanna"), ("what", "you're", "saying"),
     ("what", "youre", "saying"), ("did", "you", "wish"), ("do", "you", "wish"), ("is", "your", "query"),
     ("is", "your", "question"), ("is", "your", "enquiry"), ("is", "your", "inquiry"), ("were", "you"),
-    ("you", "just", "want"), ("you", "only", "want"),
+    ("you", "just", "want"), ("you", "only", "want"), ("you", "wish"), ("you're", "interested"),
+    ("youre", "interested"), ("you", "are", "interested"),
 )
 # Words that open a clause of the agent's own again after an echo ("you said X, so I've ...").
 FIRST_PERSON = frozenset({"i", "i've", "i'll", "i'm", "i'd", "ive", "ill", "im", "we", "we've", "we'll", "we're",
@@ -421,8 +447,11 @@ NUMBER_WORDS = frozenset(
 ORDINALS = frozenset(
     "first second third fourth fifth sixth seventh eighth ninth tenth eleventh twelfth thirteenth fourteenth "
     "fifteenth sixteenth seventeenth eighteenth nineteenth twentieth thirtieth".split())
-CURRENCIES = frozenset({"dollar", "dollars", "cent", "cents", "buck", "bucks", "pound", "pounds", "pence",
-                        "euro", "euros", "usd", "gbp", "eur", "quid", "rupee", "rupees", "peso", "pesos", "naira",
+# Written before or after the amount: "AUD 17,250", "250 CAD".
+CURRENCY_CODES = frozenset({"usd", "gbp", "eur", "aud", "cad", "nzd", "chf", "inr", "mxn", "sgd", "hkd", "zar",
+                            "jpy"})
+CURRENCIES = CURRENCY_CODES | frozenset({"dollar", "dollars", "cent", "cents", "buck", "bucks", "pound", "pounds", "pence",
+                        "euro", "euros", "quid", "rupee", "rupees", "peso", "pesos", "naira",
                         "rand", "yen", "yuan", "zloty", "zlotys", "franc", "francs", "ringgit", "dirham", "dirhams"})
 CLOCK_WORDS = frozenset({"noon", "midday", "midnight", "o'clock", "oclock", "am", "pm"})
 RANGE_WORDS = frozenset({"to", "till", "til", "until", "through", "thru", "and"})
@@ -465,7 +494,7 @@ USUAL_VERBS = frozenset({"ship", "ships", "arrive", "arrives", "take", "takes", 
                          "appear", "appears", "show", "shows", "usually", "normally", "typically", "always", "get",
                          "gets", "stay", "stays", "remain", "remains", "cost", "costs"})
 ADDITIVE_ENDINGS = frozenset({"too", "also", "please", "well"})
-NAMING_ABILITY = frozenset({"what", "all", "everything", "anything"})
+NAMING_ABILITY = frozenset({"what", "all", "everything", "anything", "something"})
 PLAN_LEADS = (("plan", "is"), ("here's", "what", "happens"), ("heres", "what", "happens"),
               ("here's", "what", "will", "happen"), ("heres", "what", "will", "happen"), ("what", "i'll", "do", "is"),
               ("what", "ill", "do", "is"), ("what", "we'll", "do", "is"), ("what", "well", "do", "is"),
@@ -646,6 +675,8 @@ def split_sentences(text: str) -> list[str]:
         if parts and parts[-1].endswith(".") and len(parts[-1].split()) <= LABEL_WORDS \
                 and not set(parts[-1].lower().rstrip(".").split()) & (SUBJECTS | CLAUSE_SUBJECTS):  # "We're sorry."
             parts[-1] = f"{parts[-1]} {part}"  # its full stop still ends a clause (CLAUSE_PUNCTUATION)
+        elif parts and COPULA_PAUSE.search(parts[-1]):
+            parts[-1] = f"{parts[-1][:-1]} {part}"
         else:
             parts.append(part)
     if not re.search(r"[.!?]", text):
@@ -713,6 +744,7 @@ _INABILITIES_BY_WORD = _by_first_word(INABILITIES)
 _OTHERS_BY_WORD = _by_first_word(OTHERS)
 _STAFF_BY_WORD = _by_first_word(STAFF)
 _PLAN_LEADS_BY_WORD = _by_first_word(PLAN_LEADS)
+_UNCONDITIONALS_BY_WORD = _by_first_word(UNCONDITIONALS)
 
 
 def _first_marker(words: list[str], markers_by_word: dict[str, tuple[tuple[str, ...], ...]],
@@ -732,6 +764,20 @@ def _first_marker(words: list[str], markers_by_word: dict[str, tuple[tuple[str, 
 def _marker_starts(words: list[str], markers_by_word: dict[str, tuple[tuple[str, ...], ...]]) -> list[int]:
     return [index for index, word in enumerate(words)
             if any(_starts_with(words, index, marker) for marker in markers_by_word.get(word, ()))]
+
+
+def _failure_starts(words: list[str]) -> list[int]:
+    """Where the sentence reports an act failing; see CONSEQUENCE_LEADS and ATTRIBUTIVE_FAILURES."""
+    starts = []
+    for index in _marker_starts(words, _FAILURES_BY_WORD):
+        following = words[index + 1] if index + 1 < len(words) else ""
+        if index and words[index - 1] in NAMING_DETERMINERS and words[index] in ATTRIBUTIVE_FAILURES \
+                and following and following not in CLAUSE_WORDS and following not in AUXILIARIES:
+            continue
+        if any(_starts_with(words, lead, marker) for lead in range(1, index) for marker in CONSEQUENCE_LEADS):
+            continue
+        starts.append(index)
+    return starts
 
 
 def _is_past(word: str, alone: bool = False) -> bool:
@@ -754,6 +800,21 @@ def _next_verb(words: list[str], index: int) -> str:
     return words[index] if index < len(words) else ""
 
 
+def _reports_own_act(words: list[str], act: int) -> bool:
+    """A clause in which the speaker reports its own act done ("and I've filed it"): no condition or hedge
+    before it in the sentence can govern what is already done."""
+    first = _skip_fillers(words)
+    return act == DONE and first < len(words) and words[first] in PERFECT_SPEAKERS
+
+
+def _before_adverbs(words: list[str], index: int, start: int) -> str:
+    """The word before `index` and the adverbs in between ("is" in "your call is now going to ...")."""
+    index -= 1
+    while index > start and words[index] in ADVERBS:
+        index -= 1
+    return words[index] if index >= start else ""
+
+
 def _clause_act(words: list[str]) -> int:
     """How one clause reports its act (NOT_DONE, DONE, COMMITTED); see the module docstring."""
     start = _skip_fillers(words)
@@ -771,7 +832,7 @@ def _clause_act(words: list[str]) -> int:
             return DONE
         if word == "going" and after == "to" and before in ("was", "were"):
             continue  # "I was going to refund it": an intention given up
-        if word in FUTURE or (word == "going" and after == "to" and before in BE):
+        if word in FUTURE or (word == "going" and after == "to" and _before_adverbs(words, j, start) in BE):
             if word in YOU or before in YOU:  # the caller's own future ("you'll be transferred": see BE)
                 continue
             return COMMITTED
@@ -870,13 +931,18 @@ def _opens_clause(token: str, following: str, words: list[str], clause_start: in
     ("if you don't recognise it we can dispute it"), or a question word early on ("for verification whats
     your pin")."""
     previous = words[-1]
-    if token in SUBJECT_PRONOUNS and previous in OBJECT_ENDINGS:
+    if token in SUBJECT_PRONOUNS and previous in OBJECT_ENDINGS or token in CLAUSE_SUBJECTS and previous in HESITATIONS:
         return True
     about_that = previous == "that" and len(words) > 1 and words[-2] in ("about", "for", "with", "like")
     if token in CLAUSE_SUBJECTS and (previous in CLAUSE_ENDINGS or about_that or (
             words[clause_start] in SUBORDINATORS and len(words) - clause_start >= 3)):
         return True
     if (token, following) in (("let", "me"), ("no", "need")):
+        return True
+    # "to dispute a payment you don't recognise, press 3": a relative clause without "that" after a noun keeps
+    # its negation to itself
+    if token == "you" and _negation(following) and previous not in CLAUSE_WORDS | AUXILIARIES | SUBJECTS \
+            and previous not in DETERMINERS | FILLER_WORDS | NOT_A_NOUN:
         return True
     # "no tengo acceso a eso la comunico con un asesor": a Spanish clitic before the agent's act starts one
     if token in SPANISH_CLITICS and following in SPANISH_FIRST_PERSON_ACTS \
@@ -948,6 +1014,8 @@ def _content(words: list[str]) -> dict[str, tuple[int, ...]]:
             found[decimal].append(i)
         if word in CURRENCIES and any(_is_number(w) for w in words[max(0, i - 3):i]):
             found["money"].append(i)
+        if word in CURRENCY_CODES and i + 1 < count and _is_number(words[i + 1]):
+            found["money"].append(i)
         if word == "percent" and any(_is_number(w) for w in words[max(0, i - 3):i]):
             found["percent"].append(i)
         if word == "apr" and any(_is_number(w) for w in words[max(0, i - 4):i + 4]):
@@ -1015,7 +1083,7 @@ def analyse(text: str) -> Sentence:
         following = tokens[position + 1] if position + 1 < len(tokens) else ""
         # "you can't do that on the website", "if that wasn't you we can dispute it": a pronoun, no new clause
         pronoun_that = token == "that" and (following in AFTER_PRONOUN_THAT
-                                            or bool(words) and words[-1] in SUBORDINATORS | {"and", "but", "so"})
+                                            or bool(words) and words[-1] in SUBORDINATORS | {"and", "but", "so", "all"})
         if words and clause_of[-1] == clause and (
                 (token in CLAUSE_WORDS and not pronoun_that) or _opens_clause(token, following, words, clause_start)):
             clause += 1
@@ -1168,17 +1236,31 @@ def analyse(text: str) -> Sentence:
               if (not i or words[i - 1] not in OTHERS_EXCEPT_AFTER or words[i] in ("your", "a", "another", "other"))
               and acts[clause_of[i]] != COMMITTED}
     others |= {number + 1 for number in others if len(clauses[number]) <= TOPIC_WORDS and number < clause}
-    failed = _first_marker(words, _FAILURES_BY_WORD) < count
+    failures = _failure_starts(words)
+    failed = bool(failures)
     void_from = count if hedge_from >= count and not retracted else (hedge_from if modal and not retracted else 0)
+    hedge_until = count if hedge_from >= count or retracted \
+        else hedge_from + _first_marker(words[hedge_from:], _UNCONDITIONALS_BY_WORD)
+    if hedge_until < count or hedge_from >= count or retracted:
+        pass
+    else:  # "when you'd only gone over by a dollar is frustrating, and I've put that on record": none governs it
+        hedge_until = next((clause_of.index(number) for number in range(clause_of[hedge_from] + 1, len(clauses))
+                            if _reports_own_act(clauses[number], acts[number])), count)
+    hedged = [hedge_from <= i < hedge_until for i in range(count)]
     echoed = [False] * count
     for start in _marker_starts(words, _ECHO_MARKERS_BY_WORD):
         # "the two debits you asked about are your gym and a grocery": an echo after a noun only qualifies it
         qualifying = 0 < start and words[start - 1] not in FILLER_WORDS | CLAUSE_WORDS | AUXILIARIES \
-            and any(word in ("is", "are", "was", "were") for word in words[start + 2:])
-        if not qualifying and start <= CHECK_BACK_WORDS and clause_of[start] == clause_of[0]:
+            and any(word in QUALIFIED_VERBS for word in words[start + 2:])
+        if start and words[start - 1] in CONDITION_LEADS:
+            continue  # "should you wish to dispute it, I can start that": a condition, no echo
+        # "Can I do it online, you're asking?": a report of the caller's words that ends the sentence
+        ends = any(start + len(marker) == count and _starts_with(words, start, marker) and REPORTED & set(marker)
+                   for marker in _ECHO_MARKERS_BY_WORD[words[start]])
+        if ends or (not qualifying and start <= CHECK_BACK_WORDS and clause_of[start] == clause_of[0]):
             start = 0  # "online banking you said? what about it"
         for i in range(start, count):
-            if qualifying and i > start + 1 and words[i] in ("is", "are", "was", "were"):
+            if qualifying and i > start + 1 and words[i] in QUALIFIED_VERBS:
                 break
             if i > start and clause_of[i] != clause_of[i - 1]:
                 clause_words = clauses[clause_of[i]]
@@ -1189,17 +1271,17 @@ def analyse(text: str) -> Sentence:
     negated = [negated_clause[clause_of[i]] for i in range(count)]
     not_callers = [clause_of[i] in others for i in range(count)]
     asked = [questioning[clause_of[i]] or i >= request_from for i in range(count)]
-    told = [not (asked[i] or negated[i] or echoed[i] or not_callers[i] or i >= hedge_from or retracted)
+    told = [not (asked[i] or negated[i] or echoed[i] or not_callers[i] or hedged[i] or retracted)
             for i in range(count)]
     menu = bool(MENU_KEYS.search(" ".join(words)))
     described = [not (questioning[clause_of[i]] or negated[i] or echoed[i] or not_callers[i] or retracted or menu)
                  for i in range(count)]
     told_or_asked = [not (questioning[clause_of[i]] or negated[i] or echoed[i] or not_callers[i]
-                          or i >= hedge_from or retracted) for i in range(count)]
-    failed_clauses = {clause_of[i] for i in _marker_starts(words, _FAILURES_BY_WORD)}  # "the transfer failed"
+                          or hedged[i] or retracted) for i in range(count)]
+    failed_clauses = {clause_of[i] for i in failures}  # "the transfer failed"
     acted_on_failure = [told[i] and i < directed_from and clause_of[i] not in failed_clauses for i in range(count)]
     acted = [flag and not failed for flag in acted_on_failure]
-    done = [acts[clause_of[i]] if not (i >= void_from and acts[clause_of[i]] == COMMITTED) else NOT_DONE
+    done = [acts[clause_of[i]] if not (void_from <= i < hedge_until and acts[clause_of[i]] == COMMITTED) else NOT_DONE
             for i in range(count)]
     stems = tuple(stem(word) for word in words)
     starts: dict[str, list[int]] = {}
