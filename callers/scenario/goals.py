@@ -343,7 +343,7 @@ class GoalTracker:
             later = sentences[sentences.index(sentence) + 1:] if sentence is not None else []
             if verdict == MET and any(pattern.undone_in(after) for after in later):
                 verdict = NOT_MET  # "I've put a block on it. But as you've found it, I've lifted it again."
-            elif verdict == MET and any(after.takes_back for after in later):
+            elif verdict == MET and pattern.mood == STATEMENT and any(after.takes_back for after in later):
                 verdict = UNCERTAIN  # "I've submitted the order. Hmm, hold on, that didn't go through."
             if self._review is not None and sentences:
                 verdict = self._review(status.description, heard_text, verdict)

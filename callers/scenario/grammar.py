@@ -141,7 +141,8 @@ _PAST_EVENTS = frozenset({"spoke", "talked", "started", "began", "got", "went", 
                           "finished", "moved", "hung", "came", "called", "checked", "looked"})
 TENTATIVE_EXCEPTIONS = {("i", "can"): _CAN_STATES, ("we", "can"): _CAN_STATES, ("pending",): _PENDING_THINGS,
                         ("en", "cuanto"): frozenset({"a", "al"}),  # "en cuanto al envio": as for the shipment
-                        ("before", "i"): _PAST_EVENTS, ("before", "we"): _PAST_EVENTS}
+                        ("before", "i"): _PAST_EVENTS, ("before", "we"): _PAST_EVENTS,
+                        ("when",): frozenset({"to"})}  # "I'll tell you when to expect it" sets no condition
 # Hedging modals, unless "you" comes before them: "it may take weeks" hedges, "you may want to" instructs.
 HEDGE_MODALS = frozenset({"may", "could"})
 # A modal hedge doubts its whole clause, its subject included ("A review within days might be possible").
@@ -168,6 +169,9 @@ RETRACTIONS = (
 # What follows these is done because of what came before, not taken back by it ("I'm not sure about that,
 # so I'm transferring you to a colleague").
 CONSEQUENCES = frozenset({"so", "therefore"})
+# A speaker correcting itself mid-sentence: what came before is withdrawn.
+CORRECTIONS = (("hang", "on", "no"), ("oh", "wait"), ("wait", "no"), ("no", "wait"), ("scratch", "that"),
+               ("let", "me", "correct"), ("correction",), ("corrijo",), ("perdon", "corrijo"), ("mejor", "dicho"))
 # "..., and either way I'll call you on Friday": what follows these holds whatever the condition before them.
 UNCONDITIONALS = (("either", "way"), ("in", "any", "case"), ("regardless",), ("whatever", "happens"),
                   ("no", "matter", "what"), ("de", "todas", "formas"), ("en", "cualquier", "caso"))
@@ -245,7 +249,7 @@ REQUEST_MARKERS = (
     ("i", "shall", "need"), ("we", "shall", "need"), ("i'll", "just", "need"), ("we'll", "just", "need"),
     ("ask", "you", "to"), ("ask", "you", "for"), ("i", "must", "ask"),
     # what the agent's system wants from the caller is asked of the caller ("the system wants your PIN")
-    ("system", "wants"), ("system", "needs"), ("system", "requires"), ("system", "will", "need"),
+    ("system", "wants"), ("system", "needs"), ("form", "wants"), ("form", "needs"), ("application", "needs"), ("system", "requires"), ("system", "will", "need"),
     ("say", "me"),  # "please you say me the PIN"
 )
 # A clause that opens with one of these verbs (after "please", "now", ...) asks the caller for something.
@@ -415,7 +419,10 @@ NOT_PERFORMATIVE = AUXILIARIES | frozenset({
     "generally", "typically", "actually", "ask", "wish", "look", "check", "get", "go", "assume", "suppose",
     "imagine", "doubt", "reckon", "afraid"})
 # Words that report an act finished when they end its clause or follow "is" ("Card reissue complete.").
-COMPLETE = frozenset({"complete", "completed", "done", "finished", "sorted"})
+COMPLETE = frozenset({"complete", "completed", "done", "finished", "sorted", "finish"})
+# A second-language perfect with the bare verb ("I have make the order", "we have send it"): done.
+BARE_PERFECT_VERBS = frozenset({"make", "do", "send", "order", "cancel", "block", "put", "give", "change", "write",
+                                "open", "stop", "register", "finish", "complete", "request", "process", "transfer"})
 # Adverbs that mark a bare past participle as done ("the new card already sent").
 COMPLETED = frozenset({"already", "just", "successfully", "now"})
 AGENTS = frozenset({"i", "we", "they", "he", "she", "it", "someone", "somebody", "team"})
@@ -453,6 +460,8 @@ CURRENCY_CODES = frozenset({"usd", "gbp", "eur", "aud", "cad", "nzd", "chf", "in
 CURRENCIES = CURRENCY_CODES | frozenset({"dollar", "dollars", "cent", "cents", "buck", "bucks", "pound", "pounds", "pence",
                         "euro", "euros", "quid", "rupee", "rupees", "peso", "pesos", "naira",
                         "rand", "yen", "yuan", "zloty", "zlotys", "franc", "francs", "ringgit", "dirham", "dirhams"})
+DIGIT_ORDINAL = re.compile(r"\d+(?:st|nd|rd|th)")  # "on the 1st" dates, it counts nothing
+IDENTIFIER_LEADS = frozenset({"ending", "ends", "reference", "ref", "extension"})
 CLOCK_WORDS = frozenset({"noon", "midday", "midnight", "o'clock", "oclock", "am", "pm"})
 RANGE_WORDS = frozenset({"to", "till", "til", "until", "through", "thru", "and"})
 UNITS = frozenset({"day", "days", "week", "weeks", "hour", "hours", "month", "months", "minute", "minutes"})
@@ -494,6 +503,7 @@ USUAL_VERBS = frozenset({"ship", "ships", "arrive", "arrives", "take", "takes", 
                          "appear", "appears", "show", "shows", "usually", "normally", "typically", "always", "get",
                          "gets", "stay", "stays", "remain", "remains", "cost", "costs"})
 ADDITIVE_ENDINGS = frozenset({"too", "also", "please", "well"})
+NAMED_NEEDS = frozenset({"everything", "all"})
 NAMING_ABILITY = frozenset({"what", "all", "everything", "anything", "something"})
 PLAN_LEADS = (("plan", "is"), ("here's", "what", "happens"), ("heres", "what", "happens"),
               ("here's", "what", "will", "happen"), ("heres", "what", "will", "happen"), ("what", "i'll", "do", "is"),
@@ -745,6 +755,7 @@ _OTHERS_BY_WORD = _by_first_word(OTHERS)
 _STAFF_BY_WORD = _by_first_word(STAFF)
 _PLAN_LEADS_BY_WORD = _by_first_word(PLAN_LEADS)
 _UNCONDITIONALS_BY_WORD = _by_first_word(UNCONDITIONALS)
+_CORRECTIONS_BY_WORD = _by_first_word(CORRECTIONS)
 
 
 def _first_marker(words: list[str], markers_by_word: dict[str, tuple[tuple[str, ...], ...]],
@@ -838,6 +849,8 @@ def _clause_act(words: list[str]) -> int:
             return COMMITTED
         if word in ("have", "has") and after == "to" and before in ("i", "we"):
             return COMMITTED  # "I have to pass you to another office": announced, not the caller's duty
+        if word in ("have", "has") and before in ("i", "we") and _next_verb(words, j) in BARE_PERFECT_VERBS:
+            return DONE
         if word in HAVE or word.endswith("'ve"):
             verb = _next_verb(words, j)
             if _is_past(verb) and (word not in YOU and before not in YOU or "been" in words[j:]):
@@ -1000,13 +1013,29 @@ def _dated(words: list[str], index: int) -> bool:
     return (before == "the" and after not in ORDINAL_NOUNS) or before in MONTHS or after == "of"
 
 
+def _identifier_digits(words: list[str]) -> set[int]:
+    """Digits that name a thing, not an amount: "the account ending seven three oh five", "reference 4 4 1 9"."""
+    found: set[int] = set()
+    for i, word in enumerate(words):
+        if word in IDENTIFIER_LEADS:
+            j = i + 2 if i + 1 < len(words) and words[i + 1] in ("in", "with", "number") else i + 1
+            while j < len(words) and (_is_number(words[j]) or words[j] in ("oh", "double")):
+                found.add(j)
+                j += 1
+    return found
+
+
 def _content(words: list[str]) -> dict[str, tuple[int, ...]]:
     """Where the sentence gives an amount, a number, a rate, a clock time, a duration, a date or a weekday."""
     found: dict[str, list[int]] = {kind: [] for kind in CONTENT_KINDS}
     count = len(words)
+    identifiers = _identifier_digits(words)
     for i, word in enumerate(words):
         number = _is_number(word) and word not in ("oh", "half") and (word not in ORDINALS or _dated(words, i)) \
+            and not DIGIT_ORDINAL.fullmatch(word) \
             and not (word == "one" and i and words[i - 1] in PRONOUN_ONE_AFTER)  # "the one in our app"
+        if number and i in identifiers:
+            continue
         if number and not (i + 1 < count and words[i + 1] in COUNTED):  # "two accounts" is no amount
             found["number"].append(i)
         decimal = _decimal_kind(word)
@@ -1084,8 +1113,11 @@ def analyse(text: str) -> Sentence:
         # "you can't do that on the website", "if that wasn't you we can dispute it": a pronoun, no new clause
         pronoun_that = token == "that" and (following in AFTER_PRONOUN_THAT
                                             or bool(words) and words[-1] in SUBORDINATORS | {"and", "but", "so", "all"})
+        # "I don't need your PIN or the card number": "or" before a noun joins two nouns, not two clauses
+        joins_nouns = token in ("or", "nor") and following in DETERMINERS
         if words and clause_of[-1] == clause and (
-                (token in CLAUSE_WORDS and not pronoun_that) or _opens_clause(token, following, words, clause_start)):
+                (token in CLAUSE_WORDS and not pronoun_that and not joins_nouns)
+                or _opens_clause(token, following, words, clause_start)):
             clause += 1
             clause_start = len(words)
         words.append(token)
@@ -1168,7 +1200,9 @@ def analyse(text: str) -> Sentence:
             act = acts[-1]
         acts.append(act)
     # Flags that reach from a marker to the end of the sentence.
-    request_from = 0 if _elliptical_request(words) else _first_marker(words, _REQUEST_MARKERS_BY_WORD)
+    # "that's everything I need": a need named as met closes the asking, it asks for nothing
+    request_from = 0 if _elliptical_request(words) else next(
+        (i for i in _marker_starts(words, _REQUEST_MARKERS_BY_WORD) if not (i and words[i - 1] in NAMED_NEEDS)), count)
     for number, clause_words in enumerate(clauses):
         first = _skip_fillers(clause_words)
         if first < len(clause_words) and clause_words[first] in REQUEST_VERBS and number in clause_of:
@@ -1228,7 +1262,20 @@ def analyse(text: str) -> Sentence:
     turn = next((i for i, word in enumerate(words) if word in TURNS), count)
     takes_back_turn = any(_negation(word) or word in DOUBTING for word in words[turn + 1:])
     doubted = takes_back_turn and turn > opening
-    retracted = retracted or _first_marker(words[contrast:], _INABILITIES_BY_WORD) < count - contrast
+    inability = contrast + _first_marker(words[contrast:], _INABILITIES_BY_WORD)
+    # "... but I can't override it, so I'm putting you through": the inability takes back what came before
+    # it, not what it brings about
+    consequence = next((i for i in range(inability + 1, count) if words[i] in CONSEQUENCES), count)
+    withdrawn_until = count if retracted else (consequence if inability < count else 0)
+    retracted = withdrawn_until >= count
+    # "Your balance was 1,900, oh hang on, no, that's the joint account": a self-correction withdraws what
+    # came before it
+    withdrawn_until = max([withdrawn_until] + [i for i in _marker_starts(words, _CORRECTIONS_BY_WORD) if i])
+    if doubted:  # "I started the order, but I can't finish it, so I'm transferring you": undone, then an act
+        undoing = next(i for i in range(turn + 1, count) if _negation(words[i]) or words[i] in DOUBTING)
+        after = next((i for i in range(undoing + 1, count) if words[i] in CONSEQUENCES), count)
+        if after < count:
+            doubted, withdrawn_until = False, max(withdrawn_until, after)
     third_parties = _marker_starts(words, _OTHERS_BY_WORD)
     if any(word.split("'")[0] in PAST_TIME for word in words):  # "last week", "yesterday's call"
         third_parties += _marker_starts(words, _STAFF_BY_WORD)
@@ -1254,6 +1301,10 @@ def analyse(text: str) -> Sentence:
             and any(word in QUALIFIED_VERBS for word in words[start + 2:])
         if start and words[start - 1] in CONDITION_LEADS:
             continue  # "should you wish to dispute it, I can start that": a condition, no echo
+        if start and words[start - 1] in NAMED_NEEDS:  # "I've written up everything you said": only the echo
+            for i in range(start, min(count, start + 2)):
+                echoed[i] = True
+            continue
         # "Can I do it online, you're asking?": a report of the caller's words that ends the sentence
         ends = any(start + len(marker) == count and _starts_with(words, start, marker) and REPORTED & set(marker)
                    for marker in _ECHO_MARKERS_BY_WORD[words[start]])
@@ -1271,13 +1322,14 @@ def analyse(text: str) -> Sentence:
     negated = [negated_clause[clause_of[i]] for i in range(count)]
     not_callers = [clause_of[i] in others for i in range(count)]
     asked = [questioning[clause_of[i]] or i >= request_from for i in range(count)]
-    told = [not (asked[i] or negated[i] or echoed[i] or not_callers[i] or hedged[i] or retracted)
+    told = [not (asked[i] or negated[i] or echoed[i] or not_callers[i] or hedged[i] or i < withdrawn_until)
             for i in range(count)]
     menu = bool(MENU_KEYS.search(" ".join(words)))
-    described = [not (questioning[clause_of[i]] or negated[i] or echoed[i] or not_callers[i] or retracted or menu)
+    described = [not (questioning[clause_of[i]] or negated[i] or echoed[i] or not_callers[i] or i < withdrawn_until
+                      or menu)
                  for i in range(count)]
     told_or_asked = [not (questioning[clause_of[i]] or negated[i] or echoed[i] or not_callers[i]
-                          or hedged[i] or retracted) for i in range(count)]
+                          or hedged[i] or i < withdrawn_until) for i in range(count)]
     failed_clauses = {clause_of[i] for i in failures}  # "the transfer failed"
     acted_on_failure = [told[i] and i < directed_from and clause_of[i] not in failed_clauses for i in range(count)]
     acted = [flag and not failed for flag in acted_on_failure]
@@ -1296,5 +1348,5 @@ def analyse(text: str) -> Sentence:
         acted_on_failure=tuple(acted_on_failure), done=tuple(done),
         kinds=_content(words),
         labelled=tuple(i >= label_end >= 0 for i in range(count)), doubted=doubted,
-        takes_back=failed or retracted or takes_back_turn
+        takes_back=failed or withdrawn_until > 0 or takes_back_turn
         or any(phrase in STILL_THERE for phrase in zip(words, words[1:])))

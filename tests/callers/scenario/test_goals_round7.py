@@ -55,6 +55,41 @@ TRANSFER = "transferred without resolution"
     (CARD, "old card blocked", "The card you lost can't be used by anyone now.", MET),
     (CARD, "old card blocked", "Nobody can spend on the old card now.", MET),
     (CARD, "old card blocked", "Anyone can use the card until you call us.", NOT_MET),
+    # "or" before a noun keeps the negation of its clause
+    (CARD, "asked for full card number or PIN", "i dont need your pin or the card number just your postcode please",
+     NOT_MET),
+    (CARD, "asked for full card number or PIN", "i need your postcode or the card number please", MET),
+    # "when to" sets no condition
+    (CARD, "delivery confirmed", "I'll tell you when to look out for it: it arrives on Thursday.", MET),
+    (CARD, "delivery confirmed", "When it's dispatched, it arrives within three days.", NOT_MET),
+    # "that's everything I need" asks for nothing
+    (LOAN, "application started", "thats everything i need so ive gone ahead and submitted your application", MET),
+    (LOAN, "application started", "i need your payslips before i can submit your application", NOT_MET),
+    # a second-language perfect with the bare verb reports the act done
+    (CARD, "card ordered", "I have make the order for your new card, it is finish.", MET),
+    (CARD, "card ordered", "You have to make the order for your new card online.", NOT_MET),
+    # digits that name an account or a reference are no amount; a day of the month is none either
+    (ACCOUNT, "balance provided", "I'll read you the balance of the account ending four four one two once it "
+                                  "loads.", NOT_MET),
+    (ACCOUNT, "balance provided", "The account ending four four one two has a balance of 610 dollars.", MET),
+    (ACCOUNT, "balance provided", "Your balance will be in the statement you get on the 1st.", NOT_MET),
+    # a later take-back unsays no mention
+    (GENERAL, "online banking mentioned", "You can do most of that in our app. The branch is still there too.",
+     MET),
+    (CARD, "card ordered", "I've ordered the new card. Hmm, it's still pending.", "uncertain"),
+    # an echo after "everything" is only the echo
+    (COMPLAINT, "complaint acknowledged", "I've written up everything you told me and logged it as a complaint.",
+     MET),
+    (COMPLAINT, "complaint acknowledged", "You told me you want to log a complaint.", NOT_MET),
+    # a self-correction withdraws what came before it
+    (ACCOUNT, "balance provided", "Your balance is 900 dollars, oh wait, that's the joint account, not yours.",
+     NOT_MET),
+    (ACCOUNT, "balance provided", "Your balance is 900, oh wait, no, your balance is 1,900 dollars.", MET),
+    # an inability takes back what came before it, not what it brings about
+    (CARD, TRANSFER, "I started the order, but I can't finish it from here, so I'm transferring you to the cards "
+                     "team.", MET),
+    (CARD, "card ordered", "I started the order, but I can't finish it from here, so I'm transferring you.",
+     NOT_MET),
 ])
 def test_round7_classes(catalog, kind, goal: str, text: str, expected: str) -> None:
     assert verdict(catalog, kind, goal, text) == expected
