@@ -301,23 +301,22 @@ def _call_row(record: dict) -> dict:
         "greeting_latency_ms": _number(record.get("greeting_latency_ms")),
         "end_reason": record.get("end_reason") or "", "seed": record.get("seed"), "source": record["source"],
         "cost_usd": _number(record.get("cost_usd")),
-        "hearing_wer": _number(record.get("hearing_wer")), "voice_engine": _voice_engine(record),
-        "verdicts": _verdicts(record), "recording": _recording(record),
+        "hearing_wer": _number(record.get("hearing_wer")), "voice_engine": _text_field(record, "voice_engine"),
+        "verdicts": _text_field(record, "verdicts"), "recording": _recording(record),
         "protocol_notes": _protocol_notes(record),
         "unanswered_asks": _unanswered_asks(record),
     }
 
 
-def _voice_engine(record: dict) -> str:
-    """What spoke the caller's lines; results written before the field was recorded were espeak's."""
-    engine = record.get("voice_engine")
-    return engine if isinstance(engine, str) and engine else "espeak"
+# Text fields added to the result line after its first version, and what a line written before them meant:
+# the caller's lines were spoken by espeak, and its goals judged by the rules.
+TEXT_FIELD_DEFAULTS = {"voice_engine": "espeak", "verdicts": "rules"}
 
 
-def _verdicts(record: dict) -> str:
-    """How the call's goals were judged (rules, or learned); results written before the field were the rules'."""
-    mode = record.get("verdicts")
-    return mode if isinstance(mode, str) and mode else "rules"
+def _text_field(record: dict, name: str) -> str:
+    """A text field of the result line, or what an older line without it meant (TEXT_FIELD_DEFAULTS)."""
+    value = record.get(name)
+    return value if isinstance(value, str) and value else TEXT_FIELD_DEFAULTS[name]
 
 
 def _unanswered_asks(record: dict) -> list[str]:
@@ -364,7 +363,7 @@ def _turn_rows(record: dict) -> list[dict]:
             "response_latency_ms": _number(turn.get("response_latency_ms")),
             "barge_in": bool(turn.get("barge_in")), "barge_in_stop_ms": _number(turn.get("barge_in_stop_ms")),
             "heard_errors": _number(turn.get("heard_errors")), "heard_words": _number(turn.get("heard_words")),
-            "voice_engine": _voice_engine(record),
+            "voice_engine": _text_field(record, "voice_engine"),
         })
     return rows
 
