@@ -183,7 +183,7 @@ NAMING_DETERMINERS = frozenset({"the", "a", "an", "your", "my", "our", "their", 
 # "... so the fee's still there for now": what an earlier sentence reported done has not held.
 STILL_THERE = frozenset({("still", "there"), ("still", "live"), ("still", "active"), ("still", "usable"),
                          ("still", "charged"), ("still", "pending"), ("one", "stays"), ("it", "stays"),
-                         ("still", "on")})
+                         ("still", "on"), ("they", "stay"), ("they", "remain"), ("remains", "active")})
 # Contrasts that turn against what came before ("though" and "however" more often add a side remark).
 TURNS = frozenset({"but", "unfortunately", "regrettably", "sadly", "pero"})
 # After such a turn these doubt what came before it as much as a negation does ("..., but this one still has it").
@@ -234,6 +234,9 @@ STAFF = (("my", "colleague"), ("a", "colleague"), ("the", "manager"), ("my", "co
          ("my", "manager"), ("my", "supervisor"), ("the", "supervisor"))
 PAST_TIME = frozenset({"last", "earlier", "yesterday", "previous", "previously", "ago"})
 TOPIC_WORDS = 4
+TOPIC_ASIDES = frozenset({("no",), ("sorry",), ("i'm", "sorry"), ("im", "sorry"), ("i", "am", "sorry"),
+                          ("i'm", "afraid"), ("unfortunately",), ("no", "sorry")})
+NAMED_BY_NEGATION = frozenset({"one", "something", "anything", "thing"})
 # Before these a third person is where the call goes or who is told ("connect you with my colleague").
 OTHERS_EXCEPT_AFTER = frozenset({"to", "with", "through", "over", "tell", "told", "ask", "asked", "let", "from",
                                  "for", "by"})
@@ -249,7 +252,8 @@ REQUEST_MARKERS = (
     ("i", "shall", "need"), ("we", "shall", "need"), ("i'll", "just", "need"), ("we'll", "just", "need"),
     ("ask", "you", "to"), ("ask", "you", "for"), ("i", "must", "ask"),
     # what the agent's system wants from the caller is asked of the caller ("the system wants your PIN")
-    ("system", "wants"), ("system", "needs"), ("form", "wants"), ("form", "needs"), ("application", "needs"), ("system", "requires"), ("system", "will", "need"),
+    ("system", "wants"), ("system", "needs"), ("form", "wants"), ("form", "needs"),
+    ("application", "needs"), ("system", "requires"), ("system", "will", "need"),
     ("say", "me"),  # "please you say me the PIN"
 )
 # A clause that opens with one of these verbs (after "please", "now", ...) asks the caller for something.
@@ -273,7 +277,8 @@ DIRECTED_VERBS = frozenset({"visit", "go", "head", "call", "contact", "log", "do
 # unless one of these stands before it ("que le transfiero", "no le paso").
 SPANISH_BEFORE_CLITIC = frozenset({"que", "no", "nunca", "ni", "si"})
 SPANISH_CLITICS = frozenset({"le", "la", "lo", "te", "les", "los", "las", "se"})
-SPANISH_FIRST_PERSON_ACTS = frozenset({"paso", "comunico", "transfiero", "pongo", "mando", "envio", "tramito",
+SPANISH_FIRST_PERSON_ACTS = frozenset({"paso", "comunico", "conecto",
+                                       "transfiero", "pongo", "mando", "envio", "tramito",
                                        "bloqueo", "cancelo", "anulo", "pido", "solicito", "devuelvo", "reembolso"})
 # Running words: a first person with its auxiliary opens a clause, except after these ("what I've done").
 SUBJECT_AUXILIARIES = frozenset({"i've", "ive", "i'm", "im", "we've", "weve", "we're", "i'll", "ill", "we'll"})
@@ -363,8 +368,9 @@ ECHO_MARKERS = (
     ("youd", "want"), ("you", "would", "want"), ("you", "wanna"), ("what", "you're", "saying"),
     ("what", "youre", "saying"), ("did", "you", "wish"), ("do", "you", "wish"), ("is", "your", "query"),
     ("is", "your", "question"), ("is", "your", "enquiry"), ("is", "your", "inquiry"), ("were", "you"),
-    ("you", "just", "want"), ("you", "only", "want"), ("you", "wish"), ("you're", "interested"),
-    ("youre", "interested"), ("you", "are", "interested"),
+    ("you", "just", "want"), ("you", "only", "want"), ("your", "query", "regarding"), ("your", "query", "about"),
+    ("your", "question", "about"), ("your", "enquiry", "about"), ("your", "inquiry", "about"), ("you", "wish"),
+    ("you're", "interested"), ("youre", "interested"), ("you", "are", "interested"),
 )
 # Words that open a clause of the agent's own again after an echo ("you said X, so I've ...").
 FIRST_PERSON = frozenset({"i", "i've", "i'll", "i'm", "i'd", "ive", "ill", "im", "we", "we've", "we'll", "we're",
@@ -457,11 +463,13 @@ ORDINALS = frozenset(
 # Written before or after the amount: "AUD 17,250", "250 CAD".
 CURRENCY_CODES = frozenset({"usd", "gbp", "eur", "aud", "cad", "nzd", "chf", "inr", "mxn", "sgd", "hkd", "zar",
                             "jpy"})
-CURRENCIES = CURRENCY_CODES | frozenset({"dollar", "dollars", "cent", "cents", "buck", "bucks", "pound", "pounds", "pence",
+CURRENCIES = CURRENCY_CODES | frozenset({"dollar", "dollars", "cent", "cents", "buck", "bucks", "pound", "pounds",
+                                         "pence",
                         "euro", "euros", "quid", "rupee", "rupees", "peso", "pesos", "naira",
                         "rand", "yen", "yuan", "zloty", "zlotys", "franc", "francs", "ringgit", "dirham", "dirhams"})
 DIGIT_ORDINAL = re.compile(r"\d+(?:st|nd|rd|th)")  # "on the 1st" dates, it counts nothing
-IDENTIFIER_LEADS = frozenset({"ending", "ends", "reference", "ref", "extension"})
+IDENTIFIER_LEADS = frozenset({"ending", "ends", "reference", "ref", "extension", "dial", "dialling", "dialing",
+                              "star"})
 CLOCK_WORDS = frozenset({"noon", "midday", "midnight", "o'clock", "oclock", "am", "pm"})
 RANGE_WORDS = frozenset({"to", "till", "til", "until", "through", "thru", "and"})
 UNITS = frozenset({"day", "days", "week", "weeks", "hour", "hours", "month", "months", "minute", "minutes"})
@@ -552,9 +560,21 @@ def _fold_accents(text: str) -> str:
     return "".join(char for char in unicodedata.normalize("NFKD", text) if not unicodedata.combining(char))
 
 
+# A speaker's restart ("i'm gonna i'm gonna send you", "the the card"): the words said twice count once.
+_RESTART = re.compile(r"\b([a-z']+(?: [a-z']+){0,2}) \1\b")
+
+
+def _said_once(match: re.Match) -> str:
+    words = match.group(1).split()
+    if any(word in NUMBER_WORDS for word in words):  # "four four one two" is a number read out
+        return match.group(0)
+    return match.group(1)
+
+
 def _normalize(text: str) -> str:
     text = re.sub(r"\bsí\b", "yes", text.lower().replace("\u2019", "'").replace("\u2018", "'"))
     text = _fold_accents(text)
+    text = _RESTART.sub(_said_once, text)
     text = _DIGIT_GROUPING.sub("", text)
     text = _MONEY_SIGN.sub(lambda m: f" {m.group(2)} {_CURRENCY_OF_SIGN[m.group(1)]} ", text)
     text = _CLOCK_SUFFIX.sub(lambda m: f" {m.group(1)} {m.group(2)[0]}m ", text)
@@ -809,6 +829,21 @@ def _next_verb(words: list[str], index: int) -> str:
     while index < len(words) and words[index] in ADVERBS:
         index += 1
     return words[index] if index < len(words) else ""
+
+
+def _pronoun_that_in(words: list[str]) -> bool:
+    """"we don't have that for business accounts": "that" standing for a thing, not before its noun."""
+    return any(word == "that" and (i + 1 == len(words) or words[i + 1] in AFTER_PRONOUN_THAT)
+               for i, word in enumerate(words))
+
+
+def _month_may(words: list[str], index: int) -> bool:
+    """"on May third", "since 3 May": the month, no modal hedge."""
+    if words[index] != "may":
+        return False
+    following = words[index + 1] if index + 1 < len(words) else ""
+    previous = words[index - 1] if index else ""
+    return _is_number(following) or _is_number(previous) or previous in ("in", "of", "since", "until", "from", "last")
 
 
 def _reports_own_act(words: list[str], act: int) -> bool:
@@ -1115,9 +1150,11 @@ def analyse(text: str) -> Sentence:
                                             or bool(words) and words[-1] in SUBORDINATORS | {"and", "but", "so", "all"})
         # "I don't need your PIN or the card number": "or" before a noun joins two nouns, not two clauses
         joins_nouns = token in ("or", "nor") and following in DETERMINERS
+        # "they can see the balance I can't": an elliptical negation at the end negates only itself
+        elliptical = token in SUBJECT_PRONOUNS and _negation(following) and position + 2 == len(tokens)
         if words and clause_of[-1] == clause and (
                 (token in CLAUSE_WORDS and not pronoun_that and not joins_nouns)
-                or _opens_clause(token, following, words, clause_start)):
+                or elliptical or _opens_clause(token, following, words, clause_start)):
             clause += 1
             clause_start = len(words)
         words.append(token)
@@ -1183,10 +1220,23 @@ def analyse(text: str) -> Sentence:
             if subject != number - 1:
                 negated_clause[subject:number] = [True] * (number - subject)
     # "The online banking, we don't have it": a short topic before a negated clause about it shares the negation.
+    # An answer or an apology may stand between them ("Online, no, we don't have that service").
     for number in range(len(clauses) - 1):
-        if 0 < len(clauses[number]) <= TOPIC_WORDS and negated_clause[number + 1] \
-                and OBJECT_ENDINGS & set(clauses[number + 1]) \
-                and not (SUBJECTS | CLAUSE_SUBJECTS) & set(clauses[number]):
+        topic = clauses[number]
+        if not 0 < len(topic) <= TOPIC_WORDS or (SUBJECTS | CLAUSE_SUBJECTS) & set(topic):
+            continue
+        about = number + 1
+        while about < len(clauses) - 1 and tuple(clauses[about]) in TOPIC_ASIDES:
+            about += 1
+        if negated_clause[about] and (OBJECT_ENDINGS & set(clauses[about]) or _pronoun_that_in(clauses[about])
+                                      or (set(topic) - DETERMINERS) & set(clauses[about])):
+            negated_clause[number] = True
+    # "That payment isn't one we can challenge": what a negated "one" or "something" names is negated too.
+    for number in range(1, len(clauses)):
+        named = clauses[number - 1]
+        if negated_clause[number - 1] and named and named[-1] in NAMED_BY_NEGATION \
+                and clauses[number][:1] and clauses[number][0] in SUBJECT_PRONOUNS \
+                and clauses[number][1:2] and clauses[number][1] in OPEN_MODALS:
             negated_clause[number] = True
     # "What I can't do, I'm afraid, is give back the fee": a negated "what" clause negates what it names.
     for number, clause_words in enumerate(clauses):
@@ -1225,6 +1275,7 @@ def analyse(text: str) -> Sentence:
     hedge_from = _first_marker(outside_relatives, _TENTATIVE_MARKERS_BY_WORD, TENTATIVE_EXCEPTIONS)
     for i, word in enumerate(words):
         if word in HEDGE_MODALS and (not i or words[i - 1] not in YOU) and not questioning[clause_of[i]] \
+                and not _month_may(words, i) \
                 and not _names_ability(words, i):
             hedge_from = min(hedge_from, i)
             break
@@ -1271,6 +1322,12 @@ def analyse(text: str) -> Sentence:
     # "Your balance was 1,900, oh hang on, no, that's the joint account": a self-correction withdraws what
     # came before it
     withdrawn_until = max([withdrawn_until] + [i for i in _marker_starts(words, _CORRECTIONS_BY_WORD) if i])
+    # "I had requested the card, however I've had to cancel that request": a pluperfect act, then a turn
+    pluperfect = next((i for i in range(count - 2) if words[i] in ("i", "we") and words[i + 1] == "had"
+                       and _is_past(_next_verb(words, i + 1))), count)
+    turned_at = next((i for i in range(pluperfect + 2, count) if words[i] in CONTRASTS), count)
+    if turned_at < count:
+        withdrawn_until = max(withdrawn_until, turned_at)
     if doubted:  # "I started the order, but I can't finish it, so I'm transferring you": undone, then an act
         undoing = next(i for i in range(turn + 1, count) if _negation(words[i]) or words[i] in DOUBTING)
         after = next((i for i in range(undoing + 1, count) if words[i] in CONSEQUENCES), count)
@@ -1312,6 +1369,8 @@ def analyse(text: str) -> Sentence:
             start = 0  # "online banking you said? what about it"
         for i in range(start, count):
             if qualifying and i > start + 1 and words[i] in QUALIFIED_VERBS:
+                break
+            if i > start and i == label_end:  # "like you asked: available now is $1,476"
                 break
             if i > start and clause_of[i] != clause_of[i - 1]:
                 clause_words = clauses[clause_of[i]]
