@@ -253,7 +253,8 @@ REQUEST_MARKERS = (
     ("ask", "you", "to"), ("ask", "you", "for"), ("i", "must", "ask"),
     # what the agent's system wants from the caller is asked of the caller ("the system wants your PIN")
     ("system", "wants"), ("system", "needs"), ("form", "wants"), ("form", "needs"),
-    ("application", "needs"), ("system", "requires"), ("system", "will", "need"),
+    ("application", "needs"), ("going", "to", "need"), ("gonna", "need"), ("system", "requires"),
+    ("system", "will", "need"),
     ("say", "me"),  # "please you say me the PIN"
 )
 # A clause that opens with one of these verbs (after "please", "now", ...) asks the caller for something.
@@ -428,7 +429,8 @@ NOT_PERFORMATIVE = AUXILIARIES | frozenset({
 COMPLETE = frozenset({"complete", "completed", "done", "finished", "sorted", "finish"})
 # A second-language perfect with the bare verb ("I have make the order", "we have send it"): done.
 BARE_PERFECT_VERBS = frozenset({"make", "do", "send", "order", "cancel", "block", "put", "give", "change", "write",
-                                "open", "stop", "register", "finish", "complete", "request", "process", "transfer"})
+                                "open", "stop", "register", "finish", "complete", "request", "process", "transfer",
+                                "start", "begin", "submit", "file", "refund", "reverse", "return", "arrange", "book"})
 # Adverbs that mark a bare past participle as done ("the new card already sent").
 COMPLETED = frozenset({"already", "just", "successfully", "now"})
 AGENTS = frozenset({"i", "we", "they", "he", "she", "it", "someone", "somebody", "team"})
@@ -561,7 +563,7 @@ def _fold_accents(text: str) -> str:
 
 
 # A speaker's restart ("i'm gonna i'm gonna send you", "the the card"): the words said twice count once.
-_RESTART = re.compile(r"\b([a-z']+(?: [a-z']+){0,2}) \1\b")
+_RESTART = re.compile(r"\b([a-z']+(?: [a-z']+){0,2}) \1(?![\w'])")
 
 
 def _said_once(match: re.Match) -> str:

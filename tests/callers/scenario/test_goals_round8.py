@@ -47,6 +47,13 @@ PIN = "asked for full card number or PIN"
      NOT_MET),
     (COMPLAINT, "fee refunded", "I refund one fee only, the other two I cannot, they stay.", NOT_MET),
     (COMPLAINT, "fee refunded", "I refunded the late fee, so it no longer shows.", MET),
+    # "I'm going to need" asks; a second-language perfect of "start"
+    (CARD, PIN, "Now I'm going to need the long number from the front of your card.", MET),
+    (CARD, PIN, "I'm going to need a moment to pull up the account.", NOT_MET),
+    (LOAN, "application started", "I have start the application for you, now I need your salary please.", MET),
+    (LOAN, "application started", "You have to start the application online yourself.", NOT_MET),
+    # a restart of a contraction counts once and keeps its clause apart
+    (COMPLAINT, "apology offered", "oh i'm so sorry about that that's that's not great", MET),
     # the caller's query named is an echo
     (ACCOUNT, "dispute option offered", "I note your query regarding a dispute on the pending charge.", NOT_MET),
 ])
@@ -57,6 +64,11 @@ def test_round8_classes(catalog, kind, goal: str, text: str, expected: str) -> N
 @pytest.mark.parametrize("goal, text, expected", [
     ("transfiero con un agente", "No puedo ayudar con esto, le conecto ahora con otro departamento.", MET),
     ("transfiero con un agente", "¿Quiere que le conecte con otro departamento?", NOT_MET),
+    ("tarjeta de reemplazo pedido", "Su tarjeta nueva ya está en fabricación.", MET),
+    ("tarjeta de reemplazo pedido", "Acabo de tramitar la reposición de su tarjeta.", MET),
+    ("tarjeta antigua bloqueado", "La tarjeta anterior ha quedado inutilizada.", MET),
+    ("plazo de días hábiles", "La tarjeta le llegará el próximo jueves, día 14.", MET),
+    ("plazo de días hábiles", "La tarjeta le llegará cuando esté lista.", NOT_MET),
 ])
 def test_round8_spanish(catalog, goal: str, text: str, expected: str) -> None:
     assert spanish_verdict(catalog, goal, text) == expected
