@@ -298,9 +298,11 @@ CLAUSE_ENDINGS = frozenset({"end", "here", "now", "today", "already", "too", "ag
 CLAUSE_SUBJECTS = frozenset({"i", "we", "i'll", "we'll", "i've", "we've", "i'm", "we're", "ill", "ive", "im",
                              "weve", "you", "you'll", "youll", "you're", "youre", "you've", "youve", "it's", "that's",
                              "thats", "it"})
-# A speaker's hesitation before a subject starts a new clause in running words ("so sorry um thats not on").
+# Words before "you don't ..." that are no noun a relative clause could follow ("make sure you don't").
 NOT_A_NOUN = frozenset({"to", "sure", "thank", "make", "need", "want", "like", "hope", "think", "guess", "mean"})
+# The speaker reporting its own act in the perfect ("and I've logged it"): no earlier condition governs it.
 PERFECT_SPEAKERS = frozenset({"i've", "ive", "we've", "weve"})
+# A speaker's hesitation before a subject starts a new clause in running words ("so sorry um thats not on").
 HESITATIONS = frozenset({"um", "uh", "erm", "er", "uhm", "hmm"})
 CUT_OFF_BEFORE_NOT = frozenset({"do", "does", "please", "must", "should"})
 # Asides that may stand between a negation and its verb ("do not, under any circumstances, share ...").
@@ -465,10 +467,10 @@ ORDINALS = frozenset(
 # Written before or after the amount: "AUD 17,250", "250 CAD".
 CURRENCY_CODES = frozenset({"usd", "gbp", "eur", "aud", "cad", "nzd", "chf", "inr", "mxn", "sgd", "hkd", "zar",
                             "jpy"})
-CURRENCIES = CURRENCY_CODES | frozenset({"dollar", "dollars", "cent", "cents", "buck", "bucks", "pound", "pounds",
-                                         "pence",
-                        "euro", "euros", "quid", "rupee", "rupees", "peso", "pesos", "naira",
-                        "rand", "yen", "yuan", "zloty", "zlotys", "franc", "francs", "ringgit", "dirham", "dirhams"})
+CURRENCIES = CURRENCY_CODES | frozenset({
+    "dollar", "dollars", "cent", "cents", "buck", "bucks", "pound", "pounds", "pence", "euro", "euros", "quid",
+    "rupee", "rupees", "peso", "pesos", "naira", "rand", "yen", "yuan", "zloty", "zlotys", "franc", "francs",
+    "ringgit", "dirham", "dirhams"})
 DIGIT_ORDINAL = re.compile(r"\d+(?:st|nd|rd|th)")  # "on the 1st" dates, it counts nothing
 IDENTIFIER_LEADS = frozenset({"ending", "ends", "reference", "ref", "extension", "dial", "dialling", "dialing",
                               "star"})
@@ -513,6 +515,7 @@ USUAL_VERBS = frozenset({"ship", "ships", "arrive", "arrives", "take", "takes", 
                          "appear", "appears", "show", "shows", "usually", "normally", "typically", "always", "get",
                          "gets", "stay", "stays", "remain", "remains", "cost", "costs"})
 ADDITIVE_ENDINGS = frozenset({"too", "also", "please", "well"})
+# "That's everything I need": a need named as met, no request.
 NAMED_NEEDS = frozenset({"everything", "all"})
 NAMING_ABILITY = frozenset({"what", "all", "everything", "anything", "something"})
 PLAN_LEADS = (("plan", "is"), ("here's", "what", "happens"), ("heres", "what", "happens"),
@@ -566,7 +569,7 @@ def _fold_accents(text: str) -> str:
 _RESTART = re.compile(r"\b([a-z']+(?: [a-z']+){0,2}) \1(?![\w'])")
 
 
-def _said_once(match: re.Match) -> str:
+def _said_once(match: "re.Match[str]") -> str:
     words = match.group(1).split()
     if any(word in NUMBER_WORDS for word in words):  # "four four one two" is a number read out
         return match.group(0)
