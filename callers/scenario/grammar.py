@@ -131,7 +131,7 @@ TENTATIVE_MARKERS = (
 )
 # "I can confirm / I can see that ..." report a fact rather than offer one, and "we can help with / offer /
 # provide X" says what the bank does: marker -> words that cancel it.
-_CAN_STATES = frozenset({"confirm", "see", "help", "offer", "provide"})
+_CAN_STATES = frozenset({"confirm", "see", "help", "offer", "provide", "tell"})
 # "Pending transactions" are there already; "pending approval" has not happened yet.
 _PENDING_THINGS = frozenset({"transaction", "transactions", "payment", "payments", "charge", "charges", "purchase",
                              "purchases", "card", "deposit", "deposits", "debit", "debits", "items", "authorization",
@@ -302,6 +302,9 @@ CLAUSE_SUBJECTS = frozenset({"i", "we", "i'll", "we'll", "i've", "we've", "i'm",
 NOT_A_NOUN = frozenset({"to", "sure", "thank", "make", "need", "want", "like", "hope", "think", "guess", "mean"})
 # The speaker reporting its own act in the perfect ("and I've logged it"): no earlier condition governs it.
 PERFECT_SPEAKERS = frozenset({"i've", "ive", "we've", "weve"})
+# A relative clause with its own subject ("which you did not recognise") ends where the main verb comes.
+RELATIVES = frozenset({"which", "that", "who"})
+RESUMING_VERBS = frozenset({"was", "is", "are", "were", "has", "had"})
 # A speaker's hesitation before a subject starts a new clause in running words ("so sorry um thats not on").
 HESITATIONS = frozenset({"um", "uh", "erm", "er", "uhm", "hmm"})
 CUT_OFF_BEFORE_NOT = frozenset({"do", "does", "please", "must", "should"})
@@ -1001,6 +1004,11 @@ def _opens_clause(token: str, following: str, words: list[str], clause_start: in
     if token in SPANISH_CLITICS and following in SPANISH_FIRST_PERSON_ACTS \
             and previous not in CLAUSE_WORDS | SPANISH_BEFORE_CLITIC:
         return True
+    # "the payment which you did not recognise was made to Green Grocer": the main verb after a relative
+    # clause with its own subject resumes the sentence
+    if token in RESUMING_VERBS and words[clause_start] in RELATIVES and len(words) - clause_start >= 3 \
+            and words[clause_start + 1] in SUBJECTS:
+        return True
     # "i hear you thats not good enough ive logged it": a first person with its auxiliary starts a clause
     if token in SUBJECT_AUXILIARIES and previous not in CLAUSE_WORDS | WH_WORDS | RELATIVE_LEADS:
         return True
@@ -1373,8 +1381,8 @@ def analyse(text: str) -> Sentence:
         if ends or (not qualifying and start <= CHECK_BACK_WORDS and clause_of[start] == clause_of[0]):
             start = 0  # "online banking you said? what about it"
         for i in range(start, count):
-            if qualifying and i > start + 1 and words[i] in QUALIFIED_VERBS:
-                break
+            if qualifying and i > start + 1 and (words[i] in QUALIFIED_VERBS or clause_of[i] != clause_of[start]):
+                break  # "the charge you asked about, the one for $42, is ...": the echo qualifies its noun only
             if i > start and i == label_end:  # "like you asked: available now is $1,476"
                 break
             if i > start and clause_of[i] != clause_of[i - 1]:

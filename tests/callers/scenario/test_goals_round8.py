@@ -54,6 +54,18 @@ PIN = "asked for full card number or PIN"
     (LOAN, "application started", "You have to start the application online yourself.", NOT_MET),
     # a restart of a contraction counts once and keeps its clause apart
     (COMPLAINT, "apology offered", "oh i'm so sorry about that that's that's not great", MET),
+    # a relative clause with its own subject ends where the main verb comes
+    (ACCOUNT, "transactions explained", "The payment which you did not recognise was made at the petrol station "
+                                        "on Sunday.", MET),
+    (ACCOUNT, "transactions explained", "The payment which you made on Sunday was not from the petrol station.",
+     NOT_MET),
+    # an echo after a noun ends with its clause
+    (ACCOUNT, "transactions explained", "The charge you asked about, the one for 18 dollars, is your phone bill.",
+     MET),
+    # "I can tell you" leads in to what is told
+    (ACCOUNT, "transactions explained", "I can tell you about the activity: the 60 dollars on Monday was the "
+                                        "pharmacy.", MET),
+    (ACCOUNT, "transactions explained", "I can look into the 60 dollar payment on Monday if you like.", NOT_MET),
     # the caller's query named is an echo
     (ACCOUNT, "dispute option offered", "I note your query regarding a dispute on the pending charge.", NOT_MET),
 ])
