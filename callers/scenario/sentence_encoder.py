@@ -140,14 +140,17 @@ class SentenceEncoder:
                       attention_norm=pair("attention.output.LayerNorm"), intermediate=pair("intermediate.dense"),
                       output=pair("output.dense"), output_norm=pair("output.LayerNorm"))
 
-    def _forward(self, ids: list[int]) -> np.ndarray:
-        """Token vectors of one sequence, (tokens, dimension): one sequence at a time needs no padding mask."""
+    def forward(self, ids: list[int], type_vectors: Optional[np.ndarray] = None,
+                layers: Optional[Sequence[_Layer]] = None) -> np.ndarray:
+        """Token vectors of one sequence, (tokens, dimension): one sequence at a time needs no padding mask.
+        A pair of segments brings its own token-type vectors (tokens, dimension), and a fine-tuned model its
+        own layer stack; by default every token is of type 0 and the layers are the model's."""
         count = len(ids)
-        x = self.words[ids] + self.positions[:count] + self.token_type
+        x = self.words[ids] + self.positions[:count] + (self.token_type if type_vectors is None else type_vectors)
         x = _layer_norm(x, *self.embedding_norm, self.eps)
         width = self.dimension // self.heads
         scale = np.float32(1.0 / np.sqrt(width))
-        for layer in self.layers:
+        for layer in self.layers if layers is None else layers:
             q, k, v = (_dense(x, part).reshape(count, self.heads, width).transpose(1, 0, 2)
                        for part in (layer.query, layer.key, layer.value))
             scores = (q @ k.transpose(0, 2, 1)) * scale
@@ -161,7 +164,7 @@ class SentenceEncoder:
 
     def encode(self, text: str) -> np.ndarray:
         """The unit-length sentence vector of text (float32, dimension 384 for this model)."""
-        pooled = self._forward(self.tokenizer.encode(text, self.max_tokens)).mean(axis=0)
+        pooled = self.forward(self.tokenizer.encode(text, self.max_tokens)).mean(axis=0)
         norm = float(np.linalg.norm(pooled))
         return (pooled / max(norm, 1e-12)).astype(np.float32)
 
