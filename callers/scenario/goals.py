@@ -26,8 +26,9 @@ doing it. Instead:
    act in a construction the grammar cannot place, "we order cards through the branch"; a fact with only
    part of what it needs, a weekday but no hours): UNCERTAIN. Anything else: NOT_MET.
 
-Weak evidence is said so: a sentence that turns ("but", "unfortunately") and then negates, or a MET sentence
-followed in the same turn by one that reports a failure or a thing still there, gives UNCERTAIN at most.
+Weak evidence is said so: a sentence that turns ("but", "unfortunately") and then negates, or a statement's
+MET sentence followed in the same turn by one that reports a failure or a thing still there, gives UNCERTAIN
+at most (a later failure unsays no mention or request).
 A tracker may take a second opinion (`review`, e.g. the learned judge's veto: callers/scenario/learned_judge.py).
 
 Failure conditions use the same machinery and count only when MET; "without ..." in one ("transferred
