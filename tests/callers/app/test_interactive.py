@@ -23,13 +23,19 @@ PROMPT_SETTLE_S = 0.5
 VERDICT = re.compile(r"--- (SUCCESS|FAILED)[^\n]*\n")
 
 
+def _interrupt_at_default() -> None:
+    """A suite started in the background (`make test &` from a script) runs with SIGINT ignored, and a child
+    inherits that across exec; a person's terminal hands Ctrl-C to a program that has it at its default."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 class Terminal:
     """A child process on the slave side of a pty; `expect` reads the master side until a pattern shows."""
 
     def __init__(self, args: list[str], cwd: Path) -> None:
         self.master, slave = os.openpty()
         self.proc = subprocess.Popen([sys.executable, *args], cwd=cwd, stdin=slave, stdout=slave, stderr=slave,
-                                     start_new_session=True, close_fds=True)
+                                     start_new_session=True, close_fds=True, preexec_fn=_interrupt_at_default)
         os.close(slave)
         self.seen = ""  # everything so far, with the terminal's \r\n turned back into \n
         self._unread = 0
